@@ -1,0 +1,1 @@
+"""The coordinator: places meetings by asking participant agents, never by reading calendars."""

@@ -1,0 +1,229 @@
+"""The `slotwise` command.
+
+    slotwise run SCENARIO [--out results.json]       coordinator here, one process per participant
+    slotwise coordinator SCENARIO [--bind ADDRESS]   coordinator only; agents connect from anywhere
+    slotwise participant --connect ADDRESS --name N  one agent
+    slotwise validate SCENARIO                       check a scenario file
+
+Exit codes: 0 the negotiation completed (some meetings may be unplaced, each with a reason),
+2 bad input (file, field and problem on stderr, no traceback), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from loguru import logger
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from coordinator.audit import audit
+from coordinator.launcher import ParticipantProcesses
+from coordinator.negotiation import Action, Decided, Started
+from coordinator.results import outcome_table, results_document, write_results
+from coordinator.service import CoordinatorService, RunResult
+from participant import cli as participant_cli
+from shared.endpoints import DEFAULT_BIND, Endpoints, is_loopback, parse_endpoints
+from shared.errors import ScenarioError
+from shared.logsetup import configure
+from shared.scenario import Scenario, load_scenario
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+err = Console(stderr=True)
+out = Console()
+
+
+def _scenario_or_exit(path: Path) -> Scenario:
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        err.print(exc.render(), markup=False, highlight=False)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+
+
+def _with_overrides(scenario: Scenario, args: argparse.Namespace) -> Scenario:
+    changes = {k: v for k, v in {
+        "join_timeout_s": args.join_timeout,
+        "response_timeout_s": args.response_timeout,
+    }.items() if v is not None}
+    if not changes:
+        return scenario
+    negotiation = scenario.negotiation.model_copy(update=changes)
+    return scenario.model_copy(update={"negotiation": negotiation})
+
+
+def _negotiate(scenario: Scenario, service: CoordinatorService, quiet: bool,
+               launched: Callable[[], None] = lambda: None) -> RunResult:
+    """Run the coordinator with a progress display: joining first, then meetings decided."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True, disable=quiet) as progress:
+        joining = progress.add_task("participants joining", total=len(scenario.participants))
+        placing = progress.add_task("meetings decided", total=len(scenario.meetings), visible=False)
+
+        def on_action(action: Action) -> None:
+            if isinstance(action, Started):
+                progress.update(joining, completed=len(action.joined), visible=False)
+                progress.update(placing, visible=True)
+            elif isinstance(action, Decided):
+                progress.advance(placing)
+
+        service.on_action = on_action
+        launched()
+        return asyncio.run(service.run())
+
+
+def _report(scenario: Scenario, result: RunResult, out_path: Path | None, quiet: bool) -> None:
+    document = results_document(scenario, result)
+    if out_path is not None:
+        write_results(out_path, document)
+    if not quiet:
+        out.print(outcome_table(scenario, result))
+        st = document["stats"]
+        out.print(f"{st['scheduled']} scheduled, {st['failed']} not placed; {st['rounds']} rounds, "
+                  f"{st['messages']} messages, {st['round_trips_per_meeting']} round trips per "
+                  f"meeting; start-up {st['startup_s']:.2f}s, negotiation {st['negotiation_s']:.3f}s"
+                  + (f"; missing: {', '.join(result.missing)}" if result.missing else ""))
+        if out_path is not None:
+            out.print(f"results written to {out_path}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenario = _with_overrides(_scenario_or_exit(args.scenario), args)
+    bind = "ipc://{dir}/slotwise" if args.transport == "ipc" else "tcp://127.0.0.1:*"
+    with tempfile.TemporaryDirectory(prefix="slotwise-") as tmp:
+        service = CoordinatorService(scenario, parse_endpoints(bind.format(dir=tmp)))
+        try:
+            endpoints = service.bind()
+            procs = ParticipantProcesses(scenario, endpoints, Path(tmp),
+                                         log_level="DEBUG" if args.verbose > 1 else "WARNING")
+            with procs:
+                result = _negotiate(scenario, service, args.quiet)
+            records = procs.records()
+        finally:
+            service.close()
+    _report(scenario, result, args.out, args.quiet)
+    problems = audit(scenario, result.outcomes) + _disagreements(result, records)
+    for p in problems:
+        err.print(f"[red]schedule check failed:[/] {p}")
+    return EXIT_FAILURE if problems else EXIT_OK
+
+
+def _disagreements(result: RunResult, records: dict[str, dict[str, object]]) -> list[str]:
+    """Where an agent's own record of what it accepted differs from the coordinator's schedule."""
+    problems = []
+    for o in result.outcomes:
+        if not o.scheduled or o.when is None:
+            continue
+        for who in o.attendees:
+            record = records.get(who)
+            if record is None:
+                continue  # the agent died before writing its record; the coordinator's word stands
+            accepted = {m["id"]: m for m in record["accepted"]}  # type: ignore[index,union-attr]
+            mine = accepted.get(o.meeting_id)
+            if mine is None or mine["start"] != o.when.start.isoformat():
+                problems.append(f"{who} does not record {o.meeting_id} at {o.when.start.isoformat()}")
+    return problems
+
+
+def cmd_coordinator(args: argparse.Namespace) -> int:
+    scenario = _with_overrides(_scenario_or_exit(args.scenario), args)
+    try:
+        requested = parse_endpoints(args.bind)
+    except ValueError as exc:
+        err.print(f"--bind: {exc}")
+        return EXIT_BAD_INPUT
+    if not is_loopback(requested) and not args.insecure:
+        err.print(f"refusing to bind {requested} without encryption: anyone who can reach it could "
+                  "join as any participant. Bind a loopback address, or pass --insecure on a "
+                  "network you trust.")
+        return EXIT_BAD_INPUT
+    service = CoordinatorService(scenario, requested)
+    try:
+        endpoints = service.bind()
+
+        def launched() -> None:
+            err.print(f"coordinator for {scenario.name!r} listening on {endpoints}; waiting up to "
+                      f"{scenario.negotiation.join_timeout_s:g}s for: {', '.join(scenario.participants)}")
+            err.print(f"start each agent with: slotwise participant --connect {endpoints} "
+                      "--name NAME --availability FILE")
+
+        result = _negotiate(scenario, service, args.quiet, launched)
+    finally:
+        service.close()
+    _report(scenario, result, args.out, args.quiet)
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    s = _scenario_or_exit(args.scenario)
+    slots = sum(len(s.candidates(m)) for m in s.meetings)
+    out.print(f"{args.scenario}: ok: {len(s.participants)} participants, {len(s.meetings)} meetings, "
+              f"{s.slot_minutes}-minute slots, {slots} candidate slots in all", highlight=False)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="slotwise", description="Agents negotiate meeting times.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def negotiation_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("scenario", type=Path)
+        p.add_argument("--out", type=Path, help="write the results as JSON to this file")
+        p.add_argument("--join-timeout", type=float, metavar="SECONDS",
+                       help="how long to wait for participants (overrides the scenario)")
+        p.add_argument("--response-timeout", type=float, metavar="SECONDS",
+                       help="how long to wait for each answer (overrides the scenario)")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress, no table")
+        p.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
+
+    run = sub.add_parser("run", help="negotiate a scenario on this machine")
+    negotiation_options(run)
+    run.add_argument("--transport", choices=["tcp", "ipc"], default="tcp",
+                     help="loopback tcp with ephemeral ports (default) or ipc sockets")
+    run.set_defaults(func=cmd_run)
+
+    coord = sub.add_parser("coordinator", help="run only the coordinator; agents connect to it")
+    negotiation_options(coord)
+    coord.add_argument("--bind", default=DEFAULT_BIND, metavar="ADDRESS",
+                       help=f"tcp://HOST:PORT (PORT and PORT+1), ipc://PATH, or PUB,REPLY (default {DEFAULT_BIND})")
+    coord.add_argument("--insecure", action="store_true",
+                       help="allow binding a non-loopback address without encryption")
+    coord.set_defaults(func=cmd_coordinator)
+
+    part = sub.add_parser("participant", help="run one participant agent")
+    participant_cli.add_arguments(part)
+    part.set_defaults(func=participant_cli.run)
+
+    val = sub.add_parser("validate", help="check a scenario file and exit")
+    val.add_argument("scenario", type=Path)
+    val.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command != "participant":
+        level = {0: "WARNING", 1: "INFO"}.get(getattr(args, "verbose", 0), "DEBUG")
+        configure(level, "coordinator")
+    try:
+        return int(args.func(args))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return EXIT_FAILURE
+    except Exception:
+        logger.exception("slotwise failed")
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

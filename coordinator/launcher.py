@@ -1,0 +1,96 @@
+"""Starts one participant agent per person as its own OS process, and always cleans them up.
+
+Each agent gets only its own availability, in its own file: the process boundary is the
+privacy boundary, even on one machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from loguru import logger
+
+from shared.endpoints import Endpoints
+from shared.scenario import Scenario, dump_availability
+
+
+class ParticipantProcesses:
+    """Context manager: `with ParticipantProcesses(...) as procs:`; every child dies at exit."""
+
+    def __init__(self, scenario: Scenario, endpoints: Endpoints, workdir: Path,
+                 log_level: str = "WARNING", coordinator_timeout_s: float = 30.0) -> None:
+        self.scenario = scenario
+        self.endpoints = endpoints
+        self.workdir = workdir
+        self.log_level = log_level
+        self.coordinator_timeout_s = coordinator_timeout_s
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def record_path(self, name: str) -> Path:
+        return self.workdir / f"{name}.record.json"
+
+    def __enter__(self) -> ParticipantProcesses:
+        try:
+            for name in self.scenario.participants:
+                self.procs[name] = self._spawn(name)
+        except BaseException:
+            self.stop(grace_s=0)
+            raise
+        return self
+
+    def _spawn(self, name: str) -> subprocess.Popen[bytes]:
+        availability = self.workdir / f"{name}.availability.json"
+        availability.write_text(dump_availability(self.scenario.availability(name)))
+        cmd = [
+            sys.executable, "-m", "participant",
+            "--connect", str(self.endpoints), "--name", name,
+            "--availability", str(availability), "--record", str(self.record_path(name)),
+            "--coordinator-timeout", str(self.coordinator_timeout_s), "--log-level", self.log_level,
+        ]
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop(grace_s=5.0 if exc is None else 0.5)
+
+    def stop(self, grace_s: float) -> None:
+        """Wait for clean exits (the coordinator said Shutdown), then SIGTERM, then SIGKILL."""
+        deadline = time.monotonic() + grace_s
+        for sig, wait_s in ((None, grace_s), (signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+            running = [p for p in self.procs.values() if p.poll() is None]
+            if not running:
+                return
+            if sig is not None:
+                for p in running:
+                    try:
+                        os.kill(p.pid, sig)
+                    except ProcessLookupError:
+                        pass
+                deadline = time.monotonic() + wait_s
+            for p in running:
+                try:
+                    p.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    pass
+        stuck = [n for n, p in self.procs.items() if p.poll() is None]
+        if stuck:
+            logger.error("participant processes survived SIGKILL: {}", ", ".join(stuck))
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        out = {}
+        for name in self.procs:
+            path = self.record_path(name)
+            if path.exists():
+                out[name] = json.loads(path.read_text())
+        return out
+
+    def exit_codes(self) -> dict[str, int | None]:
+        return {name: p.poll() for name, p in self.procs.items()}

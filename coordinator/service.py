@@ -1,0 +1,193 @@
+"""The coordinator's shell: ZeroMQ sockets and an asyncio loop around the negotiation core.
+
+It decodes, feeds the core, performs the core's actions, and does nothing clever itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import zmq
+import zmq.asyncio
+from loguru import logger
+
+from coordinator.negotiation import Action, Decided, Lost, Negotiation, Outcome, Publish, SendTo, Started
+from shared.codec import MAX_FRAME_BYTES, Encoder, decode
+from shared.endpoints import Endpoints
+from shared.errors import DecodeError, ProtocolError
+from shared.ids import COORDINATOR, AgentId
+from shared.messages import Body, Hello
+from shared.scenario import Scenario
+from shared.topics import BROADCAST_TOPIC, topic_for
+
+if TYPE_CHECKING:
+    from loguru import Logger
+
+QUEUE_LIMIT = 100_000  # messages per peer queued before ZeroMQ drops; far above any scenario
+DRAIN_BATCH = 1_000  # frames handled before deadlines are checked again, so ticks never starve
+
+
+@dataclass
+class RunStats:
+    rounds: int = 0
+    resends: int = 0
+    sent: int = 0
+    received: int = 0
+    dropped: int = 0
+    startup_s: float = 0.0
+    negotiation_s: float = 0.0
+
+    @property
+    def messages(self) -> int:
+        return self.sent + self.received
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcomes: list[Outcome]
+    joined: tuple[AgentId, ...]
+    missing: tuple[AgentId, ...]
+    stats: RunStats
+
+
+class CoordinatorService:
+    def __init__(
+        self,
+        scenario: Scenario,
+        endpoints: Endpoints,
+        *,
+        on_action: Callable[[Action], None] | None = None,
+        context: zmq.asyncio.Context | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self._requested = endpoints
+        self.on_action = on_action or (lambda action: None)
+        self._ctx = context or zmq.asyncio.Context.instance()
+        self._codec = Encoder(COORDINATOR)
+        self._identities: dict[AgentId, bytes] = {}
+        self._names: dict[bytes, AgentId] = {}
+        self.stats = RunStats()
+        self._pub = self._ctx.socket(zmq.PUB)
+        self._router = self._ctx.socket(zmq.ROUTER)
+        self._pub.setsockopt(zmq.SNDHWM, QUEUE_LIMIT)
+        self._pub.setsockopt(zmq.LINGER, 2000)  # let the final Shutdown reach the agents
+        self._router.setsockopt(zmq.RCVHWM, QUEUE_LIMIT)
+        self._router.setsockopt(zmq.SNDHWM, QUEUE_LIMIT)
+        self._router.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
+        self._router.setsockopt(zmq.ROUTER_MANDATORY, 1)  # unknown peer: an error, not silence
+        self._router.setsockopt(zmq.LINGER, 0)
+        self.endpoints: Endpoints | None = None
+
+    def bind(self) -> Endpoints:
+        """Bind both sockets; returns the actual addresses (ephemeral ports resolved)."""
+        self._pub.bind(self._requested.publish)
+        self._router.bind(self._requested.reply)
+        self.endpoints = Endpoints(
+            self._pub.getsockopt_string(zmq.LAST_ENDPOINT),
+            self._router.getsockopt_string(zmq.LAST_ENDPOINT),
+        )
+        return self.endpoints
+
+    def close(self) -> None:
+        self._pub.close()
+        self._router.close()
+
+    async def run(self) -> RunResult:
+        s = self.scenario
+        core = Negotiation(s.meetings, s.people, s.grid, s.horizon_interval, s.negotiation, s.zone)
+        log = logger.bind(role="coordinator")
+        t0 = clock = time.monotonic()
+        joined_at: float | None = None
+        self._perform(core.start(clock), log)
+        while not core.done:
+            deadline = core.next_deadline()
+            wait_ms = 1000 if deadline is None else max(0, int((deadline - time.monotonic()) * 1000) + 1)
+            if await self._router.poll(wait_ms, zmq.POLLIN):
+                for _ in range(DRAIN_BATCH):
+                    try:
+                        frames = await self._router.recv_multipart(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    self._handle(core, frames, log)
+            self._perform(core.tick(time.monotonic()), log)
+            if joined_at is None and core.phase.name != "JOINING":
+                joined_at = time.monotonic()
+        end = time.monotonic()
+        joined_at = joined_at or end
+        self.stats.rounds, self.stats.resends = core.stats.rounds, core.stats.resends
+        self.stats.startup_s, self.stats.negotiation_s = joined_at - t0, end - joined_at
+        return RunResult(list(core.outcomes), core.joined, core.missing, self.stats)
+
+    def _handle(self, core: Negotiation, frames: list[bytes], log: Logger) -> None:
+        self.stats.received += 1
+        if len(frames) != 2:
+            self._drop(log, frames[0] if frames else b"", f"{len(frames) - 1} payload frames (expected 1)")
+            return
+        identity, payload = frames
+        try:
+            env = decode(payload)
+            claimed = self._names.get(identity)
+            if isinstance(env.body, Hello):
+                self._bind_identity(env.sender, identity)
+            elif claimed != env.sender:
+                raise ProtocolError(f"sender {env.sender!r} on a connection that said Hello as {claimed!r}")
+            actions = core.receive(env.sender, env.session, env.body, time.monotonic())
+        except (DecodeError, ProtocolError) as exc:
+            self._drop(log, identity, str(exc))
+            return
+        except Exception:  # a bug of ours; deadlines still end the negotiation
+            log.exception("internal error while handling a message from {}", identity.hex()[:16])
+            return
+        self._perform(actions, log)
+
+    def _bind_identity(self, name: AgentId, identity: bytes) -> None:
+        old = self._identities.get(name)
+        if old is not None and old != identity:
+            self._names.pop(old, None)
+        self._identities[name] = identity
+        self._names[identity] = name
+
+    def _drop(self, log: Logger, identity: bytes, why: str) -> None:
+        self.stats.dropped += 1
+        log.warning("dropped message from peer {}: {}", identity.hex()[:16], why)
+
+    def _perform(self, actions: list[Action], log: Logger) -> None:
+        for action in actions:
+            if isinstance(action, Publish):
+                self._publish(action.body, action.to)
+            elif isinstance(action, SendTo):
+                self._send_to(action.agent, action.body, log)
+            elif isinstance(action, Started):
+                log.info("negotiating with {} agent(s); missing: {}", len(action.joined),
+                         ", ".join(action.missing) or "none")
+            elif isinstance(action, Lost):
+                log.warning("agent {} stopped responding", action.agent)
+            elif isinstance(action, Decided):
+                o = action.outcome
+                if o.scheduled:
+                    log.info("scheduled {} at {} with {}", o.meeting_id, o.when, ", ".join(o.attendees))
+                else:
+                    log.info("could not place {}: {}", o.meeting_id, o.reason)
+            self.on_action(action)
+
+    def _publish(self, body: Body, to: tuple[AgentId, ...] | None) -> None:
+        _, frame = self._codec.encode(body)
+        topics = [BROADCAST_TOPIC] if to is None else [topic_for(a) for a in to]
+        for topic in topics:
+            self._pub.send_multipart([topic, frame], copy=False)
+        self.stats.sent += len(topics)
+
+    def _send_to(self, agent: AgentId, body: Body, log: Logger) -> None:
+        identity = self._identities.get(agent)
+        if identity is None:
+            log.warning("no connection to {}; {} not sent", agent, type(body).__name__)
+            return
+        _, frame = self._codec.encode(body)
+        try:
+            self._router.send_multipart([identity, frame], zmq.NOBLOCK)
+            self.stats.sent += 1
+        except zmq.ZMQError as exc:  # EHOSTUNREACH: the agent disconnected
+            log.warning("{} to {} not sent: {}", type(body).__name__, agent, exc)

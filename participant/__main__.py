@@ -1,0 +1,5 @@
+import sys
+
+from participant.cli import main
+
+sys.exit(main())

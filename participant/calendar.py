@@ -1,0 +1,62 @@
+"""One person's calendar as the agent sees it: free time, holds, and accepted meetings.
+
+Holds count as busy for every other meeting. That is what makes the agent the first line of
+defence against double-booking: two coordinators' (or two rounds') holds can never both land on
+the same hour of the same person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.ids import MeetingId
+from shared.slots import FreeTime, Interval
+
+
+@dataclass(frozen=True, slots=True)
+class Commitment:
+    meeting_id: MeetingId
+    when: Interval
+    round: int  # the hold round it came from; 0 for an accepted meeting announced to us
+
+
+class Calendar:
+    def __init__(self, free: FreeTime) -> None:
+        self._free = free
+        self.holds: dict[MeetingId, Commitment] = {}
+        self.accepted: dict[MeetingId, Commitment] = {}
+
+    def clash(self, when: Interval, meeting: MeetingId) -> MeetingId | None:
+        """Another meeting (held or accepted) that overlaps `when`; a meeting never clashes with itself."""
+        for book in (self.accepted, self.holds):
+            for other, c in book.items():
+                if other != meeting and c.when.overlaps(when):
+                    return other
+        return None
+
+    def can_attend(self, when: Interval, meeting: MeetingId) -> bool:
+        return self._free.covers(when) and self.clash(when, meeting) is None
+
+    def hold(self, meeting: MeetingId, when: Interval, round_: int) -> str | None:
+        """Reserve `when`; returns why not, or None on success. Idempotent per meeting."""
+        accepted = self.accepted.get(meeting)
+        if accepted is not None:
+            return None if accepted.when == when else "already accepted at another time"
+        if not self._free.covers(when):
+            return "not free"
+        if self.clash(when, meeting) is not None:
+            return "busy with another meeting"
+        self.holds[meeting] = Commitment(meeting, when, round_)
+        return None
+
+    def release(self, meeting: MeetingId, round_: int | None = None) -> None:
+        held = self.holds.get(meeting)
+        if held is not None and (round_ is None or held.round == round_):
+            del self.holds[meeting]
+
+    def accept(self, meeting: MeetingId, when: Interval) -> MeetingId | None:
+        """Record a scheduled meeting; returns a clashing meeting if the coordinator erred."""
+        self.holds.pop(meeting, None)
+        clash = self.clash(when, meeting)
+        self.accepted[meeting] = Commitment(meeting, when, 0)
+        return clash

@@ -1,0 +1,76 @@
+"""`slotwise participant`: run one person's agent against a coordinator, here or elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from participant.agent import AgentService, write_record
+from participant.calendar import Calendar
+from participant.responder import Responder
+from shared.endpoints import parse_endpoints
+from shared.errors import Problem, ScenarioError
+from shared.ids import AgentId, is_valid_name
+from shared.logsetup import configure
+from shared.scenario import Availability, load_availability, load_scenario
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--connect", required=True, metavar="ADDRESS",
+                   help="coordinator address: tcp://HOST:PORT, ipc://PATH, or PUB,REPLY")
+    p.add_argument("--name", required=True, help="the participant this agent speaks for")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--scenario", type=Path, help="take this person's availability from a scenario")
+    source.add_argument("--availability", type=Path, metavar="FILE",
+                        help="availability file (YAML/JSON: timezone, available, busy)")
+    p.add_argument("--coordinator-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="give up when the coordinator has been silent this long (default 30)")
+    p.add_argument("--record", type=Path, metavar="FILE",
+                   help="on exit, write the meetings this agent accepted as JSON")
+    p.add_argument("--log-level", default="INFO")
+
+
+def _availability(args: argparse.Namespace) -> Availability:
+    if args.scenario is not None:
+        scenario = load_scenario(args.scenario)
+        if args.name not in scenario.participants:
+            raise ScenarioError(str(args.scenario),
+                                [Problem("participants", f"no participant named {args.name!r}")])
+        return scenario.availability(args.name)
+    if args.availability is not None:
+        return load_availability(args.availability)
+    return Availability()
+
+
+def run(args: argparse.Namespace) -> int:
+    configure(args.log_level, "participant", args.name)
+    from loguru import logger
+
+    if not is_valid_name(args.name):
+        logger.error("invalid --name {!r}: letters, digits and _.@+- only, at most 64", args.name)
+        return EXIT_BAD_INPUT
+    try:
+        endpoints = parse_endpoints(args.connect)
+        availability = _availability(args)
+    except ValueError as exc:
+        logger.error("--connect: {}", exc)
+        return EXIT_BAD_INPUT
+    except ScenarioError as exc:
+        logger.error("{}", exc.render())
+        return EXIT_BAD_INPUT
+    responder = Responder(AgentId(args.name), Calendar(availability.free_time()),
+                          args.coordinator_timeout)
+    outcome = asyncio.run(AgentService(responder, endpoints).run())
+    (logger.info if outcome.clean else logger.error)("exiting: {}", outcome.reason)
+    if args.record is not None:
+        write_record(args.record, responder, outcome)
+    return EXIT_OK if outcome.clean else EXIT_FAILURE
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="slotwise participant", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

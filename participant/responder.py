@@ -1,0 +1,139 @@
+"""The agent core: coordinator messages in, replies out. No sockets, no clock.
+
+The agent tells the coordinator nothing but yes/no per candidate slot and whether a hold
+succeeded; its free time, its other meetings and the reasons behind a "no" stay here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from participant.calendar import Calendar
+from shared.codec import Envelope
+from shared.errors import ProtocolError
+from shared.ids import COORDINATOR, AgentId
+from shared.messages import (
+    AvailabilityRequest,
+    AvailabilityResponse,
+    Body,
+    Heartbeat,
+    Hello,
+    Hold,
+    HoldReply,
+    MeetingFailed,
+    MeetingScheduled,
+    Ready,
+    Release,
+    Shutdown,
+    Welcome,
+)
+from shared.slots import Interval, SlotGrid
+
+HELLO_RESEND_S = 0.5  # until welcomed; cheap, and covers a coordinator that starts after us
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    body: Body
+    parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    reason: str
+    clean: bool = True
+
+
+AgentAction = Send | Exit
+
+
+class Responder:
+    def __init__(self, name: AgentId, calendar: Calendar, coordinator_timeout_s: float) -> None:
+        self.name = name
+        self.calendar = calendar
+        self.coordinator_timeout_s = coordinator_timeout_s
+        self.coordinator_session: str | None = None
+        self.welcomed = False
+        self._heartbeat_s = 1.0
+        self._last_heard = 0.0
+        self._hello_due = 0.0
+        self._heartbeat_due: float | None = None
+
+    def start(self, now: float) -> list[AgentAction]:
+        self._last_heard = now
+        self._hello_due = now + HELLO_RESEND_S
+        return [Send(self._hello())]
+
+    def _hello(self) -> Hello:
+        return Hello(name=self.name, accepted=tuple(sorted(self.calendar.accepted)))
+
+    def receive(self, env: Envelope, now: float) -> list[AgentAction]:
+        """Feed one decoded broadcast or direct message; raises ProtocolError to drop it."""
+        body = env.body
+        if env.sender != COORDINATOR:
+            raise ProtocolError(f"message from {env.sender!r}, not from the coordinator")
+        if isinstance(body, Welcome):
+            if body.name != self.name:
+                raise ProtocolError(f"Welcome for {body.name!r} reached {self.name!r}")
+            if env.session != self.coordinator_session:
+                # First contact, or the coordinator restarted: holds from before mean nothing.
+                self.coordinator_session = env.session
+                self.calendar.holds.clear()
+            self.welcomed = True
+            self._heartbeat_s = body.heartbeat_s
+            self._heartbeat_due = now + body.heartbeat_s
+            self._last_heard = now
+            return [Send(Ready(), parent=env.msg_id)]
+        if env.session != self.coordinator_session:
+            raise ProtocolError(f"{type(body).__name__} from coordinator session {env.session[:12]} "
+                                "(not the one that welcomed us)")
+        self._last_heard = now
+        if isinstance(body, AvailabilityRequest):
+            return [Send(self._answer(body), parent=env.msg_id)]
+        if isinstance(body, Hold):
+            why_not = self.calendar.hold(body.meeting_id, Interval(body.start, body.end), body.round)
+            reply = HoldReply(meeting_id=body.meeting_id, round=body.round,
+                              accepted=why_not is None, reason=why_not)
+            return [Send(reply, parent=env.msg_id)]
+        if isinstance(body, Release):
+            self.calendar.release(body.meeting_id, body.round)
+        elif isinstance(body, MeetingScheduled):
+            if self.name in body.attendees:
+                clash = self.calendar.accept(body.meeting_id, Interval(body.start, body.end))
+                if clash is not None:
+                    raise ProtocolError(f"scheduled {body.meeting_id} overlaps {clash} (recorded anyway)")
+            else:
+                self.calendar.release(body.meeting_id)
+        elif isinstance(body, MeetingFailed):
+            self.calendar.release(body.meeting_id)
+        elif isinstance(body, Shutdown):
+            return [Exit(f"coordinator: {body.reason}")]
+        elif not isinstance(body, Heartbeat):
+            raise ProtocolError(f"{type(body).__name__} is not something a coordinator sends")
+        return []
+
+    def _answer(self, req: AvailabilityRequest) -> AvailabilityResponse:
+        grid = SlotGrid(req.origin, req.slot_minutes)
+        yes = tuple(self.calendar.can_attend(grid.interval(s, req.duration_minutes), req.meeting_id)
+                    for s in req.slots)
+        return AvailabilityResponse(meeting_id=req.meeting_id, round=req.round, available=yes)
+
+    def tick(self, now: float) -> list[AgentAction]:
+        if now - self._last_heard > self.coordinator_timeout_s:
+            return [Exit(f"coordinator silent for {self.coordinator_timeout_s:g}s; giving up",
+                         clean=False)]
+        if not self.welcomed and now >= self._hello_due:
+            self._hello_due = now + HELLO_RESEND_S
+            return [Send(self._hello())]
+        if self._heartbeat_due is not None and now >= self._heartbeat_due:
+            self._heartbeat_due = now + self._heartbeat_s
+            return [Send(Heartbeat())]
+        return []
+
+    def next_deadline(self) -> float:
+        times = [self._last_heard + self.coordinator_timeout_s]
+        if not self.welcomed:
+            times.append(self._hello_due)
+        if self._heartbeat_due is not None:
+            times.append(self._heartbeat_due)
+        return min(times)

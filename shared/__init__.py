@@ -1,0 +1,1 @@
+"""What the coordinator and the participants both speak: schema, codec, time, scenario."""

@@ -1,0 +1,125 @@
+"""The one door for bytes: `encode` builds frames, `decode` turns untrusted frames into an
+`Envelope` or raises `DecodeError`, nothing else.
+
+Wire format: one msgpack map per ZeroMQ frame (after the PUB topic or ROUTER identity, which are
+routing and never part of the message):
+
+    {"v": 1, "type": "hold", "id": "<session>:<seq>", "sender": "alice",
+     "session": "<hex>", "seq": 7, "sent_at": <msgpack timestamp>, "parent": "<id>" | nil,
+     "body": {...}}
+
+`session` names a process incarnation: a restarted agent gets a new one, so its peer can tell a
+restart from a replay. `parent` is the id of the message being answered. Checks run cheapest
+first (size, then msgpack, then header, then body) so garbage costs as little as possible.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgpack
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.errors import DecodeError
+from shared.ids import NAME_PATTERN, AgentId
+from shared.messages import MESSAGE_TYPES, PROTOCOL_VERSION, Body, Message, UtcTime
+
+MAX_FRAME_BYTES = 1 << 20  # also set as zmq.MAXMSGSIZE, so ZeroMQ drops bigger frames first
+
+
+class _Header(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    v: int
+    type: str
+    id: Annotated[str, Field(max_length=200)]
+    sender: Annotated[str, Field(pattern=NAME_PATTERN)]
+    session: Annotated[str, Field(min_length=1, max_length=64)]
+    seq: Annotated[int, Field(ge=0)]
+    sent_at: UtcTime
+    parent: Annotated[str, Field(max_length=200)] | None
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    msg_id: str
+    sender: AgentId
+    session: str
+    seq: int
+    sent_at: datetime
+    parent: str | None
+    body: Message
+
+
+def new_session() -> str:
+    return uuid.uuid4().hex
+
+
+class Encoder:
+    """Stamps outgoing bodies with this process's identity and a per-process sequence number."""
+
+    def __init__(self, sender: AgentId, session: str | None = None) -> None:
+        self.sender = sender
+        self.session = session or new_session()
+        self._seq = itertools.count(1)
+
+    def encode(self, body: Body, parent: str | None = None) -> tuple[str, bytes]:
+        """Return (message id, frame)."""
+        seq = next(self._seq)
+        msg_id = f"{self.session[:12]}:{seq}"
+        frame = msgpack.packb(
+            {
+                "v": PROTOCOL_VERSION,
+                "type": body.type,  # type: ignore[attr-defined]
+                "id": msg_id,
+                "sender": self.sender,
+                "session": self.session,
+                "seq": seq,
+                "sent_at": datetime.now(UTC),
+                "parent": parent,
+                "body": body.model_dump(exclude={"type"}),
+            },
+            datetime=True,
+        )
+        return msg_id, frame
+
+
+def decode(frame: bytes, max_bytes: int = MAX_FRAME_BYTES) -> Envelope:
+    """Untrusted bytes become an Envelope or a DecodeError whose text says what was wrong."""
+    if len(frame) > max_bytes:
+        raise DecodeError(f"frame of {len(frame)} bytes exceeds the {max_bytes}-byte limit")
+    try:
+        raw = msgpack.unpackb(
+            frame, raw=False, use_list=False, timestamp=3, strict_map_key=True
+        )
+    except Exception as exc:  # msgpack raises several unrelated types on garbage
+        raise DecodeError(f"not msgpack: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise DecodeError(f"envelope is a {type(raw).__name__}, not a map")
+    if raw.get("v") != PROTOCOL_VERSION:
+        raise DecodeError(f"protocol version {raw.get('v')!r} (this side speaks {PROTOCOL_VERSION})")
+    kind = raw.get("type")
+    model = MESSAGE_TYPES.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        raise DecodeError(f"unknown message type {kind!r}")
+    try:
+        header = _Header.model_validate(raw)
+        body = model.model_validate(header.body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise DecodeError(f"invalid {kind}: {where}: {first['msg']} ({exc.error_count()} error(s))") from exc
+    return Envelope(
+        msg_id=header.id,
+        sender=AgentId(header.sender),
+        session=header.session,
+        seq=header.seq,
+        sent_at=header.sent_at,
+        parent=header.parent,
+        body=body,  # type: ignore[arg-type]
+    )

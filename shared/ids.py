@@ -1,0 +1,20 @@
+"""Distinct names for the identifiers, so a meeting id is never passed where an agent id goes."""
+
+from __future__ import annotations
+
+import re
+from typing import NewType
+
+AgentId = NewType("AgentId", str)
+MeetingId = NewType("MeetingId", str)
+
+# Names travel in ZeroMQ topics and log lines: keep them to a safe alphabet, so a topic prefix
+# can never match another agent's name by accident (topics end with a "/" names cannot contain).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$"
+_NAME_RE = re.compile(NAME_PATTERN)
+
+COORDINATOR = AgentId("coordinator")
+
+
+def is_valid_name(name: str) -> bool:
+    return bool(_NAME_RE.match(name))

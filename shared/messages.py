@@ -1,0 +1,137 @@
+"""The message schema: every body either side may send, one frozen model per intent.
+
+Bodies are validated strictly (no coercion: "3" is not 3) and refuse unknown fields, so a peer
+cannot smuggle data past the schema. The envelope (`codec.Envelope`) carries who sent a message
+and when; bodies carry only what the message means.
+
+Flow (C = coordinator, A = agent; PUB lines go out on the broadcast socket, the rest on
+DEALER/ROUTER):
+
+    A -> C  Hello                 I am `name`, incarnation `session` (resent until welcomed)
+    C => A  Welcome      (PUB)    proves A's subscription works (the slow-joiner guard)
+    A -> C  Ready                 A has seen its Welcome: broadcasts now reach it
+    C => A  AvailabilityRequest   many candidate slots for one meeting, one round id
+    A -> C  AvailabilityResponse  one yes/no per candidate, nothing more about the calendar
+    C -> A  Hold                  reserve this slot for this meeting
+    A -> C  HoldReply             confirmed, or refused (the calendar changed)
+    C -> A  Release               the walk moved on: drop the hold
+    C => *  MeetingScheduled      who attends, when; holders not named drop their hold
+    C => *  MeetingFailed         with a reason a person can act on
+    both    Heartbeat             liveness; any message counts as one
+    C => *  Shutdown              negotiation over: exit cleanly
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from shared.ids import NAME_PATTERN
+from shared.slots import require_aware
+
+PROTOCOL_VERSION = 1
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+MeetingKey = Annotated[str, Field(min_length=1, max_length=128)]
+UtcTime = Annotated[datetime, AfterValidator(require_aware)]
+Round = Annotated[int, Field(ge=0)]
+# A request names at most this many candidates; the scenario loader keeps horizons within it.
+MAX_CANDIDATES = 50_000
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class Hello(Body):
+    type: Literal["hello"] = "hello"
+    name: Name
+    # Meetings this agent already holds, so a restarted coordinator or a rejoin can account for them.
+    accepted: tuple[MeetingKey, ...] = ()
+
+
+class Welcome(Body):
+    type: Literal["welcome"] = "welcome"
+    name: Name
+    heartbeat_s: Annotated[float, Field(gt=0, le=3600)]
+
+
+class Ready(Body):
+    type: Literal["ready"] = "ready"
+
+
+class AvailabilityRequest(Body):
+    type: Literal["availability_request"] = "availability_request"
+    meeting_id: MeetingKey
+    round: Round
+    origin: UtcTime
+    slot_minutes: Annotated[int, Field(gt=0, le=1440)]
+    duration_minutes: Annotated[int, Field(gt=0, le=100_000)]
+    slots: Annotated[tuple[Annotated[int, Field(ge=0)], ...], Field(max_length=MAX_CANDIDATES)]
+
+
+class AvailabilityResponse(Body):
+    type: Literal["availability_response"] = "availability_response"
+    meeting_id: MeetingKey
+    round: Round
+    available: Annotated[tuple[bool, ...], Field(max_length=MAX_CANDIDATES)]
+
+
+class Hold(Body):
+    type: Literal["hold"] = "hold"
+    meeting_id: MeetingKey
+    round: Round
+    start: UtcTime
+    end: UtcTime
+
+
+class HoldReply(Body):
+    type: Literal["hold_reply"] = "hold_reply"
+    meeting_id: MeetingKey
+    round: Round
+    accepted: bool
+    reason: Annotated[str, Field(max_length=500)] | None = None
+
+
+class Release(Body):
+    type: Literal["release"] = "release"
+    meeting_id: MeetingKey
+    round: Round
+
+
+class MeetingScheduled(Body):
+    type: Literal["meeting_scheduled"] = "meeting_scheduled"
+    meeting_id: MeetingKey
+    name: Annotated[str, Field(max_length=500)]
+    start: UtcTime
+    end: UtcTime
+    attendees: tuple[Name, ...]
+
+
+class MeetingFailed(Body):
+    type: Literal["meeting_failed"] = "meeting_failed"
+    meeting_id: MeetingKey
+    reason: Annotated[str, Field(max_length=4000)]
+
+
+class Heartbeat(Body):
+    type: Literal["heartbeat"] = "heartbeat"
+
+
+class Shutdown(Body):
+    type: Literal["shutdown"] = "shutdown"
+    reason: Annotated[str, Field(max_length=500)] = "negotiation complete"
+
+
+Message = (
+    Hello | Welcome | Ready | AvailabilityRequest | AvailabilityResponse | Hold | HoldReply
+    | Release | MeetingScheduled | MeetingFailed | Heartbeat | Shutdown
+)
+
+MESSAGE_TYPES: dict[str, type[Body]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (Hello, Welcome, Ready, AvailabilityRequest, AvailabilityResponse, Hold, HoldReply,
+                Release, MeetingScheduled, MeetingFailed, Heartbeat, Shutdown)
+}

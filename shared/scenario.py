@@ -1,0 +1,314 @@
+"""The scenario file: who takes part, what to place, where in time, and how patient to be.
+
+Loading is strict and explains itself. Every problem is reported at once, each with the file,
+the line, the field path ("meetings[1].invitees[2]") and what is wrong, because a user fixing a
+scenario should not have to rerun the tool once per typo. Duplicate YAML keys are errors too:
+PyYAML would silently keep the last `alice:`, and a participant would vanish.
+
+Naive datetimes in the file are read in the scenario's `timezone`; everything after loading is
+timezone-aware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+
+from shared.errors import Problem, ScenarioError
+from shared.ids import NAME_PATTERN, AgentId, MeetingId
+from shared.messages import MAX_CANDIDATES
+from shared.slots import FreeTime, Interval, SlotGrid, subtract
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {name!r}") from exc
+    return name
+
+
+def _localize(value: datetime, info: ValidationInfo) -> datetime:
+    if value.tzinfo is None:
+        zone = (info.context or {}).get("zone")
+        if zone is None:
+            raise ValueError("naive datetime and no time zone to read it in")
+        return value.replace(tzinfo=zone)
+    return value
+
+
+def _window_pair(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise ValueError(f"a window is [start, end]; got {len(value)} item(s)")
+        return {"start": value[0], "end": value[1]}
+    return value
+
+
+Zone = Annotated[str, AfterValidator(_zone)]
+Moment = Annotated[datetime, AfterValidator(_localize)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Window(_Strict):
+    start: Moment
+    end: Moment
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError(f"ends ({self.end.isoformat()}) at or before it starts ({self.start.isoformat()})")
+        return self
+
+    @property
+    def interval(self) -> Interval:
+        return Interval(self.start, self.end)
+
+
+WindowList = list[Annotated[Window, BeforeValidator(_window_pair)]]
+
+
+class Availability(_Strict):
+    """What one person's agent knows and never tells: when its owner is free."""
+
+    timezone: Zone | None = None
+    # None: free at any time outside `busy`. An empty list: never free.
+    available: WindowList | None = None
+    busy: WindowList = []
+
+    def free_time(self) -> FreeTime:
+        """Free = inside an available window and outside every busy interval."""
+        if self.available is None:
+            base = [Interval(datetime.min.replace(tzinfo=ZoneInfo("UTC")) + timedelta(days=1),
+                             datetime.max.replace(tzinfo=ZoneInfo("UTC")) - timedelta(days=1))]
+        else:
+            base = [w.interval for w in self.available]
+        return FreeTime(subtract(base, [w.interval for w in self.busy]))
+
+
+class Meeting(_Strict):
+    id: Annotated[str, Field(min_length=1, max_length=128)]
+    name: str = ""
+    duration_minutes: Annotated[int, Field(gt=0)]
+    invitees: Annotated[list[Name], Field(min_length=1)]
+    min_participants: Annotated[int, Field(ge=1)] | None = None
+    priority: int = 0
+
+    @property
+    def title(self) -> str:
+        return self.name or self.id
+
+    @property
+    def meeting_id(self) -> MeetingId:
+        return MeetingId(self.id)
+
+    @property
+    def required(self) -> int:
+        """At least this many invitees must attend; all of them unless the file says otherwise."""
+        return self.min_participants if self.min_participants is not None else len(self.invitees)
+
+
+class Negotiation(_Strict):
+    """How long to wait for people, in seconds. Defaults suit loopback and a LAN."""
+
+    join_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    response_timeout_s: Annotated[float, Field(gt=0)] = 2.0
+    hold_timeout_s: Annotated[float, Field(gt=0)] = 2.0
+    heartbeat_s: Annotated[float, Field(gt=0)] = 0.5
+    retries: Annotated[int, Field(ge=0, le=10)] = 1
+    max_hold_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+
+
+class Horizon(_Strict):
+    start: Moment
+    end: Moment
+
+
+class Scenario(_Strict):
+    name: Annotated[str, Field(min_length=1)]
+    timezone: Zone = "UTC"
+    horizon: Horizon
+    slot_minutes: Annotated[int, Field(gt=0, le=1440)] = 15
+    participants: dict[Name, Availability | None] = {}
+    meetings: list[Meeting]
+    negotiation: Negotiation = Negotiation()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def horizon_interval(self) -> Interval:
+        return Interval(self.horizon.start, self.horizon.end)
+
+    @property
+    def grid(self) -> SlotGrid:
+        return SlotGrid(self.horizon.start, self.slot_minutes)
+
+    @property
+    def people(self) -> list[AgentId]:
+        return [AgentId(p) for p in self.participants]
+
+    def availability(self, name: str) -> Availability:
+        return self.participants.get(name) or Availability()
+
+    def candidates(self, meeting: Meeting) -> list[int]:
+        return self.grid.candidates(self.horizon_interval, meeting.duration_minutes)
+
+
+def _semantic_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
+    """Rules that span fields, reported with the path of the field to change."""
+    if s.horizon.end <= s.horizon.start:
+        yield ("horizon", "end"), "the horizon ends at or before it starts"
+        return
+    horizon_minutes = s.horizon_interval.minutes
+    if horizon_minutes // s.slot_minutes > MAX_CANDIDATES:
+        yield ("slot_minutes",), (
+            f"{horizon_minutes // s.slot_minutes} slots in the horizon; at most {MAX_CANDIDATES} "
+            "are supported (use longer slots or a shorter horizon)")
+    seen: dict[str, int] = {}
+    for i, m in enumerate(s.meetings):
+        if m.id in seen:
+            yield ("meetings", i, "id"), f"duplicate meeting id {m.id!r} (first at meetings[{seen[m.id]}])"
+        seen.setdefault(m.id, i)
+        for j, who in enumerate(m.invitees):
+            if who not in s.participants:
+                yield ("meetings", i, "invitees", j), (
+                    f"{who!r} is not listed under participants (add `{who}: {{}}` for someone "
+                    "free throughout the horizon)")
+            elif who in m.invitees[:j]:
+                yield ("meetings", i, "invitees", j), f"{who!r} is invited twice"
+        if m.min_participants is not None and m.min_participants > len(m.invitees):
+            yield ("meetings", i, "min_participants"), (
+                f"needs {m.min_participants} participants but only {len(m.invitees)} are invited")
+        if m.duration_minutes > horizon_minutes:
+            yield ("meetings", i, "duration_minutes"), (
+                f"{m.duration_minutes} minutes do not fit in the {horizon_minutes}-minute horizon")
+
+
+# --- loading with positions -------------------------------------------------------------------
+
+def _positions(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int],
+               dups: list[tuple[tuple[Any, ...], str, int]]) -> None:
+    """Map every field path to its 1-based line, and collect duplicate mapping keys."""
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                dups.append((path + (key,), key, key_node.start_mark.line + 1))
+            seen.add(key)
+            _positions(value_node, path + (key,), out, dups)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _positions(item, path + (i,), out, dups)
+
+
+def _render_path(loc: Iterable[Any]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return None
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(source, [Problem("", f"cannot read: {exc.strerror or exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(source, [Problem("", f"not UTF-8 text: {exc.reason}")]) from None
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(source, [Problem("", f"not valid YAML: {reason}",
+                                             mark.line + 1 if mark else None)]) from None
+    lines: dict[tuple[Any, ...], int] = {}
+    dups: list[tuple[tuple[Any, ...], str, int]] = []
+    if node is not None:
+        _positions(node, (), lines, dups)
+    if dups:
+        raise ScenarioError(source, [Problem(_render_path(p), f"duplicate key {k!r}", line)
+                                     for p, k, line in dups])
+    return data, lines
+
+
+def _validate(model: type[_Strict], data: Any, source: str,
+              lines: dict[tuple[Any, ...], int]) -> Any:
+    if not isinstance(data, dict):
+        raise ScenarioError(source, [Problem("", "expected a mapping of fields at the top level")])
+    zone_name = data.get("timezone") or "UTC"
+    try:
+        zone = ZoneInfo(zone_name) if isinstance(zone_name, str) else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None  # reported by the field validator
+    try:
+        return model.model_validate(data, context={"zone": zone})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = f"unknown field {loc[-1]!r}"
+            problems.append(Problem(_render_path(loc), message, _line_for(loc, lines)))
+        raise ScenarioError(source, problems) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check a scenario file; raises ScenarioError listing every problem."""
+    path = Path(path)
+    data, lines = _read_yaml(path)
+    scenario: Scenario = _validate(Scenario, data, str(path), lines)
+    problems = [Problem(_render_path(loc), message, _line_for(loc, lines))
+                for loc, message in _semantic_problems(scenario)]
+    if problems:
+        raise ScenarioError(str(path), problems)
+    return scenario
+
+
+def load_availability(path: str | Path) -> Availability:
+    """Read one person's availability file (the `participant --availability` format)."""
+    path = Path(path)
+    data, lines = _read_yaml(path)
+    if data is None:
+        data = {}
+    return _validate(Availability, data, str(path), lines)  # type: ignore[no-any-return]
+
+
+def dump_availability(availability: Availability) -> str:
+    """The availability file format, as YAML (JSON is valid YAML, and exact for datetimes)."""
+    return availability.model_dump_json(exclude_none=True)

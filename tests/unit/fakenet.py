@@ -1,0 +1,110 @@
+"""Wires one Negotiation to N Responders through the real codec, with a hand-moved clock.
+
+Like h11's ConnectionPair: the cores talk exactly as they would over ZeroMQ, but delivery,
+loss and time are under the test's control, so no test sleeps.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from coordinator.negotiation import Decided, Negotiation, Outcome, Publish, SendTo
+from participant.calendar import Calendar
+from participant.responder import Exit, Responder, Send
+from shared.codec import Encoder, decode
+from shared.errors import ProtocolError
+from shared.ids import COORDINATOR, AgentId
+from shared.messages import Body
+from shared.scenario import Scenario
+
+# A filter decides whether a frame is delivered: (sender, recipient, body) -> keep?
+Filter = Callable[[AgentId, AgentId, Body], bool]
+
+
+@dataclass
+class FakeNetwork:
+    scenario: Scenario
+    absent: set[str] = field(default_factory=set)  # agents that never start
+    deliver: Filter = lambda s, r, b: True
+    now: float = 0.0
+
+    def __post_init__(self) -> None:
+        s = self.scenario
+        self.core = Negotiation(s.meetings, s.people, s.grid, s.horizon_interval, s.negotiation, s.zone)
+        self.coord_codec = Encoder(COORDINATOR)
+        self.agents: dict[AgentId, Responder] = {}
+        self.codecs: dict[AgentId, Encoder] = {}
+        self.queue: deque[tuple[AgentId, AgentId, bytes]] = deque()
+        self.sent: list[tuple[AgentId, AgentId, Body]] = []
+        self.dropped: list[str] = []
+        self.exited: dict[AgentId, str] = {}
+        for name in s.people:
+            if name not in self.absent:
+                self.start_agent(name)
+
+    def start_agent(self, name: AgentId) -> Responder:
+        agent = Responder(name, Calendar(self.scenario.availability(name).free_time()), 30.0)
+        self.agents[name] = agent
+        self.codecs[name] = Encoder(name)
+        self._agent_actions(name, agent.start(self.now))
+        return agent
+
+    def kill(self, name: AgentId) -> None:
+        del self.agents[name]
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _post(self, sender: AgentId, recipient: AgentId, body: Body, codec: Encoder,
+              parent: str | None = None) -> None:
+        self.sent.append((sender, recipient, body))
+        if self.deliver(sender, recipient, body):
+            self.queue.append((sender, recipient, codec.encode(body, parent)[1]))
+
+    def _coord_actions(self, actions: Iterable[object]) -> None:
+        for a in actions:
+            if isinstance(a, Publish):
+                for who in a.to if a.to is not None else tuple(self.agents):
+                    self._post(COORDINATOR, who, a.body, self.coord_codec)
+            elif isinstance(a, SendTo):
+                self._post(COORDINATOR, a.agent, a.body, self.coord_codec)
+
+    def _agent_actions(self, name: AgentId, actions: Iterable[object]) -> None:
+        for a in actions:
+            if isinstance(a, Send):
+                self._post(name, COORDINATOR, a.body, self.codecs[name], a.parent)
+            elif isinstance(a, Exit):
+                self.exited[name] = a.reason
+                self.agents.pop(name, None)
+
+    def pump(self) -> None:
+        """Deliver until nothing is in flight."""
+        while self.queue:
+            sender, recipient, frame = self.queue.popleft()
+            env = decode(frame)
+            try:
+                if recipient == COORDINATOR:
+                    self._coord_actions(self.core.receive(sender, env.session, env.body, self.now))
+                elif recipient in self.agents:
+                    self._agent_actions(recipient, self.agents[recipient].receive(env, self.now))
+            except ProtocolError as exc:
+                self.dropped.append(str(exc))
+
+    def run(self, limit_s: float = 600.0) -> list[Outcome]:
+        """Start, then alternate delivery and the clock until the coordinator is done."""
+        self._coord_actions(self.core.start(self.now))
+        while True:
+            self.pump()
+            if self.core.done:
+                return list(self.core.outcomes)
+            deadlines = [d for d in [self.core.next_deadline()] if d is not None]
+            deadlines += [a.next_deadline() for a in self.agents.values()]
+            self.now = max(self.now, min(deadlines))
+            assert self.now < limit_s, "negotiation did not end"
+            self._coord_actions(self.core.tick(self.now))
+            for name, agent in list(self.agents.items()):
+                self._agent_actions(name, agent.tick(self.now))
+
+    def decided(self) -> list[Decided]:
+        return [Decided(o) for o in self.core.outcomes]
