@@ -21,7 +21,8 @@ class Liveness:
 
     def expired(self, now: float) -> list[AgentId]:
         """Peers silent past the timeout, each reported once (then forgotten until heard again)."""
-        gone = [who for who, t in self._last.items() if now - t > self.timeout_s]
+        # Same expression as next_deadline(), so float rounding cannot leave a deadline unserved.
+        gone = [who for who, t in self._last.items() if now >= t + self.timeout_s]
         for who in gone:
             del self._last[who]
         return gone

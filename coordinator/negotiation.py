@@ -228,7 +228,10 @@ class Negotiation:
         if self._sessions.get(sender) != session:
             raise ProtocolError(f"{type(body).__name__} from {sender} with an unknown session")
         if sender in self._lost:
-            raise ProtocolError(f"{sender} was declared lost; it must say Hello again")
+            # Back from a partition, same process: its subscription was proven for this
+            # session already. What it missed while lost stays counted as "no".
+            self._lost.discard(sender)
+            self._ready.add(sender)
         self.liveness.heard(sender, now)
         if isinstance(body, Ready):
             return self._on_ready(sender, now)
@@ -435,6 +438,8 @@ class Negotiation:
             hold.confirmed.append(sender)
         else:
             hold.refused[sender] = body.reason or "refused"
+            if body.available is not None and len(body.available) == len(st.slots):
+                st.answers[sender] = list(body.available)
         if not hold.exchange.waiting:
             return self._resolve_hold(st, now) + self._advance(now)
         return []

@@ -58,6 +58,7 @@ class Responder:
         self._last_heard = 0.0
         self._hello_due = 0.0
         self._heartbeat_due: float | None = None
+        self._asked: dict[str, AvailabilityRequest] = {}  # last request per open meeting
 
     def start(self, now: float) -> list[AgentAction]:
         self._last_heard = now
@@ -89,12 +90,17 @@ class Responder:
                                 "(not the one that welcomed us)")
         self._last_heard = now
         if isinstance(body, AvailabilityRequest):
+            self._asked[body.meeting_id] = body
             return [Send(self._answer(body), parent=env.msg_id)]
         if isinstance(body, Hold):
             why_not = self.calendar.hold(body.meeting_id, Interval(body.start, body.end), body.round)
+            asked = self._asked.get(body.meeting_id)
+            fresh = self._answer(asked).available if why_not and asked else None
             reply = HoldReply(meeting_id=body.meeting_id, round=body.round,
-                              accepted=why_not is None, reason=why_not)
+                              accepted=why_not is None, reason=why_not, available=fresh)
             return [Send(reply, parent=env.msg_id)]
+        if isinstance(body, (MeetingScheduled, MeetingFailed)):
+            self._asked.pop(body.meeting_id, None)  # decided: no hold for it will come again
         if isinstance(body, Release):
             self.calendar.release(body.meeting_id, body.round)
         elif isinstance(body, MeetingScheduled):
@@ -119,7 +125,7 @@ class Responder:
         return AvailabilityResponse(meeting_id=req.meeting_id, round=req.round, available=yes)
 
     def tick(self, now: float) -> list[AgentAction]:
-        if now - self._last_heard > self.coordinator_timeout_s:
+        if now >= self._last_heard + self.coordinator_timeout_s:
             return [Exit(f"coordinator silent for {self.coordinator_timeout_s:g}s; giving up",
                          clean=False)]
         if not self.welcomed and now >= self._hello_due:

@@ -13,7 +13,7 @@ DEALER/ROUTER):
     C => A  AvailabilityRequest   many candidate slots for one meeting, one round id
     A -> C  AvailabilityResponse  one yes/no per candidate, nothing more about the calendar
     C -> A  Hold                  reserve this slot for this meeting
-    A -> C  HoldReply             confirmed, or refused (the calendar changed)
+    A -> C  HoldReply             confirmed, or refused with fresh answers (the calendar changed)
     C -> A  Release               the walk moved on: drop the hold
     C => *  MeetingScheduled      who attends, when; holders not named drop their hold
     C => *  MeetingFailed         with a reason a person can act on
@@ -93,6 +93,9 @@ class HoldReply(Body):
     round: Round
     accepted: bool
     reason: Annotated[str, Field(max_length=500)] | None = None
+    # With a refusal: the agent's answers now, for the same candidates as its last availability
+    # answer for this meeting, so the walk skips every slot the change has closed at once.
+    available: Annotated[tuple[bool, ...], Field(max_length=MAX_CANDIDATES)] | None = None
 
 
 class Release(Body):

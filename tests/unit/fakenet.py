@@ -94,7 +94,7 @@ class FakeNetwork:
     def run(self, limit_s: float = 600.0) -> list[Outcome]:
         """Start, then alternate delivery and the clock until the coordinator is done."""
         self._coord_actions(self.core.start(self.now))
-        while True:
+        for _ in range(1_000_000):
             self.pump()
             if self.core.done:
                 return list(self.core.outcomes)
@@ -105,6 +105,7 @@ class FakeNetwork:
             self._coord_actions(self.core.tick(self.now))
             for name, agent in list(self.agents.items()):
                 self._agent_actions(name, agent.tick(self.now))
+        raise AssertionError("the clock stopped advancing: a deadline that tick() does not clear")
 
     def decided(self) -> list[Decided]:
         return [Decided(o) for o in self.core.outcomes]

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from coordinator.audit import audit
+from coordinator.negotiation import Outcome
+from shared.endpoints import Endpoints, is_loopback, parse_endpoints
+from shared.ids import AgentId, MeetingId
+from shared.slots import Interval
+from tests.helpers import at, make_scenario
+
+S = make_scenario({"a": {"available": [[at(9), at(12)]]}, "b": {}, "c": {}}, [
+    {"id": "x", "duration_minutes": 60, "invitees": ["a", "b"]},
+    {"id": "y", "duration_minutes": 60, "invitees": ["b", "c"]},
+])
+
+
+def placed(mid: str, start: float, *who: str) -> Outcome:
+    when = Interval(datetime.fromisoformat(at(start)), datetime.fromisoformat(at(start + 1)))
+    return Outcome(MeetingId(mid), True, when, tuple(AgentId(w) for w in who), None, 2)
+
+
+def test_a_sound_schedule_passes() -> None:
+    assert audit(S, [placed("x", 9, "a", "b"), placed("y", 10, "b", "c")]) == []
+
+
+@pytest.mark.parametrize("outcomes, problem", [
+    ([placed("x", 9, "a", "b"), placed("y", 9, "b", "c")], "b is double-booked: y overlaps x"),
+    ([placed("x", 13, "a", "b"), placed("y", 10, "b", "c")], "x: a is not free then"),
+    ([placed("x", 9, "a"), placed("y", 10, "b", "c")], "x has 1 attendees, needs 2"),
+    ([placed("x", 9, "a", "b"), placed("y", 10, "b", "a")], "y: a was not invited"),
+    ([placed("x", 9, "a", "b")], "y was never decided"),
+    ([placed("x", 9, "a", "b"), Outcome(MeetingId("y"), False, None, (), None, 1)], "y was not placed and gives no reason"),
+])
+def test_each_broken_rule_is_caught(outcomes: list[Outcome], problem: str) -> None:
+    assert problem in audit(S, outcomes)
+
+
+def test_endpoint_forms() -> None:
+    assert parse_endpoints("tcp://10.0.0.5:7340") == Endpoints("tcp://10.0.0.5:7340", "tcp://10.0.0.5:7341")
+    assert parse_endpoints("ipc:///tmp/x") == Endpoints("ipc:///tmp/x.pub", "ipc:///tmp/x.reply")
+    assert parse_endpoints("tcp://h:1,tcp://h:9") == Endpoints("tcp://h:1", "tcp://h:9")
+    assert str(parse_endpoints("tcp://h:1,tcp://h:9")) == "tcp://h:1,tcp://h:9"
+    for bad in ("udp://x:1", "tcp://x", "tcp://x:99999", "ipc://"):
+        with pytest.raises(ValueError):
+            parse_endpoints(bad)
+
+
+def test_loopback_detection() -> None:
+    assert is_loopback(parse_endpoints("tcp://127.0.0.1:7340"))
+    assert is_loopback(parse_endpoints("tcp://localhost:7340"))
+    assert is_loopback(parse_endpoints("ipc:///tmp/s"))
+    assert not is_loopback(parse_endpoints("tcp://0.0.0.0:7340"))
+    assert not is_loopback(parse_endpoints("tcp://192.0.2.1:7340"))

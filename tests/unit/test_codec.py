@@ -1,0 +1,126 @@
+"""The one door for bytes: valid frames round-trip, anything else is a DecodeError."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import msgpack
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from shared.codec import MAX_FRAME_BYTES, Encoder, decode
+from shared.errors import DecodeError
+from shared.ids import AgentId
+from shared.messages import (
+    AvailabilityRequest, AvailabilityResponse, Heartbeat, Hello, Hold, HoldReply, MeetingFailed,
+    MeetingScheduled, Ready, Release, Shutdown, Welcome,
+)
+
+NOW = datetime(2024, 7, 21, 10, tzinfo=UTC)
+SAMPLES = [
+    Hello(name="alice", accepted=("m1",)),
+    Welcome(name="alice", heartbeat_s=0.5),
+    Ready(),
+    AvailabilityRequest(meeting_id="m", round=3, origin=NOW, slot_minutes=15, duration_minutes=60,
+                        slots=tuple(range(480))),
+    AvailabilityResponse(meeting_id="m", round=3, available=(True, False)),
+    Hold(meeting_id="m", round=4, start=NOW, end=NOW + timedelta(hours=1)),
+    HoldReply(meeting_id="m", round=4, accepted=False, reason="busy", available=(False, True)),
+    Release(meeting_id="m", round=4),
+    MeetingScheduled(meeting_id="m", name="M", start=NOW, end=NOW + timedelta(hours=1),
+                     attendees=("alice", "bob")),
+    MeetingFailed(meeting_id="m", reason="nobody"),
+    Heartbeat(),
+    Shutdown(),
+]
+
+
+def raw(**overrides: object) -> bytes:
+    """A valid hello envelope as a dict, with fields replaced, packed."""
+    env: dict[str, object] = {"v": 1, "type": "hello", "id": "x:1", "sender": "alice", "session": "s",
+                              "seq": 1, "sent_at": NOW, "parent": None, "body": {"name": "alice"}}
+    env.update(overrides)
+    return msgpack.packb(env, datetime=True)
+
+
+@pytest.mark.parametrize("body", SAMPLES, ids=lambda b: type(b).__name__)
+def test_every_message_round_trips(body: object) -> None:
+    enc = Encoder(AgentId("alice"))
+    msg_id, frame = enc.encode(body, parent="p:1")  # type: ignore[arg-type]
+    env = decode(frame)
+    assert env.body == body
+    assert (env.msg_id, env.sender, env.session, env.parent) == (msg_id, "alice", enc.session, "p:1")
+    assert env.sent_at.tzinfo is not None
+
+
+def test_sequence_numbers_grow_per_sender() -> None:
+    enc = Encoder(AgentId("a"))
+    seqs = [decode(enc.encode(Heartbeat())[1]).seq for _ in range(3)]
+    assert seqs == [1, 2, 3]
+
+
+def test_times_are_utc_on_the_wire_whatever_zone_they_were_given_in() -> None:
+    tokyo = timezone(timedelta(hours=9))
+    hold = Hold(meeting_id="m", round=1, start=NOW.astimezone(tokyo), end=(NOW + timedelta(hours=1)).astimezone(tokyo))
+    env = decode(Encoder(AgentId("c")).encode(hold)[1])
+    assert env.body.start == NOW and env.body.start.utcoffset() == timedelta(0)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("frame, problem", [
+    (b"", "not msgpack"),
+    (b"\xc1", "not msgpack"),
+    (msgpack.packb([1, 2, 3]), "not a map"),
+    (raw(v=2), "protocol version 2"),
+    (raw(v=None), "protocol version"),
+    (raw(type="launch_missiles"), "unknown message type 'launch_missiles'"),
+    (raw(type=7), "unknown message type 7"),
+    (raw(body={"name": "alice", "extra": 1}), "invalid hello"),
+    (raw(body={"name": 5}), "invalid hello"),
+    (raw(body={"name": "../../etc"}), "invalid hello"),
+    (raw(sender="a b"), "invalid hello"),
+    (raw(seq="1"), "invalid hello"),
+    (raw(sent_at="yesterday"), "invalid hello"),
+    (raw(extra_header=1), "invalid hello"),
+    (raw(type="availability_response", body={"meeting_id": "m", "round": 1, "available": [1, 0]}),
+     "invalid availability_response"),
+    (raw(type="hold", body={"meeting_id": "m", "round": 1, "start": 1721556000,
+                            "end": "2024-07-21T11:00:00Z"}), "invalid hold"),  # no coercion
+    (raw(type="hold", body={"meeting_id": "m", "round": -1, "start": NOW, "end": NOW}), "invalid hold"),
+    (b"\x00" * (MAX_FRAME_BYTES + 1), "exceeds"),
+])
+def test_bad_frames_raise_decode_error_saying_why(frame: bytes, problem: str) -> None:
+    with pytest.raises(DecodeError, match=problem.replace("(", r"\(")):
+        decode(frame)
+
+
+def test_truncated_valid_frames_are_decode_errors() -> None:
+    _, frame = Encoder(AgentId("a")).encode(SAMPLES[3])
+    for cut in range(0, len(frame), 97):
+        with pytest.raises(DecodeError):
+            decode(frame[:cut])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=2048))
+def test_arbitrary_bytes_never_raise_anything_but_decode_error(data: bytes) -> None:
+    try:
+        decode(data)
+    except DecodeError:
+        pass
+
+
+json_like = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False) | st.text(max_size=20)
+    | st.binary(max_size=20),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted({type(b).model_fields["type"].default for b in SAMPLES})), json_like)
+def test_well_formed_envelopes_with_arbitrary_bodies_never_crash(kind: str, body: object) -> None:
+    try:
+        decode(raw(type=kind, body=body))
+    except DecodeError:
+        pass

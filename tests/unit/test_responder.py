@@ -1,0 +1,118 @@
+"""The participant core: what an agent says, and what it refuses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from participant.calendar import Calendar
+from participant.responder import Exit, Responder, Send
+from shared.codec import Encoder, decode
+from shared.errors import ProtocolError
+from shared.ids import COORDINATOR, AgentId
+from shared.messages import (
+    AvailabilityRequest, AvailabilityResponse, Body, Hello, Hold, HoldReply, MeetingScheduled,
+    Ready, Release, Shutdown, Welcome,
+)
+from shared.slots import FreeTime, Interval
+
+T0 = datetime(2024, 7, 22, 8, tzinfo=UTC)
+
+
+def h(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+class Link:
+    """A coordinator stand-in that encodes real envelopes for one responder."""
+
+    def __init__(self, free: list[tuple[float, float]]) -> None:
+        cal = Calendar(FreeTime(Interval(h(a), h(b)) for a, b in free))
+        self.agent = Responder(AgentId("alice"), cal, coordinator_timeout_s=10)
+        self.codec = Encoder(COORDINATOR)
+        self.out = self.agent.start(0.0)
+        self.send(Welcome(name="alice", heartbeat_s=1.0))
+
+    def send(self, body: Body, now: float = 0.0, codec: Encoder | None = None) -> list[Send | Exit]:
+        return self.agent.receive(decode((codec or self.codec).encode(body)[1]), now)
+
+    def reply(self, body: Body) -> Body:
+        (action,) = self.send(body)
+        assert isinstance(action, Send)
+        return action.body
+
+
+def request(meeting: str, slots: tuple[int, ...], duration: int = 60) -> AvailabilityRequest:
+    return AvailabilityRequest(meeting_id=meeting, round=1, origin=T0, slot_minutes=30,
+                               duration_minutes=duration, slots=slots)
+
+
+def test_hello_then_ready_after_welcome() -> None:
+    link = Link([(0, 8)])
+    assert isinstance(link.out[0], Send) and isinstance(link.out[0].body, Hello)
+    assert isinstance(link.reply(Welcome(name="alice", heartbeat_s=1.0)), Ready)
+
+
+def test_answers_one_boolean_per_candidate_and_nothing_else() -> None:
+    link = Link([(1, 3)])  # free 09:00-11:00
+    answer = link.reply(request("m", (0, 2, 3, 4)))  # 08:00, 09:00, 09:30, 10:00 for an hour
+    assert isinstance(answer, AvailabilityResponse)
+    assert answer.available == (False, True, True, True)
+    assert set(AvailabilityResponse.model_fields) == {"type", "meeting_id", "round", "available"}
+
+
+def test_accepted_meeting_makes_overlapping_slots_no() -> None:
+    link = Link([(0, 8)])
+    link.send(MeetingScheduled(meeting_id="a", name="A", start=h(1), end=h(2), attendees=("alice",)))
+    answer = link.reply(request("b", (1, 2, 3, 4)))
+    assert isinstance(answer, AvailabilityResponse)
+    assert answer.available == (False, False, False, True)  # 08:30, 09:00, 09:30 overlap 09-10
+
+
+def test_overlapping_hold_refused_with_fresh_answers_and_release_frees_it() -> None:
+    link = Link([(0, 8)])
+    assert link.reply(Hold(meeting_id="a", round=1, start=h(1), end=h(2))).accepted  # type: ignore[attr-defined]
+    link.reply(request("b", (2, 4)))
+    refused = link.reply(Hold(meeting_id="b", round=2, start=h(1.5), end=h(2.5)))
+    assert isinstance(refused, HoldReply) and not refused.accepted
+    assert refused.available == (False, True)  # 09:00 still blocked by a's hold, 10:00 free
+    link.send(Release(meeting_id="a", round=1))
+    again = link.reply(Hold(meeting_id="b", round=3, start=h(1.5), end=h(2.5)))
+    assert isinstance(again, HoldReply) and again.accepted
+
+
+def test_hold_outside_free_time_is_refused() -> None:
+    link = Link([(0, 1)])
+    reply = link.reply(Hold(meeting_id="a", round=1, start=h(2), end=h(3)))
+    assert isinstance(reply, HoldReply) and not reply.accepted and reply.reason == "not free"
+
+
+def test_messages_from_another_coordinator_session_are_refused() -> None:
+    link = Link([(0, 8)])
+    with pytest.raises(ProtocolError, match="session"):
+        link.send(request("m", (0,)), codec=Encoder(COORDINATOR))
+
+
+def test_messages_not_from_the_coordinator_are_refused() -> None:
+    link = Link([(0, 8)])
+    with pytest.raises(ProtocolError, match="not from the coordinator"):
+        link.send(Shutdown(), codec=Encoder(AgentId("mallory")))
+
+
+def test_shutdown_exits_cleanly_and_silence_exits_uncleanly() -> None:
+    link = Link([(0, 8)])
+    (action,) = link.send(Shutdown(reason="done"))
+    assert isinstance(action, Exit) and action.clean
+    quiet = Link([(0, 8)])  # welcomed at t=0 with a 10 s coordinator timeout
+    assert all(not isinstance(a, Exit) for a in quiet.agent.tick(9.9))
+    (gone,) = quiet.agent.tick(10.0)
+    assert isinstance(gone, Exit) and not gone.clean and "silent" in gone.reason
+
+
+def test_hello_is_resent_until_welcomed() -> None:
+    cal = Calendar(FreeTime([]))
+    agent = Responder(AgentId("bob"), cal, coordinator_timeout_s=10)
+    agent.start(0.0)
+    resent = agent.tick(agent.next_deadline())
+    assert len(resent) == 1 and isinstance(resent[0], Send) and isinstance(resent[0].body, Hello)

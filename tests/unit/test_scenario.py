@@ -1,0 +1,113 @@
+"""Scenario loading: good files load; bad ones name file, line, field and problem."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from shared.errors import ScenarioError
+from shared.scenario import load_availability, load_scenario
+from tests.helpers import REPO
+
+GOOD = """\
+name: t
+timezone: Europe/Berlin
+horizon: {start: 2024-07-22T08:00:00, end: 2024-07-22T18:00:00}
+participants:
+  alice: {available: [[2024-07-22T09:00:00, 2024-07-22T12:00:00]]}
+  bob: {busy: [{start: 2024-07-22T13:00:00Z, end: 2024-07-22T15:00:00Z}]}
+  carol: {}
+meetings:
+  - {id: m, duration_minutes: 60, invitees: [alice, bob, carol], min_participants: 2}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    return info.value.render().splitlines()
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "scenarios").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_scenarios_load(path: Path) -> None:
+    s = load_scenario(path)
+    assert s.meetings and s.participants
+
+
+def test_naive_times_are_read_in_the_scenario_zone(tmp_path: Path) -> None:
+    s = load_scenario(write(tmp_path, GOOD))
+    assert s.horizon.start == datetime(2024, 7, 22, 6, tzinfo=UTC)  # 08:00 CEST
+    free = s.availability("alice").free_time()
+    assert [iv.start for iv in free] == [datetime(2024, 7, 22, 7, tzinfo=UTC)]
+    assert s.slot_minutes == 15 and s.meetings[0].required == 2 and s.meetings[0].title == "m"
+
+
+def test_free_time_is_available_minus_busy_and_unbounded_when_neither_given(tmp_path: Path) -> None:
+    s = load_scenario(write(tmp_path, GOOD))
+    bob = list(s.availability("bob").free_time())
+    assert len(bob) == 2 and bob[0].end == datetime(2024, 7, 22, 13, tzinfo=UTC)
+    carol = s.availability("carol").free_time()
+    assert len(carol) == 1
+
+
+def test_every_problem_reported_with_line_and_field(tmp_path: Path) -> None:
+    bad = GOOD.replace("Europe/Berlin", "Mars/Olympus").replace("duration_minutes: 60", "duration_minutes: 0")
+    bad = bad.replace("carol: {}", "carol: {colour: red}")
+    lines = problems(write(tmp_path, bad))
+    assert f"{tmp_path / 's.yaml'}:2: timezone: unknown IANA time zone 'Mars/Olympus'" in lines
+    assert any(":7: participants.carol.colour: unknown field 'colour'" in line for line in lines)
+    assert any(":9: meetings[0].duration_minutes: Input should be greater than 0" in line for line in lines)
+
+
+def test_cross_field_rules(tmp_path: Path) -> None:
+    bad = GOOD.replace("[alice, bob, carol], min_participants: 2", "[alice, bob, dave, bob], min_participants: 5")
+    lines = problems(write(tmp_path, bad))
+    assert any("meetings[0].invitees[2]: 'dave' is not listed under participants" in x for x in lines)
+    assert any("meetings[0].invitees[3]: 'bob' is invited twice" in x for x in lines)
+    assert any("meetings[0].min_participants: needs 5 participants but only 4 are invited" in x for x in lines)
+
+
+def test_duplicate_keys_and_ids_are_errors(tmp_path: Path) -> None:
+    dup = GOOD.replace("  carol: {}\n", "  carol: {}\n  alice: {}\n")
+    assert any("participants.alice: duplicate key 'alice'" in x for x in problems(write(tmp_path, dup)))
+    twice = GOOD + "  - {id: m, duration_minutes: 30, invitees: [alice]}\n"
+    assert any("meetings[1].id: duplicate meeting id 'm'" in x for x in problems(write(tmp_path, twice)))
+
+
+def test_window_shape_and_order(tmp_path: Path) -> None:
+    bad = GOOD.replace("[[2024-07-22T09:00:00, 2024-07-22T12:00:00]]", "[[2024-07-22T12:00:00, 2024-07-22T09:00:00], [1]]")
+    lines = problems(write(tmp_path, bad))
+    assert any("participants.alice.available[0]: ends" in x for x in lines)
+    assert any("participants.alice.available[1]: a window is [start, end]; got 1 item(s)" in x for x in lines)
+
+
+def test_meeting_longer_than_horizon(tmp_path: Path) -> None:
+    lines = problems(write(tmp_path, GOOD.replace("duration_minutes: 60", "duration_minutes: 601")))
+    assert any("duration_minutes: 601 minutes do not fit in the 600-minute horizon" in x for x in lines)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    lines = problems(write(tmp_path, GOOD.replace("meetings:", "meetings: [")))
+    assert lines[0].startswith(f"{tmp_path / 's.yaml'}:") and "not valid YAML" in lines[0]
+
+
+def test_missing_file_and_non_mapping(tmp_path: Path) -> None:
+    assert "cannot read" in problems(tmp_path / "nope.yaml")[0]
+    assert "expected a mapping" in problems(write(tmp_path, "- just\n- a list\n"))[0]
+
+
+def test_availability_file(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text("timezone: Asia/Tokyo\navailable: [[2024-07-22T09:00:00, 2024-07-22T17:00:00]]\n")
+    (window,) = load_availability(path).free_time()
+    assert window.start == datetime(2024, 7, 22, 0, tzinfo=UTC)
+    path.write_text("")
+    assert len(load_availability(path).free_time()) == 1
