@@ -4,6 +4,7 @@
     slotwise coordinator SCENARIO [--bind ADDRESS]   coordinator only; agents connect from anywhere
     slotwise participant --connect ADDRESS --name N  one agent
     slotwise validate SCENARIO                       check a scenario file
+    slotwise generate --people N --meetings M        a seeded synthetic scenario, as YAML
 
 Exit codes: 0 the negotiation completed (some meetings may be unplaced, each with a reason),
 2 bad input (file, field and problem on stderr, no traceback), 1 anything else.
@@ -18,6 +19,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
 from loguru import logger
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -27,6 +29,7 @@ from coordinator.launcher import ParticipantProcesses
 from coordinator.negotiation import Action, Decided, Started
 from coordinator.results import outcome_table, results_document, write_results
 from coordinator.service import CoordinatorService, RunResult
+from coordinator.synthetic import synthetic_scenario
 from participant import cli as participant_cli
 from shared.endpoints import DEFAULT_BIND, Endpoints, is_loopback, parse_endpoints
 from shared.errors import ScenarioError
@@ -35,8 +38,8 @@ from shared.scenario import Scenario, load_scenario
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)  # error lines stay whole for grep and editors
+out = Console(soft_wrap=True)
 
 
 def _scenario_or_exit(path: Path) -> Scenario:
@@ -168,6 +171,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    data = synthetic_scenario(args.seed, args.people, args.meetings, days=args.days,
+                              slot_minutes=args.slot_minutes)
+    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slotwise", description="Agents negotiate meeting times.",
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -205,6 +219,15 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check a scenario file and exit")
     val.add_argument("scenario", type=Path)
     val.set_defaults(func=cmd_validate)
+
+    gen = sub.add_parser("generate", help="write a seeded synthetic scenario (for load and trials)")
+    gen.add_argument("--people", type=int, default=20)
+    gen.add_argument("--meetings", type=int, default=50)
+    gen.add_argument("--days", type=int, default=5)
+    gen.add_argument("--slot-minutes", type=int, default=15)
+    gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    gen.set_defaults(func=cmd_generate)
     return parser
 
 

@@ -18,7 +18,9 @@ Rules (everything that decides what is placed where lives in this file):
    to every one of them. When all have replied (or the hold deadline passes), enough
    confirmations schedule the meeting with everyone who confirmed; too few release the holds,
    count the refusers as "no" for that slot, and the walk goes on.
-5. Ending. Every wait has a deadline and every walk is finite, so every meeting ends scheduled or
+5. Announcing. MeetingScheduled / MeetingFailed go to everyone, batched (ANNOUNCE_EVERY_S),
+   and all are out before Shutdown.
+6. Ending. Every wait has a deadline and every walk is finite, so every meeting ends scheduled or
    failed with a reason. An agent silent past its liveness timeout counts as "no" everywhere.
 
 Round ids are unique per coordinator incarnation; a reply carrying any other round is stale.
@@ -55,6 +57,10 @@ from shared.slots import Interval, SlotGrid
 
 WELCOME_RESEND_S = 0.1  # how often an unconfirmed Welcome is published again while joining
 LIVENESS_FACTOR = 4  # an agent is lost after this many heartbeat intervals of silence
+# Decisions go to everyone in bursts, at most this long after they are made. Each broadcast wakes
+# every agent; a burst wakes each once. An attendee's hold blocks the slot until then, and our
+# ledger is authoritative, so the delay costs nothing in safety.
+ANNOUNCE_EVERY_S = 0.02
 
 
 # --- actions the shell performs ---------------------------------------------------------------
@@ -189,7 +195,7 @@ class Negotiation:
         self.expected = tuple(people)
         self.phase = Phase.JOINING
         self.stats = Stats()
-        self.ledger = Ledger()
+        self.ledger = Ledger(grid)
         self.liveness = Liveness(settings.heartbeat_s * LIVENESS_FACTOR)
         self._sessions: dict[AgentId, str] = {}
         self._ready: set[AgentId] = set()
@@ -198,6 +204,8 @@ class Negotiation:
         self._join_deadline: float | None = None
         self._heartbeat_due: float | None = None
         self._next_round = 1
+        self._announcements: list[Body] = []
+        self._announce_due: float | None = None
         ranked = sorted(enumerate(meetings), key=lambda im: (-im[1].priority, im[0]))
         self._queue: list[_MeetingState] = [
             _MeetingState(
@@ -264,13 +272,16 @@ class Negotiation:
                 actions += self._asking_timed_out(st, now)
             elif st.hold is not None and now >= st.hold.exchange.deadline:
                 actions += self._hold_timed_out(st, now)
-        return actions + self._advance(now)
+        actions += self._advance(now)
+        if self._announce_due is not None and now >= self._announce_due:
+            actions += self._flush_announcements()
+        return actions
 
     def next_deadline(self) -> float | None:
         """The earliest `now` at which `tick` has something to do."""
         if self.phase is Phase.DONE:
             return None
-        times = [self.liveness.next_deadline(), self._heartbeat_due]
+        times = [self.liveness.next_deadline(), self._heartbeat_due, self._announce_due]
         if self.phase is Phase.JOINING:
             times += [self._welcome_due, self._join_deadline]
         for st in self._queue:
@@ -393,15 +404,28 @@ class Negotiation:
                 blocked.update(st.invitees)
         if self.phase is Phase.NEGOTIATING and all(st.outcome for st in self._queue):
             self.phase = Phase.DONE
+            actions += self._flush_announcements()
             actions.append(Publish(Shutdown()))
         return actions
 
+    def _announce(self, body: Body, now: float) -> None:
+        self._announcements.append(body)
+        if self._announce_due is None:
+            self._announce_due = now + ANNOUNCE_EVERY_S
+
+    def _flush_announcements(self) -> list[Action]:
+        burst: list[Action] = [Publish(body) for body in self._announcements]
+        self._announcements.clear()
+        self._announce_due = None
+        return burst
+
     def _free_yes(self, st: _MeetingState, i: int) -> list[AgentId]:
-        when = self.grid.interval(st.slots[i], st.meeting.duration_minutes)
+        start = st.slots[i] * self.grid.minutes
+        end = start + st.meeting.duration_minutes
         return [
             who for who in st.invitees
             if who not in st.absent and who in st.answers and st.answers[who][i]
-            and self.ledger.conflict(who, when) is None
+            and self.ledger.conflict_at(who, start, end) is None
         ]
 
     def _walk(self, st: _MeetingState, now: float) -> list[Action]:
@@ -411,7 +435,7 @@ class Negotiation:
             if len(yes) >= required:
                 return self._send_holds(st, yes, now)
             st.cursor += 1
-        return self._fail(st, gave_up=False)
+        return self._fail(st, now, gave_up=False)
 
     def _send_holds(self, st: _MeetingState, attendees: list[AgentId], now: float) -> list[Action]:
         when = self.grid.interval(st.slots[st.cursor], st.meeting.duration_minutes)
@@ -467,9 +491,9 @@ class Negotiation:
             attendees = tuple(w for w in st.invitees if w in hold.confirmed)
             when = self.grid.interval(st.slots[hold.slot_index], st.meeting.duration_minutes)
             self.ledger.book(st.id, when, attendees)
-            return self._decide(st, Outcome(st.id, True, when, attendees, None, st.round_trips), [
-                Publish(MeetingScheduled(meeting_id=st.id, name=st.meeting.title, start=when.start,
-                                         end=when.end, attendees=attendees))])
+            self._announce(MeetingScheduled(meeting_id=st.id, name=st.meeting.title,
+                                            start=when.start, end=when.end, attendees=attendees), now)
+            return self._decide(st, Outcome(st.id, True, when, attendees, None, st.round_trips))
         for who in hold.refused:
             if who in st.answers:
                 st.answers[who][hold.slot_index] = False
@@ -478,22 +502,22 @@ class Negotiation:
         releases: list[Action] = [SendTo(w, Release(meeting_id=st.id, round=hold.exchange.round))
                                   for w in hold.confirmed]
         if len(st.attempts) >= self.settings.max_hold_attempts:
-            return releases + self._fail(st, gave_up=True)
+            return releases + self._fail(st, now, gave_up=True)
         return releases  # _advance resumes the walk at the next candidate
 
-    def _fail(self, st: _MeetingState, *, gave_up: bool) -> list[Action]:
+    def _fail(self, st: _MeetingState, now: float, *, gave_up: bool) -> list[Action]:
         reason = explain_failure(
             invitees=st.invitees, required=st.meeting.required, slots=st.slots, grid=self.grid,
             duration=st.meeting.duration_minutes, zone=self.zone, answers=st.answers,
             absent=st.absent, ledger=self.ledger, attempts=st.attempts, gave_up=gave_up,
         )
-        return self._decide(st, Outcome(st.id, False, None, (), reason, st.round_trips),
-                            [Publish(MeetingFailed(meeting_id=st.id, reason=reason))])
+        self._announce(MeetingFailed(meeting_id=st.id, reason=reason), now)
+        return self._decide(st, Outcome(st.id, False, None, (), reason, st.round_trips))
 
-    def _decide(self, st: _MeetingState, outcome: Outcome, actions: list[Action]) -> list[Action]:
+    def _decide(self, st: _MeetingState, outcome: Outcome) -> list[Action]:
         st.outcome = outcome
         self.outcomes.append(outcome)
-        return [*actions, Decided(outcome)]
+        return [Decided(outcome)]
 
     # --- faults -------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import timedelta, tzinfo
 from enum import Enum
 
 from shared.ids import AgentId, MeetingId
@@ -17,23 +17,37 @@ from shared.slots import Interval, SlotGrid, format_moment
 
 
 class Ledger:
-    def __init__(self) -> None:
-        self._booked: dict[AgentId, list[tuple[Interval, MeetingId]]] = {}
+    """Bookings per person, in whole minutes from the slot grid's origin.
 
-    def conflict(self, who: AgentId, when: Interval) -> MeetingId | None:
-        for booked, meeting in self._booked.get(who, ()):
-            if booked.overlaps(when):
+    The walk asks "is this person booked then?" for every candidate of every meeting; integer
+    comparisons keep that off the coordinator's critical path (one Interval per check did not).
+    """
+
+    def __init__(self, grid: SlotGrid) -> None:
+        self.grid = grid
+        self._booked: dict[AgentId, list[tuple[int, int, MeetingId]]] = {}
+
+    def _minutes(self, when: Interval) -> tuple[int, int]:
+        a = (when.start - self.grid.origin) // timedelta(minutes=1)
+        b = -((self.grid.origin - when.end) // timedelta(minutes=1))  # ceiling
+        return a, b
+
+    def conflict_at(self, who: AgentId, start: int, end: int) -> MeetingId | None:
+        """The meeting `who` is booked in during [start, end) minutes from the origin, if any."""
+        for a, b, meeting in self._booked.get(who, ()):
+            if a < end and start < b:
                 return meeting
         return None
 
-    def book(self, meeting: MeetingId, when: Interval, attendees: Sequence[AgentId]) -> None:
-        for who in attendees:
-            clash = self.conflict(who, when)
-            assert clash is None, f"{who} would be double-booked: {meeting} overlaps {clash}"
-            self._booked.setdefault(who, []).append((when, meeting))
+    def conflict(self, who: AgentId, when: Interval) -> MeetingId | None:
+        return self.conflict_at(who, *self._minutes(when))
 
-    def meetings_of(self, who: AgentId) -> list[tuple[Interval, MeetingId]]:
-        return list(self._booked.get(who, ()))
+    def book(self, meeting: MeetingId, when: Interval, attendees: Sequence[AgentId]) -> None:
+        a, b = self._minutes(when)
+        for who in attendees:
+            clash = self.conflict_at(who, a, b)
+            assert clash is None, f"{who} would be double-booked: {meeting} overlaps {clash}"
+            self._booked.setdefault(who, []).append((a, b, meeting))
 
 
 class Absence(Enum):
@@ -86,7 +100,8 @@ def explain_failure(
     booked_over: dict[AgentId, set[MeetingId]] = {}
     for who, idxs in said_yes.items():
         for i in idxs:
-            clash = ledger.conflict(who, grid.interval(slots[i], duration))
+            start = slots[i] * grid.minutes
+            clash = ledger.conflict_at(who, start, start + duration)
             if clash is None:
                 free_at[i].append(who)
             else:

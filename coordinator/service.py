@@ -177,7 +177,7 @@ class CoordinatorService:
         _, frame = self._codec.encode(body)
         topics = [BROADCAST_TOPIC] if to is None else [topic_for(a) for a in to]
         for topic in topics:
-            self._pub.send_multipart([topic, frame], copy=False)
+            self._pub.send_multipart([topic, frame])
         self.stats.sent += len(topics)
 
     def _send_to(self, agent: AgentId, body: Body, log: Logger) -> None:

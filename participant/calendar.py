@@ -7,10 +7,12 @@ the same hour of the same person.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from shared.ids import MeetingId
-from shared.slots import FreeTime, Interval
+from shared.slots import FreeTime, Interval, MinuteSpans, SlotGrid
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,7 @@ class Commitment:
 class Calendar:
     def __init__(self, free: FreeTime) -> None:
         self._free = free
+        self._free_spans: dict[datetime, MinuteSpans] = {}  # per request origin; free time never changes
         self.holds: dict[MeetingId, Commitment] = {}
         self.accepted: dict[MeetingId, Commitment] = {}
 
@@ -36,6 +39,20 @@ class Calendar:
 
     def can_attend(self, when: Interval, meeting: MeetingId) -> bool:
         return self._free.covers(when) and self.clash(when, meeting) is None
+
+    def answer(self, grid: SlotGrid, duration: int, slots: Sequence[int],
+               meeting: MeetingId) -> tuple[bool, ...]:
+        """can_attend for every candidate at once, in integer minutes from the grid origin."""
+        free = self._free_spans.get(grid.origin)
+        if free is None:
+            free = self._free_spans[grid.origin] = MinuteSpans(self._free, grid.origin, inner=True)
+        taken = MinuteSpans((c.when for book in (self.accepted, self.holds)
+                             for m, c in book.items() if m != meeting), grid.origin, inner=False)
+        step = grid.minutes
+        return tuple(
+            free.covers(s * step, s * step + duration) and not taken.overlaps(s * step, s * step + duration)
+            for s in slots
+        )
 
     def hold(self, meeting: MeetingId, when: Interval, round_: int) -> str | None:
         """Reserve `when`; returns why not, or None on success. Idempotent per meeting."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
 
 from participant.agent import AgentService, write_record
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     responder = Responder(AgentId(args.name), Calendar(availability.free_time()),
                           args.coordinator_timeout)
-    outcome = asyncio.run(AgentService(responder, endpoints).run())
+    outcome = AgentService(responder, endpoints).run()
     (logger.info if outcome.clean else logger.error)("exiting: {}", outcome.reason)
     if args.record is not None:
         write_record(args.record, responder, outcome)

@@ -85,6 +85,8 @@ class Responder:
             self._heartbeat_due = now + body.heartbeat_s
             self._last_heard = now
             return [Send(Ready(), parent=env.msg_id)]
+        if self.coordinator_session is None:
+            return []  # broadcasts (heartbeats) reach us before our Welcome: not for us yet
         if env.session != self.coordinator_session:
             raise ProtocolError(f"{type(body).__name__} from coordinator session {env.session[:12]} "
                                 "(not the one that welcomed us)")
@@ -119,9 +121,8 @@ class Responder:
         return []
 
     def _answer(self, req: AvailabilityRequest) -> AvailabilityResponse:
-        grid = SlotGrid(req.origin, req.slot_minutes)
-        yes = tuple(self.calendar.can_attend(grid.interval(s, req.duration_minutes), req.meeting_id)
-                    for s in req.slots)
+        yes = self.calendar.answer(SlotGrid(req.origin, req.slot_minutes), req.duration_minutes,
+                                   req.slots, req.meeting_id)
         return AvailabilityResponse(meeting_id=req.meeting_id, round=req.round, available=yes)
 
     def tick(self, now: float) -> list[AgentAction]:

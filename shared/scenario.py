@@ -6,7 +6,8 @@ scenario should not have to rerun the tool once per typo. Duplicate YAML keys ar
 PyYAML would silently keep the last `alice:`, and a participant would vanish.
 
 Naive datetimes in the file are read in the scenario's `timezone`; everything after loading is
-timezone-aware.
+timezone-aware. Top-level keys starting with `x-` are ignored, so shared blocks (office hours)
+can be written once as YAML anchors and referenced with `*name`.
 """
 
 from __future__ import annotations
@@ -270,6 +271,8 @@ def _validate(model: type[_Strict], data: Any, source: str,
               lines: dict[tuple[Any, ...], int]) -> Any:
     if not isinstance(data, dict):
         raise ScenarioError(source, [Problem("", "expected a mapping of fields at the top level")])
+    # Top-level "x-..." keys are extension fields, a home for YAML anchors (as in docker-compose).
+    data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
     zone_name = data.get("timezone") or "UTC"
     try:
         zone = ZoneInfo(zone_name) if isinstance(zone_name, str) else None

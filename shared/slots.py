@@ -11,6 +11,7 @@ so a request can name hundreds of candidates as small integers instead of dateti
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -96,6 +97,37 @@ class FreeTime:
 
     def __len__(self) -> int:
         return len(self._intervals)
+
+
+class MinuteSpans:
+    """Merged intervals as whole minutes from an origin, for answering hundreds of slots fast.
+
+    Building an Interval per candidate costs microseconds; two bisects over ints cost far less.
+    Rounding is conservative in the direction given: `inner` shrinks each interval to whole
+    minutes (for free time: never claim a partial minute is free), otherwise they grow (for busy
+    time: never claim a partial minute is not busy).
+    """
+
+    __slots__ = ("starts", "ends")
+
+    def __init__(self, intervals: Iterable[Interval], origin: datetime, *, inner: bool) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        for iv in merge(intervals):
+            a = (iv.start - origin) / timedelta(minutes=1)
+            b = (iv.end - origin) / timedelta(minutes=1)
+            lo, hi = (math.ceil(a), math.floor(b)) if inner else (math.floor(a), math.ceil(b))
+            if lo < hi:
+                self.starts.append(lo)
+                self.ends.append(hi)
+
+    def covers(self, start: int, end: int) -> bool:
+        i = bisect.bisect_right(self.starts, start) - 1
+        return i >= 0 and self.ends[i] >= end
+
+    def overlaps(self, start: int, end: int) -> bool:
+        j = bisect.bisect_right(self.ends, start)
+        return j < len(self.starts) and self.starts[j] < end
 
 
 @dataclass(frozen=True, slots=True)

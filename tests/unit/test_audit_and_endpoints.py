@@ -54,3 +54,16 @@ def test_loopback_detection() -> None:
     assert is_loopback(parse_endpoints("ipc:///tmp/s"))
     assert not is_loopback(parse_endpoints("tcp://0.0.0.0:7340"))
     assert not is_loopback(parse_endpoints("tcp://192.0.2.1:7340"))
+
+
+def test_ledger_conflicts_in_minutes_match_intervals() -> None:
+    from coordinator.placement import Ledger
+
+    ledger = Ledger(S.grid)
+    when = Interval(datetime.fromisoformat(at(9)), datetime.fromisoformat(at(10)))
+    ledger.book(MeetingId("x"), when, [AgentId("a")])
+    assert ledger.conflict(AgentId("a"), Interval(datetime.fromisoformat(at(9.5)), datetime.fromisoformat(at(11)))) == "x"
+    assert ledger.conflict(AgentId("a"), Interval(datetime.fromisoformat(at(10)), datetime.fromisoformat(at(11)))) is None
+    assert ledger.conflict(AgentId("b"), when) is None
+    with pytest.raises(AssertionError, match="double-booked"):
+        ledger.book(MeetingId("y"), when, [AgentId("a")])

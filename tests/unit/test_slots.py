@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given, strategies as st
 
-from shared.slots import FreeTime, Interval, SlotGrid, merge, subtract
+from shared.slots import FreeTime, Interval, MinuteSpans, SlotGrid, merge, subtract
 
 T = datetime(2024, 7, 22, tzinfo=UTC)
 
@@ -48,3 +48,25 @@ def test_free_time_agrees_with_brute_force(base: list[Interval], holes: list[Int
     brute = all(any(b.start <= t < b.end for b in base) and not any(h.start <= t < h.end for h in holes)
                 for t in minutes)
     assert free.covers(probe) == brute
+
+
+@given(spans, spans, st.lists(st.tuples(st.integers(0, 120), st.integers(1, 16)), max_size=20))
+def test_calendar_batch_answer_agrees_with_one_by_one(free: list[Interval], taken: list[Interval],
+                                                      probes: list[tuple[int, int]]) -> None:
+    from participant.calendar import Calendar, Commitment
+
+    cal = Calendar(FreeTime(free))
+    for i, busy in enumerate(taken):
+        cal.holds[f"h{i}"] = Commitment(f"h{i}", busy, 1)
+    grid = SlotGrid(T, 30)
+    for slot, dur in probes:
+        batch = cal.answer(grid, dur * 15, [slot], "new")
+        assert batch == (cal.can_attend(grid.interval(slot, dur * 15), "new"),)
+
+
+def test_minute_spans_round_conservatively() -> None:
+    odd = Interval(T + timedelta(seconds=30), T + timedelta(minutes=10, seconds=30))
+    free = MinuteSpans([odd], T, inner=True)
+    busy = MinuteSpans([odd], T, inner=False)
+    assert (free.starts, free.ends) == ([1], [10])
+    assert (busy.starts, busy.ends) == ([0], [11])

@@ -1,0 +1,54 @@
+"""Seeded synthetic scenarios: a working week of people with busy calendars and meetings.
+
+Used by `slotwise generate`, the benchmarks and the larger tests, so all three measure the same
+kind of load. Same seed, same scenario, on every machine.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+MONDAY = datetime(2024, 7, 22, tzinfo=UTC)
+
+
+def _at(hour: float, day: int) -> str:
+    return (MONDAY + timedelta(days=day, hours=hour)).isoformat()
+
+
+def synthetic_scenario(seed: int, people: int, meetings: int, *, days: int = 5,
+                       slot_minutes: int = 15) -> dict[str, Any]:
+    """A scenario as plain data (validate it with Scenario.model_validate or dump it as YAML).
+
+    Everyone works 09:00-17:00 UTC with up to four busy blocks a day; meetings invite 3-6 people,
+    need all but up to two of them, and last 30-90 minutes.
+    """
+    rng = random.Random(seed)
+    names = [f"p{i:03d}" for i in range(people)]
+    participants: dict[str, Any] = {}
+    for name in names:
+        busy = []
+        for d in range(days):
+            for _ in range(rng.randint(0, 4)):
+                start = 9 + rng.randint(0, 15) / 2
+                busy.append([_at(start, d), _at(start + rng.choice([0.5, 1, 1.5, 2]), d)])
+        participants[name] = {"available": [[_at(9, d), _at(17, d)] for d in range(days)], "busy": busy}
+    specs = []
+    for i in range(meetings):
+        invitees = rng.sample(names, k=min(people, rng.randint(3, 6)))
+        specs.append({
+            "id": f"m{i:03d}",
+            "duration_minutes": rng.choice([30, 30, 60, 60, 90]),
+            "invitees": invitees,
+            "min_participants": max(min(2, len(invitees)), len(invitees) - rng.randint(0, 2)),
+            "priority": rng.randint(0, 3),
+        })
+    return {
+        "name": f"synthetic-{people}x{meetings}-seed{seed}",
+        "timezone": "UTC",
+        "horizon": {"start": _at(0, 0), "end": _at(24, days - 1)},
+        "slot_minutes": slot_minutes,
+        "participants": participants,
+        "meetings": specs,
+    }

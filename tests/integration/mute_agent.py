@@ -1,0 +1,32 @@
+"""A real agent process that joins properly and heartbeats, but never answers a request.
+
+Run as: python mute_agent.py ENDPOINTS NAME
+"""
+
+from __future__ import annotations
+
+import sys
+
+from participant.agent import AgentService
+from participant.calendar import Calendar
+from participant.responder import AgentAction, Responder
+from shared.codec import Envelope
+from shared.endpoints import parse_endpoints
+from shared.ids import AgentId
+from shared.logsetup import configure
+from shared.messages import AvailabilityRequest, Hold
+from shared.slots import FreeTime
+
+
+class MuteResponder(Responder):
+    def receive(self, env: Envelope, now: float) -> list[AgentAction]:
+        actions = super().receive(env, now)
+        if isinstance(env.body, (AvailabilityRequest, Hold)):
+            return []
+        return actions
+
+
+if __name__ == "__main__":
+    configure("INFO", "mute", sys.argv[2])
+    responder = MuteResponder(AgentId(sys.argv[2]), Calendar(FreeTime([])), coordinator_timeout_s=30)
+    AgentService(responder, parse_endpoints(sys.argv[1])).run()
