@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -25,13 +25,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from coordinator.audit import audit
-from coordinator.launcher import ParticipantProcesses
+from coordinator.launcher import run_locally
 from coordinator.negotiation import Action, Decided, Started
 from coordinator.results import outcome_table, results_document, write_results
 from coordinator.service import CoordinatorService, RunResult
 from coordinator.synthetic import synthetic_scenario
 from participant import cli as participant_cli
-from shared.endpoints import DEFAULT_BIND, Endpoints, is_loopback, parse_endpoints
+from shared.endpoints import DEFAULT_BIND, is_loopback, parse_endpoints
 from shared.errors import ScenarioError
 from shared.logsetup import configure
 from shared.scenario import Scenario, load_scenario
@@ -61,9 +61,9 @@ def _with_overrides(scenario: Scenario, args: argparse.Namespace) -> Scenario:
     return scenario.model_copy(update={"negotiation": negotiation})
 
 
-def _negotiate(scenario: Scenario, service: CoordinatorService, quiet: bool,
-               launched: Callable[[], None] = lambda: None) -> RunResult:
-    """Run the coordinator with a progress display: joining first, then meetings decided."""
+@contextmanager
+def _progress(scenario: Scenario, quiet: bool) -> Iterator[Callable[[Action], None]]:
+    """A live display of joining, then of meetings decided; yields the action callback."""
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=True, disable=quiet) as progress:
         joining = progress.add_task("participants joining", total=len(scenario.participants))
@@ -76,9 +76,7 @@ def _negotiate(scenario: Scenario, service: CoordinatorService, quiet: bool,
             elif isinstance(action, Decided):
                 progress.advance(placing)
 
-        service.on_action = on_action
-        launched()
-        return asyncio.run(service.run())
+        yield on_action
 
 
 def _report(scenario: Scenario, result: RunResult, out_path: Path | None, quiet: bool) -> None:
@@ -98,18 +96,9 @@ def _report(scenario: Scenario, result: RunResult, out_path: Path | None, quiet:
 
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = _with_overrides(_scenario_or_exit(args.scenario), args)
-    bind = "ipc://{dir}/slotwise" if args.transport == "ipc" else "tcp://127.0.0.1:*"
-    with tempfile.TemporaryDirectory(prefix="slotwise-") as tmp:
-        service = CoordinatorService(scenario, parse_endpoints(bind.format(dir=tmp)))
-        try:
-            endpoints = service.bind()
-            procs = ParticipantProcesses(scenario, endpoints, Path(tmp),
-                                         log_level="DEBUG" if args.verbose > 1 else "WARNING")
-            with procs:
-                result = _negotiate(scenario, service, args.quiet)
-            records = procs.records()
-        finally:
-            service.close()
+    with _progress(scenario, args.quiet) as on_action:
+        result, records = run_locally(scenario, transport=args.transport, on_action=on_action,
+                                      log_level="DEBUG" if args.verbose > 1 else "WARNING")
     _report(scenario, result, args.out, args.quiet)
     problems = audit(scenario, result.outcomes) + _disagreements(result, records)
     for p in problems:
@@ -149,14 +138,13 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     service = CoordinatorService(scenario, requested)
     try:
         endpoints = service.bind()
-
-        def launched() -> None:
-            err.print(f"coordinator for {scenario.name!r} listening on {endpoints}; waiting up to "
-                      f"{scenario.negotiation.join_timeout_s:g}s for: {', '.join(scenario.participants)}")
-            err.print(f"start each agent with: slotwise participant --connect {endpoints} "
-                      "--name NAME --availability FILE")
-
-        result = _negotiate(scenario, service, args.quiet, launched)
+        err.print(f"coordinator for {scenario.name!r} listening on {endpoints}; waiting up to "
+                  f"{scenario.negotiation.join_timeout_s:g}s for: {', '.join(scenario.participants)}")
+        err.print(f"start each agent with: slotwise participant --connect {endpoints} "
+                  "--name NAME --availability FILE")
+        with _progress(scenario, args.quiet) as on_action:
+            service.on_action = on_action
+            result = asyncio.run(service.run())
     finally:
         service.close()
     _report(scenario, result, args.out, args.quiet)

@@ -6,20 +6,27 @@ privacy boundary, even on one machine.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from loguru import logger
 
-from shared.endpoints import Endpoints
+from coordinator.negotiation import Action
+from coordinator.service import CoordinatorService, RunResult
+from shared.endpoints import Endpoints, parse_endpoints
 from shared.scenario import Scenario, dump_availability
+
+Records = dict[str, dict[str, Any]]
 
 
 class ParticipantProcesses:
@@ -94,3 +101,21 @@ class ParticipantProcesses:
 
     def exit_codes(self) -> dict[str, int | None]:
         return {name: p.poll() for name, p in self.procs.items()}
+
+
+def run_locally(scenario: Scenario, *, transport: str = "tcp", log_level: str = "WARNING",
+                on_action: Callable[[Action], None] | None = None) -> tuple[RunResult, Records]:
+    """`slotwise run`: the coordinator here, one process per participant, over loopback.
+
+    Returns the coordinator's result and what each agent recorded it accepted.
+    """
+    with tempfile.TemporaryDirectory(prefix="slotwise-") as tmp:
+        bind = f"ipc://{tmp}/slotwise" if transport == "ipc" else "tcp://127.0.0.1:*"
+        service = CoordinatorService(scenario, parse_endpoints(bind), on_action=on_action)
+        try:
+            procs = ParticipantProcesses(scenario, service.bind(), Path(tmp), log_level=log_level)
+            with procs:
+                result = asyncio.run(service.run())
+            return result, procs.records()
+        finally:
+            service.close()

@@ -1,0 +1,82 @@
+"""End-to-end benchmark: seeded synthetic scenarios, real participant processes, one table.
+
+    python benchmarks/run.py                 # the standard sizes
+    python benchmarks/run.py --sizes 50x200 --repeat 3 --transport ipc
+
+Start-up (spawning agents until every one is proven to receive broadcasts) and negotiation
+(first request to last decision) are timed apart: start-up is Python process creation and scales
+with the number of agents; negotiation is the protocol. Round trips per meeting count request
+rounds (availability and holds, resends included) divided by meetings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+
+from rich.console import Console
+from rich.table import Table
+
+from coordinator.audit import audit
+from coordinator.launcher import run_locally
+from coordinator.synthetic import synthetic_scenario
+from shared.logsetup import configure
+from shared.scenario import Scenario
+
+DEFAULT_SIZES = ["4x2", "20x50", "50x200"]
+
+
+def _size(text: str) -> tuple[int, int]:
+    people, _, meetings = text.partition("x")
+    return int(people), int(meetings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", nargs="+", default=DEFAULT_SIZES, metavar="PEOPLExMEETINGS")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per size; the table shows medians")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--transport", choices=["tcp", "ipc"], default="tcp")
+    args = parser.parse_args(argv)
+    configure("ERROR", "bench")
+    console = Console(width=max(Console().width, 132))  # the table stays whole in CI logs too
+
+    table = Table(title=f"slotwise end to end ({args.transport}, 15-minute slots over a 5-day week, "
+                        f"median of {args.repeat})")
+    for col in ("participants", "meetings", "placed", "slots/meeting", "start-up s",
+                "negotiation s", "messages", "round trips/meeting", "coord. RSS MB"):
+        table.add_column(col, justify="right")
+    failures = 0
+    for size in args.sizes:
+        people, meetings = _size(size)
+        scenario = Scenario.model_validate(synthetic_scenario(args.seed, people, meetings))
+        runs = []
+        for _ in range(args.repeat):
+            started = time.monotonic()
+            result, _ = run_locally(scenario, transport=args.transport)
+            problems = audit(scenario, result.outcomes)
+            failures += len(problems)
+            for p in problems:
+                console.print(f"[red]{size}: {p}[/]")
+            runs.append((result, time.monotonic() - started))
+        stats = [r.stats for r, _ in runs]
+        placed = statistics.median(sum(o.scheduled for o in r.outcomes) for r, _ in runs)
+        trips = statistics.median(sum(o.round_trips for o in r.outcomes) / meetings for r, _ in runs)
+        candidates = statistics.mean(len(scenario.candidates(m)) for m in scenario.meetings)
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        table.add_row(
+            str(people), str(meetings), f"{placed:g}", f"{candidates:.0f}",
+            f"{statistics.median(s.startup_s for s in stats):.2f}",
+            f"{statistics.median(s.negotiation_s for s in stats):.3f}",
+            f"{statistics.median(s.messages for s in stats):g}", f"{trips:.2f}", f"{rss_mb:.0f}",
+        )
+        console.print(f"{size}: done", style="dim")
+    console.print(table)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
