@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from coordinator.audit import audit
-from coordinator.launcher import run_locally
+from coordinator.launcher import Records, run_locally
 from coordinator.negotiation import Action, Decided, Started
 from coordinator.results import outcome_table, results_document, write_results
 from coordinator.service import CoordinatorService, RunResult
@@ -106,7 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if problems else EXIT_OK
 
 
-def _disagreements(result: RunResult, records: dict[str, dict[str, object]]) -> list[str]:
+def _disagreements(result: RunResult, records: Records) -> list[str]:
     """Where an agent's own record of what it accepted differs from the coordinator's schedule."""
     problems = []
     for o in result.outcomes:
@@ -116,7 +116,7 @@ def _disagreements(result: RunResult, records: dict[str, dict[str, object]]) -> 
             record = records.get(who)
             if record is None:
                 continue  # the agent died before writing its record; the coordinator's word stands
-            accepted = {m["id"]: m for m in record["accepted"]}  # type: ignore[index,union-attr]
+            accepted = {m["id"]: m for m in record["accepted"]}
             mine = accepted.get(o.meeting_id)
             if mine is None or mine["start"] != o.when.start.isoformat():
                 problems.append(f"{who} does not record {o.meeting_id} at {o.when.start.isoformat()}")

@@ -38,7 +38,8 @@ def results_document(scenario: Scenario, result: RunResult) -> dict[str, Any]:
             "round_trips": o.round_trips if o else 0,
         })
     st = result.stats
-    placed_trips = [mm["round_trips"] for mm in meetings]
+    trips = [o.round_trips for o in result.outcomes]
+    scheduled = sum(1 for o in result.outcomes if o.scheduled)
     return {
         "scenario": scenario.name,
         "meetings": meetings,
@@ -48,11 +49,11 @@ def results_document(scenario: Scenario, result: RunResult) -> dict[str, Any]:
             "elapsed_s": round(st.startup_s + st.negotiation_s, 4),
             "startup_s": round(st.startup_s, 4),
             "negotiation_s": round(st.negotiation_s, 4),
-            "round_trips_per_meeting": round(sum(placed_trips) / len(placed_trips), 3) if placed_trips else 0.0,
+            "round_trips_per_meeting": round(sum(trips) / len(meetings), 3) if meetings else 0.0,
             "resends": st.resends,
             "dropped_messages": st.dropped,
-            "scheduled": sum(1 for mm in meetings if mm["scheduled"]),
-            "failed": sum(1 for mm in meetings if not mm["scheduled"]),
+            "scheduled": scheduled,
+            "failed": len(meetings) - scheduled,
         },
         "participants": {"joined": list(result.joined), "missing": list(result.missing)},
     }

@@ -105,7 +105,7 @@ class CoordinatorService:
         while not core.done:
             deadline = core.next_deadline()
             wait_ms = 1000 if deadline is None else max(0, int((deadline - time.monotonic()) * 1000) + 1)
-            if await self._router.poll(wait_ms, zmq.POLLIN):
+            if await self._router.poll(wait_ms):
                 for _ in range(DRAIN_BATCH):
                     try:
                         frames = await self._router.recv_multipart(zmq.NOBLOCK)

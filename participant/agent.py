@@ -96,12 +96,14 @@ class AgentService:
     def _handle(self, frames: list[bytes], routed: bool) -> Exit | None:
         expected = 2 if routed else 1
         if len(frames) != expected:
-            return self._drop(f"{len(frames)} frames (expected {expected})")
+            self._drop(f"{len(frames)} frames (expected {expected})")
+            return None
         try:
             env = decode(frames[-1])
             actions = self.responder.receive(env, time.monotonic())
         except (DecodeError, ProtocolError) as exc:
-            return self._drop(str(exc))
+            self._drop(str(exc))
+            return None
         except Exception:  # a bug of ours; keep answering the honest messages
             self.log.exception("internal error while handling a message")
             return None

@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     responder = Responder(AgentId(args.name), Calendar(availability.free_time()),
                           args.coordinator_timeout)
+    logger.debug("connecting to {} as {}", endpoints, args.name)
     outcome = AgentService(responder, endpoints).run()
     (logger.info if outcome.clean else logger.error)("exiting: {}", outcome.reason)
     if args.record is not None:

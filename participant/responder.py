@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from participant.calendar import Calendar
 from shared.codec import Envelope
 from shared.errors import ProtocolError
-from shared.ids import COORDINATOR, AgentId
+from shared.ids import COORDINATOR, AgentId, MeetingId
 from shared.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
@@ -95,7 +95,8 @@ class Responder:
             self._asked[body.meeting_id] = body
             return [Send(self._answer(body), parent=env.msg_id)]
         if isinstance(body, Hold):
-            why_not = self.calendar.hold(body.meeting_id, Interval(body.start, body.end), body.round)
+            why_not = self.calendar.hold(MeetingId(body.meeting_id), Interval(body.start, body.end),
+                                         body.round)
             asked = self._asked.get(body.meeting_id)
             fresh = self._answer(asked).available if why_not and asked else None
             reply = HoldReply(meeting_id=body.meeting_id, round=body.round,
@@ -104,16 +105,16 @@ class Responder:
         if isinstance(body, (MeetingScheduled, MeetingFailed)):
             self._asked.pop(body.meeting_id, None)  # decided: no hold for it will come again
         if isinstance(body, Release):
-            self.calendar.release(body.meeting_id, body.round)
+            self.calendar.release(MeetingId(body.meeting_id), body.round)
         elif isinstance(body, MeetingScheduled):
             if self.name in body.attendees:
-                clash = self.calendar.accept(body.meeting_id, Interval(body.start, body.end))
+                clash = self.calendar.accept(MeetingId(body.meeting_id), Interval(body.start, body.end))
                 if clash is not None:
                     raise ProtocolError(f"scheduled {body.meeting_id} overlaps {clash} (recorded anyway)")
             else:
-                self.calendar.release(body.meeting_id)
+                self.calendar.release(MeetingId(body.meeting_id))
         elif isinstance(body, MeetingFailed):
-            self.calendar.release(body.meeting_id)
+            self.calendar.release(MeetingId(body.meeting_id))
         elif isinstance(body, Shutdown):
             return [Exit(f"coordinator: {body.reason}")]
         elif not isinstance(body, Heartbeat):
@@ -122,7 +123,7 @@ class Responder:
 
     def _answer(self, req: AvailabilityRequest) -> AvailabilityResponse:
         yes = self.calendar.answer(SlotGrid(req.origin, req.slot_minutes), req.duration_minutes,
-                                   req.slots, req.meeting_id)
+                                   req.slots, MeetingId(req.meeting_id))
         return AvailabilityResponse(meeting_id=req.meeting_id, round=req.round, available=yes)
 
     def tick(self, now: float) -> list[AgentAction]:
