@@ -52,7 +52,7 @@ from shared.messages import (
     Shutdown,
     Welcome,
 )
-from shared.scenario import Meeting, Negotiation as Settings
+from shared.scenario import Meeting, NegotiationSettings, Scenario
 from shared.slots import Interval, SlotGrid
 
 WELCOME_RESEND_S = 0.1  # how often an unconfirmed Welcome is published again while joining
@@ -186,7 +186,7 @@ class Negotiation:
         people: Sequence[AgentId],
         grid: SlotGrid,
         horizon: Interval,
-        settings: Settings,
+        settings: NegotiationSettings,
         zone: tzinfo,
     ) -> None:
         self.settings = settings
@@ -218,6 +218,10 @@ class Negotiation:
         ]
         self._by_id = {st.id: st for st in self._queue}
         self.outcomes: list[Outcome] = []  # in decision order
+
+    @classmethod
+    def for_scenario(cls, s: Scenario) -> Negotiation:
+        return cls(s.meetings, s.people, s.grid, s.horizon_interval, s.negotiation, s.zone)
 
     # --- public verbs ---------------------------------------------------------------------
 

@@ -14,7 +14,9 @@ import zmq
 import zmq.asyncio
 from loguru import logger
 
-from coordinator.negotiation import Action, Decided, Lost, Negotiation, Outcome, Publish, SendTo, Started
+from coordinator.negotiation import (
+    Action, Decided, Lost, Negotiation, Outcome, Phase, Publish, SendTo, Started,
+)
 from shared.codec import MAX_FRAME_BYTES, Encoder, decode
 from shared.endpoints import Endpoints
 from shared.errors import DecodeError, ProtocolError
@@ -96,8 +98,7 @@ class CoordinatorService:
         self._router.close()
 
     async def run(self) -> RunResult:
-        s = self.scenario
-        core = Negotiation(s.meetings, s.people, s.grid, s.horizon_interval, s.negotiation, s.zone)
+        core = Negotiation.for_scenario(self.scenario)
         log = logger.bind(role="coordinator")
         t0 = clock = time.monotonic()
         joined_at: float | None = None
@@ -113,7 +114,7 @@ class CoordinatorService:
                         break
                     self._handle(core, frames, log)
             self._perform(core.tick(time.monotonic()), log)
-            if joined_at is None and core.phase.name != "JOINING":
+            if joined_at is None and core.phase is not Phase.JOINING:
                 joined_at = time.monotonic()
         end = time.monotonic()
         joined_at = joined_at or end

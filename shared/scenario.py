@@ -13,7 +13,7 @@ can be written once as YAML anchors and referenced with `*name`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,7 +33,7 @@ from pydantic import (
 from shared.errors import Problem, ScenarioError
 from shared.ids import NAME_PATTERN, AgentId, MeetingId
 from shared.messages import MAX_CANDIDATES
-from shared.slots import FreeTime, Interval, SlotGrid, subtract
+from shared.slots import ALWAYS, FreeTime, Interval, SlotGrid, subtract
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -101,8 +101,7 @@ class Availability(_Strict):
     def free_time(self) -> FreeTime:
         """Free = inside an available window and outside every busy interval."""
         if self.available is None:
-            base = [Interval(datetime.min.replace(tzinfo=ZoneInfo("UTC")) + timedelta(days=1),
-                             datetime.max.replace(tzinfo=ZoneInfo("UTC")) - timedelta(days=1))]
+            base = [ALWAYS]
         else:
             base = [w.interval for w in self.available]
         return FreeTime(subtract(base, [w.interval for w in self.busy]))
@@ -130,7 +129,7 @@ class Meeting(_Strict):
         return self.min_participants if self.min_participants is not None else len(self.invitees)
 
 
-class Negotiation(_Strict):
+class NegotiationSettings(_Strict):
     """How long to wait for people, in seconds. Defaults suit loopback and a LAN."""
 
     join_timeout_s: Annotated[float, Field(gt=0)] = 10.0
@@ -153,7 +152,7 @@ class Scenario(_Strict):
     slot_minutes: Annotated[int, Field(gt=0, le=1440)] = 15
     participants: dict[Name, Availability | None] = {}
     meetings: list[Meeting]
-    negotiation: Negotiation = Negotiation()
+    negotiation: NegotiationSettings = NegotiationSettings()
 
     @property
     def zone(self) -> ZoneInfo:

@@ -48,6 +48,11 @@ class Interval:
         return int((self.end - self.start).total_seconds() // 60)
 
 
+# "Free at any time": wide enough for any horizon, far enough from datetime's limits that
+# arithmetic on it never overflows.
+ALWAYS = Interval(datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC))
+
+
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """Sorted, non-overlapping cover of the input; touching intervals are joined."""
     merged: list[Interval] = []

@@ -31,8 +31,7 @@ class FakeNetwork:
     now: float = 0.0
 
     def __post_init__(self) -> None:
-        s = self.scenario
-        self.core = Negotiation(s.meetings, s.people, s.grid, s.horizon_interval, s.negotiation, s.zone)
+        self.core = Negotiation.for_scenario(self.scenario)
         self.coord_codec = Encoder(COORDINATOR)
         self.agents: dict[AgentId, Responder] = {}
         self.codecs: dict[AgentId, Encoder] = {}
@@ -40,7 +39,7 @@ class FakeNetwork:
         self.sent: list[tuple[AgentId, AgentId, Body]] = []
         self.dropped: list[str] = []
         self.exited: dict[AgentId, str] = {}
-        for name in s.people:
+        for name in self.scenario.people:
             if name not in self.absent:
                 self.start_agent(name)
 
