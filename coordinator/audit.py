@@ -9,12 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from coordinator.negotiation import Outcome
+from coordinator.policies.resolve import resolve
 from shared.scenario import Scenario
 
 
 def audit(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
-    """Every way the schedule breaks the scenario's rules; empty when it is sound."""
+    """Every way the schedule breaks the scenario's rules; empty when it is sound.
+
+    Attendance is judged by each meeting's own rule; time constraints are the policies'
+    business and are tested on their own.
+    """
     problems: list[str] = []
+    policies = resolve(scenario)
     meetings = {m.id: m for m in scenario.meetings}
     free = {name: scenario.availability(name).free_time() for name in scenario.participants}
     booked: dict[str, list[tuple[Outcome, str]]] = {}
@@ -34,8 +40,9 @@ def audit(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
             problems.append(f"{m.id} lies outside the horizon")
         if o.when.minutes != m.duration_minutes:
             problems.append(f"{m.id} lasts {o.when.minutes} minutes, not {m.duration_minutes}")
-        if len(set(o.attendees)) < m.required:
-            problems.append(f"{m.id} has {len(set(o.attendees))} attendees, needs {m.required}")
+        rule = policies.meetings[m.meeting_id].rule
+        if len(set(o.attendees)) != len(o.attendees) or not rule.satisfied(m, o.attendees):
+            problems.append(f"{m.id} breaks its rule: {rule.shortfall(m, o.attendees)}")
         for who in o.attendees:
             if who not in m.invitees:
                 problems.append(f"{m.id}: {who} was not invited")

@@ -27,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from coordinator.audit import audit
 from coordinator.launcher import Records, run_locally
 from coordinator.negotiation import Action, Decided, Started
+from coordinator.policies.resolve import policy_problems
 from coordinator.results import outcome_table, results_document, write_results
 from coordinator.service import CoordinatorService, RunResult
 from coordinator.synthetic import synthetic_scenario
@@ -44,7 +45,7 @@ out = Console(soft_wrap=True)
 
 def _scenario_or_exit(path: Path) -> Scenario:
     try:
-        return load_scenario(path)
+        return load_scenario(path, checks=[policy_problems])
     except ScenarioError as exc:
         err.print(exc.render(), markup=False, highlight=False)
         raise SystemExit(EXIT_BAD_INPUT) from None

@@ -114,8 +114,9 @@ def run_locally(scenario: Scenario, *, transport: str = "tcp", log_level: str = 
         service = CoordinatorService(scenario, parse_endpoints(bind), on_action=on_action)
         try:
             procs = ParticipantProcesses(scenario, service.bind(), Path(tmp), log_level=log_level)
+            launched_at = time.monotonic()
             with procs:
-                result = asyncio.run(service.run())
+                result = asyncio.run(service.run(started_at=launched_at))
             return result, procs.records()
         finally:
             service.close()

@@ -28,13 +28,15 @@ Round ids are unique per coordinator incarnation; a reply carrying any other rou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from enum import Enum, auto
 
 from coordinator.liveness import Liveness
-from coordinator.placement import Absence, Attempt, Ledger, explain_failure
+from coordinator.placement import Absence, Attempt, Ledger, Person, SlotJudge, explain_failure
+from coordinator.policies.resolve import MeetingPolicies, Policies, resolve
 from shared.errors import ProtocolError
 from shared.ids import AgentId, MeetingId
 from shared.messages import (
@@ -52,7 +54,7 @@ from shared.messages import (
     Shutdown,
     Welcome,
 )
-from shared.scenario import Meeting, NegotiationSettings, Scenario
+from shared.scenario import Meeting, NegotiationSettings, Scenario, meeting_window
 from shared.slots import Interval, SlotGrid
 
 WELCOME_RESEND_S = 0.1  # how often an unconfirmed Welcome is published again while joining
@@ -150,17 +152,21 @@ class _Hold:
 @dataclass
 class _MeetingState:
     meeting: Meeting
-    order: int
-    slots: list[int]
+    order: int  # position in the scenario file
+    slots: list[int]  # candidates left after meeting-level constraints
     invitees: tuple[AgentId, ...]
+    policies: MeetingPolicies
+    excluded: Counter[str] = field(default_factory=Counter)  # why candidates were dropped
     answers: dict[AgentId, list[bool]] = field(default_factory=dict)
     absent: dict[AgentId, Absence] = field(default_factory=dict)
     asking: _Exchange | None = None
     hold: _Hold | None = None
-    cursor: int = 0
+    walk_order: list[int] | None = None  # candidate indices in slot-order preference
+    cursor: int = 0  # position in walk_order
     attempts: list[Attempt] = field(default_factory=list)
     round_trips: int = 0
     outcome: Outcome | None = None
+    judge: SlotJudge = field(init=False)
 
     @property
     def answered(self) -> bool:
@@ -183,16 +189,19 @@ class Negotiation:
     def __init__(
         self,
         meetings: Sequence[Meeting],
-        people: Sequence[AgentId],
+        people: Mapping[AgentId, Person],
         grid: SlotGrid,
         horizon: Interval,
         settings: NegotiationSettings,
         zone: tzinfo,
+        policies: Policies,
     ) -> None:
         self.settings = settings
         self.grid = grid
         self.zone = zone
         self.expected = tuple(people)
+        self.people = people
+        self.policies = policies
         self.phase = Phase.JOINING
         self.stats = Stats()
         self.ledger = Ledger(grid)
@@ -206,22 +215,37 @@ class Negotiation:
         self._next_round = 1
         self._announcements: list[Body] = []
         self._announce_due: float | None = None
-        ranked = sorted(enumerate(meetings), key=lambda im: (-im[1].priority, im[0]))
-        self._queue: list[_MeetingState] = [
-            _MeetingState(
-                meeting=m,
-                order=rank,
-                slots=grid.candidates(horizon, m.duration_minutes),
-                invitees=tuple(AgentId(p) for p in m.invitees),
-            )
-            for rank, (_, m) in enumerate(ranked)
-        ]
+        self._queue = [self._meeting_state(i, m, horizon) for i, m in enumerate(meetings)]
+        # Order now if the priority can; otherwise once every meeting's answers are in.
+        self._ordered = not policies.priority.needs_answers
+        if self._ordered:
+            self._queue.sort(key=lambda st: policies.priority.key(st.judge.facts(st.order, False)))
         self._by_id = {st.id: st for st in self._queue}
         self.outcomes: list[Outcome] = []  # in decision order
 
+    def _meeting_state(self, index: int, m: Meeting, horizon: Interval) -> _MeetingState:
+        pol = self.policies.meetings[m.meeting_id]
+        window = meeting_window(horizon, m)
+        meeting_level = [c for c in pol.constraints if not c.per_attendee]
+        excluded: Counter[str] = Counter()
+        slots = []
+        for slot in self.grid.candidates(window, m.duration_minutes) if window else []:
+            when = self.grid.interval(slot, m.duration_minutes)
+            reasons = (c.meeting_reason(m, when, self.zone) for c in meeting_level)
+            reason = next((r for r in reasons if r is not None), None)
+            if reason is None:
+                slots.append(slot)
+            else:
+                excluded[reason.split(" (")[0]] += 1  # "not on an allowed weekday", counted
+        st = _MeetingState(m, index, slots, tuple(AgentId(p) for p in m.invitees), pol, excluded)
+        st.judge = SlotJudge(m, st.slots, pol, self.grid, self.ledger, self.people, st.answers, st.absent)
+        return st
+
     @classmethod
     def for_scenario(cls, s: Scenario) -> Negotiation:
-        return cls(s.meetings, s.people, s.grid, s.horizon_interval, s.negotiation, s.zone)
+        people = {AgentId(p): Person(s.person_zone(p), s.availability(p).working_hours)
+                  for p in s.participants}
+        return cls(s.meetings, people, s.grid, s.horizon_interval, s.negotiation, s.zone, resolve(s))
 
     # --- public verbs ---------------------------------------------------------------------
 
@@ -398,6 +422,12 @@ class Negotiation:
     def _advance(self, now: float) -> list[Action]:
         """Start (or finish) every meeting that no open meeting ahead of it shares people with."""
         actions: list[Action] = []
+        if not self._ordered:
+            if any(not st.answered for st in self._queue):
+                return actions  # the priority ranks by answers: wait for all of them
+            priority = self.policies.priority
+            self._queue.sort(key=lambda st: priority.key(st.judge.facts(st.order, True)))
+            self._ordered = True
         blocked: set[AgentId] = set()
         for st in self._queue:
             if st.outcome is not None:
@@ -423,29 +453,26 @@ class Negotiation:
         self._announce_due = None
         return burst
 
-    def _free_yes(self, st: _MeetingState, i: int) -> list[AgentId]:
-        start = st.slots[i] * self.grid.minutes
-        end = start + st.meeting.duration_minutes
-        return [
-            who for who in st.invitees
-            if who not in st.absent and who in st.answers and st.answers[who][i]
-            and self.ledger.conflict_at(who, start, end) is None
-        ]
-
     def _walk(self, st: _MeetingState, now: float) -> list[Action]:
-        required = st.meeting.required
-        while st.cursor < len(st.slots):
-            yes = self._free_yes(st, st.cursor)
-            if len(yes) >= required:
-                return self._send_holds(st, yes, now)
+        if st.walk_order is None:
+            # Fixed at the first walk: the people it depends on are this meeting's until it ends.
+            order = st.policies.slot_order
+            facts = st.judge.facts(st.order, order.needs_free_at)
+            st.walk_order = sorted(range(len(st.slots)), key=lambda i: order.key(facts, i))
+        load = st.judge.load()  # fixed for the walk: these people are this meeting's until it ends
+        while st.cursor < len(st.walk_order):
+            i = st.walk_order[st.cursor]
+            chosen = st.judge.choose(i, load)
+            if chosen:
+                return self._send_holds(st, i, chosen, now)
             st.cursor += 1
         return self._fail(st, now, gave_up=False)
 
-    def _send_holds(self, st: _MeetingState, attendees: list[AgentId], now: float) -> list[Action]:
-        when = self.grid.interval(st.slots[st.cursor], st.meeting.duration_minutes)
+    def _send_holds(self, st: _MeetingState, i: int, attendees: list[AgentId], now: float) -> list[Action]:
+        when = self.grid.interval(st.slots[i], st.meeting.duration_minutes)
         st.round_trips += 1
         ex = _Exchange(self._new_round(), set(attendees), now + self.settings.hold_timeout_s)
-        st.hold = _Hold(ex, st.cursor)
+        st.hold = _Hold(ex, i)
         return [SendTo(who, self._hold_message(st, ex.round, when)) for who in attendees]
 
     def _hold_message(self, st: _MeetingState, round_: int, when: Interval) -> Hold:
@@ -490,9 +517,8 @@ class Negotiation:
         hold = st.hold
         assert hold is not None
         st.hold = None
-        required = st.meeting.required
-        if len(hold.confirmed) >= required:
-            attendees = tuple(w for w in st.invitees if w in hold.confirmed)
+        attendees = tuple(w for w in st.invitees if w in hold.confirmed)
+        if attendees and st.policies.rule.satisfied(st.meeting, attendees):
             when = self.grid.interval(st.slots[hold.slot_index], st.meeting.duration_minutes)
             self.ledger.book(st.id, when, attendees)
             self._announce(MeetingScheduled(meeting_id=st.id, name=st.meeting.title,
@@ -510,11 +536,7 @@ class Negotiation:
         return releases  # _advance resumes the walk at the next candidate
 
     def _fail(self, st: _MeetingState, now: float, *, gave_up: bool) -> list[Action]:
-        reason = explain_failure(
-            invitees=st.invitees, required=st.meeting.required, slots=st.slots, grid=self.grid,
-            duration=st.meeting.duration_minutes, zone=self.zone, answers=st.answers,
-            absent=st.absent, ledger=self.ledger, attempts=st.attempts, gave_up=gave_up,
-        )
+        reason = explain_failure(st.judge, self.zone, st.excluded, st.attempts, gave_up)
         self._announce(MeetingFailed(meeting_id=st.id, reason=reason), now)
         return self._decide(st, Outcome(st.id, False, None, (), reason, st.round_trips))
 

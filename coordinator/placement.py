@@ -7,12 +7,16 @@ proposes a slot that collides with a meeting it has already placed for that pers
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 from enum import Enum
 
+from coordinator.policies.base import Booking, MeetingFacts, PersonView
+from coordinator.policies.resolve import MeetingPolicies
 from shared.ids import AgentId, MeetingId
+from shared.scenario import Meeting, WorkingHoursSpec
 from shared.slots import Interval, SlotGrid, format_moment
 
 
@@ -25,7 +29,7 @@ class Ledger:
 
     def __init__(self, grid: SlotGrid) -> None:
         self.grid = grid
-        self._booked: dict[AgentId, list[tuple[int, int, MeetingId]]] = {}
+        self._booked: dict[AgentId, list[tuple[int, int, Booking]]] = {}
 
     def _minutes(self, when: Interval) -> tuple[int, int]:
         a = (when.start - self.grid.origin) // timedelta(minutes=1)
@@ -34,9 +38,9 @@ class Ledger:
 
     def conflict_at(self, who: AgentId, start: int, end: int) -> MeetingId | None:
         """The meeting `who` is booked in during [start, end) minutes from the origin, if any."""
-        for a, b, meeting in self._booked.get(who, ()):
+        for a, b, booking in self._booked.get(who, ()):
             if a < end and start < b:
-                return meeting
+                return booking.meeting_id
         return None
 
     def conflict(self, who: AgentId, when: Interval) -> MeetingId | None:
@@ -47,7 +51,13 @@ class Ledger:
         for who in attendees:
             clash = self.conflict_at(who, a, b)
             assert clash is None, f"{who} would be double-booked: {meeting} overlaps {clash}"
-            self._booked.setdefault(who, []).append((a, b, meeting))
+            self._booked.setdefault(who, []).append((a, b, Booking(meeting, when)))
+
+    def bookings(self, who: AgentId) -> list[Booking]:
+        return [b for _, _, b in self._booked.get(who, ())]
+
+    def load(self, who: AgentId) -> int:
+        return len(self._booked.get(who, ()))
 
 
 class Absence(Enum):
@@ -67,61 +77,122 @@ class Attempt:
     refused: tuple[tuple[AgentId, str], ...]
 
 
-def explain_failure(
-    *,
-    invitees: Sequence[AgentId],
-    required: int,
-    slots: Sequence[int],
-    grid: SlotGrid,
-    duration: int,
-    zone: tzinfo,
-    answers: Mapping[AgentId, Sequence[bool]],
-    absent: Mapping[AgentId, Absence],
-    ledger: Ledger,
-    attempts: Sequence[Attempt] = (),
-    gave_up: bool = False,
-) -> str:
+@dataclass(frozen=True)
+class Person:
+    """What the coordinator knows of a participant beyond its answers."""
+
+    zone: tzinfo
+    working_hours: WorkingHoursSpec | None = None
+
+
+class SlotJudge:
+    """Who can attend a meeting's candidate slot under its policies, and why the others cannot.
+
+    Answers, absences and the ledger are read live, so a judge sees refusals and bookings as
+    they happen.
+    """
+
+    def __init__(self, meeting: Meeting, slots: Sequence[int], policies: MeetingPolicies,
+                 grid: SlotGrid, ledger: Ledger, people: Mapping[AgentId, Person],
+                 answers: Mapping[AgentId, Sequence[bool]], absent: Mapping[AgentId, Absence]) -> None:
+        self.meeting = meeting
+        self.slots = slots
+        self.policies = policies
+        self.grid = grid
+        self.ledger = ledger
+        self.people = people
+        self.answers = answers
+        self.absent = absent
+        self.invitees = tuple(AgentId(p) for p in meeting.invitees)
+        self._per_person = [c for c in policies.constraints if c.per_attendee]
+
+    def _minutes(self, i: int) -> tuple[int, int]:
+        start = self.slots[i] * self.grid.minutes
+        return start, start + self.meeting.duration_minutes
+
+    def why_not(self, who: AgentId, i: int) -> str | None:
+        """None if `who` can attend candidate `i`; otherwise the reason, for a person to read."""
+        if who in self.absent:
+            return self.absent[who].value
+        said = self.answers.get(who)
+        if said is None or not said[i]:
+            return "not free then"
+        clash = self.ledger.conflict_at(who, *self._minutes(i))
+        if clash is not None:
+            return f"booked in {clash}"
+        if self._per_person:
+            when = self.grid.interval(self.slots[i], self.meeting.duration_minutes)
+            person = self.people[who]
+            view = PersonView(who, person.zone, self.ledger.bookings(who), person.working_hours)
+            for c in self._per_person:
+                reason = c.attendee_reason(self.meeting, when, view)
+                if reason is not None:
+                    return reason
+        return None
+
+    def free_at(self, i: int) -> list[AgentId]:
+        return [who for who in self.invitees if self.why_not(who, i) is None]
+
+    def load(self) -> dict[AgentId, int]:
+        return {who: self.ledger.load(who) for who in self.invitees}
+
+    def choose(self, i: int, load: Mapping[AgentId, int]) -> list[AgentId]:
+        """Whom to hold at candidate `i` (the rule may cap groups), or [] if the rule fails."""
+        rule = self.policies.rule
+        chosen = rule.select(self.meeting, self.free_at(i), load)
+        return chosen if chosen and rule.satisfied(self.meeting, chosen) else []
+
+    def facts(self, order: int, with_free_at: bool) -> MeetingFacts:
+        if not with_free_at:
+            return MeetingFacts(self.meeting, order, self.slots)
+        free = [self.free_at(i) for i in range(len(self.slots))]
+        load = self.load()
+        rule = self.policies.rule
+        chosen = [rule.select(self.meeting, f, load) for f in free]
+        feasible = sum(1 for c in chosen if c and rule.satisfied(self.meeting, c))
+        return MeetingFacts(self.meeting, order, self.slots, free, chosen, load, feasible)
+
+
+def explain_failure(judge: SlotJudge, zone: tzinfo, excluded: Mapping[str, int],
+                    attempts: Sequence[Attempt] = (), gave_up: bool = False) -> str:
     """A reason a person can act on: the closest slot, who was missing there, and why."""
-    if not slots:
-        return "no candidate slot: the meeting does not fit in the horizon"
+    grid, slots = judge.grid, judge.slots
     parts: list[str] = []
+    if excluded:
+        parts.append(f"{sum(excluded.values())} candidate slots excluded ("
+                     + ", ".join(f"{why}: {n}" for why, n in sorted(excluded.items())) + ")")
+    if not slots:
+        return "; ".join(parts) if parts else "no candidate slot: the meeting does not fit in the horizon"
     for a in attempts:
         refusals = ", ".join(f"{who} ({why})" for who, why in a.refused) or "nobody"
         parts.append(f"hold at {format_moment(grid.start(a.slot), zone)} got {len(a.confirmed)} "
-                     f"of {required} confirmations; refused by {refusals}")
+                     f"confirmations; refused by {refusals}")
     if gave_up:
         parts.append(f"gave up after {len(attempts)} hold attempts")
         return "; ".join(parts)
-
-    said_yes: dict[AgentId, list[int]] = {
-        who: [i for i, yes in enumerate(answers[who]) if yes] for who in invitees if who in answers
-    }
-    free_at: list[list[AgentId]] = [[] for _ in slots]
-    booked_over: dict[AgentId, set[MeetingId]] = {}
-    for who, idxs in said_yes.items():
-        for i in idxs:
-            start = slots[i] * grid.minutes
-            clash = ledger.conflict_at(who, start, start + duration)
-            if clash is None:
-                free_at[i].append(who)
-            else:
-                booked_over.setdefault(who, set()).add(clash)
+    free_at = [judge.free_at(i) for i in range(len(slots))]
     best = max(range(len(slots)), key=lambda i: (len(free_at[i]), -i))
     there = free_at[best]
-    if there:
-        parts.insert(0, f"best slot {format_moment(grid.start(slots[best]), zone)} had "
-                        f"{len(there)} of {required} required ({', '.join(there)})")
-    else:
-        parts.insert(0, f"no candidate slot had any of the {required} required")
-    for who in invitees:
+    rule = judge.policies.rule
+    parts.insert(0, f"best slot {format_moment(grid.start(slots[best]), zone)} "
+                    f"{rule.shortfall(judge.meeting, there)}")
+    for who in judge.invitees:
         if who in there:
             continue
-        if who in absent:
-            parts.append(f"{who} {absent[who].value}")
-        elif not said_yes.get(who):
+        said = judge.answers.get(who)
+        yes = [i for i, ok in enumerate(said) if ok] if said is not None and who not in judge.absent else []
+        if who in judge.absent:
+            parts.append(f"{who} {judge.absent[who].value}")
+        elif not yes:
             parts.append(f"{who} unavailable in all candidate slots")
-        elif not any(who in free_at[i] for i in said_yes[who]):
-            parts.append(f"{who} free only when already booked ({', '.join(sorted(booked_over[who]))})")
+        elif not any(who in free_at[i] for i in yes):
+            reasons = Counter(judge.why_not(who, i) for i in yes)
+            booked = sorted(r.removeprefix("booked in ") for r in reasons if r and r.startswith("booked in "))
+            if booked and len(booked) == len(reasons):
+                parts.append(f"{who} free only when already booked ({', '.join(booked)})")
+            else:
+                common = reasons.most_common(1)[0][0]
+                parts.append(f"{who} free only when excluded: {common}")
         else:
-            parts.append(f"{who} not free then")
+            parts.append(f"{who} {judge.why_not(who, best)}")
     return "; ".join(parts)

@@ -97,10 +97,13 @@ class CoordinatorService:
         self._pub.close()
         self._router.close()
 
-    async def run(self) -> RunResult:
+    async def run(self, started_at: float | None = None) -> RunResult:
+        """Negotiate to the end. Start-up is timed from `started_at` (when the caller began
+        launching agents, say), or from now."""
         core = Negotiation.for_scenario(self.scenario)
         log = logger.bind(role="coordinator")
-        t0 = clock = time.monotonic()
+        clock = time.monotonic()
+        t0 = started_at if started_at is not None else clock
         joined_at: float | None = None
         self._perform(core.start(clock), log)
         while not core.done:

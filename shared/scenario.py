@@ -12,10 +12,10 @@ can be written once as YAML anchors and referenced with `*name`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -64,6 +64,11 @@ def _window_pair(value: Any) -> Any:
 
 
 Zone = Annotated[str, AfterValidator(_zone)]
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WORKDAYS: tuple[Day, ...] = DAYS[:5]
+# A policy as written in the file: a name, or {name: {option: value}} (checked by the coordinator).
+PolicySpec = str | dict[str, Any]
 Moment = Annotated[datetime, AfterValidator(_localize)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 
@@ -90,10 +95,24 @@ class Window(_Strict):
 WindowList = list[Annotated[Window, BeforeValidator(_window_pair)]]
 
 
+class WorkingHoursSpec(_Strict):
+    start: time = time(9)
+    end: time = time(17)
+    days: Annotated[list[Day], Field(min_length=1)] = list(WORKDAYS)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingHoursSpec:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
 class Availability(_Strict):
-    """What one person's agent knows and never tells: when its owner is free."""
+    """One person's entry. `available` and `busy` are what the agent knows and never tells;
+    `timezone` and `working_hours` are shared with the coordinator for time constraints."""
 
     timezone: Zone | None = None
+    working_hours: WorkingHoursSpec | None = None
     # None: free at any time outside `busy`. An empty list: never free.
     available: WindowList | None = None
     busy: WindowList = []
@@ -114,6 +133,12 @@ class Meeting(_Strict):
     invitees: Annotated[list[Name], Field(min_length=1)]
     min_participants: Annotated[int, Field(ge=1)] | None = None
     priority: int = 0
+    not_before: Moment | None = None  # the meeting may not start earlier
+    not_after: Moment | None = None  # nor end later (also its deadline for earliest-deadline-first)
+    # Per-meeting policy overrides; None: the scenario's `policies`.
+    rule: PolicySpec | None = None
+    constraints: list[PolicySpec] | None = None
+    slot_order: PolicySpec | None = None
 
     @property
     def title(self) -> str:
@@ -140,6 +165,15 @@ class NegotiationSettings(_Strict):
     max_hold_attempts: Annotated[int, Field(ge=1, le=100)] = 5
 
 
+class PolicySelection(_Strict):
+    """The scenario-wide policies; meetings may override rule, constraints and slot order."""
+
+    rule: PolicySpec = "min-participants"
+    priority: PolicySpec = "priority-then-order"
+    slot_order: PolicySpec = "earliest"
+    constraints: list[PolicySpec] = []
+
+
 class Horizon(_Strict):
     start: Moment
     end: Moment
@@ -153,6 +187,7 @@ class Scenario(_Strict):
     participants: dict[Name, Availability | None] = {}
     meetings: list[Meeting]
     negotiation: NegotiationSettings = NegotiationSettings()
+    policies: PolicySelection = PolicySelection()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -173,8 +208,23 @@ class Scenario(_Strict):
     def availability(self, name: str) -> Availability:
         return self.participants.get(name) or Availability()
 
+    def person_zone(self, name: str) -> ZoneInfo:
+        own = self.availability(name).timezone
+        return ZoneInfo(own) if own else self.zone
+
+    def meeting_window(self, meeting: Meeting) -> Interval | None:
+        return meeting_window(self.horizon_interval, meeting)
+
     def candidates(self, meeting: Meeting) -> list[int]:
-        return self.grid.candidates(self.horizon_interval, meeting.duration_minutes)
+        window = self.meeting_window(meeting)
+        return self.grid.candidates(window, meeting.duration_minutes) if window else []
+
+
+def meeting_window(horizon: Interval, meeting: Meeting) -> Interval | None:
+    """The horizon cut to the meeting's not_before / not_after; None if nothing is left."""
+    start = max(horizon.start, meeting.not_before or horizon.start)
+    end = min(horizon.end, meeting.not_after or horizon.end)
+    return Interval(start, end) if start < end else None
 
 
 def _semantic_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
@@ -202,7 +252,9 @@ def _semantic_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
         if m.min_participants is not None and m.min_participants > len(m.invitees):
             yield ("meetings", i, "min_participants"), (
                 f"needs {m.min_participants} participants but only {len(m.invitees)} are invited")
-        if m.duration_minutes > horizon_minutes:
+        if (m.not_before or m.not_after) and s.meeting_window(m) is None:
+            yield ("meetings", i, "not_after"), "not_after is not later than not_before within the horizon"
+        elif m.duration_minutes > horizon_minutes:
             yield ("meetings", i, "duration_minutes"), (
                 f"{m.duration_minutes} minutes do not fit in the {horizon_minutes}-minute horizon")
 
@@ -290,13 +342,23 @@ def _validate(model: type[_Strict], data: Any, source: str,
         raise ScenarioError(source, problems) from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and check a scenario file; raises ScenarioError listing every problem."""
+Check = Callable[[Scenario], Iterable[tuple[tuple[Any, ...], str]]]
+
+
+def load_scenario(path: str | Path, checks: Sequence[Check] = ()) -> Scenario:
+    """Read and check a scenario file; raises ScenarioError listing every problem.
+
+    `checks` add rules this module cannot know (the coordinator's policy names), reported with
+    field paths and lines like the built-in ones.
+    """
     path = Path(path)
     data, lines = _read_yaml(path)
     scenario: Scenario = _validate(Scenario, data, str(path), lines)
-    problems = [Problem(_render_path(loc), message, _line_for(loc, lines))
-                for loc, message in _semantic_problems(scenario)]
+    found = list(_semantic_problems(scenario))
+    if not found:
+        for check in checks:
+            found += check(scenario)
+    problems = [Problem(_render_path(loc), message, _line_for(loc, lines)) for loc, message in found]
     if problems:
         raise ScenarioError(str(path), problems)
     return scenario

@@ -22,8 +22,9 @@ def at(hour: float, day: int = 0) -> str:
 
 def scenario_dict(participants: dict[str, Any], meetings: list[dict[str, Any]], *,
                   hours: tuple[float, float] = (8, 18), slot: int = 30,
-                  **negotiation: float) -> dict[str, Any]:
-    return {
+                  policies: dict[str, Any] | None = None, **negotiation: float) -> dict[str, Any]:
+    extra = {"policies": policies} if policies else {}
+    return {**extra,
         "name": "test",
         "timezone": "UTC",
         "horizon": {"start": at(hours[0]), "end": at(hours[1])},

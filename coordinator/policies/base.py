@@ -1,0 +1,108 @@
+"""The four policy contracts. Every method is pure: facts in, verdict out, no I/O.
+
+- Rule: does this set of available attendees satisfy the meeting, and whom should we hold?
+- Priority: in what order are meetings negotiated?
+- TimeConstraint: is this candidate slot allowed for the meeting, or for this attendee?
+- SlotOrder: among acceptable candidates, which is tried first?
+
+A policy class declares its options as a pydantic model named `Options` (validated when the
+scenario is loaded, so a bad parameter is a scenario error with a field path) and is built with
+`cls(options)`. Third-party packages register classes under the entry-point group
+`slotwise.policies` as `name = "package.module:Class"`; the class's `kind` says which of the
+four it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import ClassVar, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.ids import AgentId, MeetingId
+from shared.scenario import Meeting, WorkingHoursSpec
+from shared.slots import Interval
+
+Kind = Literal["rule", "priority", "constraint", "slot_order"]
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    meeting_id: MeetingId
+    when: Interval
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """What the coordinator may know about a person: their zone and what it has booked for them."""
+
+    name: AgentId
+    zone: tzinfo
+    bookings: Sequence[Booking] = ()
+    working_hours: WorkingHoursSpec | None = None  # the participant's own, if the file gives one
+
+
+@dataclass(frozen=True)
+class MeetingFacts:
+    """What a priority or slot order may look at for one meeting."""
+
+    meeting: Meeting
+    order: int  # position in the scenario file
+    slots: Sequence[int]
+    # Per candidate index: invitees free there (answered yes, not booked, constraints passed),
+    # and whom the rule would hold among them. Empty when the policy does not need them.
+    free_at: Sequence[Sequence[AgentId]] = ()
+    chosen_at: Sequence[Sequence[AgentId]] = ()
+    load: Mapping[AgentId, int] = field(default_factory=dict)  # meetings booked per person
+    feasible: int = 0  # candidates where the rule is satisfiable from the answers
+
+
+@runtime_checkable
+class Rule(Protocol):
+    kind: ClassVar[Kind]
+
+    def satisfied(self, meeting: Meeting, attendees: Sequence[AgentId]) -> bool:
+        """Can the meeting go ahead with exactly these attendees?"""
+
+    def shortfall(self, meeting: Meeting, attendees: Sequence[AgentId]) -> str:
+        """Why these attendees are not enough, for a person to read."""
+
+    def select(self, meeting: Meeting, available: Sequence[AgentId],
+               load: Mapping[AgentId, int]) -> list[AgentId]:
+        """Whom to hold among the available (all of them, unless the rule caps a group)."""
+
+
+@runtime_checkable
+class Priority(Protocol):
+    kind: ClassVar[Kind]
+    needs_answers: ClassVar[bool]  # True: ordering waits until every meeting's answers are in
+
+    def key(self, facts: MeetingFacts) -> tuple[object, ...]:
+        """Sort key; the smallest goes first. Ties keep file order."""
+
+
+@runtime_checkable
+class TimeConstraint(Protocol):
+    kind: ClassVar[Kind]
+    per_attendee: ClassVar[bool]  # False: meeting_reason only, applied before anyone is asked
+
+    def meeting_reason(self, meeting: Meeting, when: Interval, zone: tzinfo) -> str | None:
+        """Why `when` is not allowed for the meeting at all, or None."""
+
+    def attendee_reason(self, meeting: Meeting, when: Interval, person: PersonView) -> str | None:
+        """Why `person` may not attend at `when`, or None."""
+
+
+@runtime_checkable
+class SlotOrder(Protocol):
+    kind: ClassVar[Kind]
+    needs_free_at: ClassVar[bool]  # False: the walk can go lazily, slot by slot
+
+    def key(self, facts: MeetingFacts, index: int) -> tuple[object, ...]:
+        """Sort key for candidate `index`; the smallest is tried first. Ties go to the earlier."""

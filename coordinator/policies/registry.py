@@ -1,0 +1,110 @@
+"""Policies by name: built-ins first, then the `slotwise.policies` entry points.
+
+A spec in the scenario is a name (`earliest`), or a one-key mapping from name to options
+(`{min-gap: {minutes: 15}}`). Unknown names and bad options raise PolicyError naming the known
+policies of that kind, so a typo is answered with the list to choose from.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any
+
+from pydantic import ValidationError
+
+from coordinator.policies.base import Kind
+from shared.errors import PolicyError
+
+ENTRY_POINT_GROUP = "slotwise.policies"
+
+BUILTIN: dict[str, str] = {
+    # rules
+    "min-participants": "coordinator.policies.rules:MinParticipants",
+    "required-attendees": "coordinator.policies.rules:RequiredAttendees",
+    "quorum": "coordinator.policies.rules:Quorum",
+    "roles": "coordinator.policies.rules:Roles",
+    # priorities
+    "priority-then-order": "coordinator.policies.priorities:PriorityThenOrder",
+    "earliest-deadline-first": "coordinator.policies.priorities:EarliestDeadlineFirst",
+    "most-constrained-first": "coordinator.policies.priorities:MostConstrainedFirst",
+    # time constraints
+    "weekdays": "coordinator.policies.constraints:Weekdays",
+    "time-of-day": "coordinator.policies.constraints:TimeOfDay",
+    "working-hours": "coordinator.policies.constraints:WorkingHours",
+    "min-gap": "coordinator.policies.constraints:MinGap",
+    "daily-cap": "coordinator.policies.constraints:DailyCap",
+    "blackout-dates": "coordinator.policies.constraints:BlackoutDates",
+    # slot orders
+    "earliest": "coordinator.policies.slot_orders:Earliest",
+    "max-availability": "coordinator.policies.slot_orders:MaxAvailability",
+    "max-fairness": "coordinator.policies.slot_orders:MaxFairness",
+}
+
+DEFAULTS: dict[Kind, str] = {
+    "rule": "min-participants",
+    "priority": "priority-then-order",
+    "slot_order": "earliest",
+}
+
+
+@cache
+def _plugins() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _import(target: str) -> type[Any]:
+    module, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    if not isinstance(cls, type):
+        raise PolicyError(f"{target} is not a class")
+    return cls
+
+
+def policy_class(name: str) -> type[Any] | None:
+    target = BUILTIN.get(name) or _plugins().get(name)
+    return _import(target) if target else None
+
+
+def available(kind: Kind) -> list[str]:
+    """Registered names of one kind, built-ins and plug-ins alike."""
+    names = []
+    for name in sorted(set(BUILTIN) | set(_plugins())):
+        try:
+            cls = policy_class(name)
+        except Exception:  # a broken plug-in must not hide the others
+            continue
+        if cls is not None and getattr(cls, "kind", None) == kind:
+            names.append(name)
+    return names
+
+
+def split_spec(spec: str | dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    if isinstance(spec, str):
+        return spec, {}
+    if isinstance(spec, dict) and len(spec) == 1:
+        ((name, options),) = spec.items()
+        if options is None:
+            options = {}
+        if isinstance(name, str) and isinstance(options, dict):
+            return name, options
+    raise PolicyError("a policy is a name, or {name: {option: value, ...}}")
+
+
+def load_policy(kind: Kind, spec: str | dict[str, Any]) -> Any:
+    name, options = split_spec(spec)
+    try:
+        cls = policy_class(name)
+    except (ImportError, AttributeError) as exc:
+        raise PolicyError(f"policy {name!r} cannot be loaded: {exc}") from exc
+    if cls is None or getattr(cls, "kind", None) != kind:
+        known = ", ".join(available(kind))
+        raise PolicyError(f"unknown {kind.replace('_', ' ')} policy {name!r}; known: {known}")
+    try:
+        parsed = cls.Options.model_validate(options)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'options'}: {e['msg']}" for e in exc.errors())
+        raise PolicyError(f"{name}: {problems}") from exc
+    return cls(parsed)
