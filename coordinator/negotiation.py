@@ -407,7 +407,7 @@ class Negotiation:
     def _asking_timed_out(self, st: _MeetingState, now: float) -> list[Action]:
         ex = st.asking
         assert ex is not None
-        if ex.tries <= self.settings.retries:
+        if ex.tries <= st.policies.silence.retries(self.settings.retries):
             ex.tries += 1
             ex.deadline = now + self.settings.response_timeout_s
             self.stats.resends += 1
@@ -518,7 +518,7 @@ class Negotiation:
         assert hold is not None
         st.hold = None
         attendees = tuple(w for w in st.invitees if w in hold.confirmed)
-        if attendees and st.policies.rule.satisfied(st.meeting, attendees):
+        if attendees and st.policies.rule.satisfied(st.judge.judged_meeting(), attendees):
             when = self.grid.interval(st.slots[hold.slot_index], st.meeting.duration_minutes)
             self.ledger.book(st.id, when, attendees)
             self._announce(MeetingScheduled(meeting_id=st.id, name=st.meeting.title,

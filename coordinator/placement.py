@@ -136,20 +136,26 @@ class SlotJudge:
     def load(self) -> dict[AgentId, int]:
         return {who: self.ledger.load(who) for who in self.invitees}
 
+    def judged_meeting(self) -> Meeting:
+        """The meeting as the rule sees it: under drop-from-quorum, without its silent invitees."""
+        # Never joined, silent or lost: none of them answered.
+        return self.policies.silence.judged_meeting(self.meeting, list(self.absent))
+
     def choose(self, i: int, load: Mapping[AgentId, int]) -> list[AgentId]:
         """Whom to hold at candidate `i` (the rule may cap groups), or [] if the rule fails."""
         rule = self.policies.rule
-        chosen = rule.select(self.meeting, self.free_at(i), load)
-        return chosen if chosen and rule.satisfied(self.meeting, chosen) else []
+        meeting = self.judged_meeting()
+        chosen = rule.select(meeting, self.free_at(i), load)
+        return chosen if chosen and rule.satisfied(meeting, chosen) else []
 
     def facts(self, order: int, with_free_at: bool) -> MeetingFacts:
         if not with_free_at:
             return MeetingFacts(self.meeting, order, self.slots)
         free = [self.free_at(i) for i in range(len(self.slots))]
         load = self.load()
-        rule = self.policies.rule
-        chosen = [rule.select(self.meeting, f, load) for f in free]
-        feasible = sum(1 for c in chosen if c and rule.satisfied(self.meeting, c))
+        rule, meeting = self.policies.rule, self.judged_meeting()
+        chosen = [rule.select(meeting, f, load) for f in free]
+        feasible = sum(1 for c in chosen if c and rule.satisfied(meeting, c))
         return MeetingFacts(self.meeting, order, self.slots, free, chosen, load, feasible)
 
 
@@ -175,7 +181,7 @@ def explain_failure(judge: SlotJudge, zone: tzinfo, excluded: Mapping[str, int],
     there = free_at[best]
     rule = judge.policies.rule
     parts.insert(0, f"best slot {format_moment(grid.start(slots[best]), zone)} "
-                    f"{rule.shortfall(judge.meeting, there)}")
+                    f"{rule.shortfall(judge.judged_meeting(), there)}")
     for who in judge.invitees:
         if who in there:
             continue

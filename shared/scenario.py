@@ -139,6 +139,7 @@ class Meeting(_Strict):
     rule: PolicySpec | None = None
     constraints: list[PolicySpec] | None = None
     slot_order: PolicySpec | None = None
+    on_silence: PolicySpec | None = None
 
     @property
     def title(self) -> str:
@@ -172,6 +173,7 @@ class PolicySelection(_Strict):
     priority: PolicySpec = "priority-then-order"
     slot_order: PolicySpec = "earliest"
     constraints: list[PolicySpec] = []
+    on_silence: PolicySpec = "count-as-no"
 
 
 class Horizon(_Strict):

@@ -4,6 +4,7 @@
 - Priority: in what order are meetings negotiated?
 - TimeConstraint: is this candidate slot allowed for the meeting, or for this attendee?
 - SlotOrder: among acceptable candidates, which is tried first?
+- Silence: what an invitee who does not answer in time means (see `silence`).
 
 A policy class declares its options as a pydantic model named `Options` (validated when the
 scenario is loaded, so a bad parameter is a scenario error with a field path) and is built with
@@ -14,7 +15,7 @@ four it is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import ClassVar, Literal, Protocol, runtime_checkable
@@ -25,7 +26,7 @@ from shared.ids import AgentId, MeetingId
 from shared.scenario import Meeting, WorkingHoursSpec
 from shared.slots import Interval
 
-Kind = Literal["rule", "priority", "constraint", "slot_order"]
+Kind = Literal["rule", "priority", "constraint", "slot_order", "silence"]
 
 
 class NoOptions(BaseModel):
@@ -106,3 +107,14 @@ class SlotOrder(Protocol):
 
     def key(self, facts: MeetingFacts, index: int) -> tuple[object, ...]:
         """Sort key for candidate `index`; the smallest is tried first. Ties go to the earlier."""
+
+
+@runtime_checkable
+class Silence(Protocol):
+    kind: ClassVar[Kind]
+
+    def retries(self, default: int) -> int:
+        """How many times an unanswered request is sent again before giving up on it."""
+
+    def judged_meeting(self, meeting: Meeting, silent: Collection[str]) -> Meeting:
+        """The meeting as its rule should see it, given who stayed silent."""

@@ -40,12 +40,17 @@ BUILTIN: dict[str, str] = {
     "earliest": "coordinator.policies.slot_orders:Earliest",
     "max-availability": "coordinator.policies.slot_orders:MaxAvailability",
     "max-fairness": "coordinator.policies.slot_orders:MaxFairness",
+    # silent agents
+    "count-as-no": "coordinator.policies.silence:CountAsNo",
+    "wait": "coordinator.policies.silence:Wait",
+    "drop-from-quorum": "coordinator.policies.silence:DropFromQuorum",
 }
 
 DEFAULTS: dict[Kind, str] = {
     "rule": "min-participants",
     "priority": "priority-then-order",
     "slot_order": "earliest",
+    "silence": "count-as-no",
 }
 
 

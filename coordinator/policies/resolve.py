@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from coordinator.policies.base import Priority, Rule, SlotOrder, TimeConstraint
+from coordinator.policies.base import Priority, Rule, Silence, SlotOrder, TimeConstraint
 from coordinator.policies.registry import load_policy, policy_class
 from shared.errors import PolicyError
 from shared.ids import MeetingId
@@ -26,6 +26,7 @@ class MeetingPolicies:
     rule: Rule
     constraints: tuple[TimeConstraint, ...]
     slot_order: SlotOrder
+    silence: Silence
 
 
 @dataclass(frozen=True)
@@ -57,16 +58,18 @@ def _build(s: Scenario) -> tuple[Policies | None, list[tuple[tuple[Any, ...], st
     rule = load("rule", g.rule, ("policies", "rule"))
     order = load("slot_order", g.slot_order, ("policies", "slot_order"))
     constraints = [load("constraint", c, ("policies", "constraints", i)) for i, c in enumerate(g.constraints)]
+    silence = load("silence", g.on_silence, ("policies", "on_silence"))
     per_meeting: dict[MeetingId, MeetingPolicies] = {}
     for i, m in enumerate(s.meetings):
         m_rule = load("rule", m.rule, ("meetings", i, "rule")) if m.rule is not None else rule
         m_order = load("slot_order", m.slot_order, ("meetings", i, "slot_order")) if m.slot_order is not None else order
+        m_silence = load("silence", m.on_silence, ("meetings", i, "on_silence")) if m.on_silence is not None else silence
         m_constraints = constraints if m.constraints is None else [
             load("constraint", c, ("meetings", i, "constraints", j)) for j, c in enumerate(m.constraints)]
         if m_rule is not None:
             problems += [(("meetings", i, "rule"), p) for p in m_rule.problems(m)]
-        if m_rule is not None and m_order is not None and None not in m_constraints:
-            per_meeting[m.meeting_id] = MeetingPolicies(m_rule, tuple(m_constraints), m_order)
+        if m_rule is not None and m_order is not None and m_silence is not None and None not in m_constraints:
+            per_meeting[m.meeting_id] = MeetingPolicies(m_rule, tuple(m_constraints), m_order, m_silence)
     if problems or priority is None:
         return None, problems
     return Policies(priority, per_meeting), []

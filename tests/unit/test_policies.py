@@ -42,6 +42,7 @@ def test_every_kind_lists_its_builtins() -> None:
     assert available("rule") == ["min-participants", "quorum", "required-attendees", "roles"]
     assert available("priority") == ["earliest-deadline-first", "most-constrained-first", "priority-then-order"]
     assert available("slot_order") == ["earliest", "max-availability", "max-fairness"]
+    assert available("silence") == ["count-as-no", "drop-from-quorum", "wait"]
     assert set(available("constraint")) == {"blackout-dates", "daily-cap", "min-gap", "time-of-day",
                                             "weekdays", "working-hours"}
 

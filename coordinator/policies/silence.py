@@ -1,0 +1,60 @@
+"""What an invitee who does not answer in time means. Schedulers differ here, and an all-busy
+default surprises people, so it is a named choice:
+
+- count-as-no (default): asked once more, then unavailable for that meeting.
+- wait: asked again up to `retries` times before counting as no (slow links, busy agents).
+- drop-from-quorum: the meeting's minimum is computed over those who answered: silent
+  invitees neither attend nor count against it (a required attendee stays required).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from typing import Annotated, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from coordinator.policies.base import Kind, NoOptions
+from shared.scenario import Meeting
+
+
+class CountAsNo:
+    kind: ClassVar[Kind] = "silence"
+    Options = NoOptions
+
+    def __init__(self, options: NoOptions) -> None:
+        self.options = options
+
+    def retries(self, default: int) -> int:
+        return default
+
+    def judged_meeting(self, meeting: Meeting, silent: Collection[str]) -> Meeting:
+        return meeting
+
+
+class WaitOptions(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    retries: Annotated[int, Field(ge=1, le=20)] = 3
+
+
+class Wait(CountAsNo):
+    Options = WaitOptions  # type: ignore[assignment]
+
+    def __init__(self, options: WaitOptions) -> None:
+        self.wait = options
+
+    def retries(self, default: int) -> int:
+        return self.wait.retries
+
+
+class DropFromQuorum(CountAsNo):
+    def judged_meeting(self, meeting: Meeting, silent: Collection[str]) -> Meeting:
+        gone = [p for p in meeting.invitees if p in silent]
+        if not gone or len(gone) == len(meeting.invitees):
+            return meeting
+        answered = [p for p in meeting.invitees if p not in silent]
+        minimum = meeting.required
+        # The same share of those who answered as was asked of everyone, rounded up.
+        scaled = max(1, math.ceil(minimum * len(answered) / len(meeting.invitees) - 1e-9))
+        return meeting.model_copy(update={"invitees": answered, "min_participants": scaled})
