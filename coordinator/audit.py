@@ -22,7 +22,8 @@ def audit(scenario: Scenario, outcomes: Sequence[Outcome]) -> list[str]:
     problems: list[str] = []
     policies = resolve(scenario)
     meetings = {m.id: m for m in scenario.meetings}
-    free = {name: scenario.availability(name).free_time() for name in scenario.participants}
+    horizon = scenario.horizon_interval
+    free = {name: scenario.availability(name).free_time(horizon) for name in scenario.participants}
     booked: dict[str, list[tuple[Outcome, str]]] = {}
     decided = {o.meeting_id for o in outcomes}
     problems += [f"{m} was never decided" for m in meetings if m not in decided]

@@ -7,9 +7,9 @@ the same hour of the same person.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.ids import MeetingId
 from shared.slots import FreeTime, Interval, MinuteSpans, SlotGrid
@@ -22,12 +22,28 @@ class Commitment:
     round: int  # the hold round it came from; 0 for an accepted meeting announced to us
 
 
+FreeSource = FreeTime | Callable[[Interval], FreeTime]
+
+
 class Calendar:
-    def __init__(self, free: FreeTime) -> None:
-        self._free = free
-        self._free_spans: dict[datetime, MinuteSpans] = {}  # per request origin; free time never changes
+    """`free` is fixed free time, or a function expanding (recurring) free time within a window."""
+
+    def __init__(self, free: FreeSource) -> None:
+        self._source = free
+        self._free_cache: dict[tuple[datetime, datetime], FreeTime] = {}
+        self._free_spans: dict[tuple[datetime, datetime, datetime], MinuteSpans] = {}
         self.holds: dict[MeetingId, Commitment] = {}
         self.accepted: dict[MeetingId, Commitment] = {}
+
+    def _free(self, window: Interval) -> FreeTime:
+        if isinstance(self._source, FreeTime):
+            return self._source
+        key = (window.start, window.end)
+        if key not in self._free_cache:
+            if len(self._free_cache) > 64:  # one entry per request window; requests repeat windows
+                self._free_cache.clear()
+            self._free_cache[key] = self._source(window)
+        return self._free_cache[key]
 
     def clash(self, when: Interval, meeting: MeetingId) -> MeetingId | None:
         """Another meeting (held or accepted) that overlaps `when`; a meeting never clashes with itself."""
@@ -38,14 +54,20 @@ class Calendar:
         return None
 
     def can_attend(self, when: Interval, meeting: MeetingId) -> bool:
-        return self._free.covers(when) and self.clash(when, meeting) is None
+        return self._free(when).covers(when) and self.clash(when, meeting) is None
 
     def answer(self, grid: SlotGrid, duration: int, slots: Sequence[int],
                meeting: MeetingId) -> tuple[bool, ...]:
         """can_attend for every candidate at once, in integer minutes from the grid origin."""
-        free = self._free_spans.get(grid.origin)
+        if not slots:
+            return ()
+        window = Interval(grid.start(min(slots)), grid.start(max(slots)) + timedelta(minutes=duration))
+        key = (grid.origin, window.start, window.end)
+        free = self._free_spans.get(key)
         if free is None:
-            free = self._free_spans[grid.origin] = MinuteSpans(self._free, grid.origin, inner=True)
+            if len(self._free_spans) > 64:
+                self._free_spans.clear()
+            free = self._free_spans[key] = MinuteSpans(self._free(window), grid.origin, inner=True)
         taken = MinuteSpans((c.when for book in (self.accepted, self.holds)
                              for m, c in book.items() if m != meeting), grid.origin, inner=False)
         step = grid.minutes
@@ -59,7 +81,7 @@ class Calendar:
         accepted = self.accepted.get(meeting)
         if accepted is not None:
             return None if accepted.when == when else "already accepted at another time"
-        if not self._free.covers(when):
+        if not self._free(when).covers(when):
             return "not free"
         if self.clash(when, meeting) is not None:
             return "busy with another meeting"

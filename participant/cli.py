@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         logger.error("{}", exc.render())
         return EXIT_BAD_INPUT
-    responder = Responder(AgentId(args.name), Calendar(availability.free_time()),
+    responder = Responder(AgentId(args.name), Calendar(availability.free_time),
                           args.coordinator_timeout)
     logger.debug("connecting to {} as {}", endpoints, args.name)
     outcome = AgentService(responder, endpoints).run()

@@ -13,18 +13,21 @@ can be written once as YAML anchors and referenced with `*name`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from dateutil.rrule import rruleset, rrulestr
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     ValidationInfo,
     model_validator,
@@ -92,7 +95,94 @@ class Window(_Strict):
         return Interval(self.start, self.end)
 
 
-WindowList = list[Annotated[Window, BeforeValidator(_window_pair)]]
+class RecurringWindow(_Strict):
+    """A window that repeats by an iCalendar RRULE, with EXDATE exceptions and RDATE additions.
+
+    `start`/`end` are the first occurrence; naive times are read in the person's own zone, so a
+    "09:00-17:00 Europe/Berlin" rule stays 09:00 local across DST (python-dateutil keeps wall
+    time for zone-aware starts).
+    """
+
+    rrule: Annotated[str, Field(min_length=1)]
+    start: Moment
+    end: Moment
+    exdate: list[Moment] = []
+    rdate: list[Moment] = []
+
+    @model_validator(mode="after")
+    def _valid(self) -> RecurringWindow:
+        if self.end <= self.start:
+            raise ValueError("the first occurrence ends at or before it starts")
+        try:
+            self._rule()
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"invalid RRULE {self.rrule!r}: {exc}") from None
+        return self
+
+    def _rule(self) -> rruleset:
+        text = self.rrule.removeprefix("RRULE:")
+        rules = rruleset()
+        rules.rrule(rrulestr(text, dtstart=self.start))  # type: ignore[arg-type]
+        for d in self.exdate:
+            rules.exdate(d)
+        for d in self.rdate:
+            rules.rdate(d)
+        return rules
+
+    def occurrences(self, within: Interval | None = None) -> list[Interval]:
+        """Occurrences overlapping `within` (default: a year from the first one)."""
+        length = self.end - self.start
+        span = within or Interval(self.start, self.start + timedelta(days=366))
+        starts = self._rule().between(span.start - length, span.end, inc=True)
+        return [Interval(s, s + length) for s in starts]
+
+
+_UNION_TAGS = ("window", "recurring")  # pydantic puts these in error paths; users never wrote them
+
+
+def _window_kind(value: Any) -> str:
+    return "recurring" if isinstance(value, dict) and "rrule" in value else "window"
+
+
+AnyWindow = Annotated[
+    Annotated[Window, Tag("window")] | Annotated[RecurringWindow, Tag("recurring")],
+    Discriminator(_window_kind),
+    BeforeValidator(_window_pair),
+]
+WindowList = list[AnyWindow]
+
+
+def _expand(windows: Sequence[Window | RecurringWindow], within: Interval | None) -> list[Interval]:
+    out: list[Interval] = []
+    for w in windows:
+        out += w.occurrences(within) if isinstance(w, RecurringWindow) else [w.interval]
+    return out
+
+
+def _in_zone(value: Any, zone: ZoneInfo) -> Any:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=zone)
+    return value
+
+
+def _windows_in_zone(items: Any, zone: ZoneInfo) -> Any:
+    if not isinstance(items, list):
+        return items
+    out = []
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            item = [_in_zone(x, zone) for x in item]
+        elif isinstance(item, dict):
+            item = {k: ([_in_zone(x, zone) for x in v] if k in ("exdate", "rdate") and isinstance(v, list)
+                        else _in_zone(v, zone) if k in ("start", "end") else v)
+                    for k, v in item.items()}
+        out.append(item)
+    return out
 
 
 class WorkingHoursSpec(_Strict):
@@ -117,13 +207,23 @@ class Availability(_Strict):
     available: WindowList | None = None
     busy: WindowList = []
 
-    def free_time(self) -> FreeTime:
-        """Free = inside an available window and outside every busy interval."""
-        if self.available is None:
-            base = [ALWAYS]
-        else:
-            base = [w.interval for w in self.available]
-        return FreeTime(subtract(base, [w.interval for w in self.busy]))
+    @model_validator(mode="before")
+    @classmethod
+    def _naive_times_in_own_zone(cls, data: Any) -> Any:
+        """A person's naive times are in their own `timezone` when they have one."""
+        if not isinstance(data, dict) or not isinstance(data.get("timezone"), str):
+            return data
+        try:
+            zone = ZoneInfo(data["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            return data  # reported by the field validator
+        return {**data, **{k: _windows_in_zone(data[k], zone) for k in ("available", "busy") if k in data}}
+
+    def free_time(self, within: Interval | None = None) -> FreeTime:
+        """Free = inside an available window and outside every busy interval. Recurring
+        windows are expanded within `within` (a year from their first occurrence if None)."""
+        base = [ALWAYS] if self.available is None else _expand(self.available, within)
+        return FreeTime(subtract(base, _expand(self.busy, within)))
 
 
 class Meeting(_Strict):
@@ -336,7 +436,7 @@ def _validate(model: type[_Strict], data: Any, source: str,
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False):
-            loc = tuple(err["loc"])
+            loc = tuple(part for part in err["loc"] if part not in _UNION_TAGS)
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 message = f"unknown field {loc[-1]!r}"

@@ -110,7 +110,7 @@ def check_results(scenario: Scenario, doc: dict[str, Any]) -> None:
         assert when.minutes == s.duration_minutes
         assert scenario.horizon_interval.contains(when)
         for who in m["participants"]:
-            assert scenario.availability(who).free_time().covers(when), f"{who} not free for {m['id']}"
+            assert scenario.availability(who).free_time(scenario.horizon_interval).covers(when), f"{who} not free for {m['id']}"
             for other, start, end in busy.get(who, []):
                 assert not when.overlaps(Interval(datetime.fromisoformat(start), datetime.fromisoformat(end))), \
                     f"{who} double-booked: {m['id']} and {other}"

@@ -44,7 +44,7 @@ class FakeNetwork:
                 self.start_agent(name)
 
     def start_agent(self, name: AgentId) -> Responder:
-        agent = Responder(name, Calendar(self.scenario.availability(name).free_time()), 30.0)
+        agent = Responder(name, Calendar(self.scenario.availability(name).free_time), 30.0)
         self.agents[name] = agent
         self.codecs[name] = Encoder(name)
         self._agent_actions(name, agent.start(self.now))

@@ -187,7 +187,7 @@ def test_disjoint_meetings_are_placed_concurrently() -> None:
 
 def _sequential_reference(s: Scenario) -> dict[str, tuple[str, ...]]:
     """Place meetings one by one by brute force: what the pipelined core must reproduce."""
-    free = {n: s.availability(n).free_time() for n in s.participants}
+    free = {n: s.availability(n).free_time(s.horizon_interval) for n in s.participants}
     booked: dict[str, list[Interval]] = {n: [] for n in s.participants}
     order = sorted(enumerate(s.meetings), key=lambda im: (-im[1].priority, im[0]))
     result: dict[str, tuple[str, ...]] = {}

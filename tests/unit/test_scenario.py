@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -111,3 +111,42 @@ def test_availability_file(tmp_path: Path) -> None:
     assert window.start == datetime(2024, 7, 22, 0, tzinfo=UTC)
     path.write_text("")
     assert len(load_availability(path).free_time()) == 1
+
+
+RECURRING = """\
+name: r
+timezone: UTC
+horizon: {start: 2024-03-25T00:00:00Z, end: 2024-04-06T00:00:00Z}
+participants:
+  berlin:
+    timezone: Europe/Berlin
+    available:
+      - rrule: FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR
+        start: 2024-03-25T09:00:00
+        end: 2024-03-25T17:00:00
+        exdate: [2024-03-27T09:00:00]
+        rdate: [2024-03-30T10:00:00]
+    busy:
+      - {rrule: "FREQ=DAILY;COUNT=3", start: 2024-04-01T12:00:00, end: 2024-04-01T13:00:00}
+meetings:
+  - {id: m, duration_minutes: 60, invitees: [berlin]}
+"""
+
+
+def test_recurring_availability_is_dst_correct_with_exdate_and_rdate(tmp_path: Path) -> None:
+    s = load_scenario(write(tmp_path, RECURRING))
+    free = list(s.availability("berlin").free_time(s.horizon_interval))
+    starts = [iv.start for iv in free]
+    # Berlin is UTC+1 until 31 March, UTC+2 after: 09:00 local moves from 08:00 to 07:00 UTC.
+    assert starts[0] == datetime(2024, 3, 25, 8, tzinfo=UTC)
+    assert datetime(2024, 4, 1, 7, tzinfo=UTC) in starts
+    assert not any(st.date() == date(2024, 3, 27) for st in starts)  # EXDATE
+    assert datetime(2024, 3, 30, 9, tzinfo=UTC) in starts  # RDATE: Saturday 10:00 CET
+    # The recurring busy hour splits Monday 1 April: 12:00-13:00 CEST is 10:00-11:00 UTC.
+    monday = [iv for iv in free if iv.start.date() == date(2024, 4, 1)]
+    assert [(iv.start.hour, iv.end.hour) for iv in monday] == [(7, 10), (11, 15)]
+
+
+def test_invalid_rrule_is_a_scenario_error(tmp_path: Path) -> None:
+    lines = problems(write(tmp_path, RECURRING.replace("FREQ=WEEKLY;", "FREQ=FORTNIGHTLY;")))
+    assert any(":8: participants.berlin.available[0]: invalid RRULE 'FREQ=FORTNIGHTLY" in x for x in lines)
