@@ -168,7 +168,8 @@ def explain_failure(judge: SlotJudge, zone: tzinfo, excluded: Mapping[str, int],
         parts.append(f"{sum(excluded.values())} candidate slots excluded ("
                      + ", ".join(f"{why}: {n}" for why, n in sorted(excluded.items())) + ")")
     if not slots:
-        return "; ".join(parts) if parts else "no candidate slot: the meeting does not fit in the horizon"
+        return "; ".join(parts) if parts else \
+            "no candidate slot: the meeting does not fit in the horizon and its own time window"
     for a in attempts:
         refusals = ", ".join(f"{who} ({why})" for who, why in a.refused) or "nobody"
         parts.append(f"hold at {format_moment(grid.start(a.slot), zone)} got {len(a.confirmed)} "

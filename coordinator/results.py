@@ -36,6 +36,7 @@ def results_document(scenario: Scenario, result: RunResult) -> dict[str, Any]:
             "min_participants": m.required,
             "priority": m.priority,
             "round_trips": o.round_trips if o else 0,
+            "series": m.series,
         })
     st = result.stats
     trips = [o.round_trips for o in result.outcomes]

@@ -13,6 +13,7 @@ can be written once as YAML anchors and referenced with `*name`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,6 +28,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
     ValidationError,
     ValidationInfo,
@@ -72,6 +74,7 @@ DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WORKDAYS: tuple[Day, ...] = DAYS[:5]
 # A policy as written in the file: a name, or {name: {option: value}} (checked by the coordinator).
 PolicySpec = str | dict[str, Any]
+MAX_OCCURRENCES = 1000  # per recurring meeting
 Moment = Annotated[datetime, AfterValidator(_localize)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 
@@ -240,6 +243,18 @@ class Meeting(_Strict):
     constraints: list[PolicySpec] | None = None
     slot_order: PolicySpec | None = None
     on_silence: PolicySpec | None = None
+    # iCalendar RRULE: one occurrence per instance, each placed on that instance's local day.
+    recurrence: str | None = None
+    series: str | None = None  # set on occurrences: the id of the meeting they repeat
+
+    @model_validator(mode="after")
+    def _valid_recurrence(self) -> Meeting:
+        if self.recurrence is not None:
+            try:
+                rrulestr(self.recurrence.removeprefix("RRULE:"), dtstart=datetime(2000, 1, 1))
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"invalid recurrence {self.recurrence!r}: {exc}") from None
+        return self
 
     @property
     def title(self) -> str:
@@ -291,6 +306,47 @@ class Scenario(_Strict):
     negotiation: NegotiationSettings = NegotiationSettings()
     policies: PolicySelection = PolicySelection()
 
+    _written: list[Meeting] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _expand_recurring(self) -> Scenario:
+        """Replace each recurring meeting by its occurrences; keep what was written for errors."""
+        self._written = list(self.meetings)
+        if any(m.recurrence for m in self.meetings) and self.horizon.start < self.horizon.end:
+            expanded: list[Meeting] = []
+            for m in self.meetings:
+                expanded += self._occurrences(m) if m.recurrence else [m]
+            object.__setattr__(self, "meetings", expanded)
+        return self
+
+    def _occurrences(self, m: Meeting) -> list[Meeting]:
+        assert m.recurrence is not None
+        zone = self.zone
+        first_day = datetime.combine(self.horizon.start.astimezone(zone).date(), time(0), tzinfo=zone)
+        text = m.recurrence.removeprefix("RRULE:")
+        rule = rrulestr(text, dtstart=first_day)
+        bounded = "COUNT=" in text.upper() or "UNTIL=" in text.upper()
+        starts = list(islice(rule, MAX_OCCURRENCES)) if bounded else \
+            rule.between(first_day, self.horizon.end, inc=True)[:MAX_OCCURRENCES]
+        out = []
+        for day_start in starts:
+            day = day_start.date()
+            day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+            out.append(m.model_copy(update={
+                "id": f"{m.id}@{day.isoformat()}",
+                "name": f"{m.title} ({day:%a %d %b})",
+                "recurrence": None,
+                "series": m.id,
+                "not_before": max(day_start, m.not_before) if m.not_before else day_start,
+                "not_after": min(day_end, m.not_after) if m.not_after else day_end,
+            }))
+        return out
+
+    @property
+    def written_meetings(self) -> list[Meeting]:
+        """The meetings as the file lists them (recurring ones not yet expanded)."""
+        return self._written or list(self.meetings)
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -340,7 +396,7 @@ def _semantic_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
             f"{horizon_minutes // s.slot_minutes} slots in the horizon; at most {MAX_CANDIDATES} "
             "are supported (use longer slots or a shorter horizon)")
     seen: dict[str, int] = {}
-    for i, m in enumerate(s.meetings):
+    for i, m in enumerate(s.written_meetings):
         if m.id in seen:
             yield ("meetings", i, "id"), f"duplicate meeting id {m.id!r} (first at meetings[{seen[m.id]}])"
         seen.setdefault(m.id, i)

@@ -60,7 +60,7 @@ def _build(s: Scenario) -> tuple[Policies | None, list[tuple[tuple[Any, ...], st
     constraints = [load("constraint", c, ("policies", "constraints", i)) for i, c in enumerate(g.constraints)]
     silence = load("silence", g.on_silence, ("policies", "on_silence"))
     per_meeting: dict[MeetingId, MeetingPolicies] = {}
-    for i, m in enumerate(s.meetings):
+    for i, m in enumerate(s.written_meetings):
         m_rule = load("rule", m.rule, ("meetings", i, "rule")) if m.rule is not None else rule
         m_order = load("slot_order", m.slot_order, ("meetings", i, "slot_order")) if m.slot_order is not None else order
         m_silence = load("silence", m.on_silence, ("meetings", i, "on_silence")) if m.on_silence is not None else silence
@@ -72,6 +72,9 @@ def _build(s: Scenario) -> tuple[Policies | None, list[tuple[tuple[Any, ...], st
             per_meeting[m.meeting_id] = MeetingPolicies(m_rule, tuple(m_constraints), m_order, m_silence)
     if problems or priority is None:
         return None, problems
+    for occurrence in s.meetings:  # occurrences of a recurring meeting share its policies
+        if occurrence.series is not None:
+            per_meeting[occurrence.meeting_id] = per_meeting[MeetingId(occurrence.series)]
     return Policies(priority, per_meeting), []
 
 

@@ -173,3 +173,41 @@ def test_silence_wait_asks_more_often() -> None:
 def test_silence_drop_from_quorum_places_with_those_who_answered() -> None:
     _, o = _with_mute("drop-from-quorum")
     assert o.scheduled and o.attendees == ("a", "b")
+
+
+def test_every_occurrence_of_a_recurring_meeting_is_placed_and_checked() -> None:
+    # Mondays 22 Jul - 12 Aug. b is away on the third Monday; on the second, a one-off meeting
+    # with higher priority takes 09:00, so that occurrence must move, not double-book.
+    people = {"a": {"available": [[at(9 + 24 * 7 * w), at(12 + 24 * 7 * w)] for w in range(4)]},
+              "b": {"busy": [[at(0, 14), at(24, 14)]]}}
+    meetings = [
+        {"id": "sync", "duration_minutes": 60, "invitees": ["a", "b"], "recurrence": "FREQ=WEEKLY;BYDAY=MO;COUNT=4"},
+        {"id": "one-off", "duration_minutes": 60, "invitees": ["a", "b"], "priority": 5,
+         "not_before": at(0, 7), "not_after": at(24, 7)},
+    ]
+    s, out = run(people, meetings, hours=(0, 24 * 22))
+    ids = [m.id for m in s.meetings]
+    assert ids == ["sync@2024-07-22", "sync@2024-07-29", "sync@2024-08-05", "sync@2024-08-12", "one-off"]
+    assert all(m.series == "sync" for m in s.meetings[:4])
+    assert out["sync@2024-07-22"].when.start == t(9)
+    assert out["one-off"].when.start == t(9, 7)
+    assert out["sync@2024-07-29"].when.start == t(10, 7)  # moved past the one-off
+    assert not out["sync@2024-08-05"].scheduled and "b unavailable in all candidate slots" in out["sync@2024-08-05"].reason
+    assert out["sync@2024-08-12"].when.start == t(9, 21)
+
+
+def test_recurrence_errors_point_at_what_was_written(tmp_path: Any) -> None:
+    from shared.errors import ScenarioError
+    from shared.scenario import load_scenario
+
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: r\nhorizon: {start: 2024-07-22T08:00:00Z, end: 2024-07-29T18:00:00Z}\n"
+        "participants: {a: {}}\nmeetings:\n"
+        "  - {id: ok, duration_minutes: 30, invitees: [a], recurrence: 'FREQ=DAILY;COUNT=3'}\n"
+        "  - {id: bad, duration_minutes: 30, invitees: [a], recurrence: 'FREQ=HOURLY;BYDAY=XX'}\n")
+    import pytest
+
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert f"{path}:6: meetings[1]: invalid recurrence 'FREQ=HOURLY;BYDAY=XX'" in info.value.render()
