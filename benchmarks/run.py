@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for _ in range(args.repeat):
             started = time.monotonic()
-            result, _ = run_locally(scenario, transport=args.transport)
+            result = run_locally(scenario, transport=args.transport).result
             problems = audit(scenario, result.outcomes)
             failures += len(problems)
             for p in problems:

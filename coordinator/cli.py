@@ -4,6 +4,7 @@
     slotwise coordinator SCENARIO [--bind ADDRESS]   coordinator only; agents connect from anywhere
     slotwise participant --connect ADDRESS --name N  one agent
     slotwise validate SCENARIO                       check a scenario file
+    slotwise explain SCENARIO MEETING_ID             why a meeting landed where it did, slot by slot
     slotwise generate --people N --meetings M        a seeded synthetic scenario, as YAML
 
 Exit codes: 0 the negotiation completed (some meetings may be unplaced, each with a reason),
@@ -22,9 +23,11 @@ from pathlib import Path
 import yaml
 from loguru import logger
 from rich.console import Console
+from rich.table import Table
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from coordinator.audit import audit
+from coordinator.explain import runs
 from coordinator.launcher import Records, run_locally
 from coordinator.negotiation import Action, Decided, Started
 from coordinator.policies.resolve import policy_problems
@@ -36,6 +39,7 @@ from shared.endpoints import DEFAULT_BIND, is_loopback, parse_endpoints
 from shared.errors import ScenarioError
 from shared.logsetup import configure
 from shared.scenario import Scenario, load_scenario
+from shared.slots import format_interval, format_moment
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -98,10 +102,11 @@ def _report(scenario: Scenario, result: RunResult, out_path: Path | None, quiet:
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = _with_overrides(_scenario_or_exit(args.scenario), args)
     with _progress(scenario, args.quiet) as on_action:
-        result, records = run_locally(scenario, transport=args.transport, on_action=on_action,
-                                      log_level="DEBUG" if args.verbose > 1 else "WARNING")
+        local = run_locally(scenario, transport=args.transport, on_action=on_action,
+                            log_level="DEBUG" if args.verbose > 1 else "WARNING")
+    result = local.result
     _report(scenario, result, args.out, args.quiet)
-    problems = audit(scenario, result.outcomes) + _disagreements(result, records)
+    problems = audit(scenario, result.outcomes) + _disagreements(result, local.records)
     for p in problems:
         err.print(f"[red]schedule check failed:[/] {p}")
     return EXIT_FAILURE if problems else EXIT_OK
@@ -160,6 +165,36 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    scenario = _with_overrides(_scenario_or_exit(args.scenario), args)
+    wanted = [m for m in scenario.meetings if args.meeting in (m.id, m.series)]
+    if not wanted:
+        known = ", ".join(m.id for m in scenario.written_meetings)
+        err.print(f"{args.scenario}: no meeting {args.meeting!r}; meetings: {known}")
+        return EXIT_BAD_INPUT
+    ids = frozenset(m.meeting_id for m in wanted)
+    with _progress(scenario, args.quiet) as on_action:
+        local = run_locally(scenario, on_action=on_action, explain=ids)
+    outcomes = {o.meeting_id: o for o in local.result.outcomes}
+    for m in wanted:
+        o = outcomes[m.meeting_id]
+        head = (f"scheduled {format_interval(o.when, scenario.zone)} with {', '.join(o.attendees)}"
+                if o.scheduled and o.when else f"not placed: {o.reason}")
+        out.print(f"[bold]{m.title}[/] ({m.id}): {head}")
+        table = Table(show_edge=False)
+        for col in ("candidates", "verdict", "detail", "who cannot come, and why"):
+            table.add_column(col, overflow="fold")
+        for first, last, row in runs(local.explanations.get(m.meeting_id, [])):
+            when = format_moment(first.start, scenario.zone)
+            if last.start != first.start:
+                when += f" .. {format_moment(last.start, scenario.zone)}"
+            style = {"chosen": "green", "excluded": "dim", "short": "red"}.get(row.verdict, "")
+            table.add_row(when, f"[{style}]{row.verdict}[/]" if style else row.verdict, row.detail,
+                          "; ".join(f"{who}: {why}" for who, why in row.missing))
+        out.print(table)
+    return EXIT_OK
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     data = synthetic_scenario(args.seed, args.people, args.meetings, days=args.days,
                               slot_minutes=args.slot_minutes)
@@ -208,6 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check a scenario file and exit")
     val.add_argument("scenario", type=Path)
     val.set_defaults(func=cmd_validate)
+
+    exp = sub.add_parser("explain", help="negotiate, then show why one meeting landed where it did")
+    negotiation_options(exp)
+    exp.add_argument("meeting", help="a meeting id (a recurring meeting's id explains every occurrence)")
+    exp.set_defaults(func=cmd_explain)
 
     gen = sub.add_parser("generate", help="write a seeded synthetic scenario (for load and trials)")
     gen.add_argument("--people", type=int, default=20)

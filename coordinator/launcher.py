@@ -15,15 +15,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from loguru import logger
 
+from coordinator.explain import CandidateRow
 from coordinator.negotiation import Action
 from coordinator.service import CoordinatorService, RunResult
 from shared.endpoints import Endpoints, parse_endpoints
+from shared.ids import MeetingId
 from shared.scenario import Scenario, dump_availability
 
 Records = dict[str, dict[str, Any]]
@@ -103,20 +106,27 @@ class ParticipantProcesses:
         return {name: p.poll() for name, p in self.procs.items()}
 
 
-def run_locally(scenario: Scenario, *, transport: str = "tcp", log_level: str = "WARNING",
-                on_action: Callable[[Action], None] | None = None) -> tuple[RunResult, Records]:
-    """`slotwise run`: the coordinator here, one process per participant, over loopback.
+@dataclass(frozen=True)
+class LocalRun:
+    result: RunResult
+    records: Records  # what each agent recorded it accepted
+    explanations: dict[MeetingId, list[CandidateRow]]
 
-    Returns the coordinator's result and what each agent recorded it accepted.
-    """
+
+def run_locally(scenario: Scenario, *, transport: str = "tcp", log_level: str = "WARNING",
+                on_action: Callable[[Action], None] | None = None,
+                explain: frozenset[MeetingId] = frozenset()) -> LocalRun:
+    """`slotwise run`: the coordinator here, one process per participant, over loopback."""
     with tempfile.TemporaryDirectory(prefix="slotwise-") as tmp:
         bind = f"ipc://{tmp}/slotwise" if transport == "ipc" else "tcp://127.0.0.1:*"
-        service = CoordinatorService(scenario, parse_endpoints(bind), on_action=on_action)
+        service = CoordinatorService(scenario, parse_endpoints(bind), on_action=on_action,
+                                     explain=explain)
         try:
             procs = ParticipantProcesses(scenario, service.bind(), Path(tmp), log_level=log_level)
             launched_at = time.monotonic()
             with procs:
                 result = asyncio.run(service.run(started_at=launched_at))
-            return result, procs.records()
+            assert service.core is not None
+            return LocalRun(result, procs.records(), service.core.explanations)
         finally:
             service.close()

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from enum import Enum, auto
 
+from coordinator.explain import CandidateRow, candidate_rows
 from coordinator.liveness import Liveness
 from coordinator.placement import Absence, Attempt, Ledger, Person, SlotJudge, explain_failure
 from coordinator.policies.resolve import MeetingPolicies, Policies, resolve
@@ -157,6 +158,8 @@ class _MeetingState:
     invitees: tuple[AgentId, ...]
     policies: MeetingPolicies
     excluded: Counter[str] = field(default_factory=Counter)  # why candidates were dropped
+    excluded_at: dict[int, str] = field(default_factory=dict)  # slot -> reason (for explain)
+    all_slots: list[int] = field(default_factory=list)  # before meeting-level constraints
     answers: dict[AgentId, list[bool]] = field(default_factory=dict)
     absent: dict[AgentId, Absence] = field(default_factory=dict)
     asking: _Exchange | None = None
@@ -195,8 +198,11 @@ class Negotiation:
         settings: NegotiationSettings,
         zone: tzinfo,
         policies: Policies,
+        explain: frozenset[MeetingId] = frozenset(),
     ) -> None:
         self.settings = settings
+        self.explain = explain
+        self.explanations: dict[MeetingId, list[CandidateRow]] = {}
         self.grid = grid
         self.zone = zone
         self.expected = tuple(people)
@@ -227,25 +233,33 @@ class Negotiation:
         pol = self.policies.meetings[m.meeting_id]
         window = meeting_window(horizon, m)
         meeting_level = [c for c in pol.constraints if not c.per_attendee]
-        excluded: Counter[str] = Counter()
-        slots = []
-        for slot in self.grid.candidates(window, m.duration_minutes) if window else []:
+        excluded_at: dict[int, str] = {}
+        all_slots = self.grid.candidates(window, m.duration_minutes) if window else []
+        for slot in all_slots:
             when = self.grid.interval(slot, m.duration_minutes)
             reasons = (c.meeting_reason(m, when, self.zone) for c in meeting_level)
             reason = next((r for r in reasons if r is not None), None)
-            if reason is None:
-                slots.append(slot)
-            else:
-                excluded[reason.split(" (")[0]] += 1  # "not on an allowed weekday", counted
-        st = _MeetingState(m, index, slots, tuple(AgentId(p) for p in m.invitees), pol, excluded)
+            if reason is not None:
+                excluded_at[slot] = reason
+        slots = [slot for slot in all_slots if slot not in excluded_at]
+        # Counted by kind ("not on an allowed weekday"), without the per-slot detail.
+        excluded = Counter(r.split(" (")[0] for r in excluded_at.values())
+        st = _MeetingState(m, index, slots, tuple(AgentId(p) for p in m.invitees), pol, excluded,
+                           excluded_at, all_slots)
         st.judge = SlotJudge(m, st.slots, pol, self.grid, self.ledger, self.people, st.answers, st.absent)
         return st
 
     @classmethod
-    def for_scenario(cls, s: Scenario) -> Negotiation:
+    def for_scenario(cls, s: Scenario, explain: frozenset[MeetingId] = frozenset()) -> Negotiation:
         people = {AgentId(p): Person(s.person_zone(p), s.availability(p).working_hours)
                   for p in s.participants}
-        return cls(s.meetings, people, s.grid, s.horizon_interval, s.negotiation, s.zone, resolve(s))
+        return cls(s.meetings, people, s.grid, s.horizon_interval, s.negotiation, s.zone,
+                   resolve(s), explain)
+
+    def _snapshot(self, st: _MeetingState, chosen_slot: int | None) -> None:
+        """Record the candidate-by-candidate reasoning, before this decision changes the ledger."""
+        if st.id in self.explain:
+            self.explanations[st.id] = candidate_rows(st.judge, st.excluded_at, st.all_slots, chosen_slot)
 
     # --- public verbs ---------------------------------------------------------------------
 
@@ -520,6 +534,7 @@ class Negotiation:
         attendees = tuple(w for w in st.invitees if w in hold.confirmed)
         if attendees and st.policies.rule.satisfied(st.judge.judged_meeting(), attendees):
             when = self.grid.interval(st.slots[hold.slot_index], st.meeting.duration_minutes)
+            self._snapshot(st, st.slots[hold.slot_index])
             self.ledger.book(st.id, when, attendees)
             self._announce(MeetingScheduled(meeting_id=st.id, name=st.meeting.title,
                                             start=when.start, end=when.end, attendees=attendees), now)
@@ -536,6 +551,7 @@ class Negotiation:
         return releases  # _advance resumes the walk at the next candidate
 
     def _fail(self, st: _MeetingState, now: float, *, gave_up: bool) -> list[Action]:
+        self._snapshot(st, None)
         reason = explain_failure(st.judge, self.zone, st.excluded, st.attempts, gave_up)
         self._announce(MeetingFailed(meeting_id=st.id, reason=reason), now)
         return self._decide(st, Outcome(st.id, False, None, (), reason, st.round_trips))

@@ -20,7 +20,7 @@ from coordinator.negotiation import (
 from shared.codec import MAX_FRAME_BYTES, Encoder, decode
 from shared.endpoints import Endpoints
 from shared.errors import DecodeError, ProtocolError
-from shared.ids import COORDINATOR, AgentId
+from shared.ids import COORDINATOR, AgentId, MeetingId
 from shared.messages import Body, Hello
 from shared.scenario import Scenario
 from shared.topics import BROADCAST_TOPIC, topic_for
@@ -63,8 +63,11 @@ class CoordinatorService:
         *,
         on_action: Callable[[Action], None] | None = None,
         context: zmq.asyncio.Context | None = None,
+        explain: frozenset[MeetingId] = frozenset(),
     ) -> None:
         self.scenario = scenario
+        self.explain = explain
+        self.core: Negotiation | None = None  # after run(): the decided state, for explanations
         self._requested = endpoints
         self.on_action = on_action or (lambda action: None)
         self._ctx = context or zmq.asyncio.Context.instance()
@@ -100,7 +103,7 @@ class CoordinatorService:
     async def run(self, started_at: float | None = None) -> RunResult:
         """Negotiate to the end. Start-up is timed from `started_at` (when the caller began
         launching agents, say), or from now."""
-        core = Negotiation.for_scenario(self.scenario)
+        core = self.core = Negotiation.for_scenario(self.scenario, self.explain)
         log = logger.bind(role="coordinator")
         clock = time.monotonic()
         t0 = started_at if started_at is not None else clock

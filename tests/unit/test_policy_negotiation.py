@@ -211,3 +211,27 @@ def test_recurrence_errors_point_at_what_was_written(tmp_path: Any) -> None:
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert f"{path}:6: meetings[1]: invalid recurrence 'FREQ=HOURLY;BYDAY=XX'" in info.value.render()
+
+
+def test_explanations_are_snapshots_taken_at_decision_time() -> None:
+    from coordinator.explain import runs
+    from coordinator.negotiation import Negotiation
+
+    people = {"a": {"available": [[at(9), at(11)]]}, "b": {}}
+    s = make_scenario(people, [
+        {"id": "first", "duration_minutes": 60, "invitees": ["a", "b"], "priority": 1},
+        {"id": "second", "duration_minutes": 60, "invitees": ["a", "b"],
+         "constraints": [{"time-of-day": {"earliest": "09:00"}}]},
+    ])
+    net = FakeNetwork(s)
+    net.core = Negotiation.for_scenario(s, explain=frozenset({"first", "second"}))
+    net.run()
+    first = {r.when.start: r for r in net.core.explanations["first"]}
+    assert first[t(9)].verdict == "chosen"  # not "booked in first": taken before booking
+    second = net.core.explanations["second"]
+    assert [r.verdict for r in second[:2]] == ["excluded", "excluded"]  # 08:00, 08:30
+    by_start = {r.when.start: r for r in second}
+    assert by_start[t(9)].missing == (("a", "booked in first"), ("b", "booked in first"))
+    assert by_start[t(10)].verdict == "chosen"
+    merged = runs(second)
+    assert merged[0][2].verdict == "excluded" and merged[0][1].start == t(8.5)
