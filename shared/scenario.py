@@ -24,14 +24,15 @@ from dateutil.rrule import rruleset, rrulestr
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
     Tag,
     ValidationError,
     ValidationInfo,
+    model_serializer,
     model_validator,
 )
 
@@ -87,6 +88,11 @@ class Window(_Strict):
     start: Moment
     end: Moment
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_pair(cls, value: Any) -> Any:
+        return _window_pair(value)
+
     @model_validator(mode="after")
     def _ordered(self) -> Window:
         if self.end <= self.start:
@@ -111,9 +117,38 @@ class RecurringWindow(_Strict):
     end: Moment
     exdate: list[Moment] = []
     rdate: list[Moment] = []
+    # The zone the wall-clock times repeat in (iCalendar's DTSTART;TZID=...). Defaults to the
+    # person's zone; written out explicitly so a window survives being saved and read back.
+    tzid: Zone | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _naive_times_in_tzid(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("tzid"), str):
+            try:
+                zone = ZoneInfo(data["tzid"])
+            except (ZoneInfoNotFoundError, ValueError):
+                return data
+            return _window_in_zone(data, zone)
+        return data
+
+    @model_serializer(mode="wrap")
+    def _wall_clock(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Zone-aware starts are written as wall-clock time plus tzid: a UTC offset would
+        freeze the repetition to one side of a DST change."""
+        data: dict[str, Any] = handler(self)
+        zone = self.start.tzinfo
+        if isinstance(zone, ZoneInfo):
+            def wall(d: datetime) -> str:
+                return d.astimezone(zone).replace(tzinfo=None).isoformat()
+            data.update(tzid=zone.key, start=wall(self.start), end=wall(self.end),
+                        exdate=[wall(d) for d in self.exdate], rdate=[wall(d) for d in self.rdate])
+        return data
 
     @model_validator(mode="after")
     def _valid(self) -> RecurringWindow:
+        if self.tzid is None and isinstance(self.start.tzinfo, ZoneInfo):
+            object.__setattr__(self, "tzid", self.start.tzinfo.key)
         if self.end <= self.start:
             raise ValueError("the first occurrence ends at or before it starts")
         try:
@@ -144,13 +179,14 @@ _UNION_TAGS = ("window", "recurring")  # pydantic puts these in error paths; use
 
 
 def _window_kind(value: Any) -> str:
-    return "recurring" if isinstance(value, dict) and "rrule" in value else "window"
+    if isinstance(value, RecurringWindow) or (isinstance(value, dict) and "rrule" in value):
+        return "recurring"
+    return "window"
 
 
 AnyWindow = Annotated[
     Annotated[Window, Tag("window")] | Annotated[RecurringWindow, Tag("recurring")],
     Discriminator(_window_kind),
-    BeforeValidator(_window_pair),
 ]
 WindowList = list[AnyWindow]
 
@@ -173,6 +209,12 @@ def _in_zone(value: Any, zone: ZoneInfo) -> Any:
     return value
 
 
+def _window_in_zone(item: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    return {k: ([_in_zone(x, zone) for x in v] if k in ("exdate", "rdate") and isinstance(v, list)
+                else _in_zone(v, zone) if k in ("start", "end") else v)
+            for k, v in item.items()}
+
+
 def _windows_in_zone(items: Any, zone: ZoneInfo) -> Any:
     if not isinstance(items, list):
         return items
@@ -180,10 +222,8 @@ def _windows_in_zone(items: Any, zone: ZoneInfo) -> Any:
     for item in items:
         if isinstance(item, (list, tuple)):
             item = [_in_zone(x, zone) for x in item]
-        elif isinstance(item, dict):
-            item = {k: ([_in_zone(x, zone) for x in v] if k in ("exdate", "rdate") and isinstance(v, list)
-                        else _in_zone(v, zone) if k in ("start", "end") else v)
-                    for k, v in item.items()}
+        elif isinstance(item, dict) and "tzid" not in item:  # a tzid says where its times are
+            item = _window_in_zone(item, zone)
         out.append(item)
     return out
 

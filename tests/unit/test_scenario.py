@@ -150,3 +150,17 @@ def test_recurring_availability_is_dst_correct_with_exdate_and_rdate(tmp_path: P
 def test_invalid_rrule_is_a_scenario_error(tmp_path: Path) -> None:
     lines = problems(write(tmp_path, RECURRING.replace("FREQ=WEEKLY;", "FREQ=FORTNIGHTLY;")))
     assert any(":8: participants.berlin.available[0]: invalid RRULE 'FREQ=FORTNIGHTLY" in x for x in lines)
+
+
+def test_availability_round_trips_through_the_agent_file_format(tmp_path: Path) -> None:
+    """`slotwise run` hands each agent its availability as a file: nothing may be lost."""
+    from shared.scenario import Availability, dump_availability
+
+    s = load_scenario(write(tmp_path, RECURRING))
+    original = s.availability("berlin")
+    path = tmp_path / "berlin.json"
+    path.write_text(dump_availability(original))
+    again = load_availability(path)
+    assert again == original
+    assert list(again.free_time(s.horizon_interval)) == list(original.free_time(s.horizon_interval))
+    assert isinstance(Availability.model_validate({"available": [["2024-07-22T09:00:00Z", "2024-07-22T10:00:00Z"]]}), Availability)
