@@ -85,3 +85,37 @@ def violations(s: Scenario, placed: list[Placed]) -> list[str]:
                 if len(same) > int(specs["daily-cap"]["max_meetings"]):  # type: ignore[call-overload]
                     found.append(f"{p}: more than the daily cap on {day}")
     return found
+
+
+def rule_problems(s: Scenario, placed: list[Placed]) -> list[str]:
+    """Each placed meeting's attendees against its rule, recomputed from the file's words."""
+    import math
+
+    written = {m.id: m for m in s.written_meetings}
+    shorthand = {"required": "required-attendees", "fraction": "quorum", "groups": "roles"}
+    found = []
+    for mid, _, _, who in placed:
+        m = next(x for x in s.meetings if x.id == mid)
+        spec = written[m.series or m.id].rule
+        spec = spec if spec is not None else s.policies.rule
+        if isinstance(spec, str):
+            name, o = spec, {}
+        elif len(spec) == 1 and next(iter(spec)) not in shorthand and next(iter(spec)) != "min_participants":
+            ((name, o),) = spec.items()
+        else:
+            o = spec
+            name = next((v for k, v in shorthand.items() if k in spec), "min-participants")
+        n = len(set(who))
+        if name == "min-participants":
+            ok = n >= (o.get("min_participants") or m.min_participants or len(m.invitees))
+        elif name == "required-attendees":
+            ok = set(o["required"]) <= set(who) and n >= (o.get("min_participants") or m.min_participants or len(o["required"]))
+        elif name == "quorum":
+            ok = n >= math.ceil(float(o["fraction"]) * len(m.invitees) - 1e-9)
+        elif name == "roles":
+            ok = all(len(set(g["members"]) & set(who)) >= g.get("min", 1) for g in o["groups"].values())
+        else:
+            raise AssertionError(f"no independent check for rule {name!r}")
+        if not ok:
+            found.append(f"{mid}: {who} do not satisfy {name}")
+    return found

@@ -17,6 +17,7 @@ import pytest
 
 from shared.scenario import Scenario
 from shared.slots import Interval
+from tests.policy_checks import rule_problems, violations
 
 HERE = Path(__file__).resolve().parent
 SLOTWISE = [str(Path(sys.executable).with_name("slotwise"))] if Path(sys.executable).with_name(
@@ -104,7 +105,8 @@ def check_results(scenario: Scenario, doc: dict[str, Any]) -> None:
             continue
         assert m["reason"] is None
         s = spec[m["id"]]
-        assert len(set(m["participants"])) >= s.required
+        when_ = (datetime.fromisoformat(m["start"]), datetime.fromisoformat(m["end"]))
+        assert rule_problems(scenario, [(m["id"], *when_, m["participants"])]) == []
         assert set(m["participants"]) <= set(s.invitees)
         when = Interval(datetime.fromisoformat(m["start"]), datetime.fromisoformat(m["end"]))
         assert when.minutes == s.duration_minutes
@@ -115,3 +117,6 @@ def check_results(scenario: Scenario, doc: dict[str, Any]) -> None:
                 assert not when.overlaps(Interval(datetime.fromisoformat(start), datetime.fromisoformat(end))), \
                     f"{who} double-booked: {m['id']} and {other}"
             busy.setdefault(who, []).append((m["id"], m["start"], m["end"]))
+    placed = [(m["id"], datetime.fromisoformat(m["start"]), datetime.fromisoformat(m["end"]), m["participants"])
+              for m in doc["meetings"] if m["scheduled"]]
+    assert violations(scenario, placed) == []
