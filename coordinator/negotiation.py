@@ -473,10 +473,12 @@ class Negotiation:
             order = st.policies.slot_order
             facts = st.judge.facts(st.order, order.needs_free_at)
             st.walk_order = sorted(range(len(st.slots)), key=lambda i: order.key(facts, i))
-        load = st.judge.load()  # fixed for the walk: these people are this meeting's until it ends
+        # Fixed for the walk: these people are this meeting's until it ends, and nobody's
+        # absence changes while no request for this meeting is outstanding.
+        load, judged = st.judge.load(), st.judge.judged_meeting()
         while st.cursor < len(st.walk_order):
             i = st.walk_order[st.cursor]
-            chosen = st.judge.choose(i, load)
+            chosen = st.judge.choose(i, load, judged)
             if chosen:
                 return self._send_holds(st, i, chosen, now)
             st.cursor += 1

@@ -120,18 +120,32 @@ class SlotJudge:
         clash = self.ledger.conflict_at(who, *self._minutes(i))
         if clash is not None:
             return f"booked in {clash}"
-        if self._per_person:
-            when = self.grid.interval(self.slots[i], self.meeting.duration_minutes)
-            person = self.people[who]
-            view = PersonView(who, person.zone, self.ledger.bookings(who), person.working_hours)
-            for c in self._per_person:
-                reason = c.attendee_reason(self.meeting, when, view)
-                if reason is not None:
-                    return reason
+        return self._constraint_reason(who, i) if self._per_person else None
+
+    def _constraint_reason(self, who: AgentId, i: int) -> str | None:
+        when = self.grid.interval(self.slots[i], self.meeting.duration_minutes)
+        person = self.people[who]
+        view = PersonView(who, person.zone, self.ledger.bookings(who), person.working_hours)
+        for c in self._per_person:
+            reason = c.attendee_reason(self.meeting, when, view)
+            if reason is not None:
+                return reason
         return None
 
     def free_at(self, i: int) -> list[AgentId]:
-        return [who for who in self.invitees if self.why_not(who, i) is None]
+        """Those for whom why_not(who, i) is None; spelled out because the walk calls it for
+        every candidate it passes, and this is the coordinator's hot path."""
+        start, end = self._minutes(i)
+        absent, answers, conflict = self.absent, self.answers, self.ledger.conflict_at
+        free = []
+        for who in self.invitees:
+            said = answers.get(who)
+            if who in absent or said is None or not said[i] or conflict(who, start, end) is not None:
+                continue
+            if self._per_person and self._constraint_reason(who, i) is not None:
+                continue
+            free.append(who)
+        return free
 
     def load(self) -> dict[AgentId, int]:
         return {who: self.ledger.load(who) for who in self.invitees}
@@ -141,10 +155,10 @@ class SlotJudge:
         # Never joined, silent or lost: none of them answered.
         return self.policies.silence.judged_meeting(self.meeting, list(self.absent))
 
-    def choose(self, i: int, load: Mapping[AgentId, int]) -> list[AgentId]:
-        """Whom to hold at candidate `i` (the rule may cap groups), or [] if the rule fails."""
+    def choose(self, i: int, load: Mapping[AgentId, int], meeting: Meeting) -> list[AgentId]:
+        """Whom to hold at candidate `i` (the rule may cap groups), or [] if the rule fails.
+        `load` and `meeting` (judged_meeting) are the caller's, fixed for a whole walk."""
         rule = self.policies.rule
-        meeting = self.judged_meeting()
         chosen = rule.select(meeting, self.free_at(i), load)
         return chosen if chosen and rule.satisfied(meeting, chosen) else []
 
