@@ -5,6 +5,7 @@
     slotwise participant --connect ADDRESS --name N  one agent
     slotwise validate SCENARIO                       check a scenario file
     slotwise explain SCENARIO MEETING_ID             why a meeting landed where it did, slot by slot
+    slotwise keys generate NAME [--dir DIR]          a CURVE key pair (secret file mode 0600)
     slotwise generate --people N --meetings M        a seeded synthetic scenario, as YAML
 
 Exit codes: 0 the negotiation completed (some meetings may be unplaced, each with a reason),
@@ -37,6 +38,7 @@ from coordinator.synthetic import synthetic_scenario
 from participant import cli as participant_cli
 from shared.endpoints import DEFAULT_BIND, is_loopback, parse_endpoints
 from shared.errors import ScenarioError
+from shared.keys import KeysError, ServerKeys, generate
 from shared.logsetup import configure
 from shared.scenario import Scenario, load_scenario
 from shared.slots import format_interval, format_moment
@@ -102,7 +104,7 @@ def _report(scenario: Scenario, result: RunResult, out_path: Path | None, quiet:
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = _with_overrides(_scenario_or_exit(args.scenario), args)
     with _progress(scenario, args.quiet) as on_action:
-        local = run_locally(scenario, transport=args.transport, on_action=on_action,
+        local = run_locally(scenario, transport=args.transport, on_action=on_action, secure=args.secure,
                             log_level="DEBUG" if args.verbose > 1 else "WARNING")
     result = local.result
     _report(scenario, result, args.out, args.quiet)
@@ -136,18 +138,29 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     except ValueError as exc:
         err.print(f"--bind: {exc}")
         return EXIT_BAD_INPUT
-    if not is_loopback(requested) and not args.insecure:
+    keys = None
+    if args.keys is not None:
+        try:
+            keys = ServerKeys.load(args.keys)
+        except (KeysError, OSError) as exc:
+            err.print(f"--keys: {exc}")
+            return EXIT_BAD_INPUT
+        unknown = sorted(set(scenario.participants) - set(keys.allowed.values()))
+        if unknown:
+            err.print(f"--keys: no public key for {', '.join(unknown)} in {args.keys}; they could not join")
+            return EXIT_BAD_INPUT
+    elif not is_loopback(requested) and not args.insecure:
         err.print(f"refusing to bind {requested} without encryption: anyone who can reach it could "
-                  "join as any participant. Bind a loopback address, or pass --insecure on a "
-                  "network you trust.")
+                  "join as any participant. Pass --keys DIR (see 'slotwise keys generate'), bind a "
+                  "loopback address, or pass --insecure on a network you trust.")
         return EXIT_BAD_INPUT
-    service = CoordinatorService(scenario, requested)
+    service = CoordinatorService(scenario, requested, keys=keys)
     try:
         endpoints = service.bind()
         err.print(f"coordinator for {scenario.name!r} listening on {endpoints}; waiting up to "
                   f"{scenario.negotiation.join_timeout_s:g}s for: {', '.join(scenario.participants)}")
         err.print(f"start each agent with: slotwise participant --connect {endpoints} "
-                  "--name NAME --availability FILE")
+                  "--name NAME --availability FILE" + (f" --keys {args.keys}" if keys else ""))
         with _progress(scenario, args.quiet) as on_action:
             service.on_action = on_action
             result = asyncio.run(service.run())
@@ -195,6 +208,17 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    try:
+        public, secret = generate(args.dir, args.name)
+    except (KeysError, OSError) as exc:
+        err.print(f"keys: {exc}")
+        return EXIT_BAD_INPUT
+    out.print(f"wrote {public} (public: give it to the {'participants' if args.name == 'coordinator' else 'coordinator'})"
+              f" and {secret} (secret, mode 0600: keep it on {args.name}'s host)", highlight=False)
+    return EXIT_OK
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     data = synthetic_scenario(args.seed, args.people, args.meetings, days=args.days,
                               slot_minutes=args.slot_minutes)
@@ -226,12 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
     negotiation_options(run)
     run.add_argument("--transport", choices=["tcp", "ipc"], default="tcp",
                      help="loopback tcp with ephemeral ports (default) or ipc sockets")
+    run.add_argument("--secure", action="store_true",
+                     help="encrypt and authenticate with fresh CURVE keys for this run")
     run.set_defaults(func=cmd_run)
 
     coord = sub.add_parser("coordinator", help="run only the coordinator; agents connect to it")
     negotiation_options(coord)
     coord.add_argument("--bind", default=DEFAULT_BIND, metavar="ADDRESS",
                        help=f"tcp://HOST:PORT (PORT and PORT+1), ipc://PATH, or PUB,REPLY (default {DEFAULT_BIND})")
+    coord.add_argument("--keys", type=Path, metavar="DIR",
+                       help="CURVE: DIR/coordinator.key_secret, and NAME.key for every participant allowed in")
     coord.add_argument("--insecure", action="store_true",
                        help="allow binding a non-loopback address without encryption")
     coord.set_defaults(func=cmd_coordinator)
@@ -248,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     negotiation_options(exp)
     exp.add_argument("meeting", help="a meeting id (a recurring meeting's id explains every occurrence)")
     exp.set_defaults(func=cmd_explain)
+
+    keys = sub.add_parser("keys", help="manage CURVE keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_gen = keys_sub.add_parser("generate", help="write NAME.key and NAME.key_secret (0600)")
+    keys_gen.add_argument("name", help="a participant name, or 'coordinator'")
+    keys_gen.add_argument("--dir", type=Path, default=Path("keys"), help="directory (default ./keys)")
+    keys_gen.set_defaults(func=cmd_keys)
 
     gen = sub.add_parser("generate", help="write a seeded synthetic scenario (for load and trials)")
     gen.add_argument("--people", type=int, default=20)

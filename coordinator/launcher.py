@@ -26,7 +26,8 @@ from coordinator.explain import CandidateRow
 from coordinator.negotiation import Action
 from coordinator.service import CoordinatorService, RunResult
 from shared.endpoints import Endpoints, parse_endpoints
-from shared.ids import MeetingId
+from shared.ids import COORDINATOR, MeetingId
+from shared.keys import ServerKeys, generate
 from shared.scenario import Scenario, dump_availability
 
 Records = dict[str, dict[str, Any]]
@@ -36,8 +37,10 @@ class ParticipantProcesses:
     """Context manager: `with ParticipantProcesses(...) as procs:`; every child dies at exit."""
 
     def __init__(self, scenario: Scenario, endpoints: Endpoints, workdir: Path,
-                 log_level: str = "WARNING", coordinator_timeout_s: float = 30.0) -> None:
+                 log_level: str = "WARNING", coordinator_timeout_s: float = 30.0,
+                 keys_dir: Path | None = None) -> None:
         self.scenario = scenario
+        self.keys_dir = keys_dir
         self.endpoints = endpoints
         self.workdir = workdir
         self.log_level = log_level
@@ -65,6 +68,8 @@ class ParticipantProcesses:
             "--availability", str(availability), "--record", str(self.record_path(name)),
             "--coordinator-timeout", str(self.coordinator_timeout_s), "--log-level", self.log_level,
         ]
+        if self.keys_dir is not None:
+            cmd += ["--keys", str(self.keys_dir)]
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -115,14 +120,21 @@ class LocalRun:
 
 def run_locally(scenario: Scenario, *, transport: str = "tcp", log_level: str = "WARNING",
                 on_action: Callable[[Action], None] | None = None,
-                explain: frozenset[MeetingId] = frozenset()) -> LocalRun:
-    """`slotwise run`: the coordinator here, one process per participant, over loopback."""
+                explain: frozenset[MeetingId] = frozenset(), secure: bool = False) -> LocalRun:
+    """`slotwise run`: the coordinator here, one process per participant, over loopback.
+
+    With `secure`, every process gets a fresh CURVE key pair for this run only."""
     with tempfile.TemporaryDirectory(prefix="slotwise-") as tmp:
+        keys_dir = Path(tmp) / "keys" if secure else None
+        if keys_dir is not None:
+            for name in [COORDINATOR, *scenario.participants]:
+                generate(keys_dir, name)
         bind = f"ipc://{tmp}/slotwise" if transport == "ipc" else "tcp://127.0.0.1:*"
-        service = CoordinatorService(scenario, parse_endpoints(bind), on_action=on_action,
-                                     explain=explain)
+        service = CoordinatorService(scenario, parse_endpoints(bind), on_action=on_action, explain=explain,
+                                     keys=ServerKeys.load(keys_dir) if keys_dir is not None else None)
         try:
-            procs = ParticipantProcesses(scenario, service.bind(), Path(tmp), log_level=log_level)
+            procs = ParticipantProcesses(scenario, service.bind(), Path(tmp), log_level=log_level,
+                                         keys_dir=keys_dir)
             launched_at = time.monotonic()
             with procs:
                 result = asyncio.run(service.run(started_at=launched_at))

@@ -8,10 +8,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import zmq
 import zmq.asyncio
+from zmq.auth.thread import ThreadAuthenticator
+from zmq.utils import z85
 from loguru import logger
 
 from coordinator.negotiation import (
@@ -21,6 +23,7 @@ from shared.codec import MAX_FRAME_BYTES, Encoder, decode
 from shared.endpoints import Endpoints
 from shared.errors import DecodeError, ProtocolError
 from shared.ids import COORDINATOR, AgentId, MeetingId
+from shared.keys import ServerKeys
 from shared.messages import Body, Hello
 from shared.scenario import Scenario
 from shared.topics import BROADCAST_TOPIC, topic_for
@@ -64,8 +67,10 @@ class CoordinatorService:
         on_action: Callable[[Action], None] | None = None,
         context: zmq.asyncio.Context | None = None,
         explain: frozenset[MeetingId] = frozenset(),
+        keys: ServerKeys | None = None,
     ) -> None:
         self.scenario = scenario
+        self.keys = keys
         self.explain = explain
         self.core: Negotiation | None = None  # after run(): the decided state, for explanations
         self._requested = endpoints
@@ -84,6 +89,14 @@ class CoordinatorService:
         self._router.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
         self._router.setsockopt(zmq.ROUTER_MANDATORY, 1)  # unknown peer: an error, not silence
         self._router.setsockopt(zmq.LINGER, 0)
+        self._auth: _NameAuthenticator | None = None
+        if keys is not None:
+            # Started before anything binds: until a ZAP handler runs, CURVE admits anyone.
+            self._auth = _NameAuthenticator(self._ctx, keys.allowed)
+            for sock in (self._pub, self._router):
+                sock.curve_server = True
+                sock.curve_secretkey = keys.secret
+                sock.curve_publickey = keys.public
         self.endpoints: Endpoints | None = None
 
     def bind(self) -> Endpoints:
@@ -99,6 +112,8 @@ class CoordinatorService:
     def close(self) -> None:
         self._pub.close()
         self._router.close()
+        if self._auth is not None:
+            self._auth.stop()
 
     async def run(self, started_at: float | None = None) -> RunResult:
         """Negotiate to the end. Start-up is timed from `started_at` (when the caller began
@@ -115,7 +130,7 @@ class CoordinatorService:
             if await self._router.poll(wait_ms):
                 for _ in range(DRAIN_BATCH):
                     try:
-                        frames = await self._router.recv_multipart(zmq.NOBLOCK)
+                        frames = await self._router.recv_multipart(zmq.NOBLOCK, copy=False)
                     except zmq.Again:
                         break
                     self._handle(core, frames, log)
@@ -128,14 +143,19 @@ class CoordinatorService:
         self.stats.startup_s, self.stats.negotiation_s = joined_at - t0, end - joined_at
         return RunResult(list(core.outcomes), core.joined, core.missing, self.stats)
 
-    def _handle(self, core: Negotiation, frames: list[bytes], log: Logger) -> None:
+    def _handle(self, core: Negotiation, frames: list[zmq.Frame], log: Logger) -> None:
         self.stats.received += 1
         if len(frames) != 2:
-            self._drop(log, frames[0] if frames else b"", f"{len(frames) - 1} payload frames (expected 1)")
+            self._drop(log, frames[0].bytes if frames else b"", f"{len(frames) - 1} payload frames (expected 1)")
             return
-        identity, payload = frames
+        identity, payload = frames[0].bytes, frames[1]
         try:
-            env = decode(payload)
+            env = decode(payload.bytes)
+            if self.keys is not None:
+                # ZeroMQ stamps each frame with the name our authenticator gave the sender's key.
+                owner = payload.get("User-Id")
+                if owner != env.sender:
+                    raise ProtocolError(f"claims to be {env.sender!r} but its key belongs to {owner!r}")
             claimed = self._names.get(identity)
             if isinstance(env.body, Hello):
                 self._bind_identity(env.sender, identity)
@@ -198,3 +218,22 @@ class CoordinatorService:
             self.stats.sent += 1
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the agent disconnected
             log.warning("{} to {} not sent: {}", type(body).__name__, agent, exc)
+
+
+class _NameAuthenticator(ThreadAuthenticator):
+    """Admits only allow-listed CURVE keys and names each connection after its key's owner."""
+
+    def __init__(self, context: zmq.Context[Any], allowed: dict[bytes, str]) -> None:
+        super().__init__(context)
+        self._names_by_key = allowed  # z85-encoded public key -> name, as certificates store them
+        self.start()
+        self.configure_curve_callback("*", credentials_provider=self)
+
+    def callback(self, domain: str, z85_key: bytes) -> bool:
+        allowed = z85_key in self._names_by_key
+        if not allowed:
+            logger.bind(role="coordinator").warning("refused a connection with a key not on the allow-list")
+        return allowed
+
+    def curve_user_id(self, client_public_key: bytes) -> str:
+        return self._names_by_key[z85.encode(client_public_key)]

@@ -26,6 +26,7 @@ from participant.responder import AgentAction, Exit, Responder
 from shared.codec import MAX_FRAME_BYTES, Encoder, decode
 from shared.endpoints import Endpoints
 from shared.errors import DecodeError, ProtocolError
+from shared.keys import ClientKeys
 from shared.topics import BROADCAST_TOPIC, topic_for
 
 if TYPE_CHECKING:
@@ -44,7 +45,8 @@ def _raise_stopped(signum: int, frame: FrameType | None) -> None:
 
 class AgentService:
     def __init__(self, responder: Responder, endpoints: Endpoints,
-                 context: zmq.Context[zmq.Socket[bytes]] | None = None) -> None:
+                 context: zmq.Context[zmq.Socket[bytes]] | None = None,
+                 keys: ClientKeys | None = None) -> None:
         self.responder = responder
         self._ctx = context or zmq.Context.instance()
         self._codec = Encoder(responder.name)
@@ -54,6 +56,9 @@ class AgentService:
             sock.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
             sock.setsockopt(zmq.RCVHWM, 100_000)
             sock.setsockopt(zmq.LINGER, 500)
+        if keys is not None:  # CURVE: only the holder of the coordinator's secret key can talk to us
+            keys.apply(self._sub)
+            keys.apply(self._dealer)
         self._sub.setsockopt(zmq.SUBSCRIBE, BROADCAST_TOPIC)
         self._sub.setsockopt(zmq.SUBSCRIBE, topic_for(responder.name))
         self._sub.connect(endpoints.publish)

@@ -11,6 +11,7 @@ from participant.responder import Responder
 from shared.endpoints import parse_endpoints
 from shared.errors import Problem, ScenarioError
 from shared.ids import AgentId, is_valid_name
+from shared.keys import ClientKeys, KeysError
 from shared.logsetup import configure
 from shared.scenario import Availability, load_availability, load_scenario
 
@@ -29,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="give up when the coordinator has been silent this long (default 30)")
     p.add_argument("--record", type=Path, metavar="FILE",
                    help="on exit, write the meetings this agent accepted as JSON")
+    p.add_argument("--keys", type=Path, metavar="DIR",
+                   help="CURVE keys: DIR/NAME.key_secret and DIR/coordinator.key (see slotwise keys)")
     p.add_argument("--log-level", default="INFO")
 
 
@@ -52,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
         logger.error("invalid --name {!r}: letters, digits and _.@+- only, at most 64", args.name)
         return EXIT_BAD_INPUT
     try:
+        keys = ClientKeys.load(args.keys, args.name) if args.keys is not None else None
+    except (KeysError, OSError) as exc:
+        logger.error("--keys: {}", exc)
+        return EXIT_BAD_INPUT
+    try:
         endpoints = parse_endpoints(args.connect)
         availability = _availability(args)
     except ValueError as exc:
@@ -63,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     responder = Responder(AgentId(args.name), Calendar(availability.free_time),
                           args.coordinator_timeout)
     logger.debug("connecting to {} as {}", endpoints, args.name)
-    outcome = AgentService(responder, endpoints).run()
+    outcome = AgentService(responder, endpoints, keys=keys).run()
     (logger.info if outcome.clean else logger.error)("exiting: {}", outcome.reason)
     if args.record is not None:
         write_record(args.record, responder, outcome)

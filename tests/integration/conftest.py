@@ -41,9 +41,12 @@ class Children:
         return (self.workdir / f"{name}.log").read_text()
 
     def participant(self, endpoints: str, name: str, *, scenario: Path | None = None,
-                    availability: Path | None = None, timeout_s: float = 20.0) -> subprocess.Popen[str]:
+                    availability: Path | None = None, timeout_s: float = 20.0,
+                    keys: Path | None = None) -> subprocess.Popen[str]:
         args = [*SLOTWISE, "participant", "--connect", endpoints, "--name", name,
                 "--record", str(self.record_path(name)), "--coordinator-timeout", str(timeout_s)]
+        if keys is not None:
+            args += ["--keys", str(keys)]
         if scenario is not None:
             args += ["--scenario", str(scenario)]
         if availability is not None:

@@ -1,0 +1,103 @@
+"""CURVE key files: who may join, and who is who.
+
+A keys directory holds ZeroMQ certificates (`zmq.auth` format), one pair per name:
+
+    coordinator.key         public: every participant needs it (to know its coordinator)
+    coordinator.key_secret  secret: the coordinator's host only
+    alice.key               public: on the coordinator's host, alice's entry on the allow-list
+    alice.key_secret        secret: alice's host only
+
+The coordinator admits only keys on its allow-list, and the file name binds each key to a
+participant name: a message that claims to come from `alice` but arrives over `mallory`'s key is
+dropped, however valid mallory's key is.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import zmq.auth
+
+from shared.ids import COORDINATOR, is_valid_name
+
+PUBLIC, SECRET = ".key", ".key_secret"
+
+
+class KeysError(ValueError):
+    """A keys directory that cannot be used (missing file, bad name, unsafe permissions)."""
+
+
+def generate(directory: Path, name: str) -> tuple[Path, Path]:
+    """Write NAME.key and NAME.key_secret (mode 0600); refuses to overwrite."""
+    if not is_valid_name(name):
+        raise KeysError(f"{name!r} is not a valid participant name")
+    directory.mkdir(parents=True, exist_ok=True)
+    public, secret = directory / f"{name}{PUBLIC}", directory / f"{name}{SECRET}"
+    for path in (public, secret):
+        if path.exists():
+            raise KeysError(f"{path} exists; remove it first to replace the key")
+    old = os.umask(0o077)  # the secret is never readable by others, not even for a moment
+    try:
+        made_public, made_secret = zmq.auth.create_certificates(str(directory), name)
+    finally:
+        os.umask(old)
+    os.chmod(made_secret, 0o600)
+    os.chmod(made_public, 0o644)
+    return Path(made_public), Path(made_secret)
+
+
+def _secret(directory: Path, name: str) -> tuple[bytes, bytes]:
+    path = directory / f"{name}{SECRET}"
+    if not path.exists():
+        raise KeysError(f"{path} not found (create it with: slotwise keys generate {name} --dir {directory})")
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeysError(f"{path} is readable by others; chmod 600 it")
+    public, secret = zmq.auth.load_certificate(str(path))
+    assert secret is not None
+    return public, secret
+
+
+def _public(path: Path) -> bytes:
+    if not path.exists():
+        raise KeysError(f"{path} not found")
+    public, _ = zmq.auth.load_certificate(str(path))
+    return public
+
+
+@dataclass(frozen=True)
+class ServerKeys:
+    public: bytes
+    secret: bytes
+    allowed: dict[bytes, str] = field(default_factory=dict)  # z85 public key -> participant name
+
+    @classmethod
+    def load(cls, directory: Path) -> ServerKeys:
+        public, secret = _secret(directory, COORDINATOR)
+        allowed: dict[bytes, str] = {}
+        for path in sorted(directory.glob(f"*{PUBLIC}")):
+            name = path.name.removesuffix(PUBLIC)
+            if name != COORDINATOR and is_valid_name(name):
+                allowed[_public(path)] = name
+        if not allowed:
+            raise KeysError(f"{directory} holds no participant public keys (NAME.key)")
+        return cls(public, secret, allowed)
+
+
+@dataclass(frozen=True)
+class ClientKeys:
+    public: bytes
+    secret: bytes
+    server: bytes  # the coordinator's public key: broadcasts from anyone else are refused
+
+    @classmethod
+    def load(cls, directory: Path, name: str) -> ClientKeys:
+        public, secret = _secret(directory, name)
+        return cls(public, secret, _public(directory / f"{COORDINATOR}{PUBLIC}"))
+
+    def apply(self, sock: zmq.Socket[bytes]) -> None:
+        sock.curve_secretkey = self.secret
+        sock.curve_publickey = self.public
+        sock.curve_serverkey = self.server

@@ -1,0 +1,100 @@
+"""CURVE: only allow-listed keys get in, and a key speaks only for its own name."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import zmq
+import zmq.asyncio
+import zmq.auth
+
+from coordinator.negotiation import Action, Started
+from coordinator.service import CoordinatorService
+from shared.codec import Encoder
+from shared.endpoints import parse_endpoints
+from shared.ids import AgentId
+from shared.keys import ServerKeys, generate
+from shared.messages import Hello
+from shared.scenario import dump_availability
+from tests.helpers import REPO, make_scenario
+from tests.integration.conftest import Children, run_cli
+
+pytestmark = pytest.mark.integration
+
+
+def test_keys_generate_writes_a_private_secret_and_refuses_to_overwrite(workdir: Path) -> None:
+    done = run_cli("keys", "generate", "alice", "--dir", str(workdir / "k"))
+    assert done.returncode == 0, done.stderr
+    secret = workdir / "k" / "alice.key_secret"
+    assert stat.S_IMODE(os.stat(secret).st_mode) == 0o600
+    assert (workdir / "k" / "alice.key").exists()
+    again = run_cli("keys", "generate", "alice", "--dir", str(workdir / "k"))
+    assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_secure_run_of_the_tutorial(workdir: Path) -> None:
+    done = run_cli("run", str(REPO / "scenarios/tutorial.yaml"), "--secure", "--out", str(workdir / "r.json"), "-q")
+    assert done.returncode == 0, done.stderr
+    assert '"participants": [\n        "alice",\n        "bob",\n        "charlie"' in (workdir / "r.json").read_text()
+
+
+def test_coordinator_refuses_keys_that_leave_participants_out(workdir: Path) -> None:
+    for name in ("coordinator", "alice"):
+        generate(workdir / "k", name)
+    done = run_cli("coordinator", str(REPO / "scenarios/tutorial.yaml"), "--keys", str(workdir / "k"))
+    assert done.returncode == 2 and "no public key for bob, charlie, diana" in done.stderr
+
+
+async def test_impostors_and_name_thieves_change_nothing(workdir: Path, children: Children) -> None:
+    s = make_scenario({"alice": {}, "bob": {}, "mallory": {}},
+                      [{"id": "m", "duration_minutes": 60, "invitees": ["alice", "bob"]}], join_timeout_s=3)
+    keys = workdir / "keys"
+    for name in ("coordinator", "alice", "bob", "mallory"):
+        generate(keys, name)
+    generate(workdir / "stranger", "eve")  # a valid key pair that nobody allowed in
+    server = ServerKeys.load(keys)
+    service = CoordinatorService(s, parse_endpoints("tcp://127.0.0.1:*"), keys=server)
+    ctx = zmq.asyncio.Context.instance()
+    socks: list[zmq.asyncio.Socket] = []
+
+    def dealer(cert: Path) -> zmq.asyncio.Socket:
+        public, secret = zmq.auth.load_certificate(str(cert))
+        sock = ctx.socket(zmq.DEALER)
+        sock.linger = 0
+        sock.curve_secretkey, sock.curve_publickey, sock.curve_serverkey = secret, public, server.public
+        sock.connect(endpoints.reply)
+        socks.append(sock)
+        return sock
+
+    stolen = Encoder(AgentId("alice")).encode(Hello(name="alice"))[1]
+
+    def on_action(action: Action) -> None:
+        if isinstance(action, Started):  # allowed in as mallory, speaking as alice
+            mallory.send(stolen)
+
+    service.on_action = on_action
+    try:
+        endpoints = service.bind()
+        agents = {}
+        for name in ("alice", "bob"):
+            path = workdir / f"{name}.json"
+            path.write_text(dump_availability(s.availability(name)))
+            agents[name] = children.participant(str(endpoints), name, availability=path, keys=keys)
+        dealer(workdir / "stranger" / "eve.key_secret").send(stolen)  # never gets past the handshake
+        mallory = dealer(keys / "mallory.key_secret")
+        result = await asyncio.wait_for(service.run(), 30)
+    finally:
+        for sock in socks:
+            sock.close()
+        service.close()
+    (o,) = result.outcomes
+    assert o.scheduled and o.attendees == ("alice", "bob")
+    assert result.missing == ("mallory",)  # mallory never said Hello as herself
+    assert result.stats.dropped == 1  # the stolen-name Hello; eve's never arrived at all
+    for name, proc in agents.items():
+        assert proc.wait(timeout=15) == 0, children.log(name)
+        assert children.record(name)["accepted"][0]["id"] == "m"
