@@ -29,6 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from coordinator.audit import audit
 from coordinator.explain import runs
+from coordinator.journal import Journal, read_journal
 from coordinator.launcher import Records, run_locally
 from coordinator.negotiation import Action, Decided, Started
 from coordinator.policies.resolve import policy_problems
@@ -154,7 +155,22 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
                   "join as any participant. Pass --keys DIR (see 'slotwise keys generate'), bind a "
                   "loopback address, or pass --insecure on a network you trust.")
         return EXIT_BAD_INPUT
-    service = CoordinatorService(scenario, requested, keys=keys)
+    resumed = []
+    if args.resume is not None:
+        try:
+            resumed = read_journal(args.resume, scenario.name)
+        except (OSError, ValueError) as exc:
+            err.print(f"--resume: {exc}")
+            return EXIT_BAD_INPUT
+        known = {m.id for m in scenario.meetings}
+        strangers = [o.meeting_id for o in resumed if o.meeting_id not in known]
+        if strangers:
+            err.print(f"--resume: {args.resume} decides meetings the scenario lacks: {', '.join(strangers)}")
+            return EXIT_BAD_INPUT
+        err.print(f"resuming: {len(resumed)} decision(s) from {args.resume} stand")
+    journal_path = args.journal or args.resume
+    journal = Journal(journal_path, scenario.name) if journal_path is not None else None
+    service = CoordinatorService(scenario, requested, keys=keys, journal=journal, resume=resumed)
     try:
         endpoints = service.bind()
         err.print(f"coordinator for {scenario.name!r} listening on {endpoints}; waiting up to "
@@ -166,6 +182,8 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
             result = asyncio.run(service.run())
     finally:
         service.close()
+        if journal is not None:
+            journal.close()
     _report(scenario, result, args.out, args.quiet)
     return EXIT_OK
 
@@ -260,6 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"tcp://HOST:PORT (PORT and PORT+1), ipc://PATH, or PUB,REPLY (default {DEFAULT_BIND})")
     coord.add_argument("--keys", type=Path, metavar="DIR",
                        help="CURVE: DIR/coordinator.key_secret, and NAME.key for every participant allowed in")
+    coord.add_argument("--journal", type=Path, metavar="FILE",
+                       help="append every decision here, fsync'd before it is announced")
+    coord.add_argument("--resume", type=Path, metavar="JOURNAL",
+                       help="after a crash: keep the journal's decisions, negotiate the rest "
+                            "(and keep appending to it)")
     coord.add_argument("--insecure", action="store_true",
                        help="allow binding a non-loopback address without encryption")
     coord.set_defaults(func=cmd_coordinator)

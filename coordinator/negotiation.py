@@ -199,6 +199,7 @@ class Negotiation:
         zone: tzinfo,
         policies: Policies,
         explain: frozenset[MeetingId] = frozenset(),
+        decided: Sequence[Outcome] = (),
     ) -> None:
         self.settings = settings
         self.explain = explain
@@ -228,6 +229,13 @@ class Negotiation:
             self._queue.sort(key=lambda st: policies.priority.key(st.judge.facts(st.order, False)))
         self._by_id = {st.id: st for st in self._queue}
         self.outcomes: list[Outcome] = []  # in decision order
+        for o in decided:  # resumed from a journal: booked as before, never asked again
+            st = self._meeting(o.meeting_id)
+            if o.when is not None:
+                self.ledger.book(st.id, o.when, o.attendees)
+            st.outcome = o
+            self.outcomes.append(o)
+            self._announcements.append(self._announcement(st.meeting, o))
 
     def _meeting_state(self, index: int, m: Meeting, horizon: Interval) -> _MeetingState:
         pol = self.policies.meetings[m.meeting_id]
@@ -250,11 +258,19 @@ class Negotiation:
         return st
 
     @classmethod
-    def for_scenario(cls, s: Scenario, explain: frozenset[MeetingId] = frozenset()) -> Negotiation:
+    def for_scenario(cls, s: Scenario, explain: frozenset[MeetingId] = frozenset(),
+                     decided: Sequence[Outcome] = ()) -> Negotiation:
         people = {AgentId(p): Person(s.person_zone(p), s.availability(p).working_hours)
                   for p in s.participants}
         return cls(s.meetings, people, s.grid, s.horizon_interval, s.negotiation, s.zone,
-                   resolve(s), explain)
+                   resolve(s), explain, decided)
+
+    @staticmethod
+    def _announcement(m: Meeting, o: Outcome) -> Body:
+        if o.scheduled and o.when is not None:
+            return MeetingScheduled(meeting_id=o.meeting_id, name=m.title, start=o.when.start,
+                                    end=o.when.end, attendees=o.attendees)
+        return MeetingFailed(meeting_id=o.meeting_id, reason=o.reason or "not placed")
 
     def _snapshot(self, st: _MeetingState, chosen_slot: int | None) -> None:
         """Record the candidate-by-candidate reasoning, before this decision changes the ledger."""
@@ -364,7 +380,11 @@ class Negotiation:
 
     def _on_ready(self, sender: AgentId, now: float) -> list[Action]:
         self._ready.add(sender)
-        return self._maybe_begin(now) if self.phase is Phase.JOINING else []
+        if self.phase is Phase.JOINING:
+            return self._maybe_begin(now)
+        # A restarted agent rejoining: tell it the meetings it already holds.
+        return [Publish(self._announcement(self._meeting(o.meeting_id).meeting, o), to=(sender,))
+                for o in self.outcomes if sender in o.attendees]
 
     def _maybe_begin(self, now: float) -> list[Action]:
         everyone = all(a in self._ready for a in self.expected)
@@ -373,8 +393,10 @@ class Negotiation:
             return []
         self.phase = Phase.NEGOTIATING
         actions: list[Action] = [Started(self.joined, self.missing)]
+        actions += self._flush_announcements()  # decisions resumed from a journal, told again
         for st in self._queue:
-            actions += self._ask(st, now)
+            if st.outcome is None:  # decisions resumed from a journal are not asked again
+                actions += self._ask(st, now)
         return actions + self._advance(now)
 
     # --- asking -------------------------------------------------------------------------------
@@ -538,9 +560,9 @@ class Negotiation:
             when = self.grid.interval(st.slots[hold.slot_index], st.meeting.duration_minutes)
             self._snapshot(st, st.slots[hold.slot_index])
             self.ledger.book(st.id, when, attendees)
-            self._announce(MeetingScheduled(meeting_id=st.id, name=st.meeting.title,
-                                            start=when.start, end=when.end, attendees=attendees), now)
-            return self._decide(st, Outcome(st.id, True, when, attendees, None, st.round_trips))
+            outcome = Outcome(st.id, True, when, attendees, None, st.round_trips)
+            self._announce(self._announcement(st.meeting, outcome), now)
+            return self._decide(st, outcome)
         for who in hold.refused:
             if who in st.answers:
                 st.answers[who][hold.slot_index] = False
@@ -555,8 +577,9 @@ class Negotiation:
     def _fail(self, st: _MeetingState, now: float, *, gave_up: bool) -> list[Action]:
         self._snapshot(st, None)
         reason = explain_failure(st.judge, self.zone, st.excluded, st.attempts, gave_up)
-        self._announce(MeetingFailed(meeting_id=st.id, reason=reason), now)
-        return self._decide(st, Outcome(st.id, False, None, (), reason, st.round_trips))
+        outcome = Outcome(st.id, False, None, (), reason, st.round_trips)
+        self._announce(self._announcement(st.meeting, outcome), now)
+        return self._decide(st, outcome)
 
     def _decide(self, st: _MeetingState, outcome: Outcome) -> list[Action]:
         st.outcome = outcome

@@ -6,7 +6,7 @@ It decodes, feeds the core, performs the core's actions, and does nothing clever
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,7 @@ from zmq.auth.thread import ThreadAuthenticator
 from zmq.utils import z85
 from loguru import logger
 
+from coordinator.journal import Journal
 from coordinator.negotiation import (
     Action, Decided, Lost, Negotiation, Outcome, Phase, Publish, SendTo, Started,
 )
@@ -24,7 +25,7 @@ from shared.endpoints import Endpoints
 from shared.errors import DecodeError, ProtocolError
 from shared.ids import COORDINATOR, AgentId, MeetingId
 from shared.keys import ServerKeys
-from shared.messages import Body, Hello
+from shared.messages import Body, Hello, MeetingFailed, MeetingScheduled
 from shared.scenario import Scenario
 from shared.topics import BROADCAST_TOPIC, topic_for
 
@@ -68,9 +69,15 @@ class CoordinatorService:
         context: zmq.asyncio.Context | None = None,
         explain: frozenset[MeetingId] = frozenset(),
         keys: ServerKeys | None = None,
+        journal: Journal | None = None,
+        resume: Sequence[Outcome] = (),
     ) -> None:
         self.scenario = scenario
         self.keys = keys
+        self.journal = journal
+        self.resume = resume
+        self._last_seq: dict[tuple[AgentId, str], int] = {}
+        self._buckets: dict[bytes, _Bucket] = {}
         self.explain = explain
         self.core: Negotiation | None = None  # after run(): the decided state, for explanations
         self._requested = endpoints
@@ -118,7 +125,7 @@ class CoordinatorService:
     async def run(self, started_at: float | None = None) -> RunResult:
         """Negotiate to the end. Start-up is timed from `started_at` (when the caller began
         launching agents, say), or from now."""
-        core = self.core = Negotiation.for_scenario(self.scenario, self.explain)
+        core = self.core = Negotiation.for_scenario(self.scenario, self.explain, self.resume)
         log = logger.bind(role="coordinator")
         clock = time.monotonic()
         t0 = started_at if started_at is not None else clock
@@ -149,6 +156,14 @@ class CoordinatorService:
             self._drop(log, frames[0].bytes if frames else b"", f"{len(frames) - 1} payload frames (expected 1)")
             return
         identity, payload = frames[0].bytes, frames[1]
+        bucket = self._buckets.get(identity)
+        if bucket is None:
+            bucket = self._buckets[identity] = _Bucket()
+        if not bucket.take(time.monotonic()):
+            self.stats.dropped += 1
+            if bucket.should_log():
+                log.warning("peer {} exceeds {} messages/s: dropping its excess", identity.hex()[:16], RATE_PER_S)
+            return
         try:
             env = decode(payload.bytes)
             if self.keys is not None:
@@ -161,6 +176,12 @@ class CoordinatorService:
                 self._bind_identity(env.sender, identity)
             elif claimed != env.sender:
                 raise ProtocolError(f"sender {env.sender!r} on a connection that said Hello as {claimed!r}")
+            # One connection delivers in order, so a sequence number not above the last one
+            # seen from this process incarnation is a duplicate or a replay.
+            last = self._last_seq.get((env.sender, env.session), 0)
+            if env.seq <= last:
+                raise ProtocolError(f"duplicate or replayed message from {env.sender} (seq {env.seq}, last {last})")
+            self._last_seq[(env.sender, env.session)] = env.seq
             actions = core.receive(env.sender, env.session, env.body, time.monotonic())
         except (DecodeError, ProtocolError) as exc:
             self._drop(log, identity, str(exc))
@@ -184,6 +205,8 @@ class CoordinatorService:
     def _perform(self, actions: list[Action], log: Logger) -> None:
         for action in actions:
             if isinstance(action, Publish):
+                if self.journal is not None and isinstance(action.body, (MeetingScheduled, MeetingFailed)):
+                    self.journal.sync()  # durable before anyone hears of it
                 self._publish(action.body, action.to)
             elif isinstance(action, SendTo):
                 self._send_to(action.agent, action.body, log)
@@ -194,6 +217,8 @@ class CoordinatorService:
                 log.warning("agent {} stopped responding", action.agent)
             elif isinstance(action, Decided):
                 o = action.outcome
+                if self.journal is not None:
+                    self.journal.record(o)
                 if o.scheduled:
                     log.info("scheduled {} at {} with {}", o.meeting_id, o.when, ", ".join(o.attendees))
                 else:
@@ -218,6 +243,33 @@ class CoordinatorService:
             self.stats.sent += 1
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the agent disconnected
             log.warning("{} to {} not sent: {}", type(body).__name__, agent, exc)
+
+
+RATE_PER_S = 2000.0  # sustained messages per second per peer; an honest agent sends far fewer
+RATE_BURST = 5000.0  # enough for an agent answering hundreds of requests at once
+
+
+@dataclass
+class _Bucket:
+    """Token bucket per peer: a flooding peer loses its excess, checked before decoding."""
+
+    tokens: float = RATE_BURST
+    stamp: float = 0.0
+    logged: float = -1.0
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(RATE_BURST, self.tokens + (now - self.stamp) * RATE_PER_S)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def should_log(self) -> bool:
+        if self.stamp - self.logged >= 1.0:  # one line a second per peer, not one per message
+            self.logged = self.stamp
+            return True
+        return False
 
 
 class _NameAuthenticator(ThreadAuthenticator):

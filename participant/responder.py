@@ -30,6 +30,8 @@ from shared.messages import (
 from shared.slots import Interval, SlotGrid
 
 HELLO_RESEND_S = 0.5  # until welcomed; cheap, and covers a coordinator that starts after us
+REJOIN_AFTER_HEARTBEATS = 4  # this many silent heartbeat intervals: say Hello again
+SEEN_IDS = 4096  # recent message ids remembered to drop duplicates and replays
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ class Responder:
         self._hello_due = 0.0
         self._heartbeat_due: float | None = None
         self._asked: dict[str, AvailabilityRequest] = {}  # last request per open meeting
+        self._seen: dict[str, None] = {}  # insertion-ordered: the oldest id is dropped first
 
     def start(self, now: float) -> list[AgentAction]:
         self._last_heard = now
@@ -85,6 +88,11 @@ class Responder:
             self._heartbeat_due = now + body.heartbeat_s
             self._last_heard = now
             return [Send(Ready(), parent=env.msg_id)]
+        if env.msg_id in self._seen:
+            raise ProtocolError(f"duplicate or replayed {type(body).__name__} ({env.msg_id})")
+        self._seen[env.msg_id] = None
+        if len(self._seen) > SEEN_IDS:
+            del self._seen[next(iter(self._seen))]
         if self.coordinator_session is None:
             return []  # broadcasts (heartbeats) reach us before our Welcome: not for us yet
         if env.session != self.coordinator_session:
@@ -130,6 +138,11 @@ class Responder:
         if now >= self._last_heard + self.coordinator_timeout_s:
             return [Exit(f"coordinator silent for {self.coordinator_timeout_s:g}s; giving up",
                          clean=False)]
+        if self.welcomed and now >= self._last_heard + REJOIN_AFTER_HEARTBEATS * self._heartbeat_s:
+            # The coordinator went quiet: it may have restarted elsewhere or lost us. Say Hello
+            # until one answers (a new incarnation resumes from its journal) or we give up.
+            self.welcomed = False
+            self._hello_due = now
         if not self.welcomed and now >= self._hello_due:
             self._hello_due = now + HELLO_RESEND_S
             return [Send(self._hello())]

@@ -13,7 +13,7 @@ from shared.errors import ProtocolError
 from shared.ids import COORDINATOR, AgentId
 from shared.messages import (
     AvailabilityRequest, AvailabilityResponse, Body, Hello, Hold, HoldReply, MeetingScheduled,
-    Ready, Release, Shutdown, Welcome,
+    Heartbeat, Ready, Release, Shutdown, Welcome,
 )
 from shared.slots import FreeTime, Interval
 
@@ -116,3 +116,21 @@ def test_hello_is_resent_until_welcomed() -> None:
     agent.start(0.0)
     resent = agent.tick(agent.next_deadline())
     assert len(resent) == 1 and isinstance(resent[0], Send) and isinstance(resent[0].body, Hello)
+
+
+def test_duplicates_and_replays_are_dropped() -> None:
+    link = Link([(0, 8)])
+    frame = link.codec.encode(Heartbeat())[1]
+    link.agent.receive(decode(frame), 1.0)
+    with pytest.raises(ProtocolError, match="duplicate or replayed"):
+        link.agent.receive(decode(frame), 1.0)
+
+
+def test_says_hello_again_when_the_coordinator_goes_quiet() -> None:
+    link = Link([(0, 8)])  # welcomed at t=0, heartbeat 1 s
+    assert link.agent.welcomed
+    actions = link.agent.tick(4.0)  # four heartbeats of silence
+    assert not link.agent.welcomed
+    assert any(isinstance(a, Send) and isinstance(a.body, Hello) for a in actions)
+    again = link.agent.tick(4.5)  # and keeps saying it until someone answers
+    assert any(isinstance(a, Send) and isinstance(a.body, Hello) for a in again)
