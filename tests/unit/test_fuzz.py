@@ -1,0 +1,125 @@
+"""Property tests: hostile or random input never crashes a core or a shell.
+
+The decoder is fuzzed in test_codec; here whole messages that decode fine, but make no sense
+(stale rounds, unknown meetings, wrong lengths, out-of-turn replies), are thrown at the
+negotiation core and the agent core. The only exception allowed out is ProtocolError.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from participant.agent import AgentService
+from shared.codec import Encoder, decode
+from shared.errors import ProtocolError
+from shared.ids import COORDINATOR, AgentId
+from shared.messages import (
+    AvailabilityRequest, AvailabilityResponse, Heartbeat, Hello, Hold, HoldReply, MeetingFailed,
+    MeetingScheduled, Ready, Release, Shutdown, Welcome,
+)
+from tests.helpers import make_scenario
+from tests.unit.fakenet import FakeNetwork
+
+T0 = datetime(2024, 7, 22, 8, tzinfo=UTC)
+names = st.sampled_from(["a", "b", "c", "zed"])
+meetings = st.sampled_from(["m1", "m2", "nope"])
+rounds = st.integers(0, 40)
+moments = st.integers(-200, 2000).map(lambda m: T0 + timedelta(minutes=m))
+flags = st.lists(st.booleans(), max_size=40).map(tuple)
+
+agent_bodies = st.one_of(
+    st.builds(Hello, name=names), st.just(Ready()), st.just(Heartbeat()),
+    st.builds(AvailabilityResponse, meeting_id=meetings, round=rounds, available=flags),
+    st.builds(HoldReply, meeting_id=meetings, round=rounds, accepted=st.booleans(),
+              available=st.none() | flags),
+    st.builds(Shutdown),  # not something an agent may send
+)
+
+
+def _interval(a: datetime, b: datetime) -> tuple[datetime, datetime]:
+    return (a, b) if a < b else (b, a + timedelta(minutes=1))
+
+
+coordinator_bodies = st.one_of(
+    st.builds(Welcome, name=names, heartbeat_s=st.floats(0.01, 5)),
+    st.builds(AvailabilityRequest, meeting_id=meetings, round=rounds, origin=moments,
+              slot_minutes=st.integers(1, 120), duration_minutes=st.integers(1, 600),
+              slots=st.lists(st.integers(0, 500), max_size=30).map(tuple)),
+    st.builds(lambda m, r, a, b: Hold(meeting_id=m, round=r, start=_interval(a, b)[0], end=_interval(a, b)[1]),
+              meetings, rounds, moments, moments),
+    st.builds(Release, meeting_id=meetings, round=rounds),
+    st.builds(lambda m, a, b, who: MeetingScheduled(meeting_id=m, name=m, start=_interval(a, b)[0],
+                                                    end=_interval(a, b)[1], attendees=who),
+              meetings, moments, moments, st.lists(names, max_size=3).map(tuple)),
+    st.builds(MeetingFailed, meeting_id=meetings, reason=st.text(max_size=20)),
+    st.just(Heartbeat()), st.just(Shutdown()),
+)
+
+SCENARIO = make_scenario({"a": {}, "b": {}, "c": {}}, [
+    {"id": "m1", "duration_minutes": 60, "invitees": ["a", "b"]},
+    {"id": "m2", "duration_minutes": 30, "invitees": ["b", "c"], "min_participants": 1},
+])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(names, st.booleans(), agent_bodies, st.floats(0, 30)), max_size=40))
+def test_negotiation_core_survives_any_message_sequence(script: list[tuple[str, bool, Any, float]]) -> None:
+    net = FakeNetwork(SCENARIO)
+    net._coord_actions(net.core.start(0.0))
+    net.pump()
+    for sender, own_session, body, now in sorted(script, key=lambda x: x[3]):
+        session = net.codecs[AgentId(sender)].session if own_session and sender in net.codecs else "forged"
+        try:
+            net._coord_actions(net.core.receive(AgentId(sender), session, body, now))
+            net._coord_actions(net.core.tick(now))
+        except ProtocolError:
+            pass
+    # Whatever happened, the negotiation still ends, soundly.
+    from coordinator.audit import audit
+
+    outcomes = net.run(limit_s=10_000)
+    assert audit(SCENARIO, outcomes) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), coordinator_bodies), max_size=40))
+def test_agent_core_survives_any_message_sequence(script: list[tuple[bool, Any]]) -> None:
+    from participant.calendar import Calendar
+    from participant.responder import Responder
+    from shared.slots import FreeTime, Interval
+
+    agent = Responder(AgentId("a"), Calendar(FreeTime([Interval(T0, T0 + timedelta(hours=9))])), 30)
+    agent.start(0.0)
+    real, forged = Encoder(COORDINATOR), Encoder(COORDINATOR)
+    agent.receive(decode(real.encode(Welcome(name="a", heartbeat_s=1.0))[1]), 0.0)
+    for genuine, body in script:
+        try:
+            agent.receive(decode((real if genuine else forged).encode(body)[1]), 1.0)
+        except ProtocolError:
+            pass
+    accepted = sorted(c.when for c in agent.calendar.accepted.values())
+    held = [c.when for c in agent.calendar.holds.values()]
+    # Holds never overlap each other or an accepted meeting (the agent's own promise).
+    for i, x in enumerate(held):
+        assert not any(x.overlaps(y) for y in held[i + 1:] + accepted)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=300), min_size=0, max_size=4), st.booleans())
+def test_agent_shell_handles_any_frames_without_raising(frames: list[bytes], routed: bool) -> None:
+    from participant.calendar import Calendar
+    from participant.responder import Responder
+    from shared.slots import FreeTime
+
+    shell = AgentService.__new__(AgentService)  # no sockets: only the frame handling is under test
+    shell.responder = Responder(AgentId("a"), Calendar(FreeTime([])), 30)
+    shell.dropped = 0
+    from loguru import logger
+
+    shell.log = logger.bind(role="fuzz", agent="a")
+    shell._codec = Encoder(AgentId("a"))
+    assert shell._handle(frames, routed) is None
+    assert shell.dropped == 1  # counted and logged as a drop, never raised
