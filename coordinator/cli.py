@@ -5,6 +5,7 @@
     slotwise participant --connect ADDRESS --name N  one agent
     slotwise validate SCENARIO                       check a scenario file
     slotwise explain SCENARIO MEETING_ID             why a meeting landed where it did, slot by slot
+    slotwise cluster SCENARIO [--netns]              every role its own process (or network namespace)
     slotwise keys generate NAME [--dir DIR]          a CURVE key pair (secret file mode 0600)
     slotwise generate --people N --meetings M        a seeded synthetic scenario, as YAML
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +31,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from coordinator.audit import audit
 from coordinator.explain import runs
+from coordinator.harness import Cluster, Namespaces
 from coordinator.journal import Journal, read_journal
 from coordinator.launcher import Records, run_locally
 from coordinator.negotiation import Action, Decided, Started
@@ -226,6 +229,34 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cluster(args: argparse.Namespace) -> int:
+    scenario = _scenario_or_exit(args.scenario)
+    if args.netns and (why := Namespaces.unavailable()) is not None:
+        err.print(f"--netns: {why}")
+        return EXIT_FAILURE
+    with tempfile.TemporaryDirectory(prefix="slotwise-cluster-") as tmp:
+        workdir = Path(args.workdir) if args.workdir else Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        cluster = Cluster(args.scenario.resolve(), workdir, network="netns" if args.netns else "loopback",
+                          secure=not args.insecure)
+        try:
+            cluster.start()
+            err.print(f"{len(scenario.participants) + 1} processes on {cluster.net.name}; "
+                      f"coordinator at {cluster.address}; logs in {workdir}")
+            doc = cluster.wait(timeout_s=args.timeout)
+        finally:
+            cluster.stop()
+    if args.out is not None:
+        write_results(args.out, doc)
+    placed = sum(1 for m in doc["meetings"] if m["scheduled"])
+    out.print(f"{placed} of {len(doc['meetings'])} meetings placed; {doc['stats']['messages']} messages; "
+              f"negotiation {doc['stats']['negotiation_s']:.3f}s")
+    for m in doc["meetings"]:
+        out.print(f"  {m['id']}: " + (f"{m['start']} {', '.join(m['participants'])}" if m["scheduled"]
+                                      else f"not placed: {m['reason']}"), highlight=False)
+    return EXIT_OK
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     try:
         public, secret = generate(args.dir, args.name)
@@ -299,6 +330,16 @@ def build_parser() -> argparse.ArgumentParser:
     negotiation_options(exp)
     exp.add_argument("meeting", help="a meeting id (a recurring meeting's id explains every occurrence)")
     exp.set_defaults(func=cmd_explain)
+
+    clu = sub.add_parser("cluster", help="coordinator and participants as separate processes (or hosts)")
+    clu.add_argument("scenario", type=Path)
+    clu.add_argument("--netns", action="store_true",
+                     help="each process on its own network namespace (root and iproute2 needed)")
+    clu.add_argument("--insecure", action="store_true", help="no CURVE keys")
+    clu.add_argument("--out", type=Path)
+    clu.add_argument("--workdir", type=Path, help="keep keys, logs and the journal here")
+    clu.add_argument("--timeout", type=float, default=300.0)
+    clu.set_defaults(func=cmd_cluster)
 
     keys = sub.add_parser("keys", help="manage CURVE keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)

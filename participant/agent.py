@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import signal
+from collections import deque
 import time
 from pathlib import Path
 from types import FrameType
@@ -46,8 +47,11 @@ def _raise_stopped(signum: int, frame: FrameType | None) -> None:
 class AgentService:
     def __init__(self, responder: Responder, endpoints: Endpoints,
                  context: zmq.Context[zmq.Socket[bytes]] | None = None,
-                 keys: ClientKeys | None = None) -> None:
+                 keys: ClientKeys | None = None, reply_delay_s: float = 0.0) -> None:
         self.responder = responder
+        # Fault injection for tests and drills: hold every reply this long (a slow link).
+        self.reply_delay_s = reply_delay_s
+        self._outbox: deque[tuple[float, bytes]] = deque()
         self._ctx = context or zmq.Context.instance()
         self._codec = Encoder(responder.name)
         self._sub = self._ctx.socket(zmq.SUB)
@@ -74,10 +78,15 @@ class AgentService:
         try:
             outcome = self._perform(self.responder.start(time.monotonic()))
             while outcome is None:
-                wait_ms = max(0, int((self.responder.next_deadline() - time.monotonic()) * 1000) + 1)
+                due = self.responder.next_deadline()
+                if self._outbox:
+                    due = min(due, self._outbox[0][0])
+                wait_ms = max(0, int((due - time.monotonic()) * 1000) + 1)
                 for sock, _ in poller.poll(wait_ms):
                     outcome = outcome or self._drain(sock)
                 outcome = outcome or self._perform(self.responder.tick(time.monotonic()))
+                while self._outbox and self._outbox[0][0] <= time.monotonic():
+                    self._dealer.send(self._outbox.popleft()[1])
             return outcome
         except _Stopped as stop:
             return Exit(f"stopped by {stop}")
@@ -123,7 +132,10 @@ class AgentService:
             if isinstance(action, Exit):
                 return action
             _, frame = self._codec.encode(action.body, action.parent)
-            self._dealer.send(frame)  # small frames: copying is cheaper than zero-copy tracking
+            if self.reply_delay_s > 0:
+                self._outbox.append((time.monotonic() + self.reply_delay_s, frame))
+            else:
+                self._dealer.send(frame)  # small frames: copying is cheaper than zero-copy tracking
         return None
 
 

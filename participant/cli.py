@@ -32,6 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="on exit, write the meetings this agent accepted as JSON")
     p.add_argument("--keys", type=Path, metavar="DIR",
                    help="CURVE keys: DIR/NAME.key_secret and DIR/coordinator.key (see slotwise keys)")
+    p.add_argument("--reply-delay", type=float, default=0.0, metavar="SECONDS",
+                   help="fault injection: send every reply this late, as over a slow link")
     p.add_argument("--log-level", default="INFO")
 
 
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     responder = Responder(AgentId(args.name), Calendar(availability.free_time),
                           args.coordinator_timeout)
     logger.debug("connecting to {} as {}", endpoints, args.name)
-    outcome = AgentService(responder, endpoints, keys=keys).run()
+    outcome = AgentService(responder, endpoints, keys=keys, reply_delay_s=args.reply_delay).run()
     (logger.info if outcome.clean else logger.error)("exiting: {}", outcome.reason)
     if args.record is not None:
         write_record(args.record, responder, outcome)

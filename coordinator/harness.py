@@ -1,0 +1,298 @@
+"""Start a whole slotwise deployment as separate processes, on loopback or on separate hosts.
+
+`Cluster` runs `slotwise coordinator` and one `slotwise participant` per person, each its own
+process, and can kill, cut off and resume them. With `network="netns"` every process lives in
+its own Linux network namespace (its own host, with its own address on a private bridge), so a
+test can take one host off the network (`ip link set eth0 down`) and bring it back. Namespaces
+need root and iproute2; `Namespaces.unavailable()` says why not, so callers can skip.
+
+Used by the pytest plugin (`coordinator.pytest_plugin`, fixture `slotwise_cluster`) and by
+`slotwise cluster SCENARIO [--netns]`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from coordinator.journal import read_journal
+from coordinator.negotiation import Outcome
+from shared.ids import COORDINATOR
+from shared.keys import generate
+from shared.scenario import load_scenario
+
+SUBNET = "10.77.0"  # inside namespaces this harness creates and deletes; never routed anywhere
+PUB_PORT = 7340
+
+
+def _slotwise() -> list[str]:
+    script = Path(sys.executable).with_name("slotwise")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "coordinator.cli"]
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=20)
+
+
+class Loopback:
+    """Every host is this machine; cutting a host off freezes its processes (SIGSTOP)."""
+
+    name = "loopback"
+
+    def __init__(self, hosts: Sequence[str]) -> None:
+        self.hosts = list(hosts)
+        self._frozen: dict[str, list[int]] = {}
+
+    def address(self, host: str) -> str:
+        return "127.0.0.1"
+
+    def ports(self) -> tuple[int, int]:
+        socks = [socket.socket(), socket.socket()]
+        try:
+            for s in socks:
+                s.bind(("127.0.0.1", 0))
+            return socks[0].getsockname()[1], socks[1].getsockname()[1]
+        finally:
+            for s in socks:
+                s.close()
+
+    def wrap(self, host: str, argv: list[str]) -> list[str]:
+        return argv
+
+    def cut(self, host: str, pids: list[int]) -> None:
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        self._frozen[host] = pids
+
+    def restore(self, host: str) -> None:
+        for pid in self._frozen.pop(host, []):
+            os.kill(pid, signal.SIGCONT)
+
+    def close(self) -> None:
+        for host in list(self._frozen):
+            self.restore(host)
+
+
+class Namespaces:
+    """One network namespace per host, each joined by a veth pair to a bridge in a switch namespace."""
+
+    name = "netns"
+
+    @staticmethod
+    def unavailable() -> str | None:
+        """Why namespaces cannot be used here, or None if they can."""
+        if sys.platform != "linux":
+            return "network namespaces are Linux-only"
+        if os.geteuid() != 0:
+            return "network namespaces need root"
+        if shutil.which("ip") is None:
+            return "iproute2 ('ip') is not installed"
+        probe = f"swprobe{secrets.token_hex(3)}"
+        try:
+            _ip("netns", "add", probe)
+            _ip("netns", "del", probe)
+        except (subprocess.CalledProcessError, OSError, subprocess.TimeoutExpired) as exc:
+            return f"'ip netns add' failed: {getattr(exc, 'stderr', exc)}".strip()
+        return None
+
+    def __init__(self, hosts: Sequence[str]) -> None:
+        self.hosts = list(hosts)
+        tag = secrets.token_hex(3)
+        self._switch = f"sw{tag}-switch"
+        self._ns = {host: f"sw{tag}-h{i}" for i, host in enumerate(self.hosts)}
+        self._addr = {host: f"{SUBNET}.{i + 1}" for i, host in enumerate(self.hosts)}
+        self._made: list[str] = []
+        try:
+            self._add(self._switch)
+            _ip("-n", self._switch, "link", "add", "br0", "type", "bridge")
+            _ip("-n", self._switch, "link", "set", "br0", "up")
+            for i, host in enumerate(self.hosts):
+                ns, here, there = self._ns[host], f"swa{tag}{i}", f"swb{tag}{i}"
+                self._add(ns)
+                _ip("link", "add", here, "type", "veth", "peer", "name", there)
+                _ip("link", "set", here, "netns", ns)
+                _ip("link", "set", there, "netns", self._switch)
+                _ip("-n", ns, "link", "set", here, "name", "eth0")
+                _ip("-n", ns, "addr", "add", f"{self._addr[host]}/24", "dev", "eth0")
+                _ip("-n", ns, "link", "set", "eth0", "up")
+                _ip("-n", ns, "link", "set", "lo", "up")
+                _ip("-n", self._switch, "link", "set", there, "master", "br0")
+                _ip("-n", self._switch, "link", "set", there, "up")
+        except BaseException:
+            self.close()
+            raise
+
+    def _add(self, ns: str) -> None:
+        _ip("netns", "add", ns)
+        self._made.append(ns)
+
+    def address(self, host: str) -> str:
+        return self._addr[host]
+
+    def ports(self) -> tuple[int, int]:
+        return PUB_PORT, PUB_PORT + 1  # every host has its own port space
+
+    def wrap(self, host: str, argv: list[str]) -> list[str]:
+        return ["ip", "netns", "exec", self._ns[host], *argv]  # exec: the pid stays the program's
+
+    def cut(self, host: str, pids: list[int]) -> None:
+        _ip("-n", self._ns[host], "link", "set", "eth0", "down")
+
+    def restore(self, host: str) -> None:
+        _ip("-n", self._ns[host], "link", "set", "eth0", "up")
+
+    def close(self) -> None:
+        for ns in reversed(self._made):  # deleting a namespace deletes its veth ends too
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
+        self._made.clear()
+
+
+class Cluster:
+    """A coordinator and its participants as separate processes; always `stop()` it."""
+
+    def __init__(self, scenario: Path, workdir: Path, *, network: str = "loopback",
+                 secure: bool = True, coordinator_args: Sequence[str] = (),
+                 participant_args: dict[str, list[str]] | None = None,
+                 participant_timeout_s: float = 60.0) -> None:
+        self.scenario_path = scenario
+        self.scenario = load_scenario(scenario)
+        self.workdir = workdir
+        self.secure = secure
+        self.coordinator_args = list(coordinator_args)
+        self.participant_args = participant_args or {}  # extra options per participant
+        self.participant_timeout_s = participant_timeout_s
+        hosts = [COORDINATOR, *self.scenario.participants]
+        self.net: Loopback | Namespaces = Namespaces(hosts) if network == "netns" else Loopback(hosts)
+        pub, reply = self.net.ports()
+        host = self.net.address(COORDINATOR)
+        self.address = f"tcp://{host}:{pub},tcp://{host}:{reply}"
+        self.keys = workdir / "keys" if secure else None
+        if self.keys is not None:
+            for name in hosts:
+                generate(self.keys, name)
+        self.journal = workdir / "journal.jsonl"
+        self.results_path = workdir / "results.json"
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._coordinator_runs = 0
+
+    # --- processes ------------------------------------------------------------------------
+
+    def _start(self, host: str, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - inherited by the child
+        try:
+            proc = subprocess.Popen(self.net.wrap(host, argv), stdin=subprocess.DEVNULL,
+                                    stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+        finally:
+            log.close()
+        self.procs[name] = proc
+        return proc
+
+    def start_participants(self) -> None:
+        for name in self.scenario.participants:
+            argv = [*_slotwise(), "participant", "--connect", self.address, "--name", name,
+                    "--scenario", str(self.scenario_path), "--record", str(self.record_path(name)),
+                    "--coordinator-timeout", str(self.participant_timeout_s)]
+            if self.keys is not None:
+                argv += ["--keys", str(self.keys)]
+            self._start(name, name, argv + self.participant_args.get(name, []))
+
+    def start_coordinator(self, *, resume: bool = False) -> subprocess.Popen[bytes]:
+        self._coordinator_runs += 1
+        argv = [*_slotwise(), "coordinator", str(self.scenario_path), "--bind", self.address,
+                "--out", str(self.results_path), "-q", *self.coordinator_args]
+        argv += ["--resume", str(self.journal)] if resume else ["--journal", str(self.journal)]
+        if self.keys is not None:
+            argv += ["--keys", str(self.keys)]
+        elif self.net.name != "loopback":
+            argv += ["--insecure"]
+        return self._start(COORDINATOR, f"{COORDINATOR}-{self._coordinator_runs}", argv)
+
+    def start(self) -> None:
+        self.start_participants()
+        self.start_coordinator()
+
+    def coordinator(self) -> subprocess.Popen[bytes]:
+        return self.procs[f"{COORDINATOR}-{self._coordinator_runs}"]
+
+    def kill_coordinator(self, sig: int = signal.SIGKILL) -> None:
+        proc = self.coordinator()
+        proc.send_signal(sig)
+        proc.wait(timeout=10)
+
+    def cut(self, host: str) -> None:
+        pids = [p.pid for n, p in self.procs.items() if n == host or n.startswith(f"{host}-")]
+        self.net.cut(host, pids)
+
+    def restore(self, host: str) -> None:
+        self.net.restore(host)
+
+    # --- waiting and reading --------------------------------------------------------------
+
+    def decisions(self) -> list[Outcome]:
+        """What the journal holds now (a torn last line is ignored)."""
+        if not self.journal.exists():
+            return []
+        return read_journal(self.journal, self.scenario.name)
+
+    def wait_for(self, condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            code = self.coordinator().poll()
+            if code not in (None, 0):
+                raise RuntimeError(f"the coordinator exited with {code}: "
+                                   f"{self.log(f'{COORDINATOR}-{self._coordinator_runs}')}")
+            time.sleep(0.05)  # polling files written by other processes, under a deadline
+        raise TimeoutError(f"timed out after {timeout_s:g}s waiting for {what}")
+
+    def wait(self, timeout_s: float = 120.0) -> dict[str, Any]:
+        """Wait for the coordinator to finish; returns the results document."""
+        code = self.coordinator().wait(timeout=timeout_s)
+        if code != 0:
+            raise RuntimeError(f"coordinator exited with {code}: {self.log(f'{COORDINATOR}-{self._coordinator_runs}')}")
+        doc: dict[str, Any] = json.loads(self.results_path.read_text())
+        return doc
+
+    def wait_participants(self, timeout_s: float = 60.0) -> dict[str, int | None]:
+        deadline = time.monotonic() + timeout_s
+        codes: dict[str, int | None] = {}
+        for name in self.scenario.participants:
+            try:
+                codes[name] = self.procs[name].wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                codes[name] = None
+        return codes
+
+    def record_path(self, name: str) -> Path:
+        return self.workdir / f"{name}.record.json"
+
+    def record(self, name: str) -> dict[str, Any]:
+        path = self.record_path(name)
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def log(self, name: str) -> str:
+        path = self.workdir / f"{name}.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def stop(self) -> None:
+        """Kill every process this cluster started (by pid) and remove its namespaces."""
+        self.net.close()  # unfreeze first: a stopped process cannot act on SIGTERM
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass

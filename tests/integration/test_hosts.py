@@ -1,0 +1,89 @@
+"""Separate processes on separate hosts (network namespaces where the machine allows it),
+through the `slotwise_cluster` fixture that the package ships as a pytest plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from coordinator.harness import Cluster
+from shared.scenario import load_scenario
+from tests.helpers import REPO, random_scenario, write_scenario
+from tests.integration.conftest import check_results
+
+pytestmark = pytest.mark.integration
+NETWORKS = ["loopback", "netns"]
+
+
+def busy_week(tmp_path: Path, seed: int) -> Path:
+    """Enough meetings, and short enough timeouts, to act in the middle of a negotiation."""
+    data = random_scenario(seed, 6, 18, days=2, slot=30, join_timeout_s=20, response_timeout_s=0.6,
+                           hold_timeout_s=0.6, heartbeat_s=0.2)
+    return write_scenario(tmp_path / f"week{seed}.yaml", data)
+
+
+def nothing_lost(cluster: Cluster, doc: dict[str, object], before: list[object]) -> None:
+    by_id = {m["id"]: m for m in doc["meetings"]}  # type: ignore[attr-defined]
+    for o in before:
+        m = by_id[o.meeting_id]  # type: ignore[attr-defined]
+        assert m["scheduled"] == o.scheduled  # type: ignore[attr-defined]
+        if o.when is not None:  # type: ignore[attr-defined]
+            assert m["start"] == o.when.start.isoformat()  # type: ignore[attr-defined]
+            assert m["participants"] == list(o.attendees)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_happy_path_across_hosts(network: str, slotwise_cluster: Callable[..., Cluster]) -> None:
+    cluster = slotwise_cluster(REPO / "scenarios" / "tutorial.yaml", network=network)
+    cluster.start()
+    doc = cluster.wait(timeout_s=60)
+    check_results(cluster.scenario, doc)
+    assert [m["participants"] for m in doc["meetings"]] == [["alice", "bob", "charlie"], ["alice", "charlie"]]
+    assert set(cluster.wait_participants(30).values()) == {0}
+    for name in cluster.scenario.participants:
+        accepted = {a["id"] for a in cluster.record(name)["accepted"]}
+        assert accepted == {m["id"] for m in doc["meetings"] if name in m["participants"]}
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_host_cut_off_mid_negotiation(network: str, tmp_path: Path,
+                                      slotwise_cluster: Callable[..., Cluster]) -> None:
+    path = busy_week(tmp_path, 11)
+    victim = "p002"
+    cluster = slotwise_cluster(path, network=network, participant_args={victim: ["--reply-delay", "0.25"]})
+    cluster.start()
+    cluster.wait_for(lambda: len(cluster.decisions()) >= 2, 60, "two decisions")
+    cluster.cut(victim)
+    before = cluster.decisions()
+    assert len(before) < len(cluster.scenario.meetings), "cut too late to test a cut"
+    try:
+        doc = cluster.wait(timeout_s=90)
+    finally:
+        cluster.restore(victim)
+    check_results(load_scenario(path), doc)
+    nothing_lost(cluster, doc, before)
+    assert len(cluster.decisions()) == len(cluster.scenario.meetings)
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_coordinator_sigkill_and_resume_across_hosts(network: str, tmp_path: Path,
+                                                     slotwise_cluster: Callable[..., Cluster]) -> None:
+    path = busy_week(tmp_path, 12)
+    # One slow agent paces the negotiation, so there is a "midway" to kill it in.
+    slow = max(load_scenario(path).participants, key=lambda p: sum(p in m.invitees for m in load_scenario(path).meetings))
+    cluster = slotwise_cluster(path, network=network, participant_args={slow: ["--reply-delay", "0.25"]})
+    cluster.start()
+    cluster.wait_for(lambda: len(cluster.decisions()) >= 3, 60, "three decisions")
+    cluster.kill_coordinator()
+    before = cluster.decisions()
+    assert len(before) < len(cluster.scenario.meetings), "killed too late to test resuming"
+    cluster.start_coordinator(resume=True)
+    doc = cluster.wait(timeout_s=90)
+    check_results(load_scenario(path), doc)
+    nothing_lost(cluster, doc, before)
+    assert set(cluster.wait_participants(60).values()) == {0}
+    for name in cluster.scenario.participants:  # every agent agrees with the final schedule
+        accepted = {a["id"]: a["start"] for a in cluster.record(name)["accepted"]}
+        assert accepted == {m["id"]: m["start"] for m in doc["meetings"] if name in m["participants"]}
