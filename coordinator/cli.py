@@ -143,15 +143,16 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
         err.print(f"--bind: {exc}")
         return EXIT_BAD_INPUT
     keys = None
-    if args.keys is not None:
+    keys_dir = args.keys or scenario.keys_dir(args.scenario)
+    if keys_dir is not None:
         try:
-            keys = ServerKeys.load(args.keys)
+            keys = ServerKeys.load(keys_dir)
         except (KeysError, OSError) as exc:
             err.print(f"--keys: {exc}")
             return EXIT_BAD_INPUT
         unknown = sorted(set(scenario.participants) - set(keys.allowed.values()))
         if unknown:
-            err.print(f"--keys: no public key for {', '.join(unknown)} in {args.keys}; they could not join")
+            err.print(f"--keys: no public key for {', '.join(unknown)} in {keys_dir}; they could not join")
             return EXIT_BAD_INPUT
     elif not is_loopback(requested) and not args.insecure:
         err.print(f"refusing to bind {requested} without encryption: anyone who can reach it could "
@@ -179,7 +180,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
         err.print(f"coordinator for {scenario.name!r} listening on {endpoints}; waiting up to "
                   f"{scenario.negotiation.join_timeout_s:g}s for: {', '.join(scenario.participants)}")
         err.print(f"start each agent with: slotwise participant --connect {endpoints} "
-                  "--name NAME --availability FILE" + (f" --keys {args.keys}" if keys else ""))
+                  "--name NAME --availability FILE" + (f" --keys {keys_dir}" if keys else ""))
         with _progress(scenario, args.quiet) as on_action:
             service.on_action = on_action
             result = asyncio.run(service.run())

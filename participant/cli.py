@@ -57,11 +57,6 @@ def run(args: argparse.Namespace) -> int:
         logger.error("invalid --name {!r}: letters, digits and _.@+- only, at most 64", args.name)
         return EXIT_BAD_INPUT
     try:
-        keys = ClientKeys.load(args.keys, args.name) if args.keys is not None else None
-    except (KeysError, OSError) as exc:
-        logger.error("--keys: {}", exc)
-        return EXIT_BAD_INPUT
-    try:
         endpoints = parse_endpoints(args.connect)
         availability = _availability(args)
     except ValueError as exc:
@@ -69,6 +64,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     except ScenarioError as exc:
         logger.error("{}", exc.render())
+        return EXIT_BAD_INPUT
+    keys_dir = args.keys
+    if keys_dir is None and args.scenario is not None:
+        keys_dir = load_scenario(args.scenario).keys_dir(args.scenario)
+    try:
+        keys = ClientKeys.load(keys_dir, args.name) if keys_dir is not None else None
+    except (KeysError, OSError) as exc:
+        logger.error("--keys: {}", exc)
         return EXIT_BAD_INPUT
     responder = Responder(AgentId(args.name), Calendar(availability.free_time),
                           args.coordinator_timeout)

@@ -331,6 +331,12 @@ class PolicySelection(_Strict):
     on_silence: PolicySpec = "count-as-no"
 
 
+class Security(_Strict):
+    """`keys`: a CURVE keys directory, relative to the scenario file (like --keys)."""
+
+    keys: str | None = None
+
+
 class Horizon(_Strict):
     start: Moment
     end: Moment
@@ -345,6 +351,7 @@ class Scenario(_Strict):
     meetings: list[Meeting]
     negotiation: NegotiationSettings = NegotiationSettings()
     policies: PolicySelection = PolicySelection()
+    security: Security = Security()
 
     _written: list[Meeting] = PrivateAttr(default_factory=list)
 
@@ -405,6 +412,12 @@ class Scenario(_Strict):
 
     def availability(self, name: str) -> Availability:
         return self.participants.get(name) or Availability()
+
+    def keys_dir(self, scenario_file: Path) -> Path | None:
+        """The security section's keys directory, resolved against the scenario's folder."""
+        if self.security.keys is None:
+            return None
+        return (scenario_file.parent / self.security.keys).resolve()
 
     def person_zone(self, name: str) -> ZoneInfo:
         own = self.availability(name).timezone

@@ -98,3 +98,26 @@ async def test_impostors_and_name_thieves_change_nothing(workdir: Path, children
     for name, proc in agents.items():
         assert proc.wait(timeout=15) == 0, children.log(name)
         assert children.record(name)["accepted"][0]["id"] == "m"
+
+
+def test_scenario_security_section_switches_keys_on(workdir: Path, children: Children) -> None:
+    """security.keys in the scenario does what --keys does, for coordinator and agents alike."""
+    import json
+
+    from tests.integration.conftest import SLOTWISE
+
+    text = (REPO / "scenarios/tutorial.yaml").read_text() + "security: {keys: keys}\n"
+    path = workdir / "secure.yaml"
+    path.write_text(text)
+    for name in ("coordinator", "alice", "bob", "charlie", "diana"):
+        generate(workdir / "keys", name)
+    address = f"ipc://{workdir}/sw"
+    agents = [children.participant(address, n, scenario=path) for n in ("alice", "bob", "charlie", "diana")]
+    coord = children.start([*SLOTWISE, "coordinator", str(path), "--bind", address, "-q",
+                            "--out", str(workdir / "r.json")], "coordinator")
+    assert coord.wait(timeout=60) == 0, children.log("coordinator")
+    assert all(a.wait(timeout=20) == 0 for a in agents)
+    doc = json.loads((workdir / "r.json").read_text())
+    assert doc["meetings"][0]["participants"] == ["alice", "bob", "charlie"]
+    # The coordinator names the keys directory in its start-up hint only when CURVE is on.
+    assert f"--keys {(workdir / 'keys').resolve()}" in children.log("coordinator")
