@@ -197,14 +197,24 @@ class Cluster:
         self.procs[name] = proc
         return proc
 
+    def start_participant(self, name: str) -> subprocess.Popen[bytes]:
+        argv = [*_slotwise(), "participant", "--connect", self.address, "--name", name,
+                "--scenario", str(self.scenario_path), "--record", str(self.record_path(name)),
+                "--coordinator-timeout", str(self.participant_timeout_s)]
+        if self.keys is not None:
+            argv += ["--keys", str(self.keys)]
+        return self._start(name, name, argv + self.participant_args.get(name, []))
+
     def start_participants(self) -> None:
         for name in self.scenario.participants:
-            argv = [*_slotwise(), "participant", "--connect", self.address, "--name", name,
-                    "--scenario", str(self.scenario_path), "--record", str(self.record_path(name)),
-                    "--coordinator-timeout", str(self.participant_timeout_s)]
-            if self.keys is not None:
-                argv += ["--keys", str(self.keys)]
-            self._start(name, name, argv + self.participant_args.get(name, []))
+            self.start_participant(name)
+
+    def restart_participant(self, name: str, sig: int = signal.SIGKILL) -> subprocess.Popen[bytes]:
+        """Kill a participant's process and start a fresh one under the same name (no memory)."""
+        old = self.procs[name]
+        old.send_signal(sig)
+        old.wait(timeout=10)
+        return self.start_participant(name)
 
     def start_coordinator(self, *, resume: bool = False) -> subprocess.Popen[bytes]:
         self._coordinator_runs += 1

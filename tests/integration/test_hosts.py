@@ -87,3 +87,27 @@ def test_coordinator_sigkill_and_resume_across_hosts(network: str, tmp_path: Pat
     for name in cluster.scenario.participants:  # every agent agrees with the final schedule
         accepted = {a["id"]: a["start"] for a in cluster.record(name)["accepted"]}
         assert accepted == {m["id"]: m["start"] for m in doc["meetings"] if name in m["participants"]}
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_participant_restarted_mid_negotiation_rejoins_without_double_booking(
+        network: str, tmp_path: Path, slotwise_cluster: Callable[..., Cluster]) -> None:
+    path = busy_week(tmp_path, 13)
+    scenario = load_scenario(path)
+    busiest = max(scenario.participants, key=lambda p: sum(p in m.invitees for m in scenario.meetings))
+    cluster = slotwise_cluster(path, network=network, participant_args={busiest: ["--reply-delay", "0.25"]})
+    cluster.start()
+    # Once it holds a meeting, SIGKILL it and start a fresh process under the same name.
+    cluster.wait_for(lambda: any(busiest in o.attendees for o in cluster.decisions()), 60,
+                     f"a meeting with {busiest}")
+    held_before = {o.meeting_id for o in cluster.decisions() if busiest in o.attendees}
+    assert len(cluster.decisions()) < len(scenario.meetings), "restarted too late"
+    cluster.restart_participant(busiest)
+    doc = cluster.wait(timeout_s=90)
+    check_results(scenario, doc)  # includes: nobody double-booked
+    assert set(cluster.wait_participants(60).values()) == {0}
+    final = {m["id"]: m["start"] for m in doc["meetings"] if busiest in m["participants"]}
+    assert held_before <= set(final)
+    # The fresh process learned what its predecessor had accepted, and everything since.
+    accepted = {a["id"]: a["start"] for a in cluster.record(busiest)["accepted"]}
+    assert accepted == final
