@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -31,6 +31,15 @@ Kind = Literal["rule", "priority", "constraint", "slot_order", "silence"]
 
 class NoOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Configured:
+    """Base for policies whose options need no processing: `self.options` is the parsed model."""
+
+    Options: ClassVar[type[BaseModel]] = NoOptions
+
+    def __init__(self, options: Any) -> None:
+        self.options = options
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,49 +5,37 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from coordinator.policies.base import Kind, MeetingFacts, NoOptions
+from coordinator.policies.base import Configured, Kind, MeetingFacts
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
 
 
-class PriorityThenOrder:
+class PriorityThenOrder(Configured):
     """Higher `priority` first, then as listed."""
 
     kind: ClassVar[Kind] = "priority"
     needs_answers: ClassVar[bool] = False
-    Options = NoOptions
-
-    def __init__(self, options: NoOptions) -> None:
-        self.options = options
 
     def key(self, facts: MeetingFacts) -> tuple[object, ...]:
         return (-facts.meeting.priority, facts.order)
 
 
-class EarliestDeadlineFirst:
+class EarliestDeadlineFirst(Configured):
     """Meetings with the nearest `not_after` first; those without a deadline last."""
 
     kind: ClassVar[Kind] = "priority"
     needs_answers: ClassVar[bool] = False
-    Options = NoOptions
-
-    def __init__(self, options: NoOptions) -> None:
-        self.options = options
 
     def key(self, facts: MeetingFacts) -> tuple[object, ...]:
         return (facts.meeting.not_after or _NEVER, -facts.meeting.priority, facts.order)
 
 
-class MostConstrainedFirst:
+class MostConstrainedFirst(Configured):
     """Fewest feasible candidates first (counted once every meeting's answers are in), so the
     meetings with the least room are not crowded out by those that could go anywhere."""
 
     kind: ClassVar[Kind] = "priority"
     needs_answers: ClassVar[bool] = True
-    Options = NoOptions
-
-    def __init__(self, options: NoOptions) -> None:
-        self.options = options
 
     def key(self, facts: MeetingFacts) -> tuple[object, ...]:
         return (facts.feasible, -facts.meeting.priority, facts.order)

@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from coordinator.policies.base import Kind
+from coordinator.policies.base import Configured, Kind
 from shared.ids import AgentId
 from shared.scenario import Meeting
 
@@ -17,7 +17,7 @@ def _names(people: Sequence[str]) -> str:
     return ", ".join(people) or "nobody"
 
 
-class _AllAvailable:
+class _AllAvailable(Configured):
     """Hold everyone who can come: more attendees never hurt a rule without caps."""
 
     def select(self, meeting: Meeting, available: Sequence[AgentId],
@@ -38,9 +38,7 @@ class MinParticipants(_AllAvailable):
 
     kind: ClassVar[Kind] = "rule"
     Options = MinOptions
-
-    def __init__(self, options: MinOptions) -> None:
-        self.options = options
+    options: MinOptions
 
     def _minimum(self, meeting: Meeting) -> int:
         return self.options.min_participants or meeting.required
@@ -69,9 +67,7 @@ class RequiredAttendees(_AllAvailable):
 
     kind: ClassVar[Kind] = "rule"
     Options = RequiredOptions
-
-    def __init__(self, options: RequiredOptions) -> None:
-        self.options = options
+    options: RequiredOptions
 
     def _minimum(self, meeting: Meeting) -> int:
         if self.options.min_participants is not None:
@@ -105,9 +101,7 @@ class Quorum(_AllAvailable):
 
     kind: ClassVar[Kind] = "rule"
     Options = QuorumOptions
-
-    def __init__(self, options: QuorumOptions) -> None:
-        self.options = options
+    options: QuorumOptions
 
     def needed(self, meeting: Meeting) -> int:
         return max(1, math.ceil(self.options.fraction * len(meeting.invitees) - 1e-9))
@@ -132,7 +126,7 @@ class RolesOptions(BaseModel):
     groups: Annotated[dict[str, Group], Field(min_length=1)]
 
 
-class Roles:
+class Roles(Configured):
     """At least `min` from each group (one from each team, one host from a pool...).
 
     With `max`, only that many of a group are held: the least booked first, ties by name, which
@@ -141,9 +135,7 @@ class Roles:
 
     kind: ClassVar[Kind] = "rule"
     Options = RolesOptions
-
-    def __init__(self, options: RolesOptions) -> None:
-        self.options = options
+    options: RolesOptions
 
     def satisfied(self, meeting: Meeting, attendees: Sequence[AgentId]) -> bool:
         present = set(attendees)

@@ -15,16 +15,12 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from coordinator.policies.base import Kind, NoOptions
+from coordinator.policies.base import Configured, Kind
 from shared.scenario import Meeting
 
 
-class CountAsNo:
+class CountAsNo(Configured):
     kind: ClassVar[Kind] = "silence"
-    Options = NoOptions
-
-    def __init__(self, options: NoOptions) -> None:
-        self.options = options
 
     def retries(self, default: int) -> int:
         return default
@@ -39,13 +35,11 @@ class WaitOptions(BaseModel):
 
 
 class Wait(CountAsNo):
-    Options = WaitOptions  # type: ignore[assignment]
-
-    def __init__(self, options: WaitOptions) -> None:
-        self.wait = options
+    Options = WaitOptions
+    options: WaitOptions
 
     def retries(self, default: int) -> int:
-        return self.wait.retries
+        return self.options.retries
 
 
 class DropFromQuorum(CountAsNo):

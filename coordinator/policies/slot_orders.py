@@ -4,45 +4,33 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from coordinator.policies.base import Kind, MeetingFacts, NoOptions
+from coordinator.policies.base import Configured, Kind, MeetingFacts
 
 
-class Earliest:
+class Earliest(Configured):
     kind: ClassVar[Kind] = "slot_order"
     needs_free_at: ClassVar[bool] = False
-    Options = NoOptions
-
-    def __init__(self, options: NoOptions) -> None:
-        self.options = options
 
     def key(self, facts: MeetingFacts, index: int) -> tuple[object, ...]:
         return (index,)
 
 
-class MaxAvailability:
+class MaxAvailability(Configured):
     """The slot where the most invitees can come; the earliest among equals."""
 
     kind: ClassVar[Kind] = "slot_order"
     needs_free_at: ClassVar[bool] = True
-    Options = NoOptions
-
-    def __init__(self, options: NoOptions) -> None:
-        self.options = options
 
     def key(self, facts: MeetingFacts, index: int) -> tuple[object, ...]:
         return (-len(facts.free_at[index]), index)
 
 
-class MaxFairness:
+class MaxFairness(Configured):
     """The slot whose chosen attendees are the least booked so far: load spreads across a pool
     (with a `roles` group capped by `max`, each meeting goes to the least-booked member)."""
 
     kind: ClassVar[Kind] = "slot_order"
     needs_free_at: ClassVar[bool] = True
-    Options = NoOptions
-
-    def __init__(self, options: NoOptions) -> None:
-        self.options = options
 
     def key(self, facts: MeetingFacts, index: int) -> tuple[object, ...]:
         chosen = facts.chosen_at[index]
