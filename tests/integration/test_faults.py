@@ -7,9 +7,9 @@ every participant is a separate OS process.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,7 +47,8 @@ async def negotiate(scenario: Scenario, address: str, on_action: Callable[[Coord
     return result, service
 
 
-def start_agents(children: Children, scenario: Scenario, endpoints: str, skip: set[str] = set()) -> dict:
+def start_agents(children: Children, scenario: Scenario, endpoints: str,
+                 skip: frozenset[str] = frozenset()) -> dict[str, subprocess.Popen[str]]:
     procs = {}
     for name in scenario.participants:
         if name in skip:
@@ -69,7 +70,7 @@ async def test_participant_that_never_answers(children: Children) -> None:
                       response_timeout_s=0.5, retries=1)
 
     def before(endpoints: str) -> None:
-        start_agents(children, s, endpoints, skip={"mute"})
+        start_agents(children, s, endpoints, skip=frozenset({"mute"}))
         children.mute(endpoints, "mute")
 
     result, _ = await negotiate(s, "tcp://127.0.0.1:*", before=before)
@@ -85,7 +86,7 @@ async def test_participant_that_never_joins(children: Children) -> None:
                       [{"id": "m", "duration_minutes": 60, "invitees": ["a", "b", "ghost"]}],
                       join_timeout_s=1.5)
     result, _ = await negotiate(s, "tcp://127.0.0.1:*",
-                                before=lambda e: start_agents(children, s, e, skip={"ghost"}))
+                                before=lambda e: start_agents(children, s, e, skip=frozenset({"ghost"})))
     assert result.missing == ("ghost",)
     (o,) = result.outcomes
     assert not o.scheduled and "ghost never joined" in o.reason

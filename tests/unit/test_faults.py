@@ -9,12 +9,9 @@ import pytest
 from coordinator.audit import audit
 from coordinator.journal import Journal, read_journal
 from coordinator.negotiation import Negotiation
-from participant.responder import Send
-from shared.codec import Encoder, decode
-from shared.errors import ProtocolError
-from shared.ids import COORDINATOR, AgentId
-from shared.messages import AvailabilityRequest, Heartbeat, Hello, MeetingScheduled
-from tests.helpers import at, make_scenario
+from shared.ids import AgentId
+from shared.messages import AvailabilityRequest, MeetingScheduled
+from tests.helpers import make_scenario
 from tests.unit.fakenet import FakeNetwork
 
 S = make_scenario({"a": {}, "b": {}, "c": {}}, [

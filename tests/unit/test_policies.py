@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from coordinator.audit import audit
 from coordinator.policies import registry
 from coordinator.policies.base import Booking, MeetingFacts, PersonView
 from coordinator.policies.constraints import BlackoutDates, DailyCap, MinGap, TimeOfDay, Weekdays, WorkingHours
