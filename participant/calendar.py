@@ -94,8 +94,14 @@ class Calendar:
             del self.holds[meeting]
 
     def accept(self, meeting: MeetingId, when: Interval) -> MeetingId | None:
-        """Record a scheduled meeting; returns a clashing meeting if the coordinator erred."""
+        """Record a scheduled meeting; returns a clashing meeting if the coordinator erred.
+
+        The coordinator's decision stands over our tentative holds: any other hold it overlaps
+        is released, so a hold never contradicts an accepted meeting."""
         self.holds.pop(meeting, None)
+        for other, held in list(self.holds.items()):
+            if held.when.overlaps(when):
+                del self.holds[other]
         clash = self.clash(when, meeting)
         self.accepted[meeting] = Commitment(meeting, when, 0)
         return clash

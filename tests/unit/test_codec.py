@@ -100,7 +100,7 @@ def test_truncated_valid_frames_are_decode_errors() -> None:
             decode(frame[:cut])
 
 
-@settings(max_examples=500, deadline=None)
+@settings()
 @given(st.binary(max_size=2048))
 def test_arbitrary_bytes_never_raise_anything_but_decode_error(data: bytes) -> None:
     try:
@@ -117,7 +117,7 @@ json_like = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings()
 @given(st.sampled_from(sorted({type(b).model_fields["type"].default for b in SAMPLES})), json_like)
 def test_well_formed_envelopes_with_arbitrary_bodies_never_crash(kind: str, body: object) -> None:
     try:

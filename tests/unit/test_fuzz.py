@@ -64,7 +64,7 @@ SCENARIO = make_scenario({"a": {}, "b": {}, "c": {}}, [
 ])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(names, st.booleans(), agent_bodies, st.floats(0, 30)), max_size=40))
 def test_negotiation_core_survives_any_message_sequence(script: list[tuple[str, bool, Any, float]]) -> None:
     net = FakeNetwork(SCENARIO)
@@ -84,7 +84,7 @@ def test_negotiation_core_survives_any_message_sequence(script: list[tuple[str, 
     assert audit(SCENARIO, outcomes) == []
 
 
-@settings(max_examples=150, deadline=None)
+@settings()
 @given(st.lists(st.tuples(st.booleans(), coordinator_bodies), max_size=40))
 def test_agent_core_survives_any_message_sequence(script: list[tuple[bool, Any]]) -> None:
     from participant.calendar import Calendar
@@ -107,7 +107,7 @@ def test_agent_core_survives_any_message_sequence(script: list[tuple[bool, Any]]
         assert not any(x.overlaps(y) for y in held[i + 1:] + accepted)
 
 
-@settings(max_examples=200, deadline=None)
+@settings()
 @given(st.lists(st.binary(max_size=300), min_size=0, max_size=4), st.booleans())
 def test_agent_shell_handles_any_frames_without_raising(frames: list[bytes], routed: bool) -> None:
     from participant.calendar import Calendar

@@ -134,3 +134,11 @@ def test_says_hello_again_when_the_coordinator_goes_quiet() -> None:
     assert any(isinstance(a, Send) and isinstance(a.body, Hello) for a in actions)
     again = link.agent.tick(4.5)  # and keeps saying it until someone answers
     assert any(isinstance(a, Send) and isinstance(a.body, Hello) for a in again)
+
+
+def test_a_scheduled_meeting_releases_any_hold_it_overlaps() -> None:
+    """Found by hypothesis: a decision must never leave a hold contradicting it."""
+    link = Link([(0, 8)])
+    assert link.reply(Hold(meeting_id="m1", round=1, start=h(1), end=h(2))).accepted  # type: ignore[attr-defined]
+    link.send(MeetingScheduled(meeting_id="m2", name="M2", start=h(1.5), end=h(2.5), attendees=("alice",)))
+    assert "m1" not in link.agent.calendar.holds and "m2" in link.agent.calendar.accepted
