@@ -1,26 +1,31 @@
 """The negotiation core: answers in, decisions out. No sockets, no clock, no asyncio.
 
-Rules (everything that decides what is placed where lives in this file):
+Rules (everything that decides what is placed where lives in this file; *what counts* as
+acceptable lives in the policies, see coordinator/policies):
 
 1. Joining. An expected agent says Hello; we publish a Welcome addressed to it until it answers
    Ready. A Ready proves the agent's subscription works, so nothing we publish afterwards is lost
    to ZeroMQ's slow joiner. Negotiation starts when everyone is Ready, or at the join deadline
    with whoever is (the rest are reported as never joined).
-2. Asking. Every meeting's invitees get ONE AvailabilityRequest naming all candidate slots,
-   all meetings at once: answers for later meetings arrive while earlier ones are being placed.
-   A request unanswered by its deadline is re-sent (requests are idempotent per round), then
-   the silent invitee counts as unavailable for that meeting.
-3. Placing. Meetings are placed in priority order (higher first, then as listed). A meeting may
-   be placed early only if it shares nobody with any meeting ahead of it that is still open, so
-   the outcome is exactly that of placing them one by one, just faster.
-4. Walking. For a meeting, candidates are tried in order; the first where at least the minimum
-   number of invitees said yes and are not already booked (by our own ledger) gets a Hold sent
-   to every one of them. When all have replied (or the hold deadline passes), enough
-   confirmations schedule the meeting with everyone who confirmed; too few release the holds,
-   count the refusers as "no" for that slot, and the walk goes on.
+2. Asking. Every meeting's invitees get ONE AvailabilityRequest naming all candidate slots
+   that the meeting-level constraints allow, all meetings at once: answers for later meetings
+   arrive while earlier ones are being placed. A request unanswered by its deadline is re-sent
+   (requests are idempotent per round) as often as the silence policy says, then the silent
+   invitee counts as unavailable for that meeting.
+3. Placing. Meetings are placed in the priority policy's order (by default higher `priority`
+   first, then as listed). A meeting may be placed early only if it shares nobody with any
+   meeting ahead of it that is still open, so the outcome is exactly that of placing them one
+   by one, just faster. Decisions resumed from a journal are booked first and never re-asked.
+4. Walking. For a meeting, candidates are tried in the slot order's preference; at each, the
+   invitees who said yes, are not booked in our own ledger and pass the attendee constraints
+   are offered to the rule, which picks whom to hold. If it is satisfied, a Hold goes to every
+   one of them. When all have replied (or the hold deadline passes), confirmations the rule
+   accepts schedule the meeting with everyone who confirmed; otherwise the holds are released,
+   the refusers count as "no" for that slot (or give fresh answers), and the walk goes on.
 5. Announcing. MeetingScheduled / MeetingFailed go to everyone, batched (ANNOUNCE_EVERY_S),
-   and all are out before Shutdown.
-6. Ending. Every wait has a deadline and every walk is finite, so every meeting ends scheduled or
+   and all are out before Shutdown. A rejoining agent is told the meetings it holds.
+6. Ending. Every wait has a deadline and every walk is finite (each failed hold turns at least
+   one "yes" into "no", and holds are capped per meeting), so every meeting ends scheduled or
    failed with a reason. An agent silent past its liveness timeout counts as "no" everywhere.
 
 Round ids are unique per coordinator incarnation; a reply carrying any other round is stale.

@@ -158,6 +158,8 @@ class CoordinatorService:
         identity, payload = frames[0].bytes, frames[1]
         bucket = self._buckets.get(identity)
         if bucket is None:
+            if len(self._buckets) >= MAX_PEERS_TRACKED:  # reconnect churn must not grow this forever
+                self._buckets.clear()
             bucket = self._buckets[identity] = _Bucket()
         if not bucket.take(time.monotonic()):
             self.stats.dropped += 1
@@ -247,6 +249,7 @@ class CoordinatorService:
 
 RATE_PER_S = 2000.0  # sustained messages per second per peer; an honest agent sends far fewer
 RATE_BURST = 5000.0  # enough for an agent answering hundreds of requests at once
+MAX_PEERS_TRACKED = 10_000
 
 
 @dataclass
