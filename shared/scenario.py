@@ -37,6 +37,7 @@ from pydantic import (
 )
 
 from shared.errors import Problem, ScenarioError
+from shared.ics import busy_from_ics, read_calendar
 from shared.ids import NAME_PATTERN, AgentId, MeetingId
 from shared.messages import MAX_CANDIDATES
 from shared.slots import ALWAYS, FreeTime, Interval, SlotGrid, subtract
@@ -50,6 +51,15 @@ def _zone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown IANA time zone {name!r}") from exc
     return name
+
+
+def _calendar_file(value: str, info: ValidationInfo) -> str:
+    """Resolve against the naming file's folder, and read it now: a bad calendar is a
+    scenario error at load time, not an agent failing mid-negotiation."""
+    base = (info.context or {}).get("base_dir")
+    path = Path(value) if Path(value).is_absolute() or base is None else Path(base) / value
+    read_calendar(path.resolve())
+    return str(path.resolve())
 
 
 def _localize(value: datetime, info: ValidationInfo) -> datetime:
@@ -249,6 +259,17 @@ class Availability(_Strict):
     # None: free at any time outside `busy`. An empty list: never free.
     available: WindowList | None = None
     busy: WindowList = []
+    # iCalendar files whose events and free/busy periods are busy time (see shared/ics.py);
+    # relative paths are read against the file that names them.
+    ics: list[Annotated[str, AfterValidator(_calendar_file)]] = []
+
+    @model_validator(mode="after")
+    def _inherit_zone(self, info: ValidationInfo) -> Availability:
+        """Without a zone of its own, a person lives in the scenario's (floating .ics times too)."""
+        zone = (info.context or {}).get("zone")
+        if self.timezone is None and isinstance(zone, ZoneInfo):
+            object.__setattr__(self, "timezone", zone.key)
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -264,9 +285,17 @@ class Availability(_Strict):
 
     def free_time(self, within: Interval | None = None) -> FreeTime:
         """Free = inside an available window and outside every busy interval. Recurring
-        windows are expanded within `within` (a year from their first occurrence if None)."""
+        windows are expanded within `within` (a year from their first occurrence if None);
+        calendar files need a window."""
         base = [ALWAYS] if self.available is None else _expand(self.available, within)
-        return FreeTime(subtract(base, _expand(self.busy, within)))
+        busy = _expand(self.busy, within)
+        if self.ics:
+            if within is None:
+                raise ValueError("free time from .ics calendars needs a window to expand them in")
+            zone = ZoneInfo(self.timezone or "UTC")
+            for path in self.ics:
+                busy += busy_from_ics(Path(path), within, zone)
+        return FreeTime(subtract(base, busy))
 
 
 class Meeting(_Strict):
@@ -541,7 +570,7 @@ def _validate(model: type[_Strict], data: Any, source: str,
     except (ZoneInfoNotFoundError, ValueError):
         zone = None  # reported by the field validator
     try:
-        return model.model_validate(data, context={"zone": zone})
+        return model.model_validate(data, context={"zone": zone, "base_dir": str(Path(source).parent)})
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False):

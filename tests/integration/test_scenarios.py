@@ -57,3 +57,11 @@ def test_policy_priority_scenario(workdir: Path) -> None:
                     for i in range(1, 7))
     assert sum(hosts.values()) == 6 and max(hosts.values()) <= 3 and len(hosts) == 3
     assert len(by_id["team-lunch"]["participants"]) == 3  # the fullest slot, not the earliest
+
+
+def test_calendar_file_scenario(workdir: Path) -> None:
+    by_id = {m["id"]: m for m in run(REPO / "scenarios/calendars.yaml", workdir)["meetings"]}
+    # 11:00 Berlin is free again: the appointment there is STATUS:CANCELLED.
+    assert by_id["kickoff"]["start"] == "2024-10-21T09:00:00+00:00"
+    # 09:30-10:00 Berlin is the daily stand-up; the one-on-one follows it.
+    assert by_id["one-on-one"]["start"] == "2024-10-21T08:00:00+00:00"

@@ -1,0 +1,110 @@
+"""Busy time from iCalendar files (.ics), as calendar programs export them.
+
+What counts as busy, following RFC 5545:
+- a VEVENT occurrence (RRULE, RDATE, EXDATE and RECURRENCE-ID overrides expanded by
+  recurring-ical-events), unless STATUS:CANCELLED or TRANSP:TRANSPARENT ("show as free");
+- an all-day event (DATE values) blocks its whole local days;
+- a VFREEBUSY period of any FBTYPE except FREE (BUSY, BUSY-UNAVAILABLE, BUSY-TENTATIVE).
+Floating times (no zone) are read in the calendar's X-WR-TIMEZONE, else in the person's zone.
+An event with a start but no end or duration takes no time, so it blocks nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import icalendar
+import recurring_ical_events
+
+from shared.slots import Interval
+
+
+class IcsError(ValueError):
+    """A file that is not a readable iCalendar calendar."""
+
+
+def _moment(value: date | datetime, zone: tzinfo) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    return datetime.combine(value, time(0), tzinfo=zone)
+
+
+def _calendar_zone(cal: icalendar.Calendar, fallback: tzinfo) -> tzinfo:
+    name = cal.get("X-WR-TIMEZONE")
+    if name:
+        try:
+            return ZoneInfo(str(name))
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return fallback
+
+
+def read_calendar(path: Path) -> icalendar.Calendar:
+    """Parsed once per file version: an agent expands the same calendar for every request."""
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise IcsError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return _parse(path, stamp)
+
+
+@lru_cache(maxsize=32)
+def _parse(path: Path, stamp: int) -> icalendar.Calendar:
+    try:
+        return icalendar.Calendar.from_ical(path.read_bytes())
+    except OSError as exc:
+        raise IcsError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except Exception as exc:  # icalendar raises ValueError and others on malformed input
+        raise IcsError(f"{path}: not an iCalendar file: {exc}") from None
+
+
+def _events(cal: icalendar.Calendar, window: Interval, zone: tzinfo) -> list[Interval]:
+    busy = []
+    for ev in recurring_ical_events.of(cal).between(window.start, window.end):
+        if str(ev.get("STATUS", "")).upper() == "CANCELLED":
+            continue
+        if str(ev.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
+            continue
+        raw_start = ev.decoded("DTSTART")
+        start = _moment(raw_start, zone)
+        if "DTEND" in ev:
+            end = _moment(ev.decoded("DTEND"), zone)
+        elif "DURATION" in ev:
+            end = start + ev.decoded("DURATION")
+        else:  # RFC 5545: a date lasts the day; a date-time without an end takes no time
+            end = start + timedelta(days=1) if not isinstance(raw_start, datetime) else start
+        if end > start:
+            busy.append(Interval(start, end))
+    return busy
+
+
+def _periods(prop: Any) -> list[Any]:
+    return prop if isinstance(prop, list) else [prop]
+
+
+def _free_busy(cal: icalendar.Calendar, window: Interval, zone: tzinfo) -> list[Interval]:
+    busy = []
+    for component in cal.walk("VFREEBUSY"):
+        for prop in _periods(component.get("FREEBUSY", [])):
+            if str(prop.params.get("FBTYPE", "BUSY")).upper() == "FREE":
+                continue
+            for period in _periods(prop.dt if hasattr(prop, "dt") else prop):
+                values = period.dt if hasattr(period, "dt") else period
+                start, end_or_length = values
+                start = _moment(start, zone)
+                end = start + end_or_length if isinstance(end_or_length, timedelta) else _moment(end_or_length, zone)
+                iv = Interval(start, end) if end > start else None
+                if iv is not None and iv.overlaps(window):
+                    busy.append(iv)
+    return busy
+
+
+def busy_from_ics(path: Path, window: Interval, zone: tzinfo) -> list[Interval]:
+    """Busy intervals from one .ics file that overlap `window`."""
+    cal = read_calendar(path)
+    local = _calendar_zone(cal, zone)
+    return _events(cal, window, local) + _free_busy(cal, window, local)
