@@ -14,13 +14,16 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import icalendar
-import recurring_ical_events
-
 from shared.slots import Interval
+
+if TYPE_CHECKING:
+    import icalendar
+
+# icalendar and recurring-ical-events are imported where used: every agent process imports
+# this module, few have a calendar file, and the import costs ~30 ms per process at start-up.
 
 
 class IcsError(ValueError):
@@ -54,6 +57,8 @@ def read_calendar(path: Path) -> icalendar.Calendar:
 
 @lru_cache(maxsize=32)
 def _parse(path: Path, stamp: int) -> icalendar.Calendar:
+    import icalendar
+
     try:
         return icalendar.Calendar.from_ical(path.read_bytes())
     except OSError as exc:
@@ -63,6 +68,8 @@ def _parse(path: Path, stamp: int) -> icalendar.Calendar:
 
 
 def _events(cal: icalendar.Calendar, window: Interval, zone: tzinfo) -> list[Interval]:
+    import recurring_ical_events
+
     busy = []
     for ev in recurring_ical_events.of(cal).between(window.start, window.end):
         if str(ev.get("STATUS", "")).upper() == "CANCELLED":
