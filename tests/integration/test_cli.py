@@ -122,3 +122,21 @@ def test_coordinator_and_participants_as_separate_commands(transport: str, workd
         for who in m["participants"]:
             accepted = {a["id"]: a for a in children.record(who)["accepted"]}
             assert accepted[m["id"]]["start"] == m["start"]
+
+
+def test_explain_shows_the_reasoning_for_one_meeting(workdir: Path) -> None:
+    done = run_cli("explain", str(TUTORIAL), "team-sync", "-q")
+    assert done.returncode == 0, done.stderr
+    assert "Team Sync (team-sync): scheduled Sun 21 Jul 10:00-11:00 with alice, bob, charlie" in done.stdout
+    assert "chosen" in done.stdout and "had 2 of 3 required" in done.stdout
+    unknown = run_cli("explain", str(TUTORIAL), "nope", "-q")
+    assert unknown.returncode == 2 and "no meeting 'nope'; meetings: team-sync, project-review" in unknown.stderr
+
+
+def test_generate_writes_a_valid_seeded_scenario(workdir: Path) -> None:
+    first, second = workdir / "a.yaml", workdir / "b.yaml"
+    for path in (first, second):
+        assert run_cli("generate", "--people", "7", "--meetings", "9", "--seed", "4", "--out", str(path)).returncode == 0
+    assert first.read_text() == second.read_text()  # same seed, same scenario
+    s = load_scenario(first)
+    assert len(s.participants) == 7 and len(s.meetings) == 9
