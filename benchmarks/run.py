@@ -40,12 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; the table shows medians")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--transport", choices=["tcp", "ipc"], default="tcp")
+    parser.add_argument("--secure", action="store_true", help="CURVE-encrypt everything (fresh keys per run)")
     args = parser.parse_args(argv)
     configure("ERROR", "bench")
     console = Console(width=max(Console().width, 132))  # the table stays whole in CI logs too
 
-    table = Table(title=f"slotwise end to end ({args.transport}, 15-minute slots over a 5-day week, "
-                        f"median of {args.repeat})")
+    table = Table(title=f"slotwise end to end ({args.transport}{', CURVE' if args.secure else ''}, "
+                        f"15-minute slots over a 5-day week, median of {args.repeat})")
     for col in ("participants", "meetings", "placed", "slots/meeting", "start-up s",
                 "negotiation s", "messages", "round trips/meeting", "coord. RSS MB"):
         table.add_column(col, justify="right")
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for _ in range(args.repeat):
             started = time.monotonic()
-            result = run_locally(scenario, transport=args.transport).result
+            result = run_locally(scenario, transport=args.transport, secure=args.secure).result
             problems = audit(scenario, result.outcomes)
             failures += len(problems)
             for p in problems:

@@ -210,6 +210,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     ids = frozenset(m.meeting_id for m in wanted)
     with _progress(scenario, args.quiet) as on_action:
         local = run_locally(scenario, on_action=on_action, explain=ids)
+    if args.out is not None:
+        write_results(args.out, results_document(scenario, local.result))
     outcomes = {o.meeting_id: o for o in local.result.outcomes}
     for m in wanted:
         o = outcomes[m.meeting_id]
