@@ -107,9 +107,6 @@ class ParticipantProcesses:
                 out[name] = json.loads(path.read_text())
         return out
 
-    def exit_codes(self) -> dict[str, int | None]:
-        return {name: p.poll() for name, p in self.procs.items()}
-
 
 @dataclass(frozen=True)
 class LocalRun:

@@ -16,9 +16,6 @@ class Liveness:
     def heard(self, who: AgentId, now: float) -> None:
         self._last[who] = now
 
-    def forget(self, who: AgentId) -> None:
-        self._last.pop(who, None)
-
     def expired(self, now: float) -> list[AgentId]:
         """Peers silent past the timeout, each reported once (then forgotten until heard again)."""
         # Same expression as next_deadline(), so float rounding cannot leave a deadline unserved.

@@ -146,6 +146,14 @@ class _Exchange:
     def waiting(self) -> set[AgentId]:
         return self.asked - self.replied
 
+    def retry(self, now: float, timeout_s: float, retries: int) -> bool:
+        """Arm one more attempt if any are left; the caller re-sends to `waiting`."""
+        if self.tries > retries:
+            return False
+        self.tries += 1
+        self.deadline = now + timeout_s
+        return True
+
 
 @dataclass
 class _Hold:
@@ -448,9 +456,7 @@ class Negotiation:
     def _asking_timed_out(self, st: _MeetingState, now: float) -> list[Action]:
         ex = st.asking
         assert ex is not None
-        if ex.tries <= st.policies.silence.retries(self.settings.retries):
-            ex.tries += 1
-            ex.deadline = now + self.settings.response_timeout_s
+        if ex.retry(now, self.settings.response_timeout_s, st.policies.silence.retries(self.settings.retries)):
             self.stats.resends += 1
             return [Publish(self._availability_request(st, ex.round), to=tuple(sorted(ex.waiting)))]
         for who in ex.waiting:
@@ -546,9 +552,7 @@ class Negotiation:
         hold = st.hold
         assert hold is not None
         ex = hold.exchange
-        if ex.tries <= self.settings.retries:
-            ex.tries += 1
-            ex.deadline = now + self.settings.hold_timeout_s
+        if ex.retry(now, self.settings.hold_timeout_s, self.settings.retries):
             self.stats.resends += 1
             when = self.grid.interval(st.slots[hold.slot_index], st.meeting.duration_minutes)
             return [SendTo(w, self._hold_message(st, ex.round, when)) for w in sorted(ex.waiting)]

@@ -46,12 +46,6 @@ BUILTIN: dict[str, str] = {
     "drop-from-quorum": "coordinator.policies.silence:DropFromQuorum",
 }
 
-DEFAULTS: dict[Kind, str] = {
-    "rule": "min-participants",
-    "priority": "priority-then-order",
-    "slot_order": "earliest",
-    "silence": "count-as-no",
-}
 
 
 @cache
