@@ -37,16 +37,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default="INFO")
 
 
-def _availability(args: argparse.Namespace) -> Availability:
+def _availability(args: argparse.Namespace) -> tuple[Availability, Path | None]:
+    """This person's availability, and the keys directory a scenario's security section names."""
     if args.scenario is not None:
         scenario = load_scenario(args.scenario)
         if args.name not in scenario.participants:
             raise ScenarioError(str(args.scenario),
                                 [Problem("participants", f"no participant named {args.name!r}")])
-        return scenario.availability(args.name)
+        return scenario.availability(args.name), scenario.keys_dir(args.scenario)
     if args.availability is not None:
-        return load_availability(args.availability)
-    return Availability()
+        return load_availability(args.availability), None
+    return Availability(), None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,16 +59,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     try:
         endpoints = parse_endpoints(args.connect)
-        availability = _availability(args)
+        availability, scenario_keys = _availability(args)
     except ValueError as exc:
         logger.error("--connect: {}", exc)
         return EXIT_BAD_INPUT
     except ScenarioError as exc:
         logger.error("{}", exc.render())
         return EXIT_BAD_INPUT
-    keys_dir = args.keys
-    if keys_dir is None and args.scenario is not None:
-        keys_dir = load_scenario(args.scenario).keys_dir(args.scenario)
+    keys_dir = args.keys or scenario_keys
     try:
         keys = ClientKeys.load(keys_dir, args.name) if keys_dir is not None else None
     except (KeysError, OSError) as exc:
