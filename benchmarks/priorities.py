@@ -14,11 +14,11 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from coordinator.audit import audit
-from coordinator.launcher import run_locally
-from coordinator.synthetic import synthetic_scenario
-from shared.logsetup import configure
-from shared.scenario import Scenario
+from slotwise.report.audit import audit
+from slotwise.local import run_locally
+from slotwise.synthetic import synthetic_scenario
+from slotwise.shared.logsetup import configure
+from slotwise.shared.scenario import Scenario
 
 PRIORITIES = ["priority-then-order", "earliest-deadline-first", "most-constrained-first"]
 

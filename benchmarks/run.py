@@ -20,11 +20,11 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from coordinator.audit import audit
-from coordinator.launcher import run_locally
-from coordinator.synthetic import synthetic_scenario
-from shared.logsetup import configure
-from shared.scenario import Scenario
+from slotwise.report.audit import audit
+from slotwise.local import run_locally
+from slotwise.synthetic import synthetic_scenario
+from slotwise.shared.logsetup import configure
+from slotwise.shared.scenario import Scenario
 
 DEFAULT_SIZES = ["4x2", "20x50", "50x200"]
 

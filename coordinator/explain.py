@@ -6,13 +6,13 @@ the negotiation does it only for the meetings someone asked about (`slotwise exp
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import groupby
 
-from coordinator.placement import SlotJudge
-from shared.ids import AgentId
-from shared.slots import Interval
+from slotwise.coordinator.placement import SlotJudge
+from slotwise.shared.ids import AgentId
+from slotwise.shared.slots import Interval
 
 
 @dataclass(frozen=True)
@@ -23,9 +23,9 @@ class CandidateRow:
     missing: tuple[tuple[AgentId, str], ...] = ()  # invitees who cannot attend, and why
 
 
-def candidate_rows(judge: SlotJudge, excluded_at: Mapping[int, str], all_slots: Sequence[int],
-                   chosen_slot: int | None) -> list[CandidateRow]:
+def candidate_rows(judge: SlotJudge, chosen_slot: int | None) -> list[CandidateRow]:
     rows = []
+    excluded_at, all_slots = judge.meeting.excluded_at, judge.meeting.all_slots
     kept = {slot: i for i, slot in enumerate(judge.slots)}
     meeting = judge.judged_meeting()
     rule = judge.policies.rule

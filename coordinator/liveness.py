@@ -5,7 +5,7 @@ Pure and clock-free: the caller passes `now`, so tests move time by hand.
 
 from __future__ import annotations
 
-from shared.ids import AgentId
+from slotwise.shared.ids import AgentId
 
 
 class Liveness:

@@ -29,23 +29,33 @@ acceptable lives in the policies, see coordinator/policies):
    failed with a reason. An agent silent past its liveness timeout counts as "no" everywhere.
 
 Round ids are unique per coordinator incarnation; a reply carrying any other round is stale.
+
+State, as data (h11 keeps its state table in one file; so do we). The negotiation moves
+JOINING -> NEGOTIATING -> DONE; each meeting moves through MeetingPhase along MEETING_MOVES
+below, and any other move is our bug. Every message first passes the SessionGuard (who may
+speak, which incarnation, nothing twice). A ProtocolError is the peer's fault: the message is
+dropped and nothing changed. Any other exception is ours: the core moves to ERROR, keeps its state
+for the log, and refuses further input (CoreError), so the shell stops instead of feeding a
+half-changed core.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import tzinfo
 from enum import Enum, auto
+from typing import ParamSpec, TypeVar
 
-from coordinator.explain import CandidateRow, candidate_rows
-from coordinator.liveness import Liveness
-from coordinator.placement import Absence, Attempt, Ledger, Person, SlotJudge, explain_failure
-from coordinator.policies.resolve import MeetingPolicies, Policies, resolve
-from shared.errors import ProtocolError
-from shared.ids import AgentId, MeetingId
-from shared.messages import (
+from slotwise.coordinator.explain import CandidateRow, candidate_rows
+from slotwise.coordinator.liveness import Liveness
+from slotwise.coordinator.placement import Absence, Attempt, Ledger, SlotJudge, explain_failure
+from slotwise.coordinator.plan import MeetingSpec, Plan
+from slotwise.shared.codec import Envelope
+from slotwise.shared.decision import Decision
+from slotwise.shared.errors import CoreError, ProtocolError, UsageError
+from slotwise.shared.guard import SessionGuard
+from slotwise.shared.ids import AgentId, MeetingId
+from slotwise.shared.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
     Body,
@@ -53,15 +63,12 @@ from shared.messages import (
     Hello,
     Hold,
     HoldReply,
-    MeetingFailed,
-    MeetingScheduled,
     Ready,
     Release,
     Shutdown,
     Welcome,
 )
-from shared.scenario import Meeting, NegotiationSettings, Scenario, meeting_window
-from shared.slots import Interval, SlotGrid
+from slotwise.shared.slots import Interval
 
 WELCOME_RESEND_S = 0.1  # how often an unconfirmed Welcome is published again while joining
 LIVENESS_FACTOR = 4  # an agent is lost after this many heartbeat intervals of silence
@@ -69,6 +76,42 @@ LIVENESS_FACTOR = 4  # an agent is lost after this many heartbeat intervals of s
 # every agent; a burst wakes each once. An attendee's hold blocks the slot until then, and our
 # ledger is authoritative, so the delay costs nothing in safety.
 ANNOUNCE_EVERY_S = 0.02
+
+
+# --- state, as data ---------------------------------------------------------------------------
+
+class Phase(Enum):
+    JOINING = auto()  # waiting for every agent's Ready (or the join deadline)
+    NEGOTIATING = auto()
+    DONE = auto()  # every meeting decided, Shutdown sent
+    ERROR = auto()  # a bug of ours: no further input is accepted
+
+
+PHASE_MOVES: dict[Phase, frozenset[Phase]] = {
+    Phase.JOINING: frozenset({Phase.NEGOTIATING, Phase.ERROR}),
+    Phase.NEGOTIATING: frozenset({Phase.DONE, Phase.ERROR}),
+    Phase.DONE: frozenset({Phase.ERROR}),
+    Phase.ERROR: frozenset(),
+}
+
+
+class MeetingPhase(Enum):
+    PENDING = auto()  # not asked yet (negotiation has not begun)
+    ASKING = auto()  # an availability request is out
+    ANSWERED = auto()  # answers in: waiting for its turn, or walking its candidates
+    HOLDING = auto()  # holds are out for one candidate
+    DECIDED = auto()  # scheduled or failed; final
+
+
+MEETING_MOVES: dict[MeetingPhase, frozenset[MeetingPhase]] = {
+    # Nothing to ask (no candidates, nobody present) goes straight to ANSWERED; a decision
+    # resumed from a journal goes straight to DECIDED.
+    MeetingPhase.PENDING: frozenset({MeetingPhase.ASKING, MeetingPhase.ANSWERED, MeetingPhase.DECIDED}),
+    MeetingPhase.ASKING: frozenset({MeetingPhase.ANSWERED}),
+    MeetingPhase.ANSWERED: frozenset({MeetingPhase.HOLDING, MeetingPhase.DECIDED}),
+    MeetingPhase.HOLDING: frozenset({MeetingPhase.ANSWERED, MeetingPhase.DECIDED}),
+    MeetingPhase.DECIDED: frozenset(),
+}
 
 
 # --- actions the shell performs ---------------------------------------------------------------
@@ -90,20 +133,18 @@ class SendTo:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
-    meeting_id: MeetingId
-    scheduled: bool
-    when: Interval | None
-    attendees: tuple[AgentId, ...]
-    reason: str | None
-    round_trips: int
+class Decided:
+    """A meeting's decision is final: journal it before it is announced."""
+
+    decision: Decision
 
 
 @dataclass(frozen=True, slots=True)
-class Decided:
-    """A meeting's outcome is final (the shell reports progress)."""
+class Explained:
+    """Candidate-by-candidate reasoning for a meeting someone asked about, at decision time."""
 
-    outcome: Outcome
+    meeting_id: MeetingId
+    rows: tuple[CandidateRow, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,21 +156,21 @@ class Started:
 
 
 @dataclass(frozen=True, slots=True)
+class Joined:
+    """An agent proved its subscription while joining; `ready` have so far."""
+
+    agent: AgentId
+    ready: int
+
+
+@dataclass(frozen=True, slots=True)
 class Lost:
     """An agent fell silent past its liveness timeout."""
 
     agent: AgentId
 
 
-Action = Publish | SendTo | Decided | Started | Lost
-
-
-# --- state ------------------------------------------------------------------------------------
-
-class Phase(Enum):
-    JOINING = auto()
-    NEGOTIATING = auto()
-    DONE = auto()
+Action = Publish | SendTo | Decided | Explained | Started | Joined | Lost
 
 
 @dataclass
@@ -165,32 +206,27 @@ class _Hold:
 
 @dataclass
 class _MeetingState:
-    meeting: Meeting
-    order: int  # position in the scenario file
-    slots: list[int]  # candidates left after meeting-level constraints
-    invitees: tuple[AgentId, ...]
-    policies: MeetingPolicies
-    excluded: Counter[str] = field(default_factory=Counter)  # why candidates were dropped
-    excluded_at: dict[int, str] = field(default_factory=dict)  # slot -> reason (for explain)
-    all_slots: list[int] = field(default_factory=list)  # before meeting-level constraints
-    answers: dict[AgentId, list[bool]] = field(default_factory=dict)
-    absent: dict[AgentId, Absence] = field(default_factory=dict)
-    asking: _Exchange | None = None
-    hold: _Hold | None = None
+    spec: MeetingSpec
+    judge: SlotJudge
+    answers: dict[AgentId, list[bool]]
+    absent: dict[AgentId, Absence]
+    phase: MeetingPhase = MeetingPhase.PENDING
+    asking: _Exchange | None = None  # in ASKING
+    hold: _Hold | None = None  # in HOLDING
     walk_order: list[int] | None = None  # candidate indices in slot-order preference
     cursor: int = 0  # position in walk_order
     attempts: list[Attempt] = field(default_factory=list)
     round_trips: int = 0
-    outcome: Outcome | None = None
-    judge: SlotJudge = field(init=False)
-
-    @property
-    def answered(self) -> bool:
-        return self.asking is None
+    decision: Decision | None = None  # in DECIDED
 
     @property
     def id(self) -> MeetingId:
-        return self.meeting.meeting_id
+        return self.spec.id
+
+    def move(self, to: MeetingPhase) -> None:
+        if to not in MEETING_MOVES[self.phase]:
+            raise AssertionError(f"{self.id}: illegal move {self.phase.name} -> {to.name}")
+        self.phase = to
 
 
 @dataclass
@@ -199,34 +235,47 @@ class Stats:
     resends: int = 0
 
 
-class Negotiation:
-    """Places a scenario's meetings through the agents' answers; owns the rules, not the I/O."""
+P = ParamSpec("P")
+R = TypeVar("R")
 
-    def __init__(
-        self,
-        meetings: Sequence[Meeting],
-        people: Mapping[AgentId, Person],
-        grid: SlotGrid,
-        horizon: Interval,
-        settings: NegotiationSettings,
-        zone: tzinfo,
-        policies: Policies,
-        explain: frozenset[MeetingId] = frozenset(),
-        decided: Sequence[Outcome] = (),
-    ) -> None:
-        self.settings = settings
+
+def _guarded(method: Callable[P, R]) -> Callable[P, R]:
+    """Public verbs: a ProtocolError passes through (nothing changed); anything else is a bug
+    that moves the core to ERROR before it propagates."""
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        self = args[0]
+        assert isinstance(self, Negotiation)
+        if self.phase is Phase.ERROR:
+            raise CoreError(f"the negotiation core stopped after an internal error: {self.error}")
+        try:
+            return method(*args, **kwargs)
+        except (ProtocolError, UsageError):
+            raise
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.phase = Phase.ERROR
+            raise CoreError(f"internal error in the negotiation core: {self.error}") from exc
+    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
+    return wrapper
+
+
+class Negotiation:
+    """Places a plan's meetings through the agents' answers; owns the rules, not the I/O."""
+
+    def __init__(self, plan: Plan, explain: frozenset[MeetingId] = frozenset(),
+                 decided: Sequence[Decision] = ()) -> None:
+        self.plan = plan
+        self.settings = plan.settings
         self.explain = explain
-        self.explanations: dict[MeetingId, list[CandidateRow]] = {}
-        self.grid = grid
-        self.zone = zone
-        self.expected = tuple(people)
-        self.people = people
-        self.policies = policies
+        self.grid = plan.grid
+        self.expected = plan.participants
         self.phase = Phase.JOINING
+        self.error: str | None = None
         self.stats = Stats()
-        self.ledger = Ledger(grid)
-        self.liveness = Liveness(settings.heartbeat_s * LIVENESS_FACTOR)
-        self._sessions: dict[AgentId, str] = {}
+        self.ledger = Ledger(plan.grid)
+        self.liveness = Liveness(self.settings.heartbeat_s * LIVENESS_FACTOR)
+        self.guard = SessionGuard(self.expected)
+        self._started = False
         self._ready: set[AgentId] = set()
         self._lost: set[AgentId] = set()
         self._welcome_due: float | None = None
@@ -235,77 +284,61 @@ class Negotiation:
         self._next_round = 1
         self._announcements: list[Body] = []
         self._announce_due: float | None = None
-        self._queue = [self._meeting_state(i, m, horizon) for i, m in enumerate(meetings)]
+        self._queue = [self._meeting_state(m) for m in plan.meetings]
         # Order now if the priority can; otherwise once every meeting's answers are in.
-        self._ordered = not policies.priority.needs_answers
+        self._ordered = not plan.priority.needs_answers
         if self._ordered:
-            self._queue.sort(key=lambda st: policies.priority.key(st.judge.facts(st.order, False)))
+            self._queue.sort(key=lambda st: plan.priority.key(st.judge.facts(st.spec.order, False)))
         self._by_id = {st.id: st for st in self._queue}
-        self.outcomes: list[Outcome] = []  # in decision order
-        for o in decided:  # resumed from a journal: booked as before, never asked again
-            st = self._meeting(o.meeting_id)
-            if o.when is not None:
-                self.ledger.book(st.id, o.when, o.attendees)
-            st.outcome = o
-            self.outcomes.append(o)
-            self._announcements.append(self._announcement(st.meeting, o))
+        self.decisions: list[Decision] = []  # in decision order
+        for d in decided:  # resumed from a journal: booked as before, never asked again
+            st = self._meeting(d.id)
+            if d.when is not None:
+                self.ledger.book(st.id, d.when, d.attendees)
+            st.move(MeetingPhase.DECIDED)
+            st.decision = d
+            self.decisions.append(d)
+            self._announcements.append(d.announcement(st.spec.title))
 
-    def _meeting_state(self, index: int, m: Meeting, horizon: Interval) -> _MeetingState:
-        pol = self.policies.meetings[m.meeting_id]
-        window = meeting_window(horizon, m)
-        meeting_level = [c for c in pol.constraints if not c.per_attendee]
-        excluded_at: dict[int, str] = {}
-        all_slots = self.grid.candidates(window, m.duration_minutes) if window else []
-        for slot in all_slots:
-            when = self.grid.interval(slot, m.duration_minutes)
-            reasons = (c.meeting_reason(m, when, self.zone) for c in meeting_level)
-            reason = next((r for r in reasons if r is not None), None)
-            if reason is not None:
-                excluded_at[slot] = reason
-        slots = [slot for slot in all_slots if slot not in excluded_at]
-        # Counted by kind ("not on an allowed weekday"), without the per-slot detail.
-        excluded = Counter(r.split(" (")[0] for r in excluded_at.values())
-        st = _MeetingState(m, index, slots, tuple(AgentId(p) for p in m.invitees), pol, excluded,
-                           excluded_at, all_slots)
-        st.judge = SlotJudge(m, st.slots, pol, self.grid, self.ledger, self.people, st.answers, st.absent)
-        return st
+    def _meeting_state(self, spec: MeetingSpec) -> _MeetingState:
+        answers: dict[AgentId, list[bool]] = {}
+        absent: dict[AgentId, Absence] = {}
+        judge = SlotJudge(spec, self.grid, self.ledger, self.plan.people, answers, absent)
+        return _MeetingState(spec, judge, answers, absent)
 
-    @classmethod
-    def for_scenario(cls, s: Scenario, explain: frozenset[MeetingId] = frozenset(),
-                     decided: Sequence[Outcome] = ()) -> Negotiation:
-        people = {AgentId(p): Person(s.person_zone(p), s.availability(p).working_hours)
-                  for p in s.participants}
-        return cls(s.meetings, people, s.grid, s.horizon_interval, s.negotiation, s.zone,
-                   resolve(s), explain, decided)
+    def _move(self, to: Phase) -> None:
+        if to not in PHASE_MOVES[self.phase]:
+            raise AssertionError(f"illegal move {self.phase.name} -> {to.name}")
+        self.phase = to
 
-    @staticmethod
-    def _announcement(m: Meeting, o: Outcome) -> Body:
-        if o.scheduled and o.when is not None:
-            return MeetingScheduled(meeting_id=o.meeting_id, name=m.title, start=o.when.start,
-                                    end=o.when.end, attendees=o.attendees)
-        return MeetingFailed(meeting_id=o.meeting_id, reason=o.reason or "not placed")
-
-    def _snapshot(self, st: _MeetingState, chosen_slot: int | None) -> None:
-        """Record the candidate-by-candidate reasoning, before this decision changes the ledger."""
-        if st.id in self.explain:
-            self.explanations[st.id] = candidate_rows(st.judge, st.excluded_at, st.all_slots, chosen_slot)
+    def _explain(self, st: _MeetingState, chosen_slot: int | None) -> list[Action]:
+        """The candidate-by-candidate reasoning, before this decision changes the ledger."""
+        if st.id not in self.explain:
+            return []
+        return [Explained(st.id, tuple(candidate_rows(st.judge, chosen_slot)))]
 
     # --- public verbs ---------------------------------------------------------------------
 
+    @_guarded
     def start(self, now: float) -> list[Action]:
+        if self._started:
+            raise UsageError("start() was called twice")
+        self._started = True
         self._join_deadline = now + self.settings.join_timeout_s
         self._welcome_due = now + WELCOME_RESEND_S
         self._heartbeat_due = now + self.settings.heartbeat_s
         return self._maybe_begin(now)
 
-    def receive(self, sender: AgentId, session: str, body: Body, now: float) -> list[Action]:
+    @_guarded
+    def receive(self, env: Envelope, now: float) -> list[Action]:
         """Feed one decoded message; raises ProtocolError for a message to drop (and log)."""
-        if sender not in self.expected:
-            raise ProtocolError(f"{sender!r} is not a participant of this scenario")
+        if not self._started:
+            raise UsageError("receive() before start()")
+        self.guard.admit(env)
+        sender, body = env.sender, env.body
         if isinstance(body, Hello):
-            return self._on_hello(sender, session, body, now)
-        if self._sessions.get(sender) != session:
-            raise ProtocolError(f"{type(body).__name__} from {sender} with an unknown session")
+            return self._on_hello(sender, env.session, body, now)
+        self.guard.require_bound(env)
         if sender in self._lost:
             # Back from a partition, same process: its subscription was proven for this
             # session already. What it missed while lost stays counted as "no".
@@ -322,10 +355,11 @@ class Negotiation:
             return self._on_hold_reply(sender, body, now)
         raise ProtocolError(f"{type(body).__name__} is not something an agent sends")
 
+    @_guarded
     def tick(self, now: float) -> list[Action]:
         """Act on every deadline that has passed by `now`."""
         actions: list[Action] = []
-        if self.phase is Phase.DONE:
+        if self.phase is Phase.DONE or not self._started:
             return actions
         for who in self.liveness.expired(now):
             actions += self._on_lost(who, now)
@@ -335,13 +369,13 @@ class Negotiation:
         if self.phase is Phase.JOINING:
             if self._welcome_due is not None and now >= self._welcome_due:
                 self._welcome_due = now + WELCOME_RESEND_S
-                pending = tuple(a for a in self._sessions if a not in self._ready)
+                pending = tuple(a for a in self.expected if self.guard.session(a) and a not in self._ready)
                 actions += [Publish(self._welcome(a), to=(a,)) for a in pending]
             return actions + self._maybe_begin(now)
         for st in self._queue:
-            if st.asking is not None and now >= st.asking.deadline:
+            if st.phase is MeetingPhase.ASKING and st.asking is not None and now >= st.asking.deadline:
                 actions += self._asking_timed_out(st, now)
-            elif st.hold is not None and now >= st.hold.exchange.deadline:
+            elif st.phase is MeetingPhase.HOLDING and st.hold is not None and now >= st.hold.exchange.deadline:
                 actions += self._hold_timed_out(st, now)
         actions += self._advance(now)
         if self._announce_due is not None and now >= self._announce_due:
@@ -350,7 +384,7 @@ class Negotiation:
 
     def next_deadline(self) -> float | None:
         """The earliest `now` at which `tick` has something to do."""
-        if self.phase is Phase.DONE:
+        if self.phase in (Phase.DONE, Phase.ERROR):
             return None
         times = [self.liveness.next_deadline(), self._heartbeat_due, self._announce_due]
         if self.phase is Phase.JOINING:
@@ -361,6 +395,10 @@ class Negotiation:
             if st.hold is not None:
                 times.append(st.hold.exchange.deadline)
         return min((t for t in times if t is not None), default=None)
+
+    @property
+    def started(self) -> bool:
+        return self._started
 
     @property
     def done(self) -> bool:
@@ -374,6 +412,16 @@ class Negotiation:
     def missing(self) -> tuple[AgentId, ...]:
         return tuple(a for a in self.expected if a not in self._ready)
 
+    def describe(self) -> str:
+        """The state in a few lines, for the log when the core stops."""
+        phases: dict[str, list[str]] = {}
+        for st in self._queue:
+            phases.setdefault(st.phase.name, []).append(st.id)
+        parts = [f"{name} {len(ids)} ({', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''})"
+                 for name, ids in phases.items()]
+        return (f"phase {self.phase.name}; error: {self.error}; ready {len(self._ready)}/{len(self.expected)}; "
+                f"meetings: {'; '.join(parts)}")
+
     # --- joining ------------------------------------------------------------------------------
 
     def _welcome(self, who: AgentId) -> Welcome:
@@ -382,33 +430,35 @@ class Negotiation:
     def _on_hello(self, sender: AgentId, session: str, body: Hello, now: float) -> list[Action]:
         if body.name != sender:
             raise ProtocolError(f"Hello names {body.name!r} but was sent by {sender!r}")
-        if self._sessions.get(sender) != session or sender in self._lost:
+        if self.guard.bind(sender, session) or sender in self._lost:
             # A first Hello, a restarted agent, or one back from silence: it must prove its
             # subscription again before it counts as present.
-            self._sessions[sender] = session
             self._ready.discard(sender)
             self._lost.discard(sender)
         self.liveness.heard(sender, now)
         return [Publish(self._welcome(sender), to=(sender,))]
 
     def _on_ready(self, sender: AgentId, now: float) -> list[Action]:
+        new = sender not in self._ready
         self._ready.add(sender)
         if self.phase is Phase.JOINING:
-            return self._maybe_begin(now)
+            joined: list[Action] = [Joined(sender, len(self._ready))] if new else []
+            return joined + self._maybe_begin(now)
         # A restarted agent rejoining: tell it the meetings it already holds.
-        return [Publish(self._announcement(self._meeting(o.meeting_id).meeting, o), to=(sender,))
-                for o in self.outcomes if sender in o.attendees]
+        return [Publish(d.announcement(self._meeting(d.id).spec.title), to=(sender,))
+                for d in self.decisions if sender in d.participants]
 
     def _maybe_begin(self, now: float) -> list[Action]:
         everyone = all(a in self._ready for a in self.expected)
-        assert self._join_deadline is not None, "start() must be called first"
+        if self._join_deadline is None:
+            raise UsageError("start() must be called first")
         if not everyone and now < self._join_deadline:
             return []
-        self.phase = Phase.NEGOTIATING
+        self._move(Phase.NEGOTIATING)
         actions: list[Action] = [Started(self.joined, self.missing)]
         actions += self._flush_announcements()  # decisions resumed from a journal, told again
         for st in self._queue:
-            if st.outcome is None:  # decisions resumed from a journal are not asked again
+            if st.phase is MeetingPhase.PENDING:  # decisions resumed from a journal are not asked again
                 actions += self._ask(st, now)
         return actions + self._advance(now)
 
@@ -422,46 +472,52 @@ class Negotiation:
     def _availability_request(self, st: _MeetingState, round_: int) -> AvailabilityRequest:
         return AvailabilityRequest(
             meeting_id=st.id, round=round_, origin=self.grid.origin,
-            slot_minutes=self.grid.minutes, duration_minutes=st.meeting.duration_minutes,
-            slots=tuple(st.slots),
+            slot_minutes=self.grid.minutes, duration_minutes=st.spec.duration_minutes,
+            slots=st.spec.candidates,
         )
 
     def _ask(self, st: _MeetingState, now: float) -> list[Action]:
-        for who in st.invitees:
+        for who in st.spec.invitees:
             if who not in self._ready:
                 st.absent[who] = Absence.LOST if who in self._lost else Absence.NEVER_JOINED
-        asked = {w for w in st.invitees if w not in st.absent}
-        if not asked or not st.slots:
+        asked = {w for w in st.spec.invitees if w not in st.absent}
+        if not asked or not st.spec.candidates:
+            st.move(MeetingPhase.ANSWERED)
             return []  # nothing to wait for; _advance decides it
+        st.move(MeetingPhase.ASKING)
         st.round_trips += 1
         st.asking = _Exchange(self._new_round(), asked, now + self.settings.response_timeout_s)
         return [Publish(self._availability_request(st, st.asking.round), to=tuple(sorted(asked)))]
+
+    def _answered(self, st: _MeetingState) -> None:
+        st.asking = None
+        st.move(MeetingPhase.ANSWERED)
 
     def _on_availability(self, sender: AgentId, body: AvailabilityResponse, now: float) -> list[Action]:
         st = self._meeting(body.meeting_id)
         ex = st.asking
         if ex is None or body.round != ex.round or sender not in ex.asked:
             raise ProtocolError(f"stale or unexpected availability for {body.meeting_id} round {body.round}")
-        if len(body.available) != len(st.slots):
-            raise ProtocolError(f"{len(body.available)} answers for {len(st.slots)} candidate slots")
+        if len(body.available) != len(st.spec.candidates):
+            raise ProtocolError(f"{len(body.available)} answers for {len(st.spec.candidates)} candidate slots")
         if sender in ex.replied:
             return []  # a duplicate of an answer we already have
         ex.replied.add(sender)
         st.answers[sender] = list(body.available)
         if not ex.waiting:
-            st.asking = None
+            self._answered(st)
             return self._advance(now)
         return []
 
     def _asking_timed_out(self, st: _MeetingState, now: float) -> list[Action]:
         ex = st.asking
         assert ex is not None
-        if ex.retry(now, self.settings.response_timeout_s, st.policies.silence.retries(self.settings.retries)):
+        if ex.retry(now, self.settings.response_timeout_s, st.spec.policies.silence.retries(self.settings.retries)):
             self.stats.resends += 1
             return [Publish(self._availability_request(st, ex.round), to=tuple(sorted(ex.waiting)))]
         for who in ex.waiting:
             st.absent[who] = Absence.SILENT
-        st.asking = None
+        self._answered(st)
         return []
 
     # --- placing ------------------------------------------------------------------------------
@@ -470,21 +526,21 @@ class Negotiation:
         """Start (or finish) every meeting that no open meeting ahead of it shares people with."""
         actions: list[Action] = []
         if not self._ordered:
-            if any(not st.answered for st in self._queue):
+            if any(st.phase in (MeetingPhase.PENDING, MeetingPhase.ASKING) for st in self._queue):
                 return actions  # the priority ranks by answers: wait for all of them
-            priority = self.policies.priority
-            self._queue.sort(key=lambda st: priority.key(st.judge.facts(st.order, True)))
+            priority = self.plan.priority
+            self._queue.sort(key=lambda st: priority.key(st.judge.facts(st.spec.order, True)))
             self._ordered = True
         blocked: set[AgentId] = set()
         for st in self._queue:
-            if st.outcome is not None:
+            if st.phase is MeetingPhase.DECIDED:
                 continue
-            if st.answered and st.hold is None and blocked.isdisjoint(st.invitees):
+            if st.phase is MeetingPhase.ANSWERED and blocked.isdisjoint(st.spec.invitees):
                 actions += self._walk(st, now)
-            if st.outcome is None:
-                blocked.update(st.invitees)
-        if self.phase is Phase.NEGOTIATING and all(st.outcome for st in self._queue):
-            self.phase = Phase.DONE
+            if st.phase is not MeetingPhase.DECIDED:
+                blocked.update(st.spec.invitees)
+        if self.phase is Phase.NEGOTIATING and all(st.phase is MeetingPhase.DECIDED for st in self._queue):
+            self._move(Phase.DONE)
             actions += self._flush_announcements()
             actions.append(Publish(Shutdown()))
         return actions
@@ -503,9 +559,9 @@ class Negotiation:
     def _walk(self, st: _MeetingState, now: float) -> list[Action]:
         if st.walk_order is None:
             # Fixed at the first walk: the people it depends on are this meeting's until it ends.
-            order = st.policies.slot_order
-            facts = st.judge.facts(st.order, order.needs_free_at)
-            st.walk_order = sorted(range(len(st.slots)), key=lambda i: order.key(facts, i))
+            order = st.spec.policies.slot_order
+            facts = st.judge.facts(st.spec.order, order.needs_free_at)
+            st.walk_order = sorted(range(len(st.spec.candidates)), key=lambda i: order.key(facts, i))
         # Fixed for the walk: these people are this meeting's until it ends, and nobody's
         # absence changes while no request for this meeting is outstanding.
         load, judged = st.judge.load(), st.judge.judged_meeting()
@@ -517,10 +573,14 @@ class Negotiation:
             st.cursor += 1
         return self._fail(st, now, gave_up=False)
 
+    def _interval(self, st: _MeetingState, i: int) -> Interval:
+        return self.grid.interval(st.spec.candidates[i], st.spec.duration_minutes)
+
     def _send_holds(self, st: _MeetingState, i: int, attendees: list[AgentId], now: float) -> list[Action]:
-        when = self.grid.interval(st.slots[i], st.meeting.duration_minutes)
+        when = self._interval(st, i)
         st.round_trips += 1
         ex = _Exchange(self._new_round(), set(attendees), now + self.settings.hold_timeout_s)
+        st.move(MeetingPhase.HOLDING)
         st.hold = _Hold(ex, i)
         return [SendTo(who, self._hold_message(st, ex.round, when)) for who in attendees]
 
@@ -542,7 +602,7 @@ class Negotiation:
             hold.confirmed.append(sender)
         else:
             hold.refused[sender] = body.reason or "refused"
-            if body.available is not None and len(body.available) == len(st.slots):
+            if body.available is not None and len(body.available) == len(st.spec.candidates):
                 st.answers[sender] = list(body.available)
         if not hold.exchange.waiting:
             return self._resolve_hold(st, now) + self._advance(now)
@@ -554,7 +614,7 @@ class Negotiation:
         ex = hold.exchange
         if ex.retry(now, self.settings.hold_timeout_s, self.settings.retries):
             self.stats.resends += 1
-            when = self.grid.interval(st.slots[hold.slot_index], st.meeting.duration_minutes)
+            when = self._interval(st, hold.slot_index)
             return [SendTo(w, self._hold_message(st, ex.round, when)) for w in sorted(ex.waiting)]
         for who in ex.waiting:
             hold.refused[who] = "no reply"
@@ -563,19 +623,20 @@ class Negotiation:
     def _resolve_hold(self, st: _MeetingState, now: float) -> list[Action]:
         hold = st.hold
         assert hold is not None
+        attendees = tuple(w for w in st.spec.invitees if w in hold.confirmed)
+        if attendees and st.spec.policies.rule.satisfied(st.judge.judged_meeting(), attendees):
+            when = self._interval(st, hold.slot_index)
+            explained = self._explain(st, st.spec.candidates[hold.slot_index])
+            self.ledger.book(st.id, when, attendees)  # asserts first: nothing is half-booked
+            st.hold = None
+            decision = Decision.placed(st.id, when, attendees, st.round_trips)
+            return explained + self._decide(st, decision, now)
         st.hold = None
-        attendees = tuple(w for w in st.invitees if w in hold.confirmed)
-        if attendees and st.policies.rule.satisfied(st.judge.judged_meeting(), attendees):
-            when = self.grid.interval(st.slots[hold.slot_index], st.meeting.duration_minutes)
-            self._snapshot(st, st.slots[hold.slot_index])
-            self.ledger.book(st.id, when, attendees)
-            outcome = Outcome(st.id, True, when, attendees, None, st.round_trips)
-            self._announce(self._announcement(st.meeting, outcome), now)
-            return self._decide(st, outcome)
+        st.move(MeetingPhase.ANSWERED)
         for who in hold.refused:
             if who in st.answers:
                 st.answers[who][hold.slot_index] = False
-        st.attempts.append(Attempt(st.slots[hold.slot_index], tuple(hold.confirmed),
+        st.attempts.append(Attempt(st.spec.candidates[hold.slot_index], tuple(hold.confirmed),
                                    tuple(hold.refused.items())))
         releases: list[Action] = [SendTo(w, Release(meeting_id=st.id, round=hold.exchange.round))
                                   for w in hold.confirmed]
@@ -584,16 +645,16 @@ class Negotiation:
         return releases  # _advance resumes the walk at the next candidate
 
     def _fail(self, st: _MeetingState, now: float, *, gave_up: bool) -> list[Action]:
-        self._snapshot(st, None)
-        reason = explain_failure(st.judge, self.zone, st.excluded, st.attempts, gave_up)
-        outcome = Outcome(st.id, False, None, (), reason, st.round_trips)
-        self._announce(self._announcement(st.meeting, outcome), now)
-        return self._decide(st, outcome)
+        explained = self._explain(st, None)
+        reason = explain_failure(st.judge, self.plan.zone, st.attempts, gave_up)
+        return explained + self._decide(st, Decision.failed(st.id, reason, st.round_trips), now)
 
-    def _decide(self, st: _MeetingState, outcome: Outcome) -> list[Action]:
-        st.outcome = outcome
-        self.outcomes.append(outcome)
-        return [Decided(outcome)]
+    def _decide(self, st: _MeetingState, decision: Decision, now: float) -> list[Action]:
+        st.move(MeetingPhase.DECIDED)
+        st.decision = decision
+        self.decisions.append(decision)
+        self._announce(decision.announcement(st.spec.title), now)
+        return [Decided(decision)]
 
     # --- faults -------------------------------------------------------------------------------
 
@@ -607,7 +668,7 @@ class Negotiation:
                 st.asking.replied.add(who)
                 st.absent[who] = Absence.LOST
                 if not st.asking.waiting:
-                    st.asking = None
+                    self._answered(st)
             hold = st.hold
             if hold is not None and who in hold.exchange.asked:
                 # Even a confirmed hold is void: nobody can vouch for a lost agent's calendar.
@@ -617,7 +678,7 @@ class Negotiation:
                 hold.refused[who] = "stopped responding"
                 if not hold.exchange.waiting:
                     actions += self._resolve_hold(st, now)
-            if st.outcome is None and who in st.invitees and st.asking is None:
+            if st.phase is not MeetingPhase.DECIDED and who in st.spec.invitees and st.asking is None:
                 st.absent.setdefault(who, Absence.LOST)
         if self.phase is Phase.NEGOTIATING:
             actions += self._advance(now)

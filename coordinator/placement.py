@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 from enum import Enum
 
-from coordinator.policies.base import Booking, MeetingFacts, PersonView
-from coordinator.policies.resolve import MeetingPolicies
-from shared.ids import AgentId, MeetingId
-from shared.scenario import Meeting, WorkingHoursSpec
-from shared.slots import Interval, SlotGrid, format_moment
+from typing import TYPE_CHECKING
+
+from slotwise.coordinator.policies.base import Booking, MeetingFacts, PersonView
+from slotwise.shared.ids import AgentId, MeetingId
+from slotwise.shared.scenario import WorkingHoursSpec
+from slotwise.shared.slots import Interval, SlotGrid, format_moment
+
+if TYPE_CHECKING:
+    from slotwise.coordinator.plan import MeetingSpec
 
 
 class Ledger:
@@ -92,19 +96,18 @@ class SlotJudge:
     they happen.
     """
 
-    def __init__(self, meeting: Meeting, slots: Sequence[int], policies: MeetingPolicies,
-                 grid: SlotGrid, ledger: Ledger, people: Mapping[AgentId, Person],
+    def __init__(self, meeting: MeetingSpec, grid: SlotGrid, ledger: Ledger, people: Mapping[AgentId, Person],
                  answers: Mapping[AgentId, Sequence[bool]], absent: Mapping[AgentId, Absence]) -> None:
         self.meeting = meeting
-        self.slots = slots
-        self.policies = policies
+        self.slots = meeting.candidates
+        self.policies = meeting.policies
         self.grid = grid
         self.ledger = ledger
         self.people = people
         self.answers = answers
         self.absent = absent
-        self.invitees = tuple(AgentId(p) for p in meeting.invitees)
-        self._per_person = [c for c in policies.constraints if c.per_attendee]
+        self.invitees = meeting.invitees
+        self._per_person = [c for c in self.policies.constraints if c.per_attendee]
 
     def _minutes(self, i: int) -> tuple[int, int]:
         start = self.slots[i] * self.grid.minutes
@@ -150,12 +153,12 @@ class SlotJudge:
     def load(self) -> dict[AgentId, int]:
         return {who: self.ledger.load(who) for who in self.invitees}
 
-    def judged_meeting(self) -> Meeting:
+    def judged_meeting(self) -> MeetingSpec:
         """The meeting as the rule sees it: under drop-from-quorum, without its silent invitees."""
         # Never joined, silent or lost: none of them answered.
         return self.policies.silence.judged_meeting(self.meeting, list(self.absent))
 
-    def choose(self, i: int, load: Mapping[AgentId, int], meeting: Meeting) -> list[AgentId]:
+    def choose(self, i: int, load: Mapping[AgentId, int], meeting: MeetingSpec) -> list[AgentId]:
         """Whom to hold at candidate `i` (the rule may cap groups), or [] if the rule fails.
         `load` and `meeting` (judged_meeting) are the caller's, fixed for a whole walk."""
         rule = self.policies.rule
@@ -173,10 +176,12 @@ class SlotJudge:
         return MeetingFacts(self.meeting, order, self.slots, free, chosen, load, feasible)
 
 
-def explain_failure(judge: SlotJudge, zone: tzinfo, excluded: Mapping[str, int],
-                    attempts: Sequence[Attempt] = (), gave_up: bool = False) -> str:
+def explain_failure(judge: SlotJudge, zone: tzinfo, attempts: Sequence[Attempt] = (),
+                    gave_up: bool = False) -> str:
     """A reason a person can act on: the closest slot, who was missing there, and why."""
     grid, slots = judge.grid, judge.slots
+    # Counted by kind ("not on an allowed weekday"), without the per-slot detail.
+    excluded = Counter(r.split(" (")[0] for r in judge.meeting.excluded_at.values())
     parts: list[str] = []
     if excluded:
         parts.append(f"{sum(excluded.values())} candidate slots excluded ("

@@ -1,6 +1,9 @@
 """The coordinator's shell: ZeroMQ sockets and an asyncio loop around the negotiation core.
 
-It decodes, feeds the core, performs the core's actions, and does nothing clever itself.
+It decodes, feeds the core, performs the core's actions, and does nothing clever itself. A
+peer's fault (DecodeError, ProtocolError) drops that message, logged once per peer per interval;
+anything else out of the core is our bug: the core is in its error state, and `run` logs that
+state and raises, so the process stops loudly instead of negotiating on half-changed state.
 """
 
 from __future__ import annotations
@@ -16,18 +19,18 @@ from zmq.auth.thread import ThreadAuthenticator
 from zmq.utils import z85
 from loguru import logger
 
-from coordinator.journal import Journal
-from coordinator.negotiation import (
-    Action, Decided, Lost, Negotiation, Outcome, Phase, Publish, SendTo, Started,
-)
-from shared.codec import MAX_FRAME_BYTES, Encoder, decode
-from shared.endpoints import Endpoints
-from shared.errors import DecodeError, ProtocolError
-from shared.ids import COORDINATOR, AgentId, MeetingId
-from shared.keys import ServerKeys
-from shared.messages import Body, Hello, MeetingFailed, MeetingScheduled
-from shared.scenario import Scenario
-from shared.topics import BROADCAST_TOPIC, topic_for
+from slotwise.coordinator.journal import Journal
+from slotwise.coordinator.negotiation import Action, Decided, Lost, Negotiation, Phase, Publish, SendTo, Started
+from slotwise.coordinator.plan import Plan
+from slotwise.shared.codec import MAX_FRAME_BYTES, Encoder, decode
+from slotwise.shared.decision import Decision
+from slotwise.shared.endpoints import Endpoints
+from slotwise.shared.errors import CoreError, DecodeError, ProtocolError
+from slotwise.shared.ids import COORDINATOR, AgentId, MeetingId
+from slotwise.shared.keys import ServerKeys
+from slotwise.shared.messages import Body, Hello, MeetingFailed, MeetingScheduled
+from slotwise.shared.ratelog import RateLimitedLog
+from slotwise.shared.topics import BROADCAST_TOPIC, topic_for
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -53,7 +56,7 @@ class RunStats:
 
 @dataclass(frozen=True)
 class RunResult:
-    outcomes: list[Outcome]
+    decisions: list[Decision]  # in decision order
     joined: tuple[AgentId, ...]
     missing: tuple[AgentId, ...]
     stats: RunStats
@@ -62,7 +65,7 @@ class RunResult:
 class CoordinatorService:
     def __init__(
         self,
-        scenario: Scenario,
+        plan: Plan,
         endpoints: Endpoints,
         *,
         on_action: Callable[[Action], None] | None = None,
@@ -70,16 +73,17 @@ class CoordinatorService:
         explain: frozenset[MeetingId] = frozenset(),
         keys: ServerKeys | None = None,
         journal: Journal | None = None,
-        resume: Sequence[Outcome] = (),
+        resume: Sequence[Decision] = (),
     ) -> None:
-        self.scenario = scenario
+        self.plan = plan
+        if keys is not None:
+            keys.require(plan.participants)
         self.keys = keys
         self.journal = journal
         self.resume = resume
-        self._last_seq: dict[tuple[AgentId, str], int] = {}
         self._buckets: dict[bytes, _Bucket] = {}
+        self._drops = RateLimitedLog(DROP_LOG_INTERVAL_S)
         self.explain = explain
-        self.core: Negotiation | None = None  # after run(): the decided state, for explanations
         self._requested = endpoints
         self.on_action = on_action or (lambda action: None)
         self._ctx = context or zmq.asyncio.Context.instance()
@@ -89,7 +93,13 @@ class CoordinatorService:
         self.stats = RunStats()
         self._pub = self._ctx.socket(zmq.PUB)
         self._router = self._ctx.socket(zmq.ROUTER)
+        # Sends go through blocking-API shadows of the same sockets with NOBLOCK: an error
+        # (EHOSTUNREACH, EAGAIN) is raised here and handled, not left in a Future nobody awaits.
+        self._pub_send: zmq.Socket[bytes] = zmq.Socket.shadow(self._pub.underlying)
+        self._router_send: zmq.Socket[bytes] = zmq.Socket.shadow(self._router.underlying)
         self._pub.setsockopt(zmq.SNDHWM, QUEUE_LIMIT)
+        # Subscriptions arrive as frames on a PUB socket too: bound what one can cost.
+        self._pub.setsockopt(zmq.MAXMSGSIZE, MAX_SUBSCRIPTION_BYTES)
         self._pub.setsockopt(zmq.LINGER, 2000)  # let the final Shutdown reach the agents
         self._router.setsockopt(zmq.RCVHWM, QUEUE_LIMIT)
         self._router.setsockopt(zmq.SNDHWM, QUEUE_LIMIT)
@@ -125,7 +135,7 @@ class CoordinatorService:
     async def run(self, started_at: float | None = None) -> RunResult:
         """Negotiate to the end. Start-up is timed from `started_at` (when the caller began
         launching agents, say), or from now."""
-        core = self.core = Negotiation.for_scenario(self.scenario, self.explain, self.resume)
+        core = Negotiation(self.plan, self.explain, self.resume)
         log = logger.bind(role="coordinator")
         clock = time.monotonic()
         t0 = started_at if started_at is not None else clock
@@ -141,14 +151,18 @@ class CoordinatorService:
                     except zmq.Again:
                         break
                     self._handle(core, frames, log)
-            self._perform(core.tick(time.monotonic()), log)
+            try:
+                self._perform(core.tick(time.monotonic()), log)
+            except CoreError:
+                log.error("negotiation core stopped: {}", core.describe())
+                raise
             if joined_at is None and core.phase is not Phase.JOINING:
                 joined_at = time.monotonic()
         end = time.monotonic()
         joined_at = joined_at or end
         self.stats.rounds, self.stats.resends = core.stats.rounds, core.stats.resends
         self.stats.startup_s, self.stats.negotiation_s = joined_at - t0, end - joined_at
-        return RunResult(list(core.outcomes), core.joined, core.missing, self.stats)
+        return RunResult(list(core.decisions), core.joined, core.missing, self.stats)
 
     def _handle(self, core: Negotiation, frames: list[zmq.Frame], log: Logger) -> None:
         self.stats.received += 1
@@ -166,31 +180,22 @@ class CoordinatorService:
             if bucket.should_log():
                 log.warning("peer {} exceeds {} messages/s: dropping its excess", identity.hex()[:16], RATE_PER_S)
             return
+        owner = payload.get("User-Id") if self.keys is not None else None
         try:
-            env = decode(payload.bytes)
-            if self.keys is not None:
-                # ZeroMQ stamps each frame with the name our authenticator gave the sender's key.
-                owner = payload.get("User-Id")
-                if owner != env.sender:
-                    raise ProtocolError(f"claims to be {env.sender!r} but its key belongs to {owner!r}")
+            env = decode(payload.bytes, sender=owner)
             claimed = self._names.get(identity)
-            if isinstance(env.body, Hello):
-                self._bind_identity(env.sender, identity)
-            elif claimed != env.sender:
+            hello = isinstance(env.body, Hello)
+            if not hello and claimed != env.sender:
                 raise ProtocolError(f"sender {env.sender!r} on a connection that said Hello as {claimed!r}")
-            # One connection delivers in order, so a sequence number not above the last one
-            # seen from this process incarnation is a duplicate or a replay.
-            last = self._last_seq.get((env.sender, env.session), 0)
-            if env.seq <= last:
-                raise ProtocolError(f"duplicate or replayed message from {env.sender} (seq {env.seq}, last {last})")
-            self._last_seq[(env.sender, env.session)] = env.seq
-            actions = core.receive(env.sender, env.session, env.body, time.monotonic())
+            actions = core.receive(env, time.monotonic())
         except (DecodeError, ProtocolError) as exc:
-            self._drop(log, identity, str(exc))
+            self._drop(log, identity, str(exc), owner)
             return
-        except Exception:  # a bug of ours; deadlines still end the negotiation
-            log.exception("internal error while handling a message from {}", identity.hex()[:16])
-            return
+        except CoreError:
+            log.error("negotiation core stopped: {}", core.describe())
+            raise
+        if hello:  # only a Hello every check accepted names a connection
+            self._bind_identity(env.sender, identity)
         self._perform(actions, log)
 
     def _bind_identity(self, name: AgentId, identity: bytes) -> None:
@@ -200,9 +205,13 @@ class CoordinatorService:
         self._identities[name] = identity
         self._names[identity] = name
 
-    def _drop(self, log: Logger, identity: bytes, why: str) -> None:
+    def _drop(self, log: Logger, identity: bytes, why: str, owner: str | None = None) -> None:
         self.stats.dropped += 1
-        log.warning("dropped message from peer {}: {}", identity.hex()[:16], why)
+        peer = owner or identity.hex()[:16]
+        suppressed = self._drops.allow(peer, time.monotonic())
+        if suppressed is not None:
+            more = f" ({suppressed} more since the last report)" if suppressed else ""
+            log.warning("dropped message from peer {}: {}{}", peer, why, more)
 
     def _perform(self, actions: list[Action], log: Logger) -> None:
         for action in actions:
@@ -218,21 +227,25 @@ class CoordinatorService:
             elif isinstance(action, Lost):
                 log.warning("agent {} stopped responding", action.agent)
             elif isinstance(action, Decided):
-                o = action.outcome
+                d = action.decision
                 if self.journal is not None:
-                    self.journal.record(o)
-                if o.scheduled:
-                    log.info("scheduled {} at {} with {}", o.meeting_id, o.when, ", ".join(o.attendees))
+                    self.journal.record(d)
+                if d.scheduled:
+                    log.info("scheduled {} at {} with {}", d.id, d.start.isoformat() if d.start else None,
+                             ", ".join(d.participants))
                 else:
-                    log.info("could not place {}: {}", o.meeting_id, o.reason)
+                    log.info("could not place {}: {}", d.id, d.reason)
             self.on_action(action)
 
     def _publish(self, body: Body, to: tuple[AgentId, ...] | None) -> None:
         _, frame = self._codec.encode(body)
         topics = [BROADCAST_TOPIC] if to is None else [topic_for(a) for a in to]
         for topic in topics:
-            self._pub.send_multipart([topic, frame])
-        self.stats.sent += len(topics)
+            try:
+                self._pub_send.send_multipart([topic, frame], zmq.NOBLOCK)
+                self.stats.sent += 1
+            except zmq.ZMQError as exc:  # PUB drops at the high-water mark; only odd errors land here
+                logger.bind(role="coordinator").warning("{} not published: {}", type(body).__name__, exc)
 
     def _send_to(self, agent: AgentId, body: Body, log: Logger) -> None:
         identity = self._identities.get(agent)
@@ -241,12 +254,14 @@ class CoordinatorService:
             return
         _, frame = self._codec.encode(body)
         try:
-            self._router.send_multipart([identity, frame], zmq.NOBLOCK)
+            self._router_send.send_multipart([identity, frame], zmq.NOBLOCK)
             self.stats.sent += 1
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the agent disconnected
             log.warning("{} to {} not sent: {}", type(body).__name__, agent, exc)
 
 
+DROP_LOG_INTERVAL_S = 5.0  # a misbehaving peer is reported at most this often
+MAX_SUBSCRIPTION_BYTES = 256  # a subscription is a topic: "all" or "to:NAME/"
 RATE_PER_S = 2000.0  # sustained messages per second per peer; an honest agent sends far fewer
 RATE_BURST = 5000.0  # enough for an agent answering hundreds of requests at once
 MAX_PEERS_TRACKED = 10_000
@@ -281,13 +296,19 @@ class _NameAuthenticator(ThreadAuthenticator):
     def __init__(self, context: zmq.Context[Any], allowed: dict[bytes, str]) -> None:
         super().__init__(context)
         self._names_by_key = allowed  # z85-encoded public key -> name, as certificates store them
+        self._refusals = RateLimitedLog(DROP_LOG_INTERVAL_S)
         self.start()
         self.configure_curve_callback("*", credentials_provider=self)
 
     def callback(self, domain: str, z85_key: bytes) -> bool:
         allowed = z85_key in self._names_by_key
         if not allowed:
-            logger.bind(role="coordinator").warning("refused a connection with a key not on the allow-list")
+            key = z85_key.decode("ascii", "replace")
+            suppressed = self._refusals.allow(key, time.monotonic())
+            if suppressed is not None:
+                logger.bind(role="coordinator").warning(
+                    "refused a connection with key {} (not on the allow-list){}", key,
+                    f"; {suppressed} more refusals since the last report" if suppressed else "")
         return allowed
 
     def curve_user_id(self, client_public_key: bytes) -> str:

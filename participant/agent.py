@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING
 import zmq
 from loguru import logger
 
-from participant.responder import AgentAction, Exit, Responder
-from shared.codec import MAX_FRAME_BYTES, Encoder, decode
-from shared.endpoints import Endpoints
-from shared.errors import DecodeError, ProtocolError
-from shared.keys import ClientKeys
-from shared.topics import BROADCAST_TOPIC, topic_for
+from slotwise.participant.responder import AgentAction, Exit, Responder
+from slotwise.shared.codec import MAX_FRAME_BYTES, Encoder, decode
+from slotwise.shared.endpoints import Endpoints
+from slotwise.shared.errors import DecodeError, ProtocolError
+from slotwise.shared.keys import ClientKeys
+from slotwise.shared.ratelog import RateLimitedLog
+from slotwise.shared.topics import BROADCAST_TOPIC, topic_for
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -36,8 +37,9 @@ if TYPE_CHECKING:
 DRAIN_BATCH = 1000  # frames read per wake-up before deadlines are checked again
 
 
-class _Stopped(Exception):
-    """Raised from the signal handler to leave a blocking poll at once."""
+class _Stopped(BaseException):
+    """Raised from the signal handler to leave a blocking poll at once. A BaseException, so no
+    `except Exception` on the way up can swallow a SIGTERM."""
 
 
 def _raise_stopped(signum: int, frame: FrameType | None) -> None:
@@ -68,6 +70,7 @@ class AgentService:
         self._sub.connect(endpoints.publish)
         self._dealer.connect(endpoints.reply)
         self.dropped = 0
+        self._drops = RateLimitedLog(5.0)
         self.log: Logger = logger.bind(role="participant", agent=responder.name)
 
     def run(self) -> Exit:
@@ -118,14 +121,15 @@ class AgentService:
         except (DecodeError, ProtocolError) as exc:
             self._drop(str(exc))
             return None
-        except Exception:  # a bug of ours; keep answering the honest messages
-            self.log.exception("internal error while handling a message")
-            return None
+        # Anything else is our bug: it propagates, and the agent stops with exit 1.
         return self._perform(actions)
 
     def _drop(self, why: str) -> None:
         self.dropped += 1
-        self.log.warning("dropped message: {}", why)
+        suppressed = self._drops.allow("coordinator", time.monotonic())
+        if suppressed is not None:
+            self.log.warning("dropped message: {}{}", why,
+                             f" ({suppressed} more since the last report)" if suppressed else "")
 
     def _perform(self, actions: list[AgentAction]) -> Exit | None:
         for action in actions:
@@ -142,13 +146,11 @@ class AgentService:
 def write_record(path: Path, responder: Responder, exit_: Exit) -> None:
     """What this agent agreed to, for the operator or a test harness to compare with the coordinator."""
     cal = responder.calendar
+    accepted = sorted(responder.decisions.values(), key=lambda d: (d.start, d.id))
     record = {
         "name": responder.name,
         "exit": exit_.reason,
-        "accepted": [
-            {"id": c.meeting_id, "start": c.when.start.isoformat(), "end": c.when.end.isoformat()}
-            for c in sorted(cal.accepted.values(), key=lambda c: c.when)
-        ],
+        "accepted": [d.model_dump(mode="json") for d in accepted],  # Decision records
         "holds": sorted(cal.holds),
     }
     tmp = path.with_suffix(path.suffix + ".tmp")

@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared.ids import MeetingId
-from shared.slots import FreeTime, Interval, MinuteSpans, SlotGrid
+from slotwise.shared.ids import MeetingId
+from slotwise.shared.slots import FreeTime, Interval, MinuteSpans, SlotGrid
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,36 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from participant.agent import AgentService, write_record
-from participant.calendar import Calendar
-from participant.responder import Responder
-from shared.endpoints import parse_endpoints
-from shared.errors import Problem, ScenarioError
-from shared.ids import AgentId, is_valid_name
-from shared.keys import ClientKeys, KeysError
-from shared.logsetup import configure
-from shared.scenario import Availability, load_availability, load_scenario
+from slotwise.participant.agent import AgentService, write_record
+from slotwise.participant.calendar import Calendar
+from slotwise.participant.responder import Responder
+from slotwise.shared.endpoints import parse_endpoints
+from slotwise.shared.errors import Problem, ScenarioError
+from slotwise.shared.ids import AgentId, is_valid_name
+from slotwise.shared.keys import ClientKeys, KeysError
+from slotwise.shared.logsetup import configure
+from slotwise.shared.scenario import Availability, load_availability, load_scenario
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--connect", required=True, metavar="ADDRESS",
-                   help="coordinator address: tcp://HOST:PORT, ipc://PATH, or PUB,REPLY")
-    p.add_argument("--name", required=True, help="the participant this agent speaks for")
-    source = p.add_mutually_exclusive_group()
-    source.add_argument("--scenario", type=Path, help="take this person's availability from a scenario")
-    source.add_argument("--availability", type=Path, metavar="FILE",
-                        help="availability file (YAML/JSON: timezone, available, busy)")
-    p.add_argument("--coordinator-timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="give up when the coordinator has been silent this long (default 30)")
-    p.add_argument("--record", type=Path, metavar="FILE",
-                   help="on exit, write the meetings this agent accepted as JSON")
-    p.add_argument("--keys", type=Path, metavar="DIR",
-                   help="CURVE keys: DIR/NAME.key_secret and DIR/coordinator.key (see slotwise keys)")
-    p.add_argument("--reply-delay", type=float, default=0.0, metavar="SECONDS",
-                   help="fault injection: send every reply this late, as over a slow link")
-    p.add_argument("--log-level", default="INFO")
 
 
 def _availability(args: argparse.Namespace) -> tuple[Availability, Path | None]:
@@ -83,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from slotwise.cli import add_participant_arguments
+
     parser = argparse.ArgumentParser(prog="slotwise participant", description=__doc__)
-    add_arguments(parser)
+    add_participant_arguments(parser)
     return run(parser.parse_args(argv))

@@ -2,17 +2,23 @@
 
 The agent tells the coordinator nothing but yes/no per candidate slot and whether a hold
 succeeded; its free time, its other meetings and the reasons behind a "no" stay here.
+
+Every message first passes the same SessionGuard the coordinator uses (only the coordinator may
+speak, only the incarnation that welcomed us, nothing twice). A ProtocolError drops the message;
+any other exception is our bug and leaves the responder in its error state (CoreError after).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from participant.calendar import Calendar
-from shared.codec import Envelope
-from shared.errors import ProtocolError
-from shared.ids import COORDINATOR, AgentId, MeetingId
-from shared.messages import (
+from slotwise.participant.calendar import Calendar
+from slotwise.shared.codec import Envelope
+from slotwise.shared.decision import Decision
+from slotwise.shared.errors import CoreError, ProtocolError
+from slotwise.shared.guard import SessionGuard
+from slotwise.shared.ids import COORDINATOR, AgentId, MeetingId
+from slotwise.shared.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
     Body,
@@ -27,11 +33,10 @@ from shared.messages import (
     Shutdown,
     Welcome,
 )
-from shared.slots import Interval, SlotGrid
+from slotwise.shared.slots import Interval, SlotGrid
 
 HELLO_RESEND_S = 0.5  # until welcomed; cheap, and covers a coordinator that starts after us
 REJOIN_AFTER_HEARTBEATS = 4  # this many silent heartbeat intervals: say Hello again
-SEEN_IDS = 4096  # recent message ids remembered to drop duplicates and replays
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +66,10 @@ class Responder:
         self._hello_due = 0.0
         self._heartbeat_due: float | None = None
         self._asked: dict[str, AvailabilityRequest] = {}  # last request per open meeting
-        self._seen: dict[str, None] = {}  # insertion-ordered: the oldest id is dropped first
+        self.guard = SessionGuard([COORDINATOR])
+        self.error: str | None = None
+        # What this agent was told was decided with it attending, for its record.
+        self.decisions: dict[MeetingId, Decision] = {}
 
     def start(self, now: float) -> list[AgentAction]:
         self._last_heard = now
@@ -73,13 +81,23 @@ class Responder:
 
     def receive(self, env: Envelope, now: float) -> list[AgentAction]:
         """Feed one decoded broadcast or direct message; raises ProtocolError to drop it."""
+        if self.error is not None:
+            raise CoreError(f"the responder stopped after an internal error: {self.error}")
+        try:
+            return self._receive(env, now)
+        except ProtocolError:
+            raise
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            raise CoreError(f"internal error in the responder: {self.error}") from exc
+
+    def _receive(self, env: Envelope, now: float) -> list[AgentAction]:
         body = env.body
-        if env.sender != COORDINATOR:
-            raise ProtocolError(f"message from {env.sender!r}, not from the coordinator")
+        self.guard.admit(env)
         if isinstance(body, Welcome):
             if body.name != self.name:
                 raise ProtocolError(f"Welcome for {body.name!r} reached {self.name!r}")
-            if env.session != self.coordinator_session:
+            if self.guard.bind(env.sender, env.session):
                 # First contact, or the coordinator restarted: holds from before mean nothing.
                 self.coordinator_session = env.session
                 self.calendar.holds.clear()
@@ -88,11 +106,6 @@ class Responder:
             self._heartbeat_due = now + body.heartbeat_s
             self._last_heard = now
             return [Send(Ready(), parent=env.msg_id)]
-        if env.msg_id in self._seen:
-            raise ProtocolError(f"duplicate or replayed {type(body).__name__} ({env.msg_id})")
-        self._seen[env.msg_id] = None
-        if len(self._seen) > SEEN_IDS:
-            del self._seen[next(iter(self._seen))]
         if self.coordinator_session is None:
             return []  # broadcasts (heartbeats) reach us before our Welcome: not for us yet
         if env.session != self.coordinator_session:
@@ -117,6 +130,7 @@ class Responder:
         elif isinstance(body, MeetingScheduled):
             if self.name in body.attendees:
                 clash = self.calendar.accept(MeetingId(body.meeting_id), Interval(body.start, body.end))
+                self.decisions[MeetingId(body.meeting_id)] = Decision.announced(body)
                 if clash is not None:
                     raise ProtocolError(f"scheduled {body.meeting_id} overlaps {clash} (recorded anyway)")
             else:

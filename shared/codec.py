@@ -16,6 +16,7 @@ first (size, then msgpack, then header, then body) so garbage costs as little as
 from __future__ import annotations
 
 import itertools
+import reprlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,9 +25,9 @@ from typing import Annotated, Any
 import msgpack
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.errors import DecodeError
-from shared.ids import NAME_PATTERN, AgentId
-from shared.messages import MESSAGE_TYPES, PROTOCOL_VERSION, Body, Message, UtcTime
+from slotwise.shared.errors import DecodeError
+from slotwise.shared.ids import NAME_PATTERN, AgentId
+from slotwise.shared.messages import MAX_CANDIDATES, MESSAGE_TYPES, PROTOCOL_VERSION, Body, Message, UtcTime
 
 MAX_FRAME_BYTES = 1 << 20  # also set as zmq.MAXMSGSIZE, so ZeroMQ drops bigger frames first
 
@@ -89,8 +90,49 @@ class Encoder:
         return msg_id, frame
 
 
-def decode(frame: bytes, max_bytes: int = MAX_FRAME_BYTES) -> Envelope:
-    """Untrusted bytes become an Envelope or a DecodeError whose text says what was wrong."""
+# The long sequences a body may carry, and what each item must be. Checked before pydantic sees
+# the body, so a frame packed with a million wrong items costs one pass, not a million errors.
+_SEQUENCES: dict[str, type] = {"slots": int, "available": bool, "attendees": str, "accepted": str}
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 2, 60, 60
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """A peer's value for an error message: bounded in length and depth, never a full repr."""
+    text = value if isinstance(value, str) and limit > 60 else _REPR.repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _precheck(kind: str, body: object) -> None:
+    if not isinstance(body, dict):
+        raise DecodeError(f"invalid {kind}: body is not a map")
+    for key, item_type in _SEQUENCES.items():
+        items = body.get(key)
+        if not isinstance(items, (list, tuple)):
+            continue
+        if len(items) > MAX_CANDIDATES:
+            raise DecodeError(f"invalid {kind}: {key} has {len(items)} items (at most {MAX_CANDIDATES})")
+        if any(type(x) is not item_type for x in items):
+            raise DecodeError(f"invalid {kind}: {key} holds items that are not {item_type.__name__}")
+
+
+def decode(frame: bytes, max_bytes: int = MAX_FRAME_BYTES, sender: str | None = None) -> Envelope:
+    """Untrusted bytes become an Envelope or a DecodeError whose text says what was wrong.
+
+    With `sender` (the name CURVE authenticated the connection as), a frame claiming anyone
+    else is refused after the header is read and before the body is validated: an allow-listed
+    key cannot make us do the expensive work on someone else's behalf."""
+    try:
+        return _decode(frame, max_bytes, sender)
+    except DecodeError:
+        raise
+    except RecursionError:
+        raise DecodeError("nested too deeply") from None
+
+
+def _decode(frame: bytes, max_bytes: int, sender: str | None) -> Envelope:
     if len(frame) > max_bytes:
         raise DecodeError(f"frame of {len(frame)} bytes exceeds the {max_bytes}-byte limit")
     try:
@@ -98,22 +140,25 @@ def decode(frame: bytes, max_bytes: int = MAX_FRAME_BYTES) -> Envelope:
             frame, raw=False, use_list=False, timestamp=3, strict_map_key=True
         )
     except Exception as exc:  # msgpack raises several unrelated types on garbage
-        raise DecodeError(f"not msgpack: {type(exc).__name__}: {exc}") from exc
+        raise DecodeError(f"not msgpack: {type(exc).__name__}: {_short(str(exc), 200)}") from None
     if not isinstance(raw, dict):
         raise DecodeError(f"envelope is a {type(raw).__name__}, not a map")
     if raw.get("v") != PROTOCOL_VERSION:
-        raise DecodeError(f"protocol version {raw.get('v')!r} (this side speaks {PROTOCOL_VERSION})")
+        raise DecodeError(f"protocol version {_short(raw.get('v'))} (this side speaks {PROTOCOL_VERSION})")
     kind = raw.get("type")
     model = MESSAGE_TYPES.get(kind) if isinstance(kind, str) else None
     if model is None:
-        raise DecodeError(f"unknown message type {kind!r}")
+        raise DecodeError(f"unknown message type {_short(kind)}")
+    if sender is not None and raw.get("sender") != sender:
+        raise DecodeError(f"claims to be {_short(raw.get('sender'))} but its key belongs to {sender!r}")
+    _precheck(kind, raw.get("body"))
     try:
         header = _Header.model_validate(raw)
         body = model.model_validate(header.body)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise DecodeError(f"invalid {kind}: {where}: {first['msg']} ({exc.error_count()} error(s))") from exc
+        raise DecodeError(f"invalid {kind}: {where}: {first['msg']} ({exc.error_count()} error(s))") from None
     return Envelope(
         msg_id=header.id,
         sender=AgentId(header.sender),

@@ -12,6 +12,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from slotwise.shared.errors import EndpointError
+
 DEFAULT_BIND = "tcp://127.0.0.1:7340"
 
 
@@ -25,7 +27,7 @@ class Endpoints:
 
 
 def parse_endpoints(spec: str) -> Endpoints:
-    """Raises ValueError with a message fit for the command line."""
+    """Raises EndpointError with a message fit for the command line."""
     spec = spec.strip()
     if "," in spec:
         publish, reply = (part.strip() for part in spec.split(",", 1))
@@ -44,13 +46,13 @@ def parse_endpoints(spec: str) -> Endpoints:
 def _check(part: str) -> None:
     if part.startswith("ipc://"):
         if len(part) <= len("ipc://"):
-            raise ValueError(f"{part!r}: an ipc address needs a path")
+            raise EndpointError(f"{part!r}: an ipc address needs a path")
         return
     if not part.startswith("tcp://"):
-        raise ValueError(f"{part!r}: use tcp://HOST:PORT or ipc://PATH")
+        raise EndpointError(f"{part!r}: use tcp://HOST:PORT or ipc://PATH")
     head, sep, port = part.rpartition(":")
     if not sep or head == "tcp" or not (port == "*" or (port.isdigit() and 0 < int(port) < 65535)):
-        raise ValueError(f"{part!r}: needs a port, e.g. tcp://127.0.0.1:7340")
+        raise EndpointError(f"{part!r}: needs a port, e.g. tcp://127.0.0.1:7340")
 
 
 def is_loopback(endpoints: Endpoints) -> bool:
@@ -72,3 +74,13 @@ def is_loopback(endpoints: Endpoints) -> bool:
             if not infos or not all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos):
                 return False
     return True
+
+
+def require_protection(endpoints: Endpoints, *, keys: bool, insecure: bool) -> None:
+    """Refuse to expose unauthenticated sockets beyond this machine unless told to."""
+    if keys or insecure or is_loopback(endpoints):
+        return
+    raise EndpointError(
+        f"refusing to bind {endpoints} without encryption: anyone who can reach it could join as any "
+        "participant. Pass --keys DIR (see 'slotwise keys generate'), bind a loopback address, or pass "
+        "--insecure on a network you trust.")

@@ -1,13 +1,22 @@
 """The error tree, drawn once so every caller knows whose fault an error is.
 
     SlotwiseError
-    ├── ScenarioError      the user's input is wrong: names file, line, field and problem; exit 2
-    ├── ProtocolError      a peer broke the protocol: the receiver drops the message and logs it
-    │   └── DecodeError    bytes that are not a valid message at all
-    └── PolicyError        an unknown policy name or bad policy options
+    ├── InputError          the user's files or settings are wrong: exit 2, no traceback
+    │   ├── ScenarioError   names file, line, field and problem
+    │   ├── PolicyError     an unknown policy name or bad policy options
+    │   ├── IcsError        a calendar file that cannot be read
+    │   ├── KeysError       a keys folder that cannot be used
+    │   ├── EndpointError   an address that cannot be used (or may not be, without keys)
+    │   └── JournalError    a journal that is torn in the middle or belongs to another scenario
+    ├── UsageError          the calling code misused an API (a core fed before it started...)
+    ├── ProtocolError       a peer broke the protocol: the receiver drops the message and logs it
+    │   └── DecodeError     bytes that are not a valid message at all
+    └── CoreError           a core is in its error state after a bug: the process stops (exit 1)
 
-Broken core invariants ("nobody is double-booked") are asserted instead: if one fires, the bug is
-ours, not the peer's or the user's (the rule h11 follows for LocalProtocolError).
+Only ProtocolError is ever caught and survived inside an agent or the coordinator: it is the one
+fault that is somebody else's. Any other exception out of a core is our bug (the rule h11 follows:
+anything but RemoteProtocolError is a bug); the core moves to its error state and the shell
+stops loudly instead of feeding a half-changed core.
 """
 
 from __future__ import annotations
@@ -26,7 +35,11 @@ class Problem:
     line: int | None = None
 
 
-class ScenarioError(SlotwiseError):
+class InputError(SlotwiseError):
+    """The user's input (a file, an option, a folder) cannot be used; exit 2."""
+
+
+class ScenarioError(InputError):
     """A scenario or availability file that cannot be used, with every problem found in it."""
 
     def __init__(self, source: str, problems: list[Problem]) -> None:
@@ -50,5 +63,29 @@ class DecodeError(ProtocolError):
     """Untrusted bytes that did not decode into a valid message."""
 
 
-class PolicyError(SlotwiseError):
+class PolicyError(InputError):
     """A policy name nobody registered, or options the policy refuses."""
+
+
+class IcsError(InputError, ValueError):
+    """A file that is not a readable iCalendar calendar (a ValueError: validators report it)."""
+
+
+class KeysError(InputError, ValueError):
+    """A keys directory that cannot be used (missing file, bad name, unsafe permissions)."""
+
+
+class EndpointError(InputError, ValueError):
+    """An address that cannot be parsed, bound or exposed."""
+
+
+class JournalError(InputError, ValueError):
+    """A journal that cannot be resumed: torn before its last line, or another scenario's."""
+
+
+class UsageError(SlotwiseError):
+    """The calling code used an API wrongly (our own callers included): a local fault."""
+
+
+class CoreError(SlotwiseError):
+    """A core hit a bug and is in its error state; it refuses further input."""

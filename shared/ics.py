@@ -17,17 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared.slots import Interval
+from slotwise.shared.errors import IcsError
+from slotwise.shared.slots import Interval
 
 if TYPE_CHECKING:
     import icalendar
 
 # icalendar and recurring-ical-events are imported where used: every agent process imports
 # this module, few have a calendar file, and the import costs ~30 ms per process at start-up.
-
-
-class IcsError(ValueError):
-    """A file that is not a readable iCalendar calendar."""
 
 
 def _moment(value: date | datetime, zone: tzinfo) -> datetime:

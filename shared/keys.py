@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import zmq.auth
 
-from shared.ids import COORDINATOR, is_valid_name
+from slotwise.shared.errors import KeysError
+from slotwise.shared.ids import COORDINATOR, is_valid_name
 
 PUBLIC, SECRET = ".key", ".key_secret"
-
-
-class KeysError(ValueError):
-    """A keys directory that cannot be used (missing file, bad name, unsafe permissions)."""
 
 
 def generate(directory: Path, name: str) -> tuple[Path, Path]:
@@ -72,6 +70,7 @@ class ServerKeys:
     public: bytes
     secret: bytes
     allowed: dict[bytes, str] = field(default_factory=dict)  # z85 public key -> participant name
+    directory: Path = Path()
 
     @classmethod
     def load(cls, directory: Path) -> ServerKeys:
@@ -83,7 +82,13 @@ class ServerKeys:
                 allowed[_public(path)] = name
         if not allowed:
             raise KeysError(f"{directory} holds no participant public keys (NAME.key)")
-        return cls(public, secret, allowed)
+        return cls(public, secret, allowed, directory)
+
+    def require(self, names: Iterable[str]) -> None:
+        """Every one of `names` must have a key here, or it could never join."""
+        unknown = sorted(set(names) - set(self.allowed.values()))
+        if unknown:
+            raise KeysError(f"no public key for {', '.join(unknown)} in {self.directory}; they could not join")
 
 
 @dataclass(frozen=True)

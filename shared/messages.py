@@ -28,8 +28,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from shared.ids import NAME_PATTERN
-from shared.slots import require_aware
+from slotwise.shared.ids import NAME_PATTERN
+from slotwise.shared.slots import require_aware
 
 PROTOCOL_VERSION = 1
 

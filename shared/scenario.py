@@ -13,21 +13,19 @@ can be written once as YAML anchors and referenced with `*name`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from itertools import islice
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from dateutil.rrule import rruleset, rrulestr
+from dateutil.rrule import rruleset
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
-    PrivateAttr,
     SerializerFunctionWrapHandler,
     Tag,
     ValidationError,
@@ -36,11 +34,12 @@ from pydantic import (
     model_validator,
 )
 
-from shared.errors import Problem, ScenarioError
-from shared.ics import busy_from_ics, read_calendar
-from shared.ids import NAME_PATTERN, AgentId, MeetingId
-from shared.messages import MAX_CANDIDATES
-from shared.slots import ALWAYS, FreeTime, Interval, SlotGrid, subtract
+from slotwise.shared.errors import Problem, ScenarioError
+from slotwise.shared.ics import busy_from_ics, read_calendar
+from slotwise.shared.ids import NAME_PATTERN, AgentId, MeetingId
+from slotwise.shared.recurrence import RecurrenceError, expand, parse
+from slotwise.shared.messages import MAX_CANDIDATES
+from slotwise.shared.slots import ALWAYS, FreeTime, Interval, SlotGrid, subtract
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -85,7 +84,7 @@ DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WORKDAYS: tuple[Day, ...] = DAYS[:5]
 # A policy as written in the file: a name, or {name: {option: value}} (checked by the coordinator).
 PolicySpec = str | dict[str, Any]
-MAX_OCCURRENCES = 1000  # per recurring meeting
+MAX_WINDOW_OCCURRENCES = 20_000  # per recurring availability window, within one request's span
 Moment = Annotated[datetime, AfterValidator(_localize)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 
@@ -134,6 +133,10 @@ class RecurringWindow(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _naive_times_in_tzid(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "tzid" not in data:
+            start = data.get("start")
+            if isinstance(start, datetime) and isinstance(start.tzinfo, ZoneInfo):
+                data = {**data, "tzid": start.tzinfo.key}  # the zone the wall-clock times repeat in
         if isinstance(data, dict) and isinstance(data.get("tzid"), str):
             try:
                 zone = ZoneInfo(data["tzid"])
@@ -157,20 +160,14 @@ class RecurringWindow(_Strict):
 
     @model_validator(mode="after")
     def _valid(self) -> RecurringWindow:
-        if self.tzid is None and isinstance(self.start.tzinfo, ZoneInfo):
-            object.__setattr__(self, "tzid", self.start.tzinfo.key)
         if self.end <= self.start:
             raise ValueError("the first occurrence ends at or before it starts")
-        try:
-            self._rule()
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"invalid RRULE {self.rrule!r}: {exc}") from None
+        self._rule()
         return self
 
     def _rule(self) -> rruleset:
-        text = self.rrule.removeprefix("RRULE:")
         rules = rruleset()
-        rules.rrule(rrulestr(text, dtstart=self.start))  # type: ignore[arg-type]
+        rules.rrule(parse(self.rrule, self.start))
         for d in self.exdate:
             rules.exdate(d)
         for d in self.rdate:
@@ -178,11 +175,13 @@ class RecurringWindow(_Strict):
         return rules
 
     def occurrences(self, within: Interval | None = None) -> list[Interval]:
-        """Occurrences overlapping `within` (default: a year from the first one)."""
+        """Occurrences overlapping `within` (default: a year from the first one); more than
+        MAX_WINDOW_OCCURRENCES there is an error, the same at validation and in the agent."""
         length = self.end - self.start
         span = within or Interval(self.start, self.start + timedelta(days=366))
-        starts = self._rule().between(span.start - length, span.end, inc=True)
-        return [Interval(s, s + length) for s in starts]
+        starts = expand(self._rule(), self.start, after=max(self.start, span.start - length),
+                        until=span.end, limit=MAX_WINDOW_OCCURRENCES)
+        return [Interval(s, s + length) for s in starts if s + length > span.start]
 
 
 _UNION_TAGS = ("window", "recurring")  # pydantic puts these in error paths; users never wrote them
@@ -263,18 +262,14 @@ class Availability(_Strict):
     # relative paths are read against the file that names them.
     ics: list[Annotated[str, AfterValidator(_calendar_file)]] = []
 
-    @model_validator(mode="after")
-    def _inherit_zone(self, info: ValidationInfo) -> Availability:
-        """Without a zone of its own, a person lives in the scenario's (floating .ics times too)."""
-        zone = (info.context or {}).get("zone")
-        if self.timezone is None and isinstance(zone, ZoneInfo):
-            object.__setattr__(self, "timezone", zone.key)
-        return self
-
     @model_validator(mode="before")
     @classmethod
-    def _naive_times_in_own_zone(cls, data: Any) -> Any:
-        """A person's naive times are in their own `timezone` when they have one."""
+    def _naive_times_in_own_zone(cls, data: Any, info: ValidationInfo) -> Any:
+        """A person's naive times are in their own `timezone`; without one, a person lives in
+        the scenario's (floating .ics times too)."""
+        zone = (info.context or {}).get("zone")
+        if isinstance(data, dict) and "timezone" not in data and isinstance(zone, ZoneInfo):
+            data = {**data, "timezone": zone.key}
         if not isinstance(data, dict) or not isinstance(data.get("timezone"), str):
             return data
         try:
@@ -314,15 +309,11 @@ class Meeting(_Strict):
     on_silence: PolicySpec | None = None
     # iCalendar RRULE: one occurrence per instance, each placed on that instance's local day.
     recurrence: str | None = None
-    series: str | None = None  # set on occurrences: the id of the meeting they repeat
 
     @model_validator(mode="after")
     def _valid_recurrence(self) -> Meeting:
         if self.recurrence is not None:
-            try:
-                rrulestr(self.recurrence.removeprefix("RRULE:"), dtstart=datetime(2000, 1, 1))
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"invalid recurrence {self.recurrence!r}: {exc}") from None
+            parse(self.recurrence, datetime(2000, 1, 1), "recurrence")  # expanded (bounded) when compiled
         return self
 
     @property
@@ -332,11 +323,6 @@ class Meeting(_Strict):
     @property
     def meeting_id(self) -> MeetingId:
         return MeetingId(self.id)
-
-    @property
-    def required(self) -> int:
-        """At least this many invitees must attend; all of them unless the file says otherwise."""
-        return self.min_participants if self.min_participants is not None else len(self.invitees)
 
 
 class NegotiationSettings(_Strict):
@@ -382,47 +368,6 @@ class Scenario(_Strict):
     policies: PolicySelection = PolicySelection()
     security: Security = Security()
 
-    _written: list[Meeting] = PrivateAttr(default_factory=list)
-
-    @model_validator(mode="after")
-    def _expand_recurring(self) -> Scenario:
-        """Replace each recurring meeting by its occurrences; keep what was written for errors."""
-        self._written = list(self.meetings)
-        if any(m.recurrence for m in self.meetings) and self.horizon.start < self.horizon.end:
-            expanded: list[Meeting] = []
-            for m in self.meetings:
-                expanded += self._occurrences(m) if m.recurrence else [m]
-            object.__setattr__(self, "meetings", expanded)
-        return self
-
-    def _occurrences(self, m: Meeting) -> list[Meeting]:
-        assert m.recurrence is not None
-        zone = self.zone
-        first_day = datetime.combine(self.horizon.start.astimezone(zone).date(), time(0), tzinfo=zone)
-        text = m.recurrence.removeprefix("RRULE:")
-        rule = rrulestr(text, dtstart=first_day)
-        bounded = "COUNT=" in text.upper() or "UNTIL=" in text.upper()
-        starts = list(islice(rule, MAX_OCCURRENCES)) if bounded else \
-            rule.between(first_day, self.horizon.end, inc=True)[:MAX_OCCURRENCES]
-        out = []
-        for day_start in starts:
-            day = day_start.date()
-            day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-            out.append(m.model_copy(update={
-                "id": f"{m.id}@{day.isoformat()}",
-                "name": f"{m.title} ({day:%a %d %b})",
-                "recurrence": None,
-                "series": m.id,
-                "not_before": max(day_start, m.not_before) if m.not_before else day_start,
-                "not_after": min(day_end, m.not_after) if m.not_after else day_end,
-            }))
-        return out
-
-    @property
-    def written_meetings(self) -> list[Meeting]:
-        """The meetings as the file lists them (recurring ones not yet expanded)."""
-        return self._written or list(self.meetings)
-
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -452,19 +397,6 @@ class Scenario(_Strict):
         own = self.availability(name).timezone
         return ZoneInfo(own) if own else self.zone
 
-    def meeting_window(self, meeting: Meeting) -> Interval | None:
-        return meeting_window(self.horizon_interval, meeting)
-
-    def candidates(self, meeting: Meeting) -> list[int]:
-        window = self.meeting_window(meeting)
-        return self.grid.candidates(window, meeting.duration_minutes) if window else []
-
-
-def meeting_window(horizon: Interval, meeting: Meeting) -> Interval | None:
-    """The horizon cut to the meeting's not_before / not_after; None if nothing is left."""
-    start = max(horizon.start, meeting.not_before or horizon.start)
-    end = min(horizon.end, meeting.not_after or horizon.end)
-    return Interval(start, end) if start < end else None
 
 
 def _semantic_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
@@ -472,13 +404,21 @@ def _semantic_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
     if s.horizon.end <= s.horizon.start:
         yield ("horizon", "end"), "the horizon ends at or before it starts"
         return
+    for name, person in s.participants.items():
+        for key in ("available", "busy"):
+            for j, w in enumerate(getattr(person, key) or []) if person else ():
+                if isinstance(w, RecurringWindow):
+                    try:  # expanded here exactly as the agent will, so `validate` catches it
+                        w.occurrences(s.horizon_interval)
+                    except RecurrenceError as exc:
+                        yield ("participants", name, key, j, "rrule"), str(exc)
     horizon_minutes = s.horizon_interval.minutes
     if horizon_minutes // s.slot_minutes > MAX_CANDIDATES:
         yield ("slot_minutes",), (
             f"{horizon_minutes // s.slot_minutes} slots in the horizon; at most {MAX_CANDIDATES} "
             "are supported (use longer slots or a shorter horizon)")
     seen: dict[str, int] = {}
-    for i, m in enumerate(s.written_meetings):
+    for i, m in enumerate(s.meetings):
         if m.id in seen:
             yield ("meetings", i, "id"), f"duplicate meeting id {m.id!r} (first at meetings[{seen[m.id]}])"
         seen.setdefault(m.id, i)
@@ -492,7 +432,8 @@ def _semantic_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
         if m.min_participants is not None and m.min_participants > len(m.invitees):
             yield ("meetings", i, "min_participants"), (
                 f"needs {m.min_participants} participants but only {len(m.invitees)} are invited")
-        if (m.not_before or m.not_after) and s.meeting_window(m) is None:
+        start = max(s.horizon.start, m.not_before or s.horizon.start)
+        if (m.not_before or m.not_after) and min(s.horizon.end, m.not_after or s.horizon.end) <= start:
             yield ("meetings", i, "not_after"), "not_after is not later than not_before within the horizon"
         elif m.duration_minutes > horizon_minutes:
             yield ("meetings", i, "duration_minutes"), (
@@ -518,7 +459,7 @@ def _positions(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...]
             _positions(item, path + (i,), out, dups)
 
 
-def _render_path(loc: Iterable[Any]) -> str:
+def render_path(loc: Iterable[Any]) -> str:
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -553,7 +494,7 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
     if node is not None:
         _positions(node, (), lines, dups)
     if dups:
-        raise ScenarioError(source, [Problem(_render_path(p), f"duplicate key {k!r}", line)
+        raise ScenarioError(source, [Problem(render_path(p), f"duplicate key {k!r}", line)
                                      for p, k, line in dups])
     return data, lines
 
@@ -578,7 +519,7 @@ def _validate(model: type[_Strict], data: Any, source: str,
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 message = f"unknown field {loc[-1]!r}"
-            problems.append(Problem(_render_path(loc), message, _line_for(loc, lines)))
+            problems.append(Problem(render_path(loc), message, _line_for(loc, lines)))
         raise ScenarioError(source, problems) from None
 
 
@@ -598,7 +539,7 @@ def load_scenario(path: str | Path, checks: Sequence[Check] = ()) -> Scenario:
     if not found:
         for check in checks:
             found += check(scenario)
-    problems = [Problem(_render_path(loc), message, _line_for(loc, lines)) for loc, message in found]
+    problems = [Problem(render_path(loc), message, _line_for(loc, lines)) for loc, message in found]
     if problems:
         raise ScenarioError(str(path), problems)
     return scenario

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from coordinator.synthetic import synthetic_scenario
+from slotwise.synthetic import synthetic_scenario
 
-from shared.scenario import Scenario
+from slotwise.shared.scenario import Scenario
+
+if TYPE_CHECKING:
+    from slotwise.coordinator.plan import MeetingSpec
 
 DAY = datetime(2024, 7, 22, tzinfo=UTC)  # a Monday
 REPO = Path(__file__).resolve().parent.parent
@@ -37,8 +40,6 @@ def scenario_dict(participants: dict[str, Any], meetings: list[dict[str, Any]], 
 
 
 def make_scenario(participants: dict[str, Any], meetings: list[dict[str, Any]], **kw: Any) -> Scenario:
-    from shared.scenario import Scenario
-
     return Scenario.model_validate(scenario_dict(participants, meetings, **kw))
 
 
@@ -53,3 +54,22 @@ def random_scenario(seed: int, people: int, meetings: int, days: int = 5,
     data["negotiation"] = {"join_timeout_s": 5, "response_timeout_s": 1, "hold_timeout_s": 1,
                            "heartbeat_s": 0.25, **negotiation}
     return data
+
+
+def spec(rule: object | None = None, **fields: Any) -> MeetingSpec:
+    """A MeetingSpec as the plan compiles it, for testing one policy on its own."""
+    from dataclasses import replace
+
+    from slotwise.coordinator.plan import MeetingSpec
+    from slotwise.coordinator.policies.registry import load_policy
+    from slotwise.coordinator.policies.resolve import MeetingPolicies
+    from slotwise.shared.ids import AgentId, MeetingId
+    from slotwise.shared.scenario import Meeting
+
+    m = Meeting.model_validate(fields)
+    chosen = rule if rule is not None else load_policy("rule", "min-participants")
+    policies = MeetingPolicies(chosen, (), load_policy("slot_order", "earliest"),  # type: ignore[arg-type]
+                               load_policy("silence", "count-as-no"))
+    draft = MeetingSpec(MeetingId(m.id), m.name, m.title, m.duration_minutes, tuple(AgentId(p) for p in m.invitees),
+                        m.min_participants, 0, m.priority, 0, None, m.not_before, m.not_after, None, policies)
+    return replace(draft, required=policies.rule.minimum(draft))

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from shared.scenario import Scenario
+from slotwise.coordinator.plan import compile_plan
+from slotwise.shared.scenario import Scenario
 
 Placed = tuple[str, datetime, datetime, list[str]]  # meeting id, start, end, attendees
 DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -34,14 +35,16 @@ def _hm(text: object, default: time) -> time:
 def violations(s: Scenario, placed: list[Placed]) -> list[str]:
     found: list[str] = []
     by_person: dict[str, list[tuple[datetime, datetime, str]]] = {}
-    meetings = {m.id: m for m in s.meetings}
+    meetings = {m.id: m for m in compile_plan(s).meetings}  # occurrences' own windows
+    written = {m.id: m for m in s.meetings}
     for mid, start, end, who in placed:
         m = meetings[mid]
+        w = written[m.series or m.id]
         if m.not_before and start < m.not_before:
             found.append(f"{mid} starts before not_before")
         if m.not_after and end > m.not_after:
             found.append(f"{mid} ends after not_after")
-        specs = _spec_items(m.constraints if m.constraints is not None else s.policies.constraints)
+        specs = _spec_items(w.constraints if w.constraints is not None else s.policies.constraints)
         local = start.astimezone(s.zone)
         if "weekdays" in specs:
             days = specs["weekdays"].get("days", DAY_NAMES[:5])
@@ -71,7 +74,7 @@ def violations(s: Scenario, placed: list[Placed]) -> list[str]:
         items.sort()
         for mid in {m for _, _, m in items}:
             m = meetings[mid]
-            specs = _spec_items(m.constraints if m.constraints is not None else s.policies.constraints)
+            specs = _spec_items(w.constraints if w.constraints is not None else s.policies.constraints)
             zone = ZoneInfo(s.availability(p).timezone or s.timezone)
             mine = next(i for i in items if i[2] == mid)
             if "min-gap" in specs:
@@ -91,11 +94,12 @@ def rule_problems(s: Scenario, placed: list[Placed]) -> list[str]:
     """Each placed meeting's attendees against its rule, recomputed from the file's words."""
     import math
 
-    written = {m.id: m for m in s.written_meetings}
+    written = {m.id: m for m in s.meetings}
+    occurrences = {m.id: m for m in compile_plan(s).meetings}
     shorthand = {"required": "required-attendees", "fraction": "quorum", "groups": "roles"}
     found = []
     for mid, _, _, who in placed:
-        m = next(x for x in s.meetings if x.id == mid)
+        m = occurrences[mid]
         spec = written[m.series or m.id].rule
         spec = spec if spec is not None else s.policies.rule
         if isinstance(spec, str):

@@ -18,13 +18,16 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, TYPE_CHECKING, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.ids import AgentId, MeetingId
-from shared.scenario import Meeting, WorkingHoursSpec
-from shared.slots import Interval
+from slotwise.shared.ids import AgentId, MeetingId
+from slotwise.shared.scenario import WorkingHoursSpec
+from slotwise.shared.slots import Interval
+
+if TYPE_CHECKING:
+    from slotwise.coordinator.plan import MeetingSpec
 
 Kind = Literal["rule", "priority", "constraint", "slot_order", "silence"]
 
@@ -62,7 +65,7 @@ class PersonView:
 class MeetingFacts:
     """What a priority or slot order may look at for one meeting."""
 
-    meeting: Meeting
+    meeting: MeetingSpec
     order: int  # position in the scenario file
     slots: Sequence[int]
     # Per candidate index: invitees free there (answered yes, not booked, constraints passed),
@@ -77,13 +80,21 @@ class MeetingFacts:
 class Rule(Protocol):
     kind: ClassVar[Kind]
 
-    def satisfied(self, meeting: Meeting, attendees: Sequence[AgentId]) -> bool:
+    def minimum(self, meeting: MeetingSpec) -> int:
+        """The fewest attendees this rule accepts. Asked once, when the scenario is compiled;
+        the answer becomes `meeting.required`, which the rule then enforces and results report."""
+
+    def problems(self, meeting: MeetingSpec) -> list[str]:
+        """What makes this rule impossible for the meeting (a required person not invited...),
+        checked when the scenario is compiled; empty when it can be met."""
+
+    def satisfied(self, meeting: MeetingSpec, attendees: Sequence[AgentId]) -> bool:
         """Can the meeting go ahead with exactly these attendees?"""
 
-    def shortfall(self, meeting: Meeting, attendees: Sequence[AgentId]) -> str:
+    def shortfall(self, meeting: MeetingSpec, attendees: Sequence[AgentId]) -> str:
         """Why these attendees are not enough, for a person to read."""
 
-    def select(self, meeting: Meeting, available: Sequence[AgentId],
+    def select(self, meeting: MeetingSpec, available: Sequence[AgentId],
                load: Mapping[AgentId, int]) -> list[AgentId]:
         """Whom to hold among the available (all of them, unless the rule caps a group)."""
 
@@ -102,10 +113,10 @@ class TimeConstraint(Protocol):
     kind: ClassVar[Kind]
     per_attendee: ClassVar[bool]  # False: meeting_reason only, applied before anyone is asked
 
-    def meeting_reason(self, meeting: Meeting, when: Interval, zone: tzinfo) -> str | None:
+    def meeting_reason(self, meeting: MeetingSpec, when: Interval, zone: tzinfo) -> str | None:
         """Why `when` is not allowed for the meeting at all, or None."""
 
-    def attendee_reason(self, meeting: Meeting, when: Interval, person: PersonView) -> str | None:
+    def attendee_reason(self, meeting: MeetingSpec, when: Interval, person: PersonView) -> str | None:
         """Why `person` may not attend at `when`, or None."""
 
 
@@ -125,5 +136,5 @@ class Silence(Protocol):
     def retries(self, default: int) -> int:
         """How many times an unanswered request is sent again before giving up on it."""
 
-    def judged_meeting(self, meeting: Meeting, silent: Collection[str]) -> Meeting:
+    def judged_meeting(self, meeting: MeetingSpec, silent: Collection[str]) -> MeetingSpec:
         """The meeting as its rule should see it, given who stayed silent."""

@@ -8,13 +8,16 @@ person during the walk, in that person's own time zone, so DST is the zone datab
 from __future__ import annotations
 
 from datetime import date, time, timedelta, tzinfo
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from coordinator.policies.base import Kind, PersonView
-from shared.scenario import DAYS, WORKDAYS, Day, Meeting, WorkingHoursSpec
-from shared.slots import Interval
+from slotwise.coordinator.policies.base import Kind, PersonView
+from slotwise.shared.scenario import DAYS, WORKDAYS, Day, WorkingHoursSpec
+from slotwise.shared.slots import Interval
+
+if TYPE_CHECKING:
+    from slotwise.coordinator.plan import MeetingSpec
 
 
 
@@ -25,14 +28,14 @@ class _Opts(BaseModel):
 class _MeetingOnly:
     per_attendee: ClassVar[bool] = False
 
-    def attendee_reason(self, meeting: Meeting, when: Interval, person: PersonView) -> str | None:
+    def attendee_reason(self, meeting: MeetingSpec, when: Interval, person: PersonView) -> str | None:
         return None
 
 
 class _AttendeeOnly:
     per_attendee: ClassVar[bool] = True
 
-    def meeting_reason(self, meeting: Meeting, when: Interval, zone: tzinfo) -> str | None:
+    def meeting_reason(self, meeting: MeetingSpec, when: Interval, zone: tzinfo) -> str | None:
         return None
 
 
@@ -58,7 +61,7 @@ class Weekdays(_MeetingOnly):
     def __init__(self, options: WeekdaysOptions) -> None:
         self.days = {DAYS.index(d) for d in options.days}
 
-    def meeting_reason(self, meeting: Meeting, when: Interval, zone: tzinfo) -> str | None:
+    def meeting_reason(self, meeting: MeetingSpec, when: Interval, zone: tzinfo) -> str | None:
         day = when.start.astimezone(zone).weekday()
         return None if day in self.days else f"not on an allowed weekday ({DAYS[day]})"
 
@@ -83,7 +86,7 @@ class TimeOfDay(_MeetingOnly):
     def __init__(self, options: TimeOfDayOptions) -> None:
         self.options = options
 
-    def meeting_reason(self, meeting: Meeting, when: Interval, zone: tzinfo) -> str | None:
+    def meeting_reason(self, meeting: MeetingSpec, when: Interval, zone: tzinfo) -> str | None:
         _, start, end, same_day = _local_span(when, zone)
         o = self.options
         if not same_day or start < o.earliest or end > o.latest:
@@ -101,7 +104,7 @@ class WorkingHours(_AttendeeOnly):
     def __init__(self, options: WorkingHoursSpec) -> None:
         self.options = options
 
-    def attendee_reason(self, meeting: Meeting, when: Interval, person: PersonView) -> str | None:
+    def attendee_reason(self, meeting: MeetingSpec, when: Interval, person: PersonView) -> str | None:
         hours = person.working_hours or self.options
         day, start, end, same_day = _local_span(when, person.zone)
         days = {DAYS.index(d) for d in hours.days}
@@ -123,7 +126,7 @@ class MinGap(_AttendeeOnly):
     def __init__(self, options: MinGapOptions) -> None:
         self.gap = timedelta(minutes=options.minutes)
 
-    def attendee_reason(self, meeting: Meeting, when: Interval, person: PersonView) -> str | None:
+    def attendee_reason(self, meeting: MeetingSpec, when: Interval, person: PersonView) -> str | None:
         for b in person.bookings:
             if when.start - self.gap < b.when.end and b.when.start < when.end + self.gap:
                 return f"buffer too short next to {b.meeting_id} (min-gap {self.gap.seconds // 60} min)"
@@ -143,7 +146,7 @@ class DailyCap(_AttendeeOnly):
     def __init__(self, options: DailyCapOptions) -> None:
         self.cap = options.max_meetings
 
-    def attendee_reason(self, meeting: Meeting, when: Interval, person: PersonView) -> str | None:
+    def attendee_reason(self, meeting: MeetingSpec, when: Interval, person: PersonView) -> str | None:
         day = when.start.astimezone(person.zone).date()
         booked = sum(1 for b in person.bookings if b.when.start.astimezone(person.zone).date() == day)
         return f"daily cap of {self.cap} meetings reached" if booked >= self.cap else None
@@ -164,7 +167,7 @@ class BlackoutDates(_AttendeeOnly):
         self.dates = set(options.dates)
         self.people = set(options.people) if options.people is not None else None
 
-    def attendee_reason(self, meeting: Meeting, when: Interval, person: PersonView) -> str | None:
+    def attendee_reason(self, meeting: MeetingSpec, when: Interval, person: PersonView) -> str | None:
         if self.people is not None and person.name not in self.people:
             return None
         first = when.start.astimezone(person.zone).date()

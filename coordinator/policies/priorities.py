@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from coordinator.policies.base import Configured, Kind, MeetingFacts
+from slotwise.coordinator.policies.base import Configured, Kind, MeetingFacts
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
 

@@ -14,36 +14,36 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from coordinator.policies.base import Kind
-from shared.errors import PolicyError
+from slotwise.coordinator.policies.base import Kind
+from slotwise.shared.errors import PolicyError
 
 ENTRY_POINT_GROUP = "slotwise.policies"
 
 BUILTIN: dict[str, str] = {
     # rules
-    "min-participants": "coordinator.policies.rules:MinParticipants",
-    "required-attendees": "coordinator.policies.rules:RequiredAttendees",
-    "quorum": "coordinator.policies.rules:Quorum",
-    "roles": "coordinator.policies.rules:Roles",
+    "min-participants": "slotwise.coordinator.policies.rules:MinParticipants",
+    "required-attendees": "slotwise.coordinator.policies.rules:RequiredAttendees",
+    "quorum": "slotwise.coordinator.policies.rules:Quorum",
+    "roles": "slotwise.coordinator.policies.rules:Roles",
     # priorities
-    "priority-then-order": "coordinator.policies.priorities:PriorityThenOrder",
-    "earliest-deadline-first": "coordinator.policies.priorities:EarliestDeadlineFirst",
-    "most-constrained-first": "coordinator.policies.priorities:MostConstrainedFirst",
+    "priority-then-order": "slotwise.coordinator.policies.priorities:PriorityThenOrder",
+    "earliest-deadline-first": "slotwise.coordinator.policies.priorities:EarliestDeadlineFirst",
+    "most-constrained-first": "slotwise.coordinator.policies.priorities:MostConstrainedFirst",
     # time constraints
-    "weekdays": "coordinator.policies.constraints:Weekdays",
-    "time-of-day": "coordinator.policies.constraints:TimeOfDay",
-    "working-hours": "coordinator.policies.constraints:WorkingHours",
-    "min-gap": "coordinator.policies.constraints:MinGap",
-    "daily-cap": "coordinator.policies.constraints:DailyCap",
-    "blackout-dates": "coordinator.policies.constraints:BlackoutDates",
+    "weekdays": "slotwise.coordinator.policies.constraints:Weekdays",
+    "time-of-day": "slotwise.coordinator.policies.constraints:TimeOfDay",
+    "working-hours": "slotwise.coordinator.policies.constraints:WorkingHours",
+    "min-gap": "slotwise.coordinator.policies.constraints:MinGap",
+    "daily-cap": "slotwise.coordinator.policies.constraints:DailyCap",
+    "blackout-dates": "slotwise.coordinator.policies.constraints:BlackoutDates",
     # slot orders
-    "earliest": "coordinator.policies.slot_orders:Earliest",
-    "max-availability": "coordinator.policies.slot_orders:MaxAvailability",
-    "max-fairness": "coordinator.policies.slot_orders:MaxFairness",
+    "earliest": "slotwise.coordinator.policies.slot_orders:Earliest",
+    "max-availability": "slotwise.coordinator.policies.slot_orders:MaxAvailability",
+    "max-fairness": "slotwise.coordinator.policies.slot_orders:MaxFairness",
     # silent agents
-    "count-as-no": "coordinator.policies.silence:CountAsNo",
-    "wait": "coordinator.policies.silence:Wait",
-    "drop-from-quorum": "coordinator.policies.silence:DropFromQuorum",
+    "count-as-no": "slotwise.coordinator.policies.silence:CountAsNo",
+    "wait": "slotwise.coordinator.policies.silence:Wait",
+    "drop-from-quorum": "slotwise.coordinator.policies.silence:DropFromQuorum",
 }
 
 

@@ -1,16 +1,23 @@
-"""Rules: which sets of attendees let a meeting go ahead."""
+"""Rules: which sets of attendees let a meeting go ahead.
+
+A rule's `minimum` is asked once, when the scenario is compiled, and stored as the meeting's
+`required`; at negotiation time rules read `meeting.required`, so the number they enforce is the
+number the results report, and a silence policy that scales it (drop-from-quorum) is obeyed.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from coordinator.policies.base import Configured, Kind
-from shared.ids import AgentId
-from shared.scenario import Meeting
+from slotwise.coordinator.policies.base import Configured, Kind
+from slotwise.shared.ids import AgentId
+
+if TYPE_CHECKING:
+    from slotwise.coordinator.plan import MeetingSpec
 
 
 def _names(people: Sequence[str]) -> str:
@@ -20,11 +27,14 @@ def _names(people: Sequence[str]) -> str:
 class _AllAvailable(Configured):
     """Hold everyone who can come: more attendees never hurt a rule without caps."""
 
-    def select(self, meeting: Meeting, available: Sequence[AgentId],
+    def satisfied(self, meeting: MeetingSpec, attendees: Sequence[AgentId]) -> bool:
+        return len(attendees) >= meeting.required
+
+    def select(self, meeting: MeetingSpec, available: Sequence[AgentId],
                load: Mapping[AgentId, int]) -> list[AgentId]:
         return list(available)
 
-    def problems(self, meeting: Meeting) -> list[str]:
+    def problems(self, meeting: MeetingSpec) -> list[str]:
         return []
 
 
@@ -40,18 +50,17 @@ class MinParticipants(_AllAvailable):
     Options = MinOptions
     options: MinOptions
 
-    def _minimum(self, meeting: Meeting) -> int:
-        return self.options.min_participants or meeting.required
+    def minimum(self, meeting: MeetingSpec) -> int:
+        if self.options.min_participants is not None:
+            return self.options.min_participants
+        return meeting.min_participants if meeting.min_participants is not None else len(meeting.invitees)
 
-    def satisfied(self, meeting: Meeting, attendees: Sequence[AgentId]) -> bool:
-        return len(attendees) >= self._minimum(meeting)
+    def shortfall(self, meeting: MeetingSpec, attendees: Sequence[AgentId]) -> str:
+        return f"had {len(attendees)} of {meeting.required} required ({_names(attendees)})"
 
-    def shortfall(self, meeting: Meeting, attendees: Sequence[AgentId]) -> str:
-        return f"had {len(attendees)} of {self._minimum(meeting)} required ({_names(attendees)})"
-
-    def problems(self, meeting: Meeting) -> list[str]:
-        if self._minimum(meeting) > len(meeting.invitees):
-            return [f"needs {self._minimum(meeting)} but only {len(meeting.invitees)} are invited"]
+    def problems(self, meeting: MeetingSpec) -> list[str]:
+        if meeting.required > len(meeting.invitees):
+            return [f"needs {meeting.required} but only {len(meeting.invitees)} are invited"]
         return []
 
 
@@ -69,25 +78,25 @@ class RequiredAttendees(_AllAvailable):
     Options = RequiredOptions
     options: RequiredOptions
 
-    def _minimum(self, meeting: Meeting) -> int:
+    def minimum(self, meeting: MeetingSpec) -> int:
         if self.options.min_participants is not None:
             return self.options.min_participants
         if meeting.min_participants is not None:
             return meeting.min_participants
         return len(self.options.required)
 
-    def satisfied(self, meeting: Meeting, attendees: Sequence[AgentId]) -> bool:
-        return set(self.options.required) <= set(attendees) and len(attendees) >= self._minimum(meeting)
+    def satisfied(self, meeting: MeetingSpec, attendees: Sequence[AgentId]) -> bool:
+        return set(self.options.required) <= set(attendees) and len(attendees) >= meeting.required
 
-    def shortfall(self, meeting: Meeting, attendees: Sequence[AgentId]) -> str:
+    def shortfall(self, meeting: MeetingSpec, attendees: Sequence[AgentId]) -> str:
         missing = [p for p in self.options.required if p not in attendees]
-        text = f"had {len(attendees)} of {self._minimum(meeting)} required ({_names(attendees)})"
+        text = f"had {len(attendees)} of {meeting.required} required ({_names(attendees)})"
         return text + (f" without required {_names(missing)}" if missing else "")
 
-    def problems(self, meeting: Meeting) -> list[str]:
+    def problems(self, meeting: MeetingSpec) -> list[str]:
         out = [f"required {p!r} is not invited" for p in self.options.required if p not in meeting.invitees]
-        if self._minimum(meeting) > len(meeting.invitees):
-            out.append(f"needs {self._minimum(meeting)} but only {len(meeting.invitees)} are invited")
+        if meeting.required > len(meeting.invitees):
+            out.append(f"needs {meeting.required} but only {len(meeting.invitees)} are invited")
         return out
 
 
@@ -103,14 +112,11 @@ class Quorum(_AllAvailable):
     Options = QuorumOptions
     options: QuorumOptions
 
-    def needed(self, meeting: Meeting) -> int:
+    def minimum(self, meeting: MeetingSpec) -> int:
         return max(1, math.ceil(self.options.fraction * len(meeting.invitees) - 1e-9))
 
-    def satisfied(self, meeting: Meeting, attendees: Sequence[AgentId]) -> bool:
-        return len(attendees) >= self.needed(meeting)
-
-    def shortfall(self, meeting: Meeting, attendees: Sequence[AgentId]) -> str:
-        return (f"had {len(attendees)} of {self.needed(meeting)} required for a "
+    def shortfall(self, meeting: MeetingSpec, attendees: Sequence[AgentId]) -> str:
+        return (f"had {len(attendees)} of {meeting.required} required for a "
                 f"{self.options.fraction:.0%} quorum ({_names(attendees)})")
 
 
@@ -137,18 +143,26 @@ class Roles(Configured):
     Options = RolesOptions
     options: RolesOptions
 
-    def satisfied(self, meeting: Meeting, attendees: Sequence[AgentId]) -> bool:
+    def minimum(self, meeting: MeetingSpec) -> int:
+        """The sum of the groups' minimums when no one is in two groups; otherwise the largest
+        of them (a person in two groups may count for both): the fewest attendees accepted."""
+        groups = list(self.options.groups.values())
+        members = [p for g in groups for p in g.members]
+        disjoint = len(members) == len(set(members))
+        return max(1, sum(g.min for g in groups) if disjoint else max(g.min for g in groups))
+
+    def satisfied(self, meeting: MeetingSpec, attendees: Sequence[AgentId]) -> bool:
         present = set(attendees)
         return bool(attendees) and all(
             len(present & set(g.members)) >= g.min for g in self.options.groups.values())
 
-    def shortfall(self, meeting: Meeting, attendees: Sequence[AgentId]) -> str:
+    def shortfall(self, meeting: MeetingSpec, attendees: Sequence[AgentId]) -> str:
         present = set(attendees)
         short = [f"{name} {len(present & set(g.members))} of {g.min}"
                  for name, g in self.options.groups.items() if len(present & set(g.members)) < g.min]
         return f"had {_names(attendees)}; short in {', '.join(short) or 'no group'}"
 
-    def select(self, meeting: Meeting, available: Sequence[AgentId],
+    def select(self, meeting: MeetingSpec, available: Sequence[AgentId],
                load: Mapping[AgentId, int]) -> list[AgentId]:
         chosen = set(available)
         for g in self.options.groups.values():
@@ -158,7 +172,7 @@ class Roles(Configured):
             chosen -= set(pool[g.max:])
         return [p for p in available if p in chosen]
 
-    def problems(self, meeting: Meeting) -> list[str]:
+    def problems(self, meeting: MeetingSpec) -> list[str]:
         out = []
         for name, g in self.options.groups.items():
             out += [f"group {name}: {p!r} is not invited" for p in g.members if p not in meeting.invitees]

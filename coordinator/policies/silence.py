@@ -10,13 +10,16 @@ default surprises people, so it is a named choice:
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from collections.abc import Collection
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from coordinator.policies.base import Configured, Kind
-from shared.scenario import Meeting
+from slotwise.coordinator.policies.base import Configured, Kind
+
+if TYPE_CHECKING:
+    from slotwise.coordinator.plan import MeetingSpec
 
 
 class CountAsNo(Configured):
@@ -25,7 +28,7 @@ class CountAsNo(Configured):
     def retries(self, default: int) -> int:
         return default
 
-    def judged_meeting(self, meeting: Meeting, silent: Collection[str]) -> Meeting:
+    def judged_meeting(self, meeting: MeetingSpec, silent: Collection[str]) -> MeetingSpec:
         return meeting
 
 
@@ -43,12 +46,11 @@ class Wait(CountAsNo):
 
 
 class DropFromQuorum(CountAsNo):
-    def judged_meeting(self, meeting: Meeting, silent: Collection[str]) -> Meeting:
+    def judged_meeting(self, meeting: MeetingSpec, silent: Collection[str]) -> MeetingSpec:
         gone = [p for p in meeting.invitees if p in silent]
         if not gone or len(gone) == len(meeting.invitees):
             return meeting
-        answered = [p for p in meeting.invitees if p not in silent]
-        minimum = meeting.required
+        answered = tuple(p for p in meeting.invitees if p not in silent)
         # The same share of those who answered as was asked of everyone, rounded up.
-        scaled = max(1, math.ceil(minimum * len(answered) / len(meeting.invitees) - 1e-9))
-        return meeting.model_copy(update={"invitees": answered, "min_participants": scaled})
+        scaled = max(1, math.ceil(meeting.required * len(answered) / len(meeting.invitees) - 1e-9))
+        return replace(meeting, invitees=answered, required=scaled)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from coordinator.policies.base import Configured, Kind, MeetingFacts
+from slotwise.coordinator.policies.base import Configured, Kind, MeetingFacts
 
 
 class Earliest(Configured):

@@ -15,13 +15,12 @@ from typing import Any
 
 import pytest
 
-from shared.scenario import Scenario
-from shared.slots import Interval
+from slotwise.shared.scenario import Scenario
+from slotwise.shared.slots import Interval
 from tests.policy_checks import rule_problems, violations
 
 HERE = Path(__file__).resolve().parent
-SLOTWISE = [str(Path(sys.executable).with_name("slotwise"))] if Path(sys.executable).with_name(
-    "slotwise").exists() else [sys.executable, "-m", "coordinator.cli"]
+SLOTWISE = [sys.executable, "-m", "slotwise"]
 
 
 class Children:

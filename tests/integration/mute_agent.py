@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import sys
 
-from participant.agent import AgentService
-from participant.calendar import Calendar
-from participant.responder import AgentAction, Responder
-from shared.codec import Envelope
-from shared.endpoints import parse_endpoints
-from shared.ids import AgentId
-from shared.logsetup import configure
-from shared.messages import AvailabilityRequest, Hold
-from shared.slots import FreeTime
+from slotwise.participant.agent import AgentService
+from slotwise.participant.calendar import Calendar
+from slotwise.participant.responder import AgentAction, Responder
+from slotwise.shared.codec import Envelope
+from slotwise.shared.endpoints import parse_endpoints
+from slotwise.shared.ids import AgentId
+from slotwise.shared.logsetup import configure
+from slotwise.shared.messages import AvailabilityRequest, Hold
+from slotwise.shared.slots import FreeTime
 
 
 class MuteResponder(Responder):

@@ -6,6 +6,8 @@ every participant is a separate OS process.
 
 from __future__ import annotations
 
+from slotwise.coordinator.plan import compile_plan
+
 import asyncio
 import os
 import signal
@@ -18,15 +20,15 @@ import pytest
 import zmq
 import zmq.asyncio
 
-from coordinator.audit import audit
-from coordinator.negotiation import Action, Decided, Started
-from coordinator.service import CoordinatorService, RunResult
-from shared.codec import Encoder
-from shared.endpoints import parse_endpoints
-from shared.ids import AgentId
-from shared.messages import Heartbeat, MeetingScheduled
-from shared.scenario import Scenario, dump_availability, load_scenario
-from shared.topics import BROADCAST_TOPIC, topic_for
+from slotwise.report.audit import audit
+from slotwise.coordinator.negotiation import Action, Decided, Started
+from slotwise.coordinator.service import CoordinatorService, RunResult
+from slotwise.shared.codec import Encoder
+from slotwise.shared.endpoints import parse_endpoints
+from slotwise.shared.ids import AgentId
+from slotwise.shared.messages import Heartbeat, MeetingScheduled
+from slotwise.shared.scenario import Scenario, dump_availability, load_scenario
+from slotwise.shared.topics import BROADCAST_TOPIC, topic_for
 from tests.helpers import REPO, make_scenario
 from tests.integration.conftest import Children
 
@@ -60,7 +62,7 @@ def start_agents(children: Children, scenario: Scenario, endpoints: str,
 
 
 def outcomes(result: RunResult) -> dict[str, object]:
-    return {o.meeting_id: o for o in result.outcomes}
+    return {o.id: o for o in result.decisions}
 
 
 async def test_participant_that_never_answers(children: Children) -> None:
@@ -78,7 +80,7 @@ async def test_participant_that_never_answers(children: Children) -> None:
     assert got["m"].scheduled and got["m"].attendees == ("a", "b")
     assert not got["n"].scheduled and "mute did not answer" in got["n"].reason
     assert result.missing == ()  # it joined; it just never answered
-    assert audit(s, result.outcomes) == []
+    assert audit(s, compile_plan(s), result.decisions) == []
 
 
 async def test_participant_that_never_joins(children: Children) -> None:
@@ -88,7 +90,7 @@ async def test_participant_that_never_joins(children: Children) -> None:
     result, _ = await negotiate(s, "tcp://127.0.0.1:*",
                                 before=lambda e: start_agents(children, s, e, skip=frozenset({"ghost"})))
     assert result.missing == ("ghost",)
-    (o,) = result.outcomes
+    (o,) = result.decisions
     assert not o.scheduled and "ghost never joined" in o.reason
     assert result.stats.startup_s >= 1.4
 
@@ -115,7 +117,7 @@ async def test_participant_killed_mid_negotiation(children: Children) -> None:
     assert got["m2"].scheduled and got["m2"].attendees == ("c", "d")
     assert not got["m3"].scheduled and "b " in got["m3"].reason  # says what happened to b
     assert procs["b"].wait(timeout=5) == -signal.SIGKILL
-    assert audit(s, result.outcomes) == []
+    assert audit(s, compile_plan(s), result.decisions) == []
 
 
 async def test_garbage_to_every_socket_changes_nothing(children: Children, workdir: Path) -> None:

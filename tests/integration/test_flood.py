@@ -13,9 +13,9 @@ import pytest
 import zmq
 import zmq.asyncio
 
-from coordinator.service import CoordinatorService
-from shared.endpoints import parse_endpoints
-from shared.scenario import dump_availability, load_scenario
+from slotwise.coordinator.service import CoordinatorService
+from slotwise.shared.endpoints import parse_endpoints
+from slotwise.shared.scenario import dump_availability, load_scenario
 from tests.helpers import REPO
 from tests.integration.conftest import Children
 
@@ -56,7 +56,7 @@ async def test_a_flooding_peer_does_not_stop_honest_ones(workdir: Path, children
     finally:
         flood.close()
         service.close()
-    outcomes = {o.meeting_id: o for o in result.outcomes}
+    outcomes = {o.id: o for o in result.decisions}
     assert outcomes["team-sync"].attendees == ("alice", "bob", "charlie")
     assert outcomes["project-review"].attendees == ("alice", "charlie")
     assert sent > 10_000 and result.stats.dropped > 5_000

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from coordinator.harness import Cluster
-from shared.scenario import load_scenario
+from slotwise.testing.harness import Cluster
+from slotwise.shared.scenario import load_scenario
 from tests.helpers import REPO, random_scenario, write_scenario
 from tests.integration.conftest import check_results
 

@@ -12,14 +12,14 @@ import zmq
 import zmq.asyncio
 import zmq.auth
 
-from coordinator.negotiation import Action, Started
-from coordinator.service import CoordinatorService
-from shared.codec import Encoder
-from shared.endpoints import parse_endpoints
-from shared.ids import AgentId
-from shared.keys import ServerKeys, generate
-from shared.messages import Hello
-from shared.scenario import dump_availability
+from slotwise.coordinator.negotiation import Action, Started
+from slotwise.coordinator.service import CoordinatorService
+from slotwise.shared.codec import Encoder
+from slotwise.shared.endpoints import parse_endpoints
+from slotwise.shared.ids import AgentId
+from slotwise.shared.keys import ServerKeys, generate
+from slotwise.shared.messages import Hello
+from slotwise.shared.scenario import dump_availability
 from tests.helpers import REPO, make_scenario
 from tests.integration.conftest import Children, run_cli
 
@@ -91,7 +91,7 @@ async def test_impostors_and_name_thieves_change_nothing(workdir: Path, children
         for sock in socks:
             sock.close()
         service.close()
-    (o,) = result.outcomes
+    (o,) = result.decisions
     assert o.scheduled and o.attendees == ("alice", "bob")
     assert result.missing == ("mallory",)  # mallory never said Hello as herself
     assert result.stats.dropped == 1  # the stolen-name Hello; eve's never arrived at all

@@ -6,18 +6,31 @@ loss and time are under the test's control, so no test sleeps.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
+from datetime import UTC, datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from coordinator.negotiation import Decided, Negotiation, Outcome, Publish, SendTo
-from participant.calendar import Calendar
-from participant.responder import Exit, Responder, Send
-from shared.codec import Encoder, decode
-from shared.errors import ProtocolError
-from shared.ids import COORDINATOR, AgentId
-from shared.messages import Body
-from shared.scenario import Scenario
+from slotwise.coordinator.negotiation import Decided, Explained, Negotiation, Publish, SendTo
+from slotwise.coordinator.plan import compile_plan
+from slotwise.shared.decision import Decision
+from slotwise.participant.calendar import Calendar
+from slotwise.participant.responder import Exit, Responder, Send
+from slotwise.shared.codec import Encoder, Envelope, decode
+from slotwise.shared.errors import ProtocolError
+from slotwise.shared.ids import COORDINATOR, AgentId
+from slotwise.shared.messages import Body
+from slotwise.shared.scenario import Scenario
+
+_SEQ = itertools.count(1_000_000)
+
+
+def envelope(sender: str, session: str, body: Body) -> Envelope:
+    """A hand-made envelope for feeding a core directly (a fresh sequence number each)."""
+    return Envelope(f"{session[:12]}:x", AgentId(sender), session, next(_SEQ),
+                    datetime.now(UTC), None, body)  # type: ignore[arg-type]
+
 
 # A filter decides whether a frame is delivered: (sender, recipient, body) -> keep?
 Filter = Callable[[AgentId, AgentId, Body], bool]
@@ -31,7 +44,9 @@ class FakeNetwork:
     now: float = 0.0
 
     def __post_init__(self) -> None:
-        self.core = Negotiation.for_scenario(self.scenario)
+        self.plan = compile_plan(self.scenario)
+        self.core = Negotiation(self.plan)
+        self.explanations: dict[str, tuple[object, ...]] = {}
         self.coord_codec = Encoder(COORDINATOR)
         self.agents: dict[AgentId, Responder] = {}
         self.codecs: dict[AgentId, Encoder] = {}
@@ -68,6 +83,8 @@ class FakeNetwork:
                     self._post(COORDINATOR, who, a.body, self.coord_codec)
             elif isinstance(a, SendTo):
                 self._post(COORDINATOR, a.agent, a.body, self.coord_codec)
+            elif isinstance(a, Explained):
+                self.explanations[a.meeting_id] = a.rows
 
     def _agent_actions(self, name: AgentId, actions: Iterable[object]) -> None:
         for a in actions:
@@ -84,19 +101,20 @@ class FakeNetwork:
             env = decode(frame)
             try:
                 if recipient == COORDINATOR:
-                    self._coord_actions(self.core.receive(sender, env.session, env.body, self.now))
+                    self._coord_actions(self.core.receive(env, self.now))
                 elif recipient in self.agents:
                     self._agent_actions(recipient, self.agents[recipient].receive(env, self.now))
             except ProtocolError as exc:
                 self.dropped.append(str(exc))
 
-    def run(self, limit_s: float = 600.0) -> list[Outcome]:
+    def run(self, limit_s: float = 600.0) -> list[Decision]:
         """Start, then alternate delivery and the clock until the coordinator is done."""
-        self._coord_actions(self.core.start(self.now))
+        if not self.core.started:
+            self._coord_actions(self.core.start(self.now))
         for _ in range(1_000_000):
             self.pump()
             if self.core.done:
-                return list(self.core.outcomes)
+                return list(self.core.decisions)
             deadlines = [d for d in [self.core.next_deadline()] if d is not None]
             deadlines += [a.next_deadline() for a in self.agents.values()]
             self.now = max(self.now, min(deadlines))
@@ -107,4 +125,4 @@ class FakeNetwork:
         raise AssertionError("the clock stopped advancing: a deadline that tick() does not clear")
 
     def decided(self) -> list[Decided]:
-        return [Decided(o) for o in self.core.outcomes]
+        return [Decided(d) for d in self.core.decisions]

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+from slotwise.coordinator.plan import compile_plan
+
 from datetime import datetime
 
 import pytest
 
-from coordinator.audit import audit
-from coordinator.negotiation import Outcome
-from shared.endpoints import Endpoints, is_loopback, parse_endpoints
-from shared.ids import AgentId, MeetingId
-from shared.slots import Interval
+from slotwise.report.audit import audit
+from slotwise.shared.decision import Decision
+from slotwise.shared.endpoints import Endpoints, is_loopback, parse_endpoints
+from slotwise.shared.ids import AgentId, MeetingId
+from slotwise.shared.slots import Interval
 from tests.helpers import at, make_scenario
 
 S = make_scenario({"a": {"available": [[at(9), at(12)]]}, "b": {}, "c": {}}, [
@@ -17,13 +19,13 @@ S = make_scenario({"a": {"available": [[at(9), at(12)]]}, "b": {}, "c": {}}, [
 ])
 
 
-def placed(mid: str, start: float, *who: str) -> Outcome:
+def placed(mid: str, start: float, *who: str) -> Decision:
     when = Interval(datetime.fromisoformat(at(start)), datetime.fromisoformat(at(start + 1)))
-    return Outcome(MeetingId(mid), True, when, tuple(AgentId(w) for w in who), None, 2)
+    return Decision.placed(MeetingId(mid), when, tuple(AgentId(w) for w in who), 2)
 
 
 def test_a_sound_schedule_passes() -> None:
-    assert audit(S, [placed("x", 9, "a", "b"), placed("y", 10, "b", "c")]) == []
+    assert audit(S, compile_plan(S), [placed("x", 9, "a", "b"), placed("y", 10, "b", "c")]) == []
 
 
 @pytest.mark.parametrize("outcomes, problem", [
@@ -32,10 +34,10 @@ def test_a_sound_schedule_passes() -> None:
     ([placed("x", 9, "a"), placed("y", 10, "b", "c")], "x breaks its rule: had 1 of 2 required (a)"),
     ([placed("x", 9, "a", "b"), placed("y", 10, "b", "a")], "y: a was not invited"),
     ([placed("x", 9, "a", "b")], "y was never decided"),
-    ([placed("x", 9, "a", "b"), Outcome(MeetingId("y"), False, None, (), None, 1)], "y was not placed and gives no reason"),
+    ([placed("x", 9, "a", "b"), Decision(id="y", scheduled=False, round_trips=1)], "y was not placed and gives no reason"),
 ])
-def test_each_broken_rule_is_caught(outcomes: list[Outcome], problem: str) -> None:
-    assert problem in audit(S, outcomes)
+def test_each_broken_rule_is_caught(outcomes: list[Decision], problem: str) -> None:
+    assert problem in audit(S, compile_plan(S), outcomes)
 
 
 def test_endpoint_forms() -> None:
@@ -57,7 +59,7 @@ def test_loopback_detection() -> None:
 
 
 def test_ledger_conflicts_in_minutes_match_intervals() -> None:
-    from coordinator.placement import Ledger
+    from slotwise.coordinator.placement import Ledger
 
     ledger = Ledger(S.grid)
     when = Interval(datetime.fromisoformat(at(9)), datetime.fromisoformat(at(10)))

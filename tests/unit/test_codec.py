@@ -8,10 +8,10 @@ import msgpack
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from shared.codec import MAX_FRAME_BYTES, Encoder, decode
-from shared.errors import DecodeError
-from shared.ids import AgentId
-from shared.messages import (
+from slotwise.shared.codec import MAX_FRAME_BYTES, Encoder, decode
+from slotwise.shared.errors import DecodeError
+from slotwise.shared.ids import AgentId
+from slotwise.shared.messages import (
     AvailabilityRequest, AvailabilityResponse, Heartbeat, Hello, Hold, HoldReply, MeetingFailed,
     MeetingScheduled, Ready, Release, Shutdown, Welcome,
 )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from slotwise.coordinator.plan import compile_plan
+
 from pathlib import Path
 
 import pytest
 
-from coordinator.audit import audit
-from coordinator.journal import Journal, read_journal
-from coordinator.negotiation import Negotiation
-from shared.ids import AgentId
-from shared.messages import AvailabilityRequest, MeetingScheduled
+from slotwise.report.audit import audit
+from slotwise.coordinator.journal import Journal, read_journal
+from slotwise.coordinator.negotiation import Negotiation
+from slotwise.shared.ids import AgentId
+from slotwise.shared.messages import AvailabilityRequest, MeetingScheduled
 from tests.helpers import make_scenario
 from tests.unit.fakenet import FakeNetwork
 
@@ -40,14 +42,14 @@ def test_resumed_decisions_stand_and_are_not_asked_again() -> None:
     first = FakeNetwork(S).run()
     kept = [o for o in first if o.meeting_id == "m1"]
     net = FakeNetwork(S)
-    net.core = Negotiation.for_scenario(S, decided=kept)
+    net.core = Negotiation(compile_plan(S), decided=kept)
     outcomes = net.run()
     asked = {b.meeting_id for _, _, b in net.sent if isinstance(b, AvailabilityRequest)}
     assert asked == {"m2", "m3"}
     assert [o for o in outcomes if o.meeting_id == "m1"] == kept
     told = [(r, b.meeting_id) for _, r, b in net.sent if isinstance(b, MeetingScheduled)]
     assert ("a", "m1") in told  # the resumed decision is announced again
-    assert audit(S, outcomes) == []
+    assert audit(S, compile_plan(S), outcomes) == []
 
 
 def test_restarted_agent_is_told_the_meetings_it_holds() -> None:
@@ -63,7 +65,7 @@ def test_restarted_agent_is_told_the_meetings_it_holds() -> None:
         return True
 
     net.deliver = deliver
-    outcomes = {o.meeting_id: o for o in net.run()}
+    outcomes = {o.id: o for o in net.run()}
     assert restarted and outcomes["m1"].scheduled and "a" in outcomes["m1"].attendees
     fresh = restarted[0]
     assert "m1" in fresh.calendar.accepted  # type: ignore[attr-defined]

@@ -7,21 +7,25 @@ negotiation core and the agent core. The only exception allowed out is ProtocolE
 
 from __future__ import annotations
 
+from slotwise.shared.ratelog import RateLimitedLog
+
+from slotwise.coordinator.plan import compile_plan
+
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from participant.agent import AgentService
-from shared.codec import Encoder, decode
-from shared.errors import ProtocolError
-from shared.ids import COORDINATOR, AgentId
-from shared.messages import (
+from slotwise.participant.agent import AgentService
+from slotwise.shared.codec import Encoder, decode
+from slotwise.shared.errors import ProtocolError
+from slotwise.shared.ids import COORDINATOR, AgentId
+from slotwise.shared.messages import (
     AvailabilityRequest, AvailabilityResponse, Heartbeat, Hello, Hold, HoldReply, MeetingFailed,
     MeetingScheduled, Ready, Release, Shutdown, Welcome,
 )
 from tests.helpers import make_scenario
-from tests.unit.fakenet import FakeNetwork
+from tests.unit.fakenet import FakeNetwork, envelope
 
 T0 = datetime(2024, 7, 22, 8, tzinfo=UTC)
 names = st.sampled_from(["a", "b", "c", "zed"])
@@ -73,23 +77,23 @@ def test_negotiation_core_survives_any_message_sequence(script: list[tuple[str, 
     for sender, own_session, body, now in sorted(script, key=lambda x: x[3]):
         session = net.codecs[AgentId(sender)].session if own_session and sender in net.codecs else "forged"
         try:
-            net._coord_actions(net.core.receive(AgentId(sender), session, body, now))
+            net._coord_actions(net.core.receive(envelope(sender, session, body), now))
             net._coord_actions(net.core.tick(now))
         except ProtocolError:
             pass
     # Whatever happened, the negotiation still ends, soundly.
-    from coordinator.audit import audit
+    from slotwise.report.audit import audit
 
     outcomes = net.run(limit_s=10_000)
-    assert audit(SCENARIO, outcomes) == []
+    assert audit(SCENARIO, compile_plan(SCENARIO), outcomes) == []
 
 
 @settings()
 @given(st.lists(st.tuples(st.booleans(), coordinator_bodies), max_size=40))
 def test_agent_core_survives_any_message_sequence(script: list[tuple[bool, Any]]) -> None:
-    from participant.calendar import Calendar
-    from participant.responder import Responder
-    from shared.slots import FreeTime, Interval
+    from slotwise.participant.calendar import Calendar
+    from slotwise.participant.responder import Responder
+    from slotwise.shared.slots import FreeTime, Interval
 
     agent = Responder(AgentId("a"), Calendar(FreeTime([Interval(T0, T0 + timedelta(hours=9))])), 30)
     agent.start(0.0)
@@ -110,13 +114,14 @@ def test_agent_core_survives_any_message_sequence(script: list[tuple[bool, Any]]
 @settings()
 @given(st.lists(st.binary(max_size=300), min_size=0, max_size=4), st.booleans())
 def test_agent_shell_handles_any_frames_without_raising(frames: list[bytes], routed: bool) -> None:
-    from participant.calendar import Calendar
-    from participant.responder import Responder
-    from shared.slots import FreeTime
+    from slotwise.participant.calendar import Calendar
+    from slotwise.participant.responder import Responder
+    from slotwise.shared.slots import FreeTime
 
     shell = AgentService.__new__(AgentService)  # no sockets: only the frame handling is under test
     shell.responder = Responder(AgentId("a"), Calendar(FreeTime([])), 30)
     shell.dropped = 0
+    shell._drops = RateLimitedLog(5.0)
     from loguru import logger
 
     shell.log = logger.bind(role="fuzz", agent="a")

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.errors import ScenarioError
-from shared.ics import IcsError, busy_from_ics
-from shared.scenario import load_scenario
-from shared.slots import Interval
+from slotwise.shared.errors import ScenarioError
+from slotwise.shared.ics import IcsError, busy_from_ics
+from slotwise.shared.scenario import load_scenario
+from slotwise.shared.slots import Interval
 from tests.helpers import REPO
 from tests.unit.fakenet import FakeNetwork
 

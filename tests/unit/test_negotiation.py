@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+from slotwise.coordinator.plan import compile_plan
+
 from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from coordinator.audit import audit
-from shared.ids import AgentId
-from participant.calendar import Commitment
-from shared.messages import AvailabilityRequest, AvailabilityResponse, Hold, HoldReply, Release
-from shared.scenario import Scenario, load_scenario
-from shared.slots import Interval
+from slotwise.report.audit import audit
+from slotwise.shared.ids import AgentId
+from slotwise.participant.calendar import Commitment
+from slotwise.shared.messages import AvailabilityRequest, AvailabilityResponse, Hold, HoldReply, Release
+from slotwise.shared.scenario import Scenario, load_scenario
+from slotwise.shared.slots import Interval
 from tests.helpers import REPO, at, make_scenario, random_scenario
-from tests.unit.fakenet import FakeNetwork
+from tests.unit.fakenet import FakeNetwork, envelope
 
 
 def _by_id(net: FakeNetwork) -> dict[str, object]:
-    return {o.meeting_id: o for o in net.core.outcomes}
+    return {o.id: o for o in net.core.decisions}
 
 
 def test_tutorial_places_both_meetings_with_two_round_trips_each() -> None:
     net = FakeNetwork(load_scenario(REPO / "scenarios/tutorial.yaml"))
-    outcomes = {o.meeting_id: o for o in net.run()}
+    outcomes = {o.id: o for o in net.run()}
     sync, review = outcomes["team-sync"], outcomes["project-review"]
     assert sync.scheduled and sync.when is not None
     assert sync.when.start == datetime(2024, 7, 21, 10, tzinfo=UTC)
@@ -31,9 +33,9 @@ def test_tutorial_places_both_meetings_with_two_round_trips_each() -> None:
     assert review.scheduled and review.when is not None
     assert review.when.start == datetime(2024, 7, 21, 14, tzinfo=UTC)
     assert review.attendees == ("alice", "charlie")
-    assert [o.round_trips for o in net.core.outcomes] == [2, 2]
+    assert [o.round_trips for o in net.core.decisions] == [2, 2]
     assert net.dropped == []
-    assert audit(net.scenario, net.core.outcomes) == []
+    assert audit(net.scenario, compile_plan(net.scenario), net.core.decisions) == []
 
 
 def test_one_request_per_invitee_carries_every_candidate() -> None:
@@ -42,7 +44,7 @@ def test_one_request_per_invitee_carries_every_candidate() -> None:
     net.run()
     requests = [b for _, _, b in net.sent if isinstance(b, AvailabilityRequest)]
     assert len(requests) == 2 * 4  # two meetings, four invitees, no per-slot traffic
-    assert {len(r.slots) for r in requests} == {len(s.candidates(m)) for m in s.meetings}
+    assert {len(r.slots) for r in requests} == {len(m.candidates) for m in compile_plan(s).meetings}
 
 
 def test_hold_goes_to_everyone_free_not_only_the_minimum() -> None:
@@ -64,10 +66,10 @@ def test_priority_order_wins_the_contested_slot() -> None:
         {"id": "high", "duration_minutes": 60, "invitees": ["a", "b"], "priority": 5},
     ])
     net = FakeNetwork(s)
-    out = {o.meeting_id: o for o in net.run()}
+    out = {o.id: o for o in net.run()}
     assert out["high"].scheduled and not out["low"].scheduled
     assert out["low"].reason is not None and "free only when already booked (high)" in out["low"].reason
-    assert audit(s, net.core.outcomes) == []
+    assert audit(s, compile_plan(s), net.core.decisions) == []
 
 
 def test_unplaceable_meeting_names_best_slot_and_who_was_missing() -> None:
@@ -151,22 +153,22 @@ def test_stale_round_is_dropped() -> None:
     net.run()
     session = net.codecs[AgentId("a")].session
     with pytest.raises(Exception, match="stale"):
-        net.core.receive(AgentId("a"), session,
-                         AvailabilityResponse(meeting_id="m", round=999, available=(True,)), net.now)
+        net.core.receive(envelope("a", session,
+                                  AvailabilityResponse(meeting_id="m", round=999, available=(True,))), net.now)
 
 
 def test_unknown_sender_and_wrong_session_are_protocol_errors() -> None:
-    from shared.errors import ProtocolError
+    from slotwise.shared.errors import ProtocolError
 
     s = make_scenario({"a": {}}, [{"id": "m", "duration_minutes": 30, "invitees": ["a"]}])
     net = FakeNetwork(s)
     net._coord_actions(net.core.start(0.0))
     net.pump()
     body = AvailabilityResponse(meeting_id="m", round=1, available=(True,))
-    with pytest.raises(ProtocolError, match="not a participant"):
-        net.core.receive(AgentId("mallory"), "x", body, 0.0)
+    with pytest.raises(ProtocolError, match="not a peer"):
+        net.core.receive(envelope("mallory", "x", body), 0.0)
     with pytest.raises(ProtocolError, match="unknown session"):
-        net.core.receive(AgentId("a"), "not-its-session", body, 0.0)
+        net.core.receive(envelope("a", "not-its-session", body), 0.0)
 
 
 def test_disjoint_meetings_are_placed_concurrently() -> None:
@@ -188,10 +190,10 @@ def _sequential_reference(s: Scenario) -> dict[str, tuple[str, ...]]:
     """Place meetings one by one by brute force: what the pipelined core must reproduce."""
     free = {n: s.availability(n).free_time(s.horizon_interval) for n in s.participants}
     booked: dict[str, list[Interval]] = {n: [] for n in s.participants}
-    order = sorted(enumerate(s.meetings), key=lambda im: (-im[1].priority, im[0]))
+    order = sorted(enumerate(compile_plan(s).meetings), key=lambda im: (-im[1].priority, im[0]))
     result: dict[str, tuple[str, ...]] = {}
     for _, m in order:
-        for slot in s.candidates(m):
+        for slot in m.candidates:
             when = s.grid.interval(slot, m.duration_minutes)
             yes = tuple(p for p in m.invitees if free[p].covers(when)
                         and not any(b.overlaps(when) for b in booked[p]))
@@ -210,9 +212,9 @@ def test_pipelined_placement_matches_one_by_one(seed: int, people: int, meetings
     net = FakeNetwork(s)
     net.run()
     got = {o.meeting_id: (o.when.start.isoformat(), *o.attendees)
-           for o in net.core.outcomes if o.scheduled and o.when}
+           for o in net.core.decisions if o.scheduled and o.when}
     assert got == _sequential_reference(s)
-    assert audit(s, net.core.outcomes) == []
+    assert audit(s, compile_plan(s), net.core.decisions) == []
 
 
 @settings(max_examples=25, deadline=None)
@@ -224,7 +226,7 @@ def test_negotiation_ends_with_a_sound_schedule_under_message_loss(seed: int, lo
     outcomes = net.run(limit_s=10_000)
     assert len(outcomes) == len(s.meetings)
     assert all(o.scheduled or o.reason for o in outcomes)
-    assert audit(s, outcomes) == []
+    assert audit(s, compile_plan(s), outcomes) == []
     # Agents never hold two overlapping accepted meetings, whatever was lost.
     for agent in net.agents.values():
         acc = sorted(c.when for c in agent.calendar.accepted.values())

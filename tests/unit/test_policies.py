@@ -8,20 +8,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from coordinator.policies import registry
-from coordinator.policies.base import Booking, MeetingFacts, PersonView
-from coordinator.policies.constraints import BlackoutDates, DailyCap, MinGap, TimeOfDay, Weekdays, WorkingHours
-from coordinator.policies.registry import available, load_policy
-from coordinator.policies.resolve import policy_problems, resolve
-from coordinator.policies.rules import MinParticipants, Quorum, RequiredAttendees, Roles
-from shared.errors import PolicyError
-from shared.ids import AgentId, MeetingId
-from shared.scenario import Meeting, WorkingHoursSpec
-from shared.slots import Interval
-from tests.helpers import REPO, at, make_scenario
+from slotwise.coordinator.policies import registry
+from slotwise.coordinator.policies.base import Booking, MeetingFacts, PersonView
+from slotwise.coordinator.policies.constraints import BlackoutDates, DailyCap, MinGap, TimeOfDay, Weekdays, WorkingHours
+from slotwise.coordinator.policies.registry import available, load_policy
+from slotwise.coordinator.plan import _compile, compile_plan
+from slotwise.coordinator.policies.rules import MinParticipants, Quorum, RequiredAttendees, Roles
+from slotwise.shared.errors import PolicyError
+from slotwise.shared.ids import AgentId, MeetingId
+from slotwise.shared.scenario import WorkingHoursSpec
+from slotwise.shared.slots import Interval
+from tests.helpers import REPO, at, make_scenario, spec
 from tests.unit.fakenet import FakeNetwork
 
-M = Meeting(id="m", duration_minutes=60, invitees=["a", "b", "c", "d"], min_participants=2)
+M_FIELDS = {"id": "m", "duration_minutes": 60, "invitees": ["a", "b", "c", "d"], "min_participants": 2}
+M = spec(**M_FIELDS)
 A = [AgentId(x) for x in "abcd"]
 
 
@@ -59,18 +60,20 @@ def test_unknown_names_and_bad_options_say_what_is_known() -> None:
 
 def test_scenario_policy_errors_carry_field_paths() -> None:
     s = make_scenario({"a": {}, "b": {}}, [
-        {"id": "m", "duration_minutes": 30, "invitees": ["a", "b"], "rule": {"required": ["zed"]},
-         "constraints": ["weekday"]}])
-    problems = dict(policy_problems(s))
-    assert problems[("meetings", 0, "rule")] == "required 'zed' is not invited"
+        {"id": "m", "duration_minutes": 30, "invitees": ["a", "b"], "constraints": ["weekday"]},
+        {"id": "n", "duration_minutes": 30, "invitees": ["a", "b"], "constraints": ["weekdays"]}])
+    problems = dict(_compile(s)[1])
     assert "unknown constraint policy 'weekday'; known: blackout-dates" in problems[("meetings", 0, "constraints", 0)]
+    s = make_scenario({"a": {}, "b": {}}, [
+        {"id": "m", "duration_minutes": 30, "invitees": ["a", "b"], "rule": {"required": ["zed"]}}])
+    assert dict(_compile(s)[1])[("meetings", 0, "rule")] == "required 'zed' is not invited"
 
 
 def test_rule_shorthand_from_the_issue_is_required_attendees() -> None:
     s = make_scenario({n: {} for n in "abc"}, [
         {"id": "design-review", "duration_minutes": 30, "invitees": ["a", "b", "c"],
          "rule": {"required": ["a"], "min_participants": 3}}])
-    rule = resolve(s).meetings[MeetingId("design-review")].rule
+    rule = compile_plan(s).meetings[0].policies.rule
     assert isinstance(rule, RequiredAttendees) and rule.options.required == ["a"]
 
 
@@ -98,37 +101,41 @@ def test_third_party_policy_loads_through_its_entry_point(tmp_path: Path, monkey
 
 def test_min_participants() -> None:
     rule = MinParticipants(MinParticipants.Options())
-    assert rule.satisfied(M, A[:2]) and not rule.satisfied(M, A[:1])
-    assert rule.shortfall(M, A[:1]) == "had 1 of 2 required (a)"
+    m = spec(rule, **M_FIELDS)
+    assert rule.satisfied(m, A[:2]) and not rule.satisfied(m, A[:1])
+    assert rule.shortfall(m, A[:1]) == "had 1 of 2 required (a)"
 
 
 def test_required_attendees_need_the_named_and_the_minimum() -> None:
     rule = RequiredAttendees(RequiredAttendees.Options(required=["a"], min_participants=3))
-    assert rule.satisfied(M, A[:3]) and not rule.satisfied(M, A[1:]) and not rule.satisfied(M, A[:2])
-    assert rule.shortfall(M, A[1:3]) == "had 2 of 3 required (b, c) without required a"
+    m = spec(rule, **M_FIELDS)
+    assert rule.satisfied(m, A[:3]) and not rule.satisfied(m, A[1:]) and not rule.satisfied(m, A[:2])
+    assert rule.shortfall(m, A[1:3]) == "had 2 of 3 required (b, c) without required a"
 
 
 def test_quorum_rounds_up() -> None:
     rule = Quorum(Quorum.Options(fraction=0.6))  # 60% of 4 = 2.4 -> 3
-    assert rule.needed(M) == 3 and rule.satisfied(M, A[:3]) and not rule.satisfied(M, A[:2])
-    assert Quorum(Quorum.Options(fraction=0.5)).needed(M) == 2
+    m = spec(rule, **M_FIELDS)
+    assert rule.minimum(m) == 3 and rule.satisfied(m, A[:3]) and not rule.satisfied(m, A[:2])
+    assert Quorum(Quorum.Options(fraction=0.5)).minimum(m) == 2
 
 
 def test_roles_need_each_group_and_cap_holds_to_the_least_booked() -> None:
     rule = Roles(Roles.Options.model_validate(
         {"groups": {"hosts": {"members": ["a", "b", "c"], "max": 1}, "guest": {"members": ["d"]}}}))
-    assert rule.satisfied(M, [A[0], A[3]]) and not rule.satisfied(M, A[:3])
-    assert rule.select(M, A, {AgentId("a"): 2, AgentId("b"): 0, AgentId("c"): 0}) == ["b", "d"]
-    assert "short in guest 0 of 1" in rule.shortfall(M, A[:2])
+    m = spec(rule, **M_FIELDS)
+    assert rule.satisfied(m, [A[0], A[3]]) and not rule.satisfied(m, A[:3])
+    assert rule.select(m, A, {AgentId("a"): 2, AgentId("b"): 0, AgentId("c"): 0}) == ["b", "d"]
+    assert "short in guest 0 of 1" in rule.shortfall(m, A[:2])
 
 
 # --- priorities and slot orders --------------------------------------------------------------------
 
 def test_priority_keys() -> None:
-    late = Meeting(id="late", duration_minutes=30, invitees=["a"], priority=9,
-                   not_after=datetime(2024, 7, 30, tzinfo=UTC))
-    soon = Meeting(id="soon", duration_minutes=30, invitees=["a"], not_after=datetime(2024, 7, 23, tzinfo=UTC))
-    free = Meeting(id="free", duration_minutes=30, invitees=["a"], priority=10)
+    late = spec(id="late", duration_minutes=30, invitees=["a"], priority=9,
+                not_after=datetime(2024, 7, 30, tzinfo=UTC))
+    soon = spec(id="soon", duration_minutes=30, invitees=["a"], not_after=datetime(2024, 7, 23, tzinfo=UTC))
+    free = spec(id="free", duration_minutes=30, invitees=["a"], priority=10)
     facts = [MeetingFacts(m, i, [], feasible=f) for i, (m, f) in enumerate([(late, 5), (soon, 9), (free, 1)])]
 
     def ranked(name: str) -> list[str]:

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+from slotwise.coordinator.plan import compile_plan
+from slotwise.shared.ids import MeetingId
+
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from coordinator.audit import audit
-from coordinator.negotiation import Outcome
-from shared.scenario import Scenario
+from slotwise.report.audit import audit
+from slotwise.shared.decision import Decision
+from slotwise.shared.scenario import Scenario
 from tests.helpers import at, make_scenario
 from tests.policy_checks import violations
 from tests.unit.fakenet import FakeNetwork
 
 
-def run(people: dict[str, Any], meetings: list[dict[str, Any]], **kw: Any) -> tuple[Scenario, dict[str, Outcome]]:
+def run(people: dict[str, Any], meetings: list[dict[str, Any]], **kw: Any) -> tuple[Scenario, dict[str, Decision]]:
     s = make_scenario(people, meetings, **kw)
     outcomes = FakeNetwork(s).run()
-    assert audit(s, outcomes) == []
+    assert audit(s, compile_plan(s), outcomes) == []
     placed = [(o.meeting_id, o.when.start, o.when.end, list(o.attendees)) for o in outcomes if o.when]
     assert violations(s, placed) == []
-    return s, {o.meeting_id: o for o in outcomes}
+    return s, {o.id: o for o in outcomes}
 
 
 def t(hour: float, day: int = 0) -> datetime:
@@ -128,7 +131,7 @@ def test_weekdays_time_of_day_and_window() -> None:
     data = s.model_dump()
     data["horizon"] = {"start": t(5 * 24), "end": t(8 * 24)}
     s = Scenario.model_validate(data)
-    outcomes = {o.meeting_id: o for o in FakeNetwork(s).run()}
+    outcomes = {o.id: o for o in FakeNetwork(s).run()}
     assert outcomes["m"].when.start == t(7 * 24 + 10)
     assert outcomes["w"].when.start == t(5 * 24 + 15)
 
@@ -145,8 +148,8 @@ def test_blackout_dates_move_the_meeting() -> None:
     assert out["m"].when.start == t(24)
 
 
-def _with_mute(on_silence: object, **kw: Any) -> tuple[FakeNetwork, Outcome]:
-    from shared.messages import AvailabilityResponse
+def _with_mute(on_silence: object, **kw: Any) -> tuple[FakeNetwork, Decision]:
+    from slotwise.shared.messages import AvailabilityResponse
 
     people = {"a": {}, "b": {}, "mute": {}}
     s = make_scenario(people, [{"id": "m", "duration_minutes": 60, "invitees": ["a", "b", "mute"]}],
@@ -164,7 +167,7 @@ def test_silence_count_as_no_fails_an_all_hands() -> None:
 
 def test_silence_wait_asks_more_often() -> None:
     net, o = _with_mute({"wait": {"retries": 3}})
-    from shared.messages import AvailabilityRequest
+    from slotwise.shared.messages import AvailabilityRequest
 
     assert sum(1 for _, r, b in net.sent if r == "mute" and isinstance(b, AvailabilityRequest)) == 4
     assert not o.scheduled and net.now == 4.0
@@ -186,9 +189,10 @@ def test_every_occurrence_of_a_recurring_meeting_is_placed_and_checked() -> None
          "not_before": at(0, 7), "not_after": at(24, 7)},
     ]
     s, out = run(people, meetings, hours=(0, 24 * 22))
-    ids = [m.id for m in s.meetings]
+    plan = compile_plan(s)
+    ids = [m.id for m in plan.meetings]
     assert ids == ["sync@2024-07-22", "sync@2024-07-29", "sync@2024-08-05", "sync@2024-08-12", "one-off"]
-    assert all(m.series == "sync" for m in s.meetings[:4])
+    assert all(m.series == "sync" for m in plan.meetings[:4])
     assert out["sync@2024-07-22"].when.start == t(9)
     assert out["one-off"].when.start == t(9, 7)
     assert out["sync@2024-07-29"].when.start == t(10, 7)  # moved past the one-off
@@ -197,8 +201,8 @@ def test_every_occurrence_of_a_recurring_meeting_is_placed_and_checked() -> None
 
 
 def test_recurrence_errors_point_at_what_was_written(tmp_path: Any) -> None:
-    from shared.errors import ScenarioError
-    from shared.scenario import load_scenario
+    from slotwise.shared.errors import ScenarioError
+    from slotwise.shared.scenario import load_scenario
 
     path = tmp_path / "s.yaml"
     path.write_text(
@@ -214,8 +218,8 @@ def test_recurrence_errors_point_at_what_was_written(tmp_path: Any) -> None:
 
 
 def test_explanations_are_snapshots_taken_at_decision_time() -> None:
-    from coordinator.explain import runs
-    from coordinator.negotiation import Negotiation
+    from slotwise.coordinator.explain import runs
+    from slotwise.coordinator.negotiation import Negotiation
 
     people = {"a": {"available": [[at(9), at(11)]]}, "b": {}}
     s = make_scenario(people, [
@@ -224,11 +228,11 @@ def test_explanations_are_snapshots_taken_at_decision_time() -> None:
          "constraints": [{"time-of-day": {"earliest": "09:00"}}]},
     ])
     net = FakeNetwork(s)
-    net.core = Negotiation.for_scenario(s, explain=frozenset({"first", "second"}))
+    net.core = Negotiation(compile_plan(s), explain=frozenset({MeetingId("first"), MeetingId("second")}))
     net.run()
-    first = {r.when.start: r for r in net.core.explanations["first"]}
+    first = {r.when.start: r for r in net.explanations["first"]}
     assert first[t(9)].verdict == "chosen"  # not "booked in first": taken before booking
-    second = net.core.explanations["second"]
+    second = net.explanations["second"]
     assert [r.verdict for r in second[:2]] == ["excluded", "excluded"]  # 08:00, 08:30
     by_start = {r.when.start: r for r in second}
     assert by_start[t(9)].missing == (("a", "booked in first"), ("b", "booked in first"))

@@ -6,16 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from participant.calendar import Calendar
-from participant.responder import Exit, Responder, Send
-from shared.codec import Encoder, decode
-from shared.errors import ProtocolError
-from shared.ids import COORDINATOR, AgentId
-from shared.messages import (
+from slotwise.participant.calendar import Calendar
+from slotwise.participant.responder import Exit, Responder, Send
+from slotwise.shared.codec import Encoder, decode
+from slotwise.shared.errors import ProtocolError
+from slotwise.shared.ids import COORDINATOR, AgentId
+from slotwise.shared.messages import (
     AvailabilityRequest, AvailabilityResponse, Body, Hello, Hold, HoldReply, MeetingScheduled,
     Heartbeat, Ready, Release, Shutdown, Welcome,
 )
-from shared.slots import FreeTime, Interval
+from slotwise.shared.slots import FreeTime, Interval
 
 T0 = datetime(2024, 7, 22, 8, tzinfo=UTC)
 
@@ -96,7 +96,7 @@ def test_messages_from_another_coordinator_session_are_refused() -> None:
 
 def test_messages_not_from_the_coordinator_are_refused() -> None:
     link = Link([(0, 8)])
-    with pytest.raises(ProtocolError, match="not from the coordinator"):
+    with pytest.raises(ProtocolError, match="not a peer"):
         link.send(Shutdown(), codec=Encoder(AgentId("mallory")))
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from slotwise.coordinator.plan import compile_plan
+
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from shared.errors import ScenarioError
-from shared.scenario import load_availability, load_scenario
+from slotwise.shared.errors import ScenarioError
+from slotwise.shared.scenario import load_availability, load_scenario
 from tests.helpers import REPO
 
 GOOD = """\
@@ -47,7 +49,7 @@ def test_naive_times_are_read_in_the_scenario_zone(tmp_path: Path) -> None:
     assert s.horizon.start == datetime(2024, 7, 22, 6, tzinfo=UTC)  # 08:00 CEST
     free = s.availability("alice").free_time()
     assert [iv.start for iv in free] == [datetime(2024, 7, 22, 7, tzinfo=UTC)]
-    assert s.slot_minutes == 15 and s.meetings[0].required == 2 and s.meetings[0].title == "m"
+    assert s.slot_minutes == 15 and compile_plan(s).meetings[0].required == 2 and s.meetings[0].title == "m"
 
 
 def test_free_time_is_available_minus_busy_and_unbounded_when_neither_given(tmp_path: Path) -> None:
@@ -154,7 +156,7 @@ def test_invalid_rrule_is_a_scenario_error(tmp_path: Path) -> None:
 
 def test_availability_round_trips_through_the_agent_file_format(tmp_path: Path) -> None:
     """`slotwise run` hands each agent its availability as a file: nothing may be lost."""
-    from shared.scenario import Availability, dump_availability
+    from slotwise.shared.scenario import Availability, dump_availability
 
     s = load_scenario(write(tmp_path, RECURRING))
     original = s.availability("berlin")

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given, strategies as st
 
-from shared.slots import FreeTime, Interval, MinuteSpans, SlotGrid, merge, subtract
+from slotwise.shared.slots import FreeTime, Interval, MinuteSpans, SlotGrid, merge, subtract
 
 T = datetime(2024, 7, 22, tzinfo=UTC)
 
@@ -53,7 +53,7 @@ def test_free_time_agrees_with_brute_force(base: list[Interval], holes: list[Int
 @given(spans, spans, st.lists(st.tuples(st.integers(0, 120), st.integers(1, 16)), max_size=20))
 def test_calendar_batch_answer_agrees_with_one_by_one(free: list[Interval], taken: list[Interval],
                                                       probes: list[tuple[int, int]]) -> None:
-    from participant.calendar import Calendar, Commitment
+    from slotwise.participant.calendar import Calendar, Commitment
 
     cal = Calendar(FreeTime(free))
     for i, busy in enumerate(taken):

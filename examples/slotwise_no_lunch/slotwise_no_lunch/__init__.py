@@ -13,9 +13,9 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from coordinator.policies.base import Kind, PersonView
-from shared.scenario import Meeting
-from shared.slots import Interval
+from slotwise.coordinator.policies.base import Kind, PersonView
+from slotwise.shared.scenario import Meeting
+from slotwise.shared.slots import Interval
 
 
 class NoLunchOptions(BaseModel):

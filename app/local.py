@@ -1,7 +1,6 @@
-"""Starts one participant agent per person as its own OS process, and always cleans them up.
+"""`slotwise run`: the coordinator in this process, one participant process per person.
 
-Each agent gets only its own availability, in its own file: the process boundary is the
-privacy boundary, even on one machine.
+Every child is started the one way (`participant.launch`) and always cleaned up.
 """
 
 from __future__ import annotations
@@ -18,19 +17,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from loguru import logger
 
-from coordinator.explain import CandidateRow
-from coordinator.negotiation import Action
-from coordinator.service import CoordinatorService, RunResult
-from shared.endpoints import Endpoints, parse_endpoints
-from shared.ids import COORDINATOR, MeetingId
-from shared.keys import ServerKeys, generate
-from shared.scenario import Scenario, dump_availability
+from slotwise.coordinator.explain import CandidateRow
+from slotwise.coordinator.negotiation import Action, Explained
+from slotwise.coordinator.plan import Plan, compile_plan
+from slotwise.coordinator.service import CoordinatorService, RunResult
+from slotwise.shared.decision import Decision
+from slotwise.shared.endpoints import Endpoints, parse_endpoints
+from slotwise.shared.ids import COORDINATOR, MeetingId
+from slotwise.shared.keys import ServerKeys, generate
+from slotwise.participant.launch import participant_command, write_availability
+from slotwise.shared.scenario import Scenario
 
-Records = dict[str, dict[str, Any]]
+Records = dict[str, list[Decision]]
 
 
 class ParticipantProcesses:
@@ -60,16 +61,10 @@ class ParticipantProcesses:
         return self
 
     def _spawn(self, name: str) -> subprocess.Popen[bytes]:
-        availability = self.workdir / f"{name}.availability.json"
-        availability.write_text(dump_availability(self.scenario.availability(name)))
-        cmd = [
-            sys.executable, "-m", "participant",
-            "--connect", str(self.endpoints), "--name", name,
-            "--availability", str(availability), "--record", str(self.record_path(name)),
-            "--coordinator-timeout", str(self.coordinator_timeout_s), "--log-level", self.log_level,
-        ]
-        if self.keys_dir is not None:
-            cmd += ["--keys", str(self.keys_dir)]
+        cmd = participant_command(
+            str(self.endpoints), name, availability=write_availability(self.scenario, name, self.workdir),
+            record=self.record_path(name), coordinator_timeout_s=self.coordinator_timeout_s,
+            keys_dir=self.keys_dir, log_level=self.log_level)
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -99,12 +94,14 @@ class ParticipantProcesses:
         if stuck:
             logger.error("participant processes survived SIGKILL: {}", ", ".join(stuck))
 
-    def records(self) -> dict[str, dict[str, Any]]:
-        out = {}
+    def records(self) -> Records:
+        """Each agent's own record of the decisions it was told of (agents that wrote one)."""
+        out: Records = {}
         for name in self.procs:
             path = self.record_path(name)
             if path.exists():
-                out[name] = json.loads(path.read_text())
+                accepted = json.loads(path.read_text())["accepted"]
+                out[name] = [Decision.model_validate(d) for d in accepted]
         return out
 
 
@@ -112,22 +109,32 @@ class ParticipantProcesses:
 class LocalRun:
     result: RunResult
     records: Records  # what each agent recorded it accepted
-    explanations: dict[MeetingId, list[CandidateRow]]
+    explanations: dict[MeetingId, tuple[CandidateRow, ...]]
 
 
-def run_locally(scenario: Scenario, *, transport: str = "tcp", log_level: str = "WARNING",
-                on_action: Callable[[Action], None] | None = None,
+def run_locally(scenario: Scenario, plan: Plan | None = None, *, transport: str = "tcp",
+                log_level: str = "WARNING", on_action: Callable[[Action], None] | None = None,
                 explain: frozenset[MeetingId] = frozenset(), secure: bool = False) -> LocalRun:
     """`slotwise run`: the coordinator here, one process per participant, over loopback.
 
-    With `secure`, every process gets a fresh CURVE key pair for this run only."""
+    `plan` defaults to the scenario compiled. With `secure`, every process gets a fresh CURVE
+    key pair for this run only."""
+    plan = plan or compile_plan(scenario)
+    explanations: dict[MeetingId, tuple[CandidateRow, ...]] = {}
+
+    def observe(action: Action) -> None:
+        if isinstance(action, Explained):
+            explanations[action.meeting_id] = action.rows
+        if on_action is not None:
+            on_action(action)
+
     with tempfile.TemporaryDirectory(prefix="slotwise-") as tmp:
         keys_dir = Path(tmp) / "keys" if secure else None
         if keys_dir is not None:
             for name in [COORDINATOR, *scenario.participants]:
                 generate(keys_dir, name)
         bind = f"ipc://{tmp}/slotwise" if transport == "ipc" else "tcp://127.0.0.1:*"
-        service = CoordinatorService(scenario, parse_endpoints(bind), on_action=on_action, explain=explain,
+        service = CoordinatorService(plan, parse_endpoints(bind), on_action=observe, explain=explain,
                                      keys=ServerKeys.load(keys_dir) if keys_dir is not None else None)
         try:
             procs = ParticipantProcesses(scenario, service.bind(), Path(tmp), log_level=log_level,
@@ -135,7 +142,6 @@ def run_locally(scenario: Scenario, *, transport: str = "tcp", log_level: str = 
             launched_at = time.monotonic()
             with procs:
                 result = asyncio.run(service.run(started_at=launched_at))
-            assert service.core is not None
-            return LocalRun(result, procs.records(), service.core.explanations)
+            return LocalRun(result, procs.records(), explanations)
         finally:
             service.close()

@@ -14,18 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from coordinator.harness import Cluster, Namespaces
+if TYPE_CHECKING:  # the harness (zmq, pydantic, the scenario stack) loads only when a test asks
+    from slotwise.testing.harness import Cluster
 
 
 @pytest.fixture
 def slotwise_cluster(tmp_path: Path) -> Iterator[Callable[..., Cluster]]:
+    from slotwise.testing.harness import Cluster, Namespaces
+
     clusters: list[Cluster] = []
 
     def make(scenario: str | Path, *, network: str = "loopback", **options: Any) -> Cluster:
+        scenario = Path(scenario).resolve()  # relative to the test's working directory, now
         if network == "netns":
             why = Namespaces.unavailable()
             if why is not None:

@@ -6,7 +6,7 @@ its own Linux network namespace (its own host, with its own address on a private
 test can take one host off the network (`ip link set eth0 down`) and bring it back. Namespaces
 need root and iproute2; `Namespaces.unavailable()` says why not, so callers can skip.
 
-Used by the pytest plugin (`coordinator.pytest_plugin`, fixture `slotwise_cluster`) and by
+Used by the pytest plugin (`slotwise.testing.pytest_plugin`, fixture `slotwise_cluster`) and by
 `slotwise cluster SCENARIO [--netns]`.
 """
 
@@ -25,19 +25,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from coordinator.journal import read_journal
-from coordinator.negotiation import Outcome
-from shared.ids import COORDINATOR
-from shared.keys import generate
-from shared.scenario import load_scenario
+from slotwise.coordinator.journal import read_journal
+from slotwise.participant.launch import participant_command, write_availability
+from slotwise.shared.decision import Decision
+from slotwise.shared.ids import COORDINATOR
+from slotwise.shared.keys import generate
+from slotwise.shared.scenario import load_scenario
 
 SUBNET = "10.77.0"  # inside namespaces this harness creates and deletes; never routed anywhere
 PUB_PORT = 7340
 
 
 def _slotwise() -> list[str]:
-    script = Path(sys.executable).with_name("slotwise")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "coordinator.cli"]
+    return [sys.executable, "-m", "slotwise"]
 
 
 def _ip(*args: str) -> None:
@@ -164,9 +164,11 @@ class Cluster:
                  secure: bool = True, coordinator_args: Sequence[str] = (),
                  participant_args: dict[str, list[str]] | None = None,
                  participant_timeout_s: float = 60.0) -> None:
-        self.scenario_path = scenario
-        self.scenario = load_scenario(scenario)
-        self.workdir = workdir
+        # Relative paths are the caller's: resolved now, before children start in `workdir`.
+        self.scenario_path = scenario.resolve()
+        self.scenario = load_scenario(self.scenario_path)
+        self.workdir = workdir.resolve()
+        workdir = self.workdir
         self.secure = secure
         self.coordinator_args = list(coordinator_args)
         self.participant_args = participant_args or {}  # extra options per participant
@@ -198,12 +200,11 @@ class Cluster:
         return proc
 
     def start_participant(self, name: str) -> subprocess.Popen[bytes]:
-        argv = [*_slotwise(), "participant", "--connect", self.address, "--name", name,
-                "--scenario", str(self.scenario_path), "--record", str(self.record_path(name)),
-                "--coordinator-timeout", str(self.participant_timeout_s)]
-        if self.keys is not None:
-            argv += ["--keys", str(self.keys)]
-        return self._start(name, name, argv + self.participant_args.get(name, []))
+        argv = participant_command(
+            self.address, name, availability=write_availability(self.scenario, name, self.workdir),
+            record=self.record_path(name), coordinator_timeout_s=self.participant_timeout_s,
+            keys_dir=self.keys, extra=self.participant_args.get(name, []))
+        return self._start(name, name, argv)
 
     def start_participants(self) -> None:
         for name in self.scenario.participants:
@@ -248,7 +249,7 @@ class Cluster:
 
     # --- waiting and reading --------------------------------------------------------------
 
-    def decisions(self) -> list[Outcome]:
+    def decisions(self) -> list[Decision]:
         """What the journal holds now (a torn last line is ignored)."""
         if not self.journal.exists():
             return []

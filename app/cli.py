@@ -16,72 +16,63 @@ Exit codes: 0 the negotiation completed (some meetings may be unplaced, each wit
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import yaml
-from loguru import logger
-from rich.console import Console
-from rich.table import Table
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from slotwise._version import __version__
 
-from coordinator.audit import audit
-from coordinator.explain import runs
-from coordinator.harness import Cluster, Namespaces
-from coordinator.journal import Journal, read_journal
-from coordinator.launcher import Records, run_locally
-from coordinator.negotiation import Action, Decided, Started
-from coordinator.policies.resolve import policy_problems
-from coordinator.results import outcome_table, results_document, write_results
-from coordinator.service import CoordinatorService, RunResult
-from coordinator.synthetic import synthetic_scenario
-from participant import cli as participant_cli
-from shared.endpoints import DEFAULT_BIND, is_loopback, parse_endpoints
-from shared.errors import ScenarioError
-from shared.keys import KeysError, ServerKeys, generate
-from shared.logsetup import configure
-from shared.scenario import Scenario, load_scenario
-from shared.slots import format_interval, format_moment
+if TYPE_CHECKING:  # the commands import what they use, so `slotwise participant` starts light
+    from rich.console import Console
+
+    from slotwise.coordinator.negotiation import Action
+    from slotwise.coordinator.plan import Plan
+    from slotwise.coordinator.service import RunResult
+    from slotwise.shared.scenario import Scenario
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
-
-err = Console(stderr=True, soft_wrap=True)  # error lines stay whole for grep and editors
-out = Console(soft_wrap=True)
+DEFAULT_BIND = "tcp://127.0.0.1:7340"
 
 
-def _scenario_or_exit(path: Path) -> Scenario:
-    try:
-        return load_scenario(path, checks=[policy_problems])
-    except ScenarioError as exc:
-        err.print(exc.render(), markup=False, highlight=False)
-        raise SystemExit(EXIT_BAD_INPUT) from None
+def _consoles() -> tuple[Console, Console]:
+    from rich.console import Console
+
+    # soft_wrap: error lines stay whole for grep and editors
+    return Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
 
 
-def _with_overrides(scenario: Scenario, args: argparse.Namespace) -> Scenario:
-    changes = {k: v for k, v in {
-        "join_timeout_s": args.join_timeout,
-        "response_timeout_s": args.response_timeout,
-    }.items() if v is not None}
-    if not changes:
-        return scenario
-    negotiation = scenario.negotiation.model_copy(update=changes)
-    return scenario.model_copy(update={"negotiation": negotiation})
+def _plan(path: Path, args: argparse.Namespace | None = None) -> tuple[Scenario, Plan]:
+    """Load and compile, with the command line's timeout overrides (ScenarioError: exit 2)."""
+    from slotwise.coordinator.plan import load_plan
+
+    scenario, plan = load_plan(path)
+    if args is None:
+        return scenario, plan
+    changes = {k: v for k, v in {"join_timeout_s": getattr(args, "join_timeout", None),
+                                 "response_timeout_s": getattr(args, "response_timeout", None)}.items()
+               if v is not None}
+    return scenario, plan.with_settings(**changes)
 
 
 @contextmanager
-def _progress(scenario: Scenario, quiet: bool) -> Iterator[Callable[[Action], None]]:
+def _progress(plan: Plan, quiet: bool) -> Iterator[Callable[[Action], None]]:
     """A live display of joining, then of meetings decided; yields the action callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from slotwise.coordinator.negotiation import Decided, Joined, Started
+
+    _, err = _consoles()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=True, disable=quiet) as progress:
-        joining = progress.add_task("participants joining", total=len(scenario.participants))
-        placing = progress.add_task("meetings decided", total=len(scenario.meetings), visible=False)
+        joining = progress.add_task("participants joining", total=len(plan.people))
+        placing = progress.add_task("meetings decided", total=len(plan.meetings), visible=False)
 
         def on_action(action: Action) -> None:
-            if isinstance(action, Started):
+            if isinstance(action, Joined):
+                progress.update(joining, completed=action.ready)
+            elif isinstance(action, Started):
                 progress.update(joining, completed=len(action.joined), visible=False)
                 progress.update(placing, visible=True)
             elif isinstance(action, Decided):
@@ -90,167 +81,159 @@ def _progress(scenario: Scenario, quiet: bool) -> Iterator[Callable[[Action], No
         yield on_action
 
 
-def _report(scenario: Scenario, result: RunResult, out_path: Path | None, quiet: bool) -> None:
-    document = results_document(scenario, result)
+def _report(plan: Plan, result: RunResult, out_path: Path | None, quiet: bool,
+            failed_only: bool = False) -> None:
+    from slotwise.report.results import Results, outcome_table
+
+    results = Results.build(plan, result)
     if out_path is not None:
-        write_results(out_path, document)
+        results.write(out_path)
     if not quiet:
-        out.print(outcome_table(scenario, result))
-        st = document["stats"]
-        out.print(f"{st['scheduled']} scheduled, {st['failed']} not placed; {st['rounds']} rounds, "
-                  f"{st['messages']} messages, {st['round_trips_per_meeting']} round trips per "
-                  f"meeting; start-up {st['startup_s']:.2f}s, negotiation {st['negotiation_s']:.3f}s"
+        out, _ = _consoles()
+        out.print(outcome_table(plan, results, failed_only=failed_only))
+        st = results.stats
+        out.print(f"{st.scheduled} scheduled, {st.failed} not placed; {st.rounds} rounds, "
+                  f"{st.messages} messages, {st.round_trips_per_meeting} round trips per "
+                  f"meeting; start-up {st.startup_s:.2f}s, negotiation {st.negotiation_s:.3f}s"
                   + (f"; missing: {', '.join(result.missing)}" if result.missing else ""))
         if out_path is not None:
             out.print(f"results written to {out_path}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    scenario = _with_overrides(_scenario_or_exit(args.scenario), args)
-    with _progress(scenario, args.quiet) as on_action:
-        local = run_locally(scenario, transport=args.transport, on_action=on_action, secure=args.secure,
+    from slotwise.local import run_locally
+    from slotwise.report.audit import audit, disagreements
+
+    scenario, plan = _plan(args.scenario, args)
+    with _progress(plan, args.quiet) as on_action:
+        local = run_locally(scenario, plan, transport=args.transport, on_action=on_action, secure=args.secure,
                             log_level="DEBUG" if args.verbose > 1 else "WARNING")
     result = local.result
-    _report(scenario, result, args.out, args.quiet)
-    problems = audit(scenario, result.outcomes) + _disagreements(result, local.records)
+    _report(plan, result, args.out, args.quiet, args.failed_only)
+    problems = audit(scenario, plan, result.decisions) + disagreements(result.decisions, local.records)
+    _, err = _consoles()
     for p in problems:
         err.print(f"[red]schedule check failed:[/] {p}")
     return EXIT_FAILURE if problems else EXIT_OK
 
 
-def _disagreements(result: RunResult, records: Records) -> list[str]:
-    """Where an agent's own record of what it accepted differs from the coordinator's schedule."""
-    problems = []
-    for o in result.outcomes:
-        if not o.scheduled or o.when is None:
-            continue
-        for who in o.attendees:
-            record = records.get(who)
-            if record is None:
-                continue  # the agent died before writing its record; the coordinator's word stands
-            accepted = {m["id"]: m for m in record["accepted"]}
-            mine = accepted.get(o.meeting_id)
-            if mine is None or mine["start"] != o.when.start.isoformat():
-                problems.append(f"{who} does not record {o.meeting_id} at {o.when.start.isoformat()}")
-    return problems
-
-
 def cmd_coordinator(args: argparse.Namespace) -> int:
-    scenario = _with_overrides(_scenario_or_exit(args.scenario), args)
-    try:
-        requested = parse_endpoints(args.bind)
-    except ValueError as exc:
-        err.print(f"--bind: {exc}")
-        return EXIT_BAD_INPUT
-    keys = None
+    import asyncio
+
+    from slotwise.coordinator.journal import Journal, read_journal
+    from slotwise.coordinator.service import CoordinatorService
+    from slotwise.shared.endpoints import parse_endpoints, require_protection
+    from slotwise.shared.keys import ServerKeys
+
+    _, err = _consoles()
+    scenario, plan = _plan(args.scenario, args)
+    requested = parse_endpoints(args.bind)
     keys_dir = args.keys or scenario.keys_dir(args.scenario)
-    if keys_dir is not None:
-        try:
-            keys = ServerKeys.load(keys_dir)
-        except (KeysError, OSError) as exc:
-            err.print(f"--keys: {exc}")
-            return EXIT_BAD_INPUT
-        unknown = sorted(set(scenario.participants) - set(keys.allowed.values()))
-        if unknown:
-            err.print(f"--keys: no public key for {', '.join(unknown)} in {keys_dir}; they could not join")
-            return EXIT_BAD_INPUT
-    elif not is_loopback(requested) and not args.insecure:
-        err.print(f"refusing to bind {requested} without encryption: anyone who can reach it could "
-                  "join as any participant. Pass --keys DIR (see 'slotwise keys generate'), bind a "
-                  "loopback address, or pass --insecure on a network you trust.")
-        return EXIT_BAD_INPUT
+    keys = ServerKeys.load(keys_dir) if keys_dir is not None else None
+    require_protection(requested, keys=keys is not None, insecure=args.insecure)
     resumed = []
     if args.resume is not None:
-        try:
-            resumed = read_journal(args.resume, scenario.name)
-        except (OSError, ValueError) as exc:
-            err.print(f"--resume: {exc}")
-            return EXIT_BAD_INPUT
-        known = {m.id for m in scenario.meetings}
-        strangers = [o.meeting_id for o in resumed if o.meeting_id not in known]
-        if strangers:
-            err.print(f"--resume: {args.resume} decides meetings the scenario lacks: {', '.join(strangers)}")
-            return EXIT_BAD_INPUT
+        resumed = read_journal(args.resume, plan.name, known={m.id for m in plan.meetings})
         err.print(f"resuming: {len(resumed)} decision(s) from {args.resume} stand")
     journal_path = args.journal or args.resume
-    journal = Journal(journal_path, scenario.name) if journal_path is not None else None
-    service = CoordinatorService(scenario, requested, keys=keys, journal=journal, resume=resumed)
+    journal = Journal(journal_path, plan.name) if journal_path is not None else None
     try:
-        endpoints = service.bind()
-        err.print(f"coordinator for {scenario.name!r} listening on {endpoints}; waiting up to "
-                  f"{scenario.negotiation.join_timeout_s:g}s for: {', '.join(scenario.participants)}")
-        err.print(f"start each agent with: slotwise participant --connect {endpoints} "
-                  "--name NAME --availability FILE" + (f" --keys {keys_dir}" if keys else ""))
-        with _progress(scenario, args.quiet) as on_action:
-            service.on_action = on_action
-            result = asyncio.run(service.run())
+        service = CoordinatorService(plan, requested, keys=keys, journal=journal, resume=resumed)
+        try:
+            endpoints = service.bind()
+            err.print(f"coordinator for {plan.name!r} listening on {endpoints}; waiting up to "
+                      f"{plan.settings.join_timeout_s:g}s for: {', '.join(plan.participants)}")
+            err.print(f"start each agent with: slotwise participant --connect {endpoints} "
+                      "--name NAME --availability FILE" + (" --keys DIR (its own keys folder)" if keys else ""))
+            with _progress(plan, args.quiet) as on_action:
+                service.on_action = on_action
+                result = asyncio.run(service.run())
+        finally:
+            service.close()
     finally:
-        service.close()
         if journal is not None:
             journal.close()
-    _report(scenario, result, args.out, args.quiet)
+    _report(plan, result, args.out, args.quiet)
     return EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    s = _scenario_or_exit(args.scenario)
-    slots = sum(len(s.candidates(m)) for m in s.meetings)
-    out.print(f"{args.scenario}: ok: {len(s.participants)} participants, {len(s.meetings)} meetings, "
-              f"{s.slot_minutes}-minute slots, {slots} candidate slots in all", highlight=False)
+    _, plan = _plan(args.scenario)
+    slots = sum(len(m.candidates) for m in plan.meetings)
+    out, _ = _consoles()
+    out.print(f"{args.scenario}: ok: {len(plan.people)} participants, {len(plan.meetings)} meetings, "
+              f"{plan.grid.minutes}-minute slots, {slots} candidate slots in all", highlight=False)
     return EXIT_OK
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    scenario = _with_overrides(_scenario_or_exit(args.scenario), args)
-    wanted = [m for m in scenario.meetings if args.meeting in (m.id, m.series)]
+    from rich.table import Table
+
+    from slotwise.coordinator.explain import runs
+    from slotwise.local import run_locally
+    from slotwise.report.results import Results
+    from slotwise.shared.slots import format_interval, format_moment
+
+    out, err = _consoles()
+    scenario, plan = _plan(args.scenario, args)
+    wanted = [m for m in plan.meetings if args.meeting in (m.id, m.series)]
     if not wanted:
-        known = ", ".join(m.id for m in scenario.written_meetings)
+        known = ", ".join(m.id for m in scenario.meetings)
         err.print(f"{args.scenario}: no meeting {args.meeting!r}; meetings: {known}")
         return EXIT_BAD_INPUT
-    ids = frozenset(m.meeting_id for m in wanted)
-    with _progress(scenario, args.quiet) as on_action:
-        local = run_locally(scenario, on_action=on_action, explain=ids)
+    ids = frozenset(m.id for m in wanted)
+    with _progress(plan, args.quiet) as on_action:
+        local = run_locally(scenario, plan, on_action=on_action, explain=ids)
     if args.out is not None:
-        write_results(args.out, results_document(scenario, local.result))
-    outcomes = {o.meeting_id: o for o in local.result.outcomes}
+        Results.build(plan, local.result).write(args.out)
+    decisions = {d.id: d for d in local.result.decisions}
     for m in wanted:
-        o = outcomes[m.meeting_id]
-        head = (f"scheduled {format_interval(o.when, scenario.zone)} with {', '.join(o.attendees)}"
-                if o.scheduled and o.when else f"not placed: {o.reason}")
+        d = decisions[m.id]
+        when = d.when
+        head = (f"scheduled {format_interval(when, plan.zone)} with {', '.join(d.participants)}"
+                if d.scheduled and when else f"not placed: {d.reason}")
         out.print(f"[bold]{m.title}[/] ({m.id}): {head}")
         table = Table(show_edge=False)
         for col in ("candidates", "verdict", "detail", "who cannot come, and why"):
             table.add_column(col, overflow="fold")
-        for first, last, row in runs(local.explanations.get(m.meeting_id, [])):
-            when = format_moment(first.start, scenario.zone)
+        for first, last, row in runs(local.explanations.get(m.id, ())):
+            span = format_moment(first.start, plan.zone)
             if last.start != first.start:
-                when += f" .. {format_moment(last.start, scenario.zone)}"
+                span += f" .. {format_moment(last.start, plan.zone)}"
             style = {"chosen": "green", "excluded": "dim", "short": "red"}.get(row.verdict, "")
-            table.add_row(when, f"[{style}]{row.verdict}[/]" if style else row.verdict, row.detail,
+            table.add_row(span, f"[{style}]{row.verdict}[/]" if style else row.verdict, row.detail,
                           "; ".join(f"{who}: {why}" for who, why in row.missing))
         out.print(table)
     return EXIT_OK
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
-    scenario = _scenario_or_exit(args.scenario)
+    import json
+    import tempfile
+
+    from slotwise.testing.harness import Cluster, Namespaces
+
+    out, err = _consoles()
+    _plan(args.scenario)  # the same checks as validate, before any process starts
     if args.netns and (why := Namespaces.unavailable()) is not None:
         err.print(f"--netns: {why}")
         return EXIT_FAILURE
     with tempfile.TemporaryDirectory(prefix="slotwise-cluster-") as tmp:
-        workdir = Path(args.workdir) if args.workdir else Path(tmp)
+        kept = args.workdir is not None
+        workdir = (args.workdir if kept else Path(tmp)).resolve()  # relative: the caller's directory
         workdir.mkdir(parents=True, exist_ok=True)
         cluster = Cluster(args.scenario.resolve(), workdir, network="netns" if args.netns else "loopback",
                           secure=not args.insecure)
         try:
             cluster.start()
-            err.print(f"{len(scenario.participants) + 1} processes on {cluster.net.name}; "
-                      f"coordinator at {cluster.address}; logs in {workdir}")
+            err.print(f"{len(cluster.scenario.participants) + 1} processes on {cluster.net.name}; "
+                      f"coordinator at {cluster.address}; "
+                      + (f"logs in {workdir}" if kept else "pass --workdir DIR to keep the logs"))
             doc = cluster.wait(timeout_s=args.timeout)
         finally:
             cluster.stop()
     if args.out is not None:
-        write_results(args.out, doc)
+        args.out.write_text(json.dumps(doc, indent=2) + "\n")
     placed = sum(1 for m in doc["meetings"] if m["scheduled"])
     out.print(f"{placed} of {len(doc['meetings'])} meetings placed; {doc['stats']['messages']} messages; "
               f"negotiation {doc['stats']['negotiation_s']:.3f}s")
@@ -261,17 +244,26 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    try:
-        public, secret = generate(args.dir, args.name)
-    except (KeysError, OSError) as exc:
-        err.print(f"keys: {exc}")
-        return EXIT_BAD_INPUT
+    from slotwise.shared.keys import generate
+
+    public, secret = generate(args.dir, args.name)
+    out, _ = _consoles()
     out.print(f"wrote {public} (public: give it to the {'participants' if args.name == 'coordinator' else 'coordinator'})"
               f" and {secret} (secret, mode 0600: keep it on {args.name}'s host)", highlight=False)
     return EXIT_OK
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    import yaml
+
+    from slotwise.synthetic import synthetic_scenario
+
+    _, err = _consoles()
+    for flag, value, least in (("--people", args.people, 1), ("--meetings", args.meetings, 0),
+                               ("--days", args.days, 1), ("--slot-minutes", args.slot_minutes, 1)):
+        if value < least:
+            err.print(f"{flag}: must be at least {least} (got {value})")
+            return EXIT_BAD_INPUT
     data = synthetic_scenario(args.seed, args.people, args.meetings, days=args.days,
                               slot_minutes=args.slot_minutes)
     text = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
@@ -282,10 +274,36 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_participant(args: argparse.Namespace) -> int:
+    from slotwise.participant import cli as participant_cli
+
+    return participant_cli.run(args)
+
+
+def add_participant_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--connect", required=True, metavar="ADDRESS",
+                   help="coordinator address: tcp://HOST:PORT, ipc://PATH, or PUB,REPLY")
+    p.add_argument("--name", required=True, help="the participant this agent speaks for")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--scenario", type=Path, help="take this person's availability from a scenario")
+    source.add_argument("--availability", type=Path, metavar="FILE",
+                        help="availability file (YAML/JSON: timezone, available, busy)")
+    p.add_argument("--coordinator-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="give up when the coordinator has been silent this long (default 30)")
+    p.add_argument("--record", type=Path, metavar="FILE",
+                   help="on exit, write the meetings this agent accepted as JSON")
+    p.add_argument("--keys", type=Path, metavar="DIR",
+                   help="CURVE keys: DIR/NAME.key_secret and DIR/coordinator.key (see slotwise keys)")
+    p.add_argument("--reply-delay", type=float, default=0.0, metavar="SECONDS",
+                   help="fault injection: send every reply this late, as over a slow link")
+    p.add_argument("--log-level", default="INFO")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slotwise", description="Agents negotiate meeting times.",
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+                                     epilog=(__doc__ or "").split("\n\n", 1)[1])
+    parser.add_argument("--version", action="version", version=f"slotwise {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def negotiation_options(p: argparse.ArgumentParser) -> None:
@@ -304,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="loopback tcp with ephemeral ports (default) or ipc sockets")
     run.add_argument("--secure", action="store_true",
                      help="encrypt and authenticate with fresh CURVE keys for this run")
+    run.add_argument("--failed-only", action="store_true",
+                     help="list only the meetings that were not placed (the summary still counts all)")
     run.set_defaults(func=cmd_run)
 
     coord = sub.add_parser("coordinator", help="run only the coordinator; agents connect to it")
@@ -322,8 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     coord.set_defaults(func=cmd_coordinator)
 
     part = sub.add_parser("participant", help="run one participant agent")
-    participant_cli.add_arguments(part)
-    part.set_defaults(func=participant_cli.run)
+    add_participant_arguments(part)
+    part.set_defaults(func=cmd_participant)
 
     val = sub.add_parser("validate", help="check a scenario file and exit")
     val.add_argument("scenario", type=Path)
@@ -363,18 +383,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse, call, render, and map what went wrong to an exit code: 2 for the user's input,
+    1 for anything else (a stopped core included), never a traceback for bad input."""
+    from slotwise.shared.errors import CoreError, InputError, ScenarioError
+
     args = build_parser().parse_args(argv)
     if args.command != "participant":
+        from slotwise.shared.logsetup import configure
+
         level = {0: "WARNING", 1: "INFO"}.get(getattr(args, "verbose", 0), "DEBUG")
         configure(level, "coordinator")
     try:
         return int(args.func(args))
+    except ScenarioError as exc:
+        _consoles()[1].print(exc.render(), markup=False, highlight=False)
+        return EXIT_BAD_INPUT
+    except InputError as exc:
+        _consoles()[1].print(f"{args.command}: {exc}", markup=False, highlight=False)
+        return EXIT_BAD_INPUT
     except SystemExit as exc:
         return int(exc.code or 0)
     except KeyboardInterrupt:
-        err.print("interrupted")
+        _consoles()[1].print("interrupted")
+        return EXIT_FAILURE
+    except CoreError as exc:
+        _consoles()[1].print(f"stopped: {exc}", markup=False, highlight=False)
+        return EXIT_FAILURE
+    except OSError as exc:
+        _consoles()[1].print(f"{args.command}: {exc}", markup=False, highlight=False)
         return EXIT_FAILURE
     except Exception:
+        from loguru import logger
+
         logger.exception("slotwise failed")
         return EXIT_FAILURE
 

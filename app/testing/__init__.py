@@ -1,0 +1,1 @@
+"""Running whole deployments for tests: the `Cluster` harness and its pytest plugin."""

@@ -1,0 +1,198 @@
+"""The plan: a validated scenario compiled once into exactly what the negotiation needs.
+
+The scenario file's models are for files: raw policy specs, recurrence rules, optional fields.
+Compiling turns them, once, into one frozen `MeetingSpec` per meeting occurrence, with its
+candidate slots and its policies resolved. The core, the audit, the results and `explain` read
+only the plan, so a fact such as "how many must attend" is computed in one place (the rule's
+`minimum`, asked here) and every reader agrees on it.
+
+Compiling is also validation: `validate` compiles, so a file that validates will not fail to
+compile in `run`. Problems are reported with the field path of what to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slotwise.coordinator.placement import Person
+from slotwise.coordinator.policies.base import Priority
+from slotwise.coordinator.policies.resolve import MeetingPolicies, resolve_policies
+from slotwise.shared.errors import Problem, ScenarioError, UsageError
+from slotwise.shared.ids import AgentId, MeetingId
+from slotwise.shared.recurrence import RecurrenceError, expand
+from slotwise.shared.scenario import Meeting, NegotiationSettings, Scenario, load_scenario, render_path
+from slotwise.shared.slots import Interval, SlotGrid
+
+MAX_OCCURRENCES = 1000  # per recurring meeting within the horizon; more is a scenario error
+
+Loc = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSpec:
+    """One meeting occurrence, ready to negotiate. Policies receive this, never file models."""
+
+    id: MeetingId
+    name: str  # as written ("" if none); `title` is what people read
+    title: str
+    duration_minutes: int
+    invitees: tuple[AgentId, ...]
+    min_participants: int | None  # as written in the file; None: the rule's default
+    required: int  # the fewest attendees the rule accepts: `rule.minimum`, asked once
+    priority: int
+    order: int  # position in the plan (file order; a series' occurrences in time order)
+    window: Interval | None  # the horizon cut to not_before / not_after; None: nothing left
+    not_before: datetime | None
+    not_after: datetime | None  # also the deadline for earliest-deadline-first
+    series: MeetingId | None  # for an occurrence: the id of the recurring meeting
+    policies: MeetingPolicies
+    all_slots: tuple[int, ...] = ()  # every candidate start in the window, as grid indices
+    candidates: tuple[int, ...] = ()  # those meeting-level constraints allow: what is asked
+    excluded_at: Mapping[int, str] = field(default_factory=dict)  # slot -> why it was removed
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    zone: ZoneInfo
+    horizon: Interval
+    grid: SlotGrid
+    settings: NegotiationSettings
+    people: Mapping[AgentId, Person]
+    meetings: tuple[MeetingSpec, ...]
+    priority: Priority
+    by_id: Mapping[MeetingId, MeetingSpec]
+
+    def meeting(self, meeting_id: str) -> MeetingSpec | None:
+        return self.by_id.get(MeetingId(meeting_id))
+
+    @property
+    def participants(self) -> tuple[AgentId, ...]:
+        return tuple(self.people)
+
+    @property
+    def timezone(self) -> str:
+        return self.zone.key
+
+    def with_settings(self, **changes: float) -> Plan:
+        """The same plan with other timeouts (the command line's --join-timeout and friends)."""
+        return replace(self, settings=self.settings.model_copy(update=changes)) if changes else self
+
+
+def _occurrence_starts(m: Meeting, scenario: Scenario) -> list[datetime]:
+    """Each instance's start, in the scenario's zone; raises RecurrenceError past the bounds."""
+    assert m.recurrence is not None
+    zone = scenario.zone
+    first_day = datetime.combine(scenario.horizon.start.astimezone(zone).date(), time(0), tzinfo=zone)
+    return expand(m.recurrence, first_day, until=scenario.horizon.end, limit=MAX_OCCURRENCES)
+
+
+def _occurrences(m: Meeting, scenario: Scenario) -> list[dict[str, Any]]:
+    """A recurring meeting's occurrences, each placed within its instance's local day.
+
+    Ids are `id@DATE`, or `id@DATETHH:MM` for an instance that does not start at midnight, so a
+    rule with several instances a day (BYHOUR=9,14) still gives every occurrence its own id."""
+    zone = scenario.zone
+    out = []
+    for start in _occurrence_starts(m, scenario):
+        day = start.date()
+        stamp = day.isoformat() if start.time() == time(0) else f"{day.isoformat()}T{start:%H:%M}"
+        label = f"{day:%a %d %b}" if start.time() == time(0) else f"{day:%a %d %b} {start:%H:%M}"
+        day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+        out.append({
+            "id": MeetingId(f"{m.id}@{stamp}"),
+            "title": f"{m.title} ({label})",
+            "series": MeetingId(m.id),
+            "not_before": max(start, m.not_before) if m.not_before else start,
+            "not_after": min(day_end, m.not_after) if m.not_after else day_end,
+        })
+    return out
+
+
+def _window(horizon: Interval, not_before: datetime | None, not_after: datetime | None) -> Interval | None:
+    start = max(horizon.start, not_before or horizon.start)
+    end = min(horizon.end, not_after or horizon.end)
+    return Interval(start, end) if start < end else None
+
+
+def _spec(m: Meeting, order: int, policies: MeetingPolicies, scenario: Scenario, grid: SlotGrid,
+          horizon: Interval, occurrence: Mapping[str, Any] | None) -> MeetingSpec:
+    o = occurrence or {}
+    not_before = o.get("not_before", m.not_before)
+    not_after = o.get("not_after", m.not_after)
+    window = _window(horizon, not_before, not_after)
+    draft = MeetingSpec(
+        id=o.get("id", MeetingId(m.id)), name=m.name, title=o.get("title", m.title),
+        duration_minutes=m.duration_minutes, invitees=tuple(AgentId(p) for p in m.invitees),
+        min_participants=m.min_participants, required=0, priority=m.priority, order=order,
+        window=window, not_before=not_before, not_after=not_after, series=o.get("series"),
+        policies=policies)
+    all_slots = tuple(grid.candidates(window, m.duration_minutes)) if window else ()
+    meeting_level = [c for c in policies.constraints if not c.per_attendee]
+    excluded_at: dict[int, str] = {}
+    if meeting_level:
+        for slot in all_slots:
+            when = grid.interval(slot, m.duration_minutes)
+            reason = next((r for c in meeting_level
+                           if (r := c.meeting_reason(draft, when, scenario.zone)) is not None), None)
+            if reason is not None:
+                excluded_at[slot] = reason
+    return replace(draft, required=policies.rule.minimum(draft), all_slots=all_slots,
+                   candidates=tuple(s for s in all_slots if s not in excluded_at),
+                   excluded_at=MappingProxyType(excluded_at))
+
+
+def _compile(scenario: Scenario) -> tuple[Plan | None, list[tuple[Loc, str]]]:
+    priority, per_meeting, problems = resolve_policies(scenario)
+    if problems or priority is None:
+        return None, problems
+    grid, horizon = scenario.grid, scenario.horizon_interval
+    specs: list[MeetingSpec] = []
+    for i, m in enumerate(scenario.meetings):
+        policies = per_meeting[i]
+        try:
+            occurrences = _occurrences(m, scenario) if m.recurrence else [None]
+        except RecurrenceError as exc:
+            problems.append((("meetings", i, "recurrence"), str(exc)))
+            continue
+        made = [_spec(m, len(specs) + k, policies, scenario, grid, horizon, o) for k, o in enumerate(occurrences)]
+        if made:  # a series' occurrences differ in time only: its rule is checked once
+            problems += [(("meetings", i, "rule"), p) for p in policies.rule.problems(made[0])]
+        specs += made
+    if problems:
+        return None, problems
+    people = {AgentId(p): Person(scenario.person_zone(p), scenario.availability(p).working_hours)
+              for p in scenario.participants}
+    plan = Plan(scenario.name, scenario.zone, horizon, grid, scenario.negotiation, MappingProxyType(people),
+                tuple(specs), priority, MappingProxyType({m.id: m for m in specs}))
+    return plan, []
+
+
+def compile_plan(scenario: Scenario, source: str = "<scenario>") -> Plan:
+    """Compile a validated scenario; raises ScenarioError (with field paths) if it cannot be."""
+    plan, problems = _compile(scenario)
+    if plan is None:
+        raise ScenarioError(source, [Problem(render_path(loc), msg) for loc, msg in problems])
+    return plan
+
+
+def load_plan(path: str | Path) -> tuple[Scenario, Plan]:
+    """Read, check and compile a scenario file: every problem at once, with file and line."""
+    compiled: list[Plan] = []
+
+    def check(scenario: Scenario) -> Iterable[tuple[Loc, str]]:
+        plan, problems = _compile(scenario)
+        if plan is not None:
+            compiled.append(plan)
+        return problems
+
+    scenario = load_scenario(path, checks=[check])
+    if not compiled:  # load_scenario raises first whenever a check reports a problem
+        raise UsageError(f"{path}: the scenario did not compile")
+    return scenario, compiled[0]

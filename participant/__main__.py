@@ -1,5 +1,0 @@
-import sys
-
-from participant.cli import main
-
-sys.exit(main())
