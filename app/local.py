@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -19,16 +18,15 @@ from pathlib import Path
 from types import TracebackType
 
 from loguru import logger
-
 from slotwise.coordinator.explain import CandidateRow
 from slotwise.coordinator.negotiation import Action, Explained
 from slotwise.coordinator.plan import Plan, compile_plan
 from slotwise.coordinator.service import CoordinatorService, RunResult
+from slotwise.participant.launch import participant_command, write_availability
 from slotwise.shared.decision import Decision
 from slotwise.shared.endpoints import Endpoints, parse_endpoints
 from slotwise.shared.ids import COORDINATOR, MeetingId
 from slotwise.shared.keys import ServerKeys, generate
-from slotwise.participant.launch import participant_command, write_availability
 from slotwise.shared.scenario import Scenario
 
 Records = dict[str, list[Decision]]

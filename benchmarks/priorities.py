@@ -13,12 +13,11 @@ import sys
 
 from rich.console import Console
 from rich.table import Table
-
-from slotwise.report.audit import audit
 from slotwise.local import run_locally
-from slotwise.synthetic import synthetic_scenario
+from slotwise.report.audit import audit
 from slotwise.shared.logsetup import configure
 from slotwise.shared.scenario import Scenario
+from slotwise.synthetic import synthetic_scenario
 
 PRIORITIES = ["priority-then-order", "earliest-deadline-first", "most-constrained-first"]
 

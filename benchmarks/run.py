@@ -19,12 +19,11 @@ import time
 
 from rich.console import Console
 from rich.table import Table
-
-from slotwise.report.audit import audit
 from slotwise.local import run_locally
-from slotwise.synthetic import synthetic_scenario
+from slotwise.report.audit import audit
 from slotwise.shared.logsetup import configure
 from slotwise.shared.scenario import Scenario
+from slotwise.synthetic import synthetic_scenario
 
 DEFAULT_SIZES = ["4x2", "20x50", "50x200"]
 

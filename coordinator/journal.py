@@ -19,7 +19,6 @@ from typing import IO
 
 from loguru import logger
 from pydantic import ValidationError
-
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import JournalError
 

@@ -536,8 +536,8 @@ class Negotiation:
             if st.phase is MeetingPhase.DECIDED:
                 continue
             if st.phase is MeetingPhase.ANSWERED and blocked.isdisjoint(st.spec.invitees):
-                actions += self._walk(st, now)
-            if st.phase is not MeetingPhase.DECIDED:
+                actions += self._walk(st, now)  # may decide it
+            if st.decision is None:
                 blocked.update(st.spec.invitees)
         if self.phase is Phase.NEGOTIATING and all(st.phase is MeetingPhase.DECIDED for st in self._queue):
             self._move(Phase.DONE)

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 from enum import Enum
-
 from typing import TYPE_CHECKING
 
 from slotwise.coordinator.policies.base import Booking, MeetingFacts, PersonView

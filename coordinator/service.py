@@ -15,10 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 import zmq.asyncio
-from zmq.auth.thread import ThreadAuthenticator
-from zmq.utils import z85
 from loguru import logger
-
 from slotwise.coordinator.journal import Journal
 from slotwise.coordinator.negotiation import Action, Decided, Lost, Negotiation, Phase, Publish, SendTo, Started
 from slotwise.coordinator.plan import Plan
@@ -31,6 +28,8 @@ from slotwise.shared.keys import ServerKeys
 from slotwise.shared.messages import Body, Hello, MeetingFailed, MeetingScheduled
 from slotwise.shared.ratelog import RateLimitedLog
 from slotwise.shared.topics import BROADCAST_TOPIC, topic_for
+from zmq.auth.thread import ThreadAuthenticator
+from zmq.utils import z85
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -180,7 +179,8 @@ class CoordinatorService:
             if bucket.should_log():
                 log.warning("peer {} exceeds {} messages/s: dropping its excess", identity.hex()[:16], RATE_PER_S)
             return
-        owner = payload.get("User-Id") if self.keys is not None else None
+        user_id = payload.get("User-Id") if self.keys is not None else None  # the name CURVE proved
+        owner = user_id if isinstance(user_id, str) else None
         try:
             env = decode(payload.bytes, sender=owner)
             claimed = self._names.get(identity)
@@ -261,7 +261,7 @@ class CoordinatorService:
 
 
 DROP_LOG_INTERVAL_S = 5.0  # a misbehaving peer is reported at most this often
-MAX_SUBSCRIPTION_BYTES = 256  # a subscription is a topic: "all" or "to:NAME/"
+MAX_SUBSCRIPTION_BYTES = 4096  # a subscription is a short topic; the CURVE handshake needs a few hundred bytes
 RATE_PER_S = 2000.0  # sustained messages per second per peer; an honest agent sends far fewer
 RATE_BURST = 5000.0  # enough for an agent answering hundreds of requests at once
 MAX_PEERS_TRACKED = 10_000

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import json
 import signal
-from collections import deque
 import time
+from collections import deque
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
 import zmq
 from loguru import logger
-
 from slotwise.participant.responder import AgentAction, Exit, Responder
 from slotwise.shared.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.endpoints import Endpoints
@@ -113,20 +112,24 @@ class AgentService:
     def _handle(self, frames: list[bytes], routed: bool) -> Exit | None:
         expected = 2 if routed else 1
         if len(frames) != expected:
-            self._drop(f"{len(frames)} frames (expected {expected})")
+            self._drop("undecodable", f"{len(frames)} frames (expected {expected})")
             return None
         try:
             env = decode(frames[-1])
             actions = self.responder.receive(env, time.monotonic())
-        except (DecodeError, ProtocolError) as exc:
-            self._drop(str(exc))
+        except DecodeError as exc:
+            self._drop("undecodable", str(exc))
+            return None
+        except ProtocolError as exc:
+            self._drop("refused", str(exc))
             return None
         # Anything else is our bug: it propagates, and the agent stops with exit 1.
         return self._perform(actions)
 
-    def _drop(self, why: str) -> None:
+    def _drop(self, kind: str, why: str) -> None:
+        """Logged once per kind per interval: one peer's garbage cannot hide another's forgery."""
         self.dropped += 1
-        suppressed = self._drops.allow("coordinator", time.monotonic())
+        suppressed = self._drops.allow(kind, time.monotonic())
         if suppressed is not None:
             self.log.warning("dropped message: {}{}", why,
                              f" ({suppressed} more since the last report)" if suppressed else "")

@@ -9,9 +9,9 @@ from slotwise.participant.agent import AgentService, write_record
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.responder import Responder
 from slotwise.shared.endpoints import parse_endpoints
-from slotwise.shared.errors import Problem, ScenarioError
+from slotwise.shared.errors import KeysError, Problem, ScenarioError
 from slotwise.shared.ids import AgentId, is_valid_name
-from slotwise.shared.keys import ClientKeys, KeysError
+from slotwise.shared.keys import ClientKeys
 from slotwise.shared.logsetup import configure
 from slotwise.shared.scenario import Availability, load_availability, load_scenario
 

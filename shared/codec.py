@@ -24,7 +24,6 @@ from typing import Annotated, Any
 
 import msgpack
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from slotwise.shared.errors import DecodeError
 from slotwise.shared.ids import NAME_PATTERN, AgentId
 from slotwise.shared.messages import MAX_CANDIDATES, MESSAGE_TYPES, PROTOCOL_VERSION, Body, Message, UtcTime
@@ -151,7 +150,7 @@ def _decode(frame: bytes, max_bytes: int, sender: str | None) -> Envelope:
         raise DecodeError(f"unknown message type {_short(kind)}")
     if sender is not None and raw.get("sender") != sender:
         raise DecodeError(f"claims to be {_short(raw.get('sender'))} but its key belongs to {sender!r}")
-    _precheck(kind, raw.get("body"))
+    _precheck(model.model_fields["type"].default, raw.get("body"))
     try:
         header = _Header.model_validate(raw)
         body = model.model_validate(header.body)

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import zmq.auth
-
 from slotwise.shared.errors import KeysError
 from slotwise.shared.ids import COORDINATOR, is_valid_name
 

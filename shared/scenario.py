@@ -33,12 +33,11 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
-
 from slotwise.shared.errors import Problem, ScenarioError
 from slotwise.shared.ics import busy_from_ics, read_calendar
 from slotwise.shared.ids import NAME_PATTERN, AgentId, MeetingId
-from slotwise.shared.recurrence import RecurrenceError, expand, parse
 from slotwise.shared.messages import MAX_CANDIDATES
+from slotwise.shared.recurrence import RecurrenceError, expand, parse
 from slotwise.shared.slots import ALWAYS, FreeTime, Interval, SlotGrid, subtract
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -113,7 +113,7 @@ class MinuteSpans:
     time: never claim a partial minute is not busy).
     """
 
-    __slots__ = ("starts", "ends")
+    __slots__ = ("ends", "starts")
 
     def __init__(self, intervals: Iterable[Interval], origin: datetime, *, inner: bool) -> None:
         self.starts: list[int] = []

@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-
-from slotwise.synthetic import synthetic_scenario
-
 from slotwise.shared.scenario import Scenario
+from slotwise.synthetic import synthetic_scenario
 
 if TYPE_CHECKING:
     from slotwise.coordinator.plan import MeetingSpec

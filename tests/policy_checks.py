@@ -62,7 +62,7 @@ def violations(s: Scenario, placed: list[Placed]) -> list[str]:
                 ls, le = start.astimezone(zone), end.astimezone(zone)
                 days = o.get("days", DAY_NAMES[:5])
                 if (ls.date() != (le - timedelta(microseconds=1)).date() or DAY_NAMES[ls.weekday()] not in days  # type: ignore[operator]
-                        or ls.time() < _hm(o.get("start"), time(9)) or (le.time() > _hm(o.get("end"), time(17)) and le.date() == ls.date())):
+                        or ls.time() < _hm(o.get("start"), time(9)) or (le.time() > _hm(o.get("end"), time(17)) and le.date() == ls.date())):  # noqa: E501
                     found.append(f"{mid}: {p} outside working hours")
             if "blackout-dates" in specs:
                 o = specs["blackout-dates"]

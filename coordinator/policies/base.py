@@ -18,10 +18,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any, ClassVar, Literal, Protocol, TYPE_CHECKING, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
-
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.scenario import WorkingHoursSpec
 from slotwise.shared.slots import Interval

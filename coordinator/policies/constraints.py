@@ -8,10 +8,9 @@ person during the walk, in that person's own time zone, so DST is the zone datab
 from __future__ import annotations
 
 from datetime import date, time, timedelta, tzinfo
-from typing import Annotated, ClassVar, TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from slotwise.coordinator.policies.base import Kind, PersonView
 from slotwise.shared.scenario import DAYS, WORKDAYS, Day, WorkingHoursSpec
 from slotwise.shared.slots import Interval

@@ -10,12 +10,11 @@ default surprises people, so it is a named choice:
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from collections.abc import Collection
-from typing import Annotated, ClassVar, TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
-
 from slotwise.coordinator.policies.base import Configured, Kind
 
 if TYPE_CHECKING:

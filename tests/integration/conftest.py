@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
+from slotwise.coordinator.plan import compile_plan
 from slotwise.shared.scenario import Scenario
 from slotwise.shared.slots import Interval
+
 from tests.policy_checks import rule_problems, violations
 
 HERE = Path(__file__).resolve().parent
@@ -96,8 +97,9 @@ def run_cli(*args: str, timeout: float = 90.0, cwd: Path | None = None) -> subpr
 def check_results(scenario: Scenario, doc: dict[str, Any]) -> None:
     """Recompute, from the results file alone, every promise a schedule makes."""
     assert doc["scenario"] == scenario.name
-    assert [m["id"] for m in doc["meetings"]] == [m.id for m in scenario.meetings]
-    spec = {m.id: m for m in scenario.meetings}
+    plan = compile_plan(scenario)
+    assert [m["id"] for m in doc["meetings"]] == [m.id for m in plan.meetings]
+    spec = {m.id: m for m in plan.meetings}
     busy: dict[str, list[tuple[str, str, str]]] = {}
     for m in doc["meetings"]:
         assert set(m) >= {"id", "name", "scheduled", "start", "end", "participants", "reason"}

@@ -6,8 +6,6 @@ every participant is a separate OS process.
 
 from __future__ import annotations
 
-from slotwise.coordinator.plan import compile_plan
-
 import asyncio
 import os
 import signal
@@ -19,16 +17,17 @@ import msgpack
 import pytest
 import zmq
 import zmq.asyncio
-
-from slotwise.report.audit import audit
 from slotwise.coordinator.negotiation import Action, Decided, Started
+from slotwise.coordinator.plan import compile_plan
 from slotwise.coordinator.service import CoordinatorService, RunResult
+from slotwise.report.audit import audit
 from slotwise.shared.codec import Encoder
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.ids import AgentId
 from slotwise.shared.messages import Heartbeat, MeetingScheduled
 from slotwise.shared.scenario import Scenario, dump_availability, load_scenario
 from slotwise.shared.topics import BROADCAST_TOPIC, topic_for
+
 from tests.helpers import REPO, make_scenario
 from tests.integration.conftest import Children
 
@@ -38,7 +37,7 @@ pytestmark = pytest.mark.integration
 async def negotiate(scenario: Scenario, address: str, on_action: Callable[[CoordinatorService, Action], None]
                     = lambda s, a: None, before: Callable[[str], None] = lambda e: None,
                     timeout_s: float = 60) -> tuple[RunResult, CoordinatorService]:
-    service = CoordinatorService(scenario, parse_endpoints(address))
+    service = CoordinatorService(compile_plan(scenario), parse_endpoints(address))
     service.on_action = lambda action: on_action(service, action)
     try:
         endpoints = service.bind()
@@ -108,7 +107,7 @@ async def test_participant_killed_mid_negotiation(children: Children) -> None:
     def on_action(service: CoordinatorService, action: Action) -> None:
         if isinstance(action, Decided) and not killed:
             os.kill(procs["b"].pid, signal.SIGKILL)
-            killed.append(action.outcome.meeting_id)
+            killed.append(action.decision.meeting_id)
 
     result, _ = await negotiate(s, "tcp://127.0.0.1:*", on_action,
                                 before=lambda e: procs.update(start_agents(children, s, e)))
@@ -164,7 +163,7 @@ async def test_garbage_to_every_socket_changes_nothing(children: Children, workd
     for name, proc in agents.items():
         assert proc.wait(timeout=15) == 0, children.log(name)
         log = children.log(name)
-        assert "dropped message" in log and "not from the coordinator" in log
+        assert "dropped message" in log and "not a peer" in log
         record = children.record(name)
         accepted = {a["id"] for a in record["accepted"]}
         assert accepted == {m for m, o in got.items() if name in o.attendees}

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import zmq
 import zmq.asyncio
-
+from slotwise.coordinator.plan import compile_plan
 from slotwise.coordinator.service import CoordinatorService
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.scenario import dump_availability, load_scenario
+
 from tests.helpers import REPO
 from tests.integration.conftest import Children
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.integration
 
 async def test_a_flooding_peer_does_not_stop_honest_ones(workdir: Path, children: Children) -> None:
     s = load_scenario(REPO / "scenarios" / "tutorial.yaml")
-    service = CoordinatorService(s, parse_endpoints("tcp://127.0.0.1:*"))
+    service = CoordinatorService(compile_plan(s), parse_endpoints("tcp://127.0.0.1:*"))
     ctx = zmq.asyncio.Context.instance()
     flood = ctx.socket(zmq.DEALER)
     flood.linger = 0

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from datetime import UTC, datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from slotwise.coordinator.negotiation import Decided, Explained, Negotiation, Publish, SendTo
 from slotwise.coordinator.plan import compile_plan
-from slotwise.shared.decision import Decision
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.responder import Exit, Responder, Send
 from slotwise.shared.codec import Encoder, Envelope, decode
+from slotwise.shared.decision import Decision
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId
 from slotwise.shared.messages import Body

@@ -6,14 +6,24 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import msgpack
 import pytest
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from slotwise.shared.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.errors import DecodeError
 from slotwise.shared.ids import AgentId
 from slotwise.shared.messages import (
-    AvailabilityRequest, AvailabilityResponse, Heartbeat, Hello, Hold, HoldReply, MeetingFailed,
-    MeetingScheduled, Ready, Release, Shutdown, Welcome,
+    AvailabilityRequest,
+    AvailabilityResponse,
+    Heartbeat,
+    Hello,
+    Hold,
+    HoldReply,
+    MeetingFailed,
+    MeetingScheduled,
+    Ready,
+    Release,
+    Shutdown,
+    Welcome,
 )
 
 NOW = datetime(2024, 7, 21, 10, tzinfo=UTC)

@@ -7,23 +7,32 @@ negotiation core and the agent core. The only exception allowed out is ProtocolE
 
 from __future__ import annotations
 
-from slotwise.shared.ratelog import RateLimitedLog
-
-from slotwise.coordinator.plan import compile_plan
-
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from slotwise.coordinator.plan import compile_plan
 from slotwise.participant.agent import AgentService
 from slotwise.shared.codec import Encoder, decode
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId
 from slotwise.shared.messages import (
-    AvailabilityRequest, AvailabilityResponse, Heartbeat, Hello, Hold, HoldReply, MeetingFailed,
-    MeetingScheduled, Ready, Release, Shutdown, Welcome,
+    AvailabilityRequest,
+    AvailabilityResponse,
+    Heartbeat,
+    Hello,
+    Hold,
+    HoldReply,
+    MeetingFailed,
+    MeetingScheduled,
+    Ready,
+    Release,
+    Shutdown,
+    Welcome,
 )
+from slotwise.shared.ratelog import RateLimitedLog
+
 from tests.helpers import make_scenario
 from tests.unit.fakenet import FakeNetwork, envelope
 

@@ -7,17 +7,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-
+from slotwise.coordinator.plan import _compile, compile_plan
 from slotwise.coordinator.policies import registry
 from slotwise.coordinator.policies.base import Booking, MeetingFacts, PersonView
 from slotwise.coordinator.policies.constraints import BlackoutDates, DailyCap, MinGap, TimeOfDay, Weekdays, WorkingHours
 from slotwise.coordinator.policies.registry import available, load_policy
-from slotwise.coordinator.plan import _compile, compile_plan
 from slotwise.coordinator.policies.rules import MinParticipants, Quorum, RequiredAttendees, Roles
 from slotwise.shared.errors import PolicyError
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.scenario import WorkingHoursSpec
 from slotwise.shared.slots import Interval
+
 from tests.helpers import REPO, at, make_scenario, spec
 from tests.unit.fakenet import FakeNetwork
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from slotwise.coordinator.plan import compile_plan
-from slotwise.shared.ids import MeetingId
-
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from slotwise.coordinator.plan import compile_plan
 from slotwise.report.audit import audit
 from slotwise.shared.decision import Decision
+from slotwise.shared.ids import MeetingId
 from slotwise.shared.scenario import Scenario
+
 from tests.helpers import at, make_scenario
 from tests.policy_checks import violations
 from tests.unit.fakenet import FakeNetwork

@@ -5,15 +5,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.responder import Exit, Responder, Send
 from slotwise.shared.codec import Encoder, decode
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId
 from slotwise.shared.messages import (
-    AvailabilityRequest, AvailabilityResponse, Body, Hello, Hold, HoldReply, MeetingScheduled,
-    Heartbeat, Ready, Release, Shutdown, Welcome,
+    AvailabilityRequest,
+    AvailabilityResponse,
+    Body,
+    Heartbeat,
+    Hello,
+    Hold,
+    HoldReply,
+    MeetingScheduled,
+    Ready,
+    Release,
+    Shutdown,
+    Welcome,
 )
 from slotwise.shared.slots import FreeTime, Interval
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from slotwise.coordinator.plan import compile_plan
-
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-
+from slotwise.coordinator.plan import compile_plan
 from slotwise.shared.errors import ScenarioError
 from slotwise.shared.scenario import load_availability, load_scenario
+
 from tests.helpers import REPO
 
 GOOD = """\
@@ -165,4 +164,5 @@ def test_availability_round_trips_through_the_agent_file_format(tmp_path: Path) 
     again = load_availability(path)
     assert again == original
     assert list(again.free_time(s.horizon_interval)) == list(original.free_time(s.horizon_interval))
-    assert isinstance(Availability.model_validate({"available": [["2024-07-22T09:00:00Z", "2024-07-22T10:00:00Z"]]}), Availability)
+    window = [["2024-07-22T09:00:00Z", "2024-07-22T10:00:00Z"]]
+    assert isinstance(Availability.model_validate({"available": window}), Availability)
