@@ -23,16 +23,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slotwise._version import __version__
+from slotwise.shared.endpoints import DEFAULT_BIND  # stdlib only: cheap at start-up
 
 if TYPE_CHECKING:  # the commands import what they use, so `slotwise participant` starts light
     from rich.console import Console
+
     from slotwise.coordinator.negotiation import Action
     from slotwise.coordinator.plan import Plan
     from slotwise.coordinator.service import RunResult
     from slotwise.shared.scenario import Scenario
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
-DEFAULT_BIND = "tcp://127.0.0.1:7340"
 
 
 def _consoles() -> tuple[Console, Console]:
@@ -59,6 +60,7 @@ def _plan(path: Path, args: argparse.Namespace | None = None) -> tuple[Scenario,
 def _progress(plan: Plan, quiet: bool) -> Iterator[Callable[[Action], None]]:
     """A live display of joining, then of meetings decided; yields the action callback."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from slotwise.coordinator.negotiation import Decided, Joined, Started
 
     _, err = _consoles()
@@ -166,6 +168,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from rich.table import Table
+
     from slotwise.coordinator.explain import runs
     from slotwise.local import run_locally
     from slotwise.report.results import Results
@@ -252,6 +255,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     import yaml
+
     from slotwise.synthetic import synthetic_scenario
 
     _, err = _consoles()

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from loguru import logger
+
 from slotwise.coordinator.explain import CandidateRow
 from slotwise.coordinator.negotiation import Action, Explained
 from slotwise.coordinator.plan import Plan, compile_plan

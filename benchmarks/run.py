@@ -19,6 +19,7 @@ import time
 
 from rich.console import Console
 from rich.table import Table
+
 from slotwise.local import run_locally
 from slotwise.report.audit import audit
 from slotwise.shared.logsetup import configure

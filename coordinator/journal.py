@@ -19,6 +19,7 @@ from typing import IO
 
 from loguru import logger
 from pydantic import ValidationError
+
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import JournalError
 

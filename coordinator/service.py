@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 import zmq
 import zmq.asyncio
 from loguru import logger
+from zmq.auth.thread import ThreadAuthenticator
+from zmq.utils import z85
+
 from slotwise.coordinator.journal import Journal
 from slotwise.coordinator.negotiation import Action, Decided, Lost, Negotiation, Phase, Publish, SendTo, Started
 from slotwise.coordinator.plan import Plan
@@ -28,8 +31,6 @@ from slotwise.shared.keys import ServerKeys
 from slotwise.shared.messages import Body, Hello, MeetingFailed, MeetingScheduled
 from slotwise.shared.ratelog import RateLimitedLog
 from slotwise.shared.topics import BROADCAST_TOPIC, topic_for
-from zmq.auth.thread import ThreadAuthenticator
-from zmq.utils import z85
 
 if TYPE_CHECKING:
     from loguru import Logger

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import zmq
 from loguru import logger
+
 from slotwise.participant.responder import AgentAction, Exit, Responder
 from slotwise.shared.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.endpoints import Endpoints

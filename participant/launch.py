@@ -20,12 +20,17 @@ def write_availability(scenario: Scenario, name: str, folder: Path) -> Path:
     return path
 
 
-def participant_command(connect: str, name: str, *, availability: Path, record: Path | None = None,
+def participant_command(connect: str, name: str, *, availability: Path | None = None,
+                        scenario: Path | None = None, record: Path | None = None,
                         coordinator_timeout_s: float | None = None, keys_dir: Path | None = None,
                         log_level: str | None = None, extra: Sequence[str] = ()) -> list[str]:
-    """argv for `slotwise participant`, run by this interpreter (no PATH lookup, no shell)."""
-    argv = [sys.executable, "-m", "slotwise", "participant", "--connect", connect, "--name", name,
-            "--availability", str(availability)]
+    """argv for `slotwise participant`, run by this interpreter (no PATH lookup, no shell).
+    The availability comes from its own file (what `run` and `cluster` give), or a scenario."""
+    argv = [sys.executable, "-m", "slotwise", "participant", "--connect", connect, "--name", name]
+    if availability is not None:
+        argv += ["--availability", str(availability)]
+    if scenario is not None:
+        argv += ["--scenario", str(scenario)]
     if record is not None:
         argv += ["--record", str(record)]
     if coordinator_timeout_s is not None:

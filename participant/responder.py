@@ -59,7 +59,6 @@ class Responder:
         self.name = name
         self.calendar = calendar
         self.coordinator_timeout_s = coordinator_timeout_s
-        self.coordinator_session: str | None = None
         self.welcomed = False
         self._heartbeat_s = 1.0
         self._last_heard = 0.0
@@ -99,16 +98,16 @@ class Responder:
                 raise ProtocolError(f"Welcome for {body.name!r} reached {self.name!r}")
             if self.guard.bind(env.sender, env.session):
                 # First contact, or the coordinator restarted: holds from before mean nothing.
-                self.coordinator_session = env.session
                 self.calendar.holds.clear()
             self.welcomed = True
             self._heartbeat_s = body.heartbeat_s
             self._heartbeat_due = now + body.heartbeat_s
             self._last_heard = now
             return [Send(Ready(), parent=env.msg_id)]
-        if self.coordinator_session is None:
+        welcomed_by = self.guard.session(COORDINATOR)
+        if welcomed_by is None:
             return []  # broadcasts (heartbeats) reach us before our Welcome: not for us yet
-        if env.session != self.coordinator_session:
+        if env.session != welcomed_by:
             raise ProtocolError(f"{type(body).__name__} from coordinator session {env.session[:12]} "
                                 "(not the one that welcomed us)")
         self._last_heard = now

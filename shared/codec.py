@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 import msgpack
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from slotwise.shared.errors import DecodeError
 from slotwise.shared.ids import NAME_PATTERN, AgentId
 from slotwise.shared.messages import MAX_CANDIDATES, MESSAGE_TYPES, PROTOCOL_VERSION, Body, Message, UtcTime
@@ -98,10 +99,9 @@ _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 2, 60, 60
 
 
-def _short(value: object, limit: int = 60) -> str:
+def _short(value: object) -> str:
     """A peer's value for an error message: bounded in length and depth, never a full repr."""
-    text = value if isinstance(value, str) and limit > 60 else _REPR.repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
+    return _REPR.repr(value)
 
 
 def _precheck(kind: str, body: object) -> None:
@@ -139,7 +139,7 @@ def _decode(frame: bytes, max_bytes: int, sender: str | None) -> Envelope:
             frame, raw=False, use_list=False, timestamp=3, strict_map_key=True
         )
     except Exception as exc:  # msgpack raises several unrelated types on garbage
-        raise DecodeError(f"not msgpack: {type(exc).__name__}: {_short(str(exc), 200)}") from None
+        raise DecodeError(f"not msgpack: {type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(raw, dict):
         raise DecodeError(f"envelope is a {type(raw).__name__}, not a map")
     if raw.get("v") != PROTOCOL_VERSION:

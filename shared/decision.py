@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
 from slotwise.shared.ids import NAME_PATTERN, AgentId, MeetingId
 from slotwise.shared.messages import MeetingFailed, MeetingScheduled
 from slotwise.shared.slots import Interval, require_aware

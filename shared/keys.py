@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import zmq.auth
+
 from slotwise.shared.errors import KeysError
 from slotwise.shared.ids import COORDINATOR, is_valid_name
 

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
 from slotwise.shared.ids import NAME_PATTERN
 from slotwise.shared.slots import require_aware
 

@@ -33,6 +33,7 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+
 from slotwise.shared.errors import Problem, ScenarioError
 from slotwise.shared.ics import busy_from_ics, read_calendar
 from slotwise.shared.ids import NAME_PATTERN, AgentId, MeetingId

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
+
 from slotwise.shared.scenario import Scenario
 from slotwise.synthetic import synthetic_scenario
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 from rich.table import Table
+
 from slotwise.coordinator.plan import MeetingSpec, Plan
 from slotwise.coordinator.service import RunResult
 from slotwise.shared.decision import Decision

@@ -29,7 +29,6 @@ def slotwise_cluster(tmp_path: Path) -> Iterator[Callable[..., Cluster]]:
     clusters: list[Cluster] = []
 
     def make(scenario: str | Path, *, network: str = "loopback", **options: Any) -> Cluster:
-        scenario = Path(scenario).resolve()  # relative to the test's working directory, now
         if network == "netns":
             why = Namespaces.unavailable()
             if why is not None:

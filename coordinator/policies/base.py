@@ -21,6 +21,7 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
+
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.scenario import WorkingHoursSpec
 from slotwise.shared.slots import Interval

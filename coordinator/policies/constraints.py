@@ -11,6 +11,7 @@ from datetime import date, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 from slotwise.coordinator.policies.base import Kind, PersonView
 from slotwise.shared.scenario import DAYS, WORKDAYS, Day, WorkingHoursSpec
 from slotwise.shared.slots import Interval

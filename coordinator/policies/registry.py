@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from pydantic import ValidationError
+
 from slotwise.coordinator.policies.base import Kind
 from slotwise.shared.errors import PolicyError
 

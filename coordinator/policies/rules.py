@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from slotwise.coordinator.policies.base import Configured, Kind
 from slotwise.shared.ids import AgentId
 

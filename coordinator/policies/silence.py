@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from slotwise.coordinator.policies.base import Configured, Kind
 
 if TYPE_CHECKING:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import slotwise
-
 from shared import ANSWER  # the project's own package, not slotwise's
 
 

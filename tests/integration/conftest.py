@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from slotwise.coordinator.plan import compile_plan
+from slotwise.participant.launch import participant_command
 from slotwise.shared.scenario import Scenario
 from slotwise.shared.slots import Interval
-
 from tests.policy_checks import rule_problems, violations
 
 HERE = Path(__file__).resolve().parent
@@ -43,15 +44,9 @@ class Children:
     def participant(self, endpoints: str, name: str, *, scenario: Path | None = None,
                     availability: Path | None = None, timeout_s: float = 20.0,
                     keys: Path | None = None) -> subprocess.Popen[str]:
-        args = [*SLOTWISE, "participant", "--connect", endpoints, "--name", name,
-                "--record", str(self.record_path(name)), "--coordinator-timeout", str(timeout_s)]
-        if keys is not None:
-            args += ["--keys", str(keys)]
-        if scenario is not None:
-            args += ["--scenario", str(scenario)]
-        if availability is not None:
-            args += ["--availability", str(availability)]
-        return self.start(args, name)
+        return self.start(participant_command(endpoints, name, availability=availability, scenario=scenario,
+                                              record=self.record_path(name), coordinator_timeout_s=timeout_s,
+                                              keys_dir=keys), name)
 
     def mute(self, endpoints: str, name: str) -> subprocess.Popen[str]:
         return self.start([sys.executable, str(HERE / "mute_agent.py"), endpoints, name], name)

@@ -7,8 +7,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from slotwise.shared.scenario import load_scenario
 
+from slotwise.shared.scenario import load_scenario
 from tests.helpers import REPO, at, random_scenario, scenario_dict, write_scenario
 from tests.integration.conftest import Children, check_results, run_cli
 

@@ -17,6 +17,7 @@ import msgpack
 import pytest
 import zmq
 import zmq.asyncio
+
 from slotwise.coordinator.negotiation import Action, Decided, Started
 from slotwise.coordinator.plan import compile_plan
 from slotwise.coordinator.service import CoordinatorService, RunResult
@@ -27,7 +28,6 @@ from slotwise.shared.ids import AgentId
 from slotwise.shared.messages import Heartbeat, MeetingScheduled
 from slotwise.shared.scenario import Scenario, dump_availability, load_scenario
 from slotwise.shared.topics import BROADCAST_TOPIC, topic_for
-
 from tests.helpers import REPO, make_scenario
 from tests.integration.conftest import Children
 

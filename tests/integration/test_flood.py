@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import zmq
 import zmq.asyncio
+
 from slotwise.coordinator.plan import compile_plan
 from slotwise.coordinator.service import CoordinatorService
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.scenario import dump_availability, load_scenario
-
 from tests.helpers import REPO
 from tests.integration.conftest import Children
 

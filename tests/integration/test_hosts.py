@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from slotwise.shared.scenario import load_scenario
 from slotwise.testing.harness import Cluster
-
 from tests.helpers import REPO, random_scenario, write_scenario
 from tests.integration.conftest import check_results
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slotwise.shared.scenario import load_scenario
 
+from slotwise.shared.scenario import load_scenario
 from tests.helpers import REPO
 from tests.integration.conftest import check_results, run_cli
 

@@ -11,6 +11,7 @@ import pytest
 import zmq
 import zmq.asyncio
 import zmq.auth
+
 from slotwise.coordinator.negotiation import Action, Started
 from slotwise.coordinator.plan import compile_plan
 from slotwise.coordinator.service import CoordinatorService
@@ -20,7 +21,6 @@ from slotwise.shared.ids import AgentId
 from slotwise.shared.keys import ServerKeys, generate
 from slotwise.shared.messages import Hello
 from slotwise.shared.scenario import dump_availability
-
 from tests.helpers import REPO, make_scenario
 from tests.integration.conftest import Children, run_cli
 

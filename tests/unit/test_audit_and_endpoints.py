@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+
 from slotwise.coordinator.plan import compile_plan
 from slotwise.report.audit import audit
 from slotwise.shared.decision import Decision
 from slotwise.shared.endpoints import Endpoints, is_loopback, parse_endpoints
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.slots import Interval
-
 from tests.helpers import at, make_scenario
 
 S = make_scenario({"a": {"available": [[at(9), at(12)]]}, "b": {}, "c": {}}, [

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from slotwise.coordinator.journal import Journal, read_journal
 from slotwise.coordinator.negotiation import Negotiation
 from slotwise.coordinator.plan import compile_plan
 from slotwise.report.audit import audit
 from slotwise.shared.ids import AgentId
 from slotwise.shared.messages import AvailabilityRequest, MeetingScheduled
-
 from tests.helpers import make_scenario
 from tests.unit.fakenet import FakeNetwork
 

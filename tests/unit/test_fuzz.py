@@ -12,6 +12,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from slotwise.coordinator.plan import compile_plan
 from slotwise.participant.agent import AgentService
 from slotwise.shared.codec import Encoder, decode
@@ -32,7 +33,6 @@ from slotwise.shared.messages import (
     Welcome,
 )
 from slotwise.shared.ratelog import RateLimitedLog
-
 from tests.helpers import make_scenario
 from tests.unit.fakenet import FakeNetwork, envelope
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from slotwise.shared.errors import ScenarioError
 from slotwise.shared.ics import IcsError, busy_from_ics
 from slotwise.shared.scenario import load_scenario
 from slotwise.shared.slots import Interval
-
 from tests.helpers import REPO
 from tests.unit.fakenet import FakeNetwork
 

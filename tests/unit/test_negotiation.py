@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from slotwise.coordinator.plan import compile_plan
 from slotwise.participant.calendar import Commitment
 from slotwise.report.audit import audit
@@ -14,7 +15,6 @@ from slotwise.shared.ids import AgentId
 from slotwise.shared.messages import AvailabilityRequest, AvailabilityResponse, Hold, HoldReply, Release
 from slotwise.shared.scenario import Scenario, load_scenario
 from slotwise.shared.slots import Interval
-
 from tests.helpers import REPO, at, make_scenario, random_scenario
 from tests.unit.fakenet import FakeNetwork, envelope
 

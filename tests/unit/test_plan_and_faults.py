@@ -8,6 +8,7 @@ from pathlib import Path
 
 import msgpack
 import pytest
+
 from slotwise.coordinator.journal import Journal, read_journal
 from slotwise.coordinator.negotiation import Negotiation, Phase
 from slotwise.coordinator.plan import compile_plan, load_plan
@@ -17,7 +18,6 @@ from slotwise.shared.codec import Encoder, decode
 from slotwise.shared.errors import CoreError, DecodeError, ProtocolError, ScenarioError
 from slotwise.shared.ids import AgentId
 from slotwise.shared.messages import Hello
-
 from tests.helpers import make_scenario, scenario_dict, write_scenario
 from tests.unit.fakenet import FakeNetwork
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from slotwise.coordinator.plan import _compile, compile_plan
 from slotwise.coordinator.policies import registry
 from slotwise.coordinator.policies.base import Booking, MeetingFacts, PersonView
@@ -17,7 +18,6 @@ from slotwise.shared.errors import PolicyError
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.scenario import WorkingHoursSpec
 from slotwise.shared.slots import Interval
-
 from tests.helpers import REPO, at, make_scenario, spec
 from tests.unit.fakenet import FakeNetwork
 

@@ -11,7 +11,6 @@ from slotwise.report.audit import audit
 from slotwise.shared.decision import Decision
 from slotwise.shared.ids import MeetingId
 from slotwise.shared.scenario import Scenario
-
 from tests.helpers import at, make_scenario
 from tests.policy_checks import violations
 from tests.unit.fakenet import FakeNetwork

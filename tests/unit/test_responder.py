@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.responder import Exit, Responder, Send
 from slotwise.shared.codec import Encoder, decode

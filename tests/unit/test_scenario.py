@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+
 from slotwise.coordinator.plan import compile_plan
 from slotwise.shared.errors import ScenarioError
 from slotwise.shared.scenario import load_availability, load_scenario
-
 from tests.helpers import REPO
 
 GOOD = """\

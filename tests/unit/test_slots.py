@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from slotwise.shared.slots import FreeTime, Interval, MinuteSpans, SlotGrid, merge, subtract
 
 T = datetime(2024, 7, 22, tzinfo=UTC)

@@ -12,6 +12,7 @@ from datetime import time
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
+
 from slotwise.coordinator.policies.base import Kind, PersonView
 from slotwise.shared.scenario import Meeting
 from slotwise.shared.slots import Interval
