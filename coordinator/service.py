@@ -239,7 +239,7 @@ class CoordinatorService:
             self.on_action(action)
 
     def _publish(self, body: Body, to: tuple[AgentId, ...] | None) -> None:
-        _, frame = self._codec.encode(body)
+        frame = self._codec.encode(body)
         topics = [BROADCAST_TOPIC] if to is None else [topic_for(a) for a in to]
         for topic in topics:
             try:
@@ -253,7 +253,7 @@ class CoordinatorService:
         if identity is None:
             log.warning("no connection to {}; {} not sent", agent, type(body).__name__)
             return
-        _, frame = self._codec.encode(body)
+        frame = self._codec.encode(body)
         try:
             self._router_send.send_multipart([identity, frame], zmq.NOBLOCK)
             self.stats.sent += 1

@@ -139,7 +139,7 @@ class AgentService:
         for action in actions:
             if isinstance(action, Exit):
                 return action
-            _, frame = self._codec.encode(action.body, action.parent)
+            frame = self._codec.encode(action.body)
             if self.reply_delay_s > 0:
                 self._outbox.append((time.monotonic() + self.reply_delay_s, frame))
             else:

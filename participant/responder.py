@@ -42,7 +42,6 @@ REJOIN_AFTER_HEARTBEATS = 4  # this many silent heartbeat intervals: say Hello a
 @dataclass(frozen=True, slots=True)
 class Send:
     body: Body
-    parent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +102,7 @@ class Responder:
             self._heartbeat_s = body.heartbeat_s
             self._heartbeat_due = now + body.heartbeat_s
             self._last_heard = now
-            return [Send(Ready(), parent=env.msg_id)]
+            return [Send(Ready())]
         welcomed_by = self.guard.session(COORDINATOR)
         if welcomed_by is None:
             return []  # broadcasts (heartbeats) reach us before our Welcome: not for us yet
@@ -113,7 +112,7 @@ class Responder:
         self._last_heard = now
         if isinstance(body, AvailabilityRequest):
             self._asked[body.meeting_id] = body
-            return [Send(self._answer(body), parent=env.msg_id)]
+            return [Send(self._answer(body))]
         if isinstance(body, Hold):
             why_not = self.calendar.hold(MeetingId(body.meeting_id), Interval(body.start, body.end),
                                          body.round)
@@ -121,7 +120,7 @@ class Responder:
             fresh = self._answer(asked).available if why_not and asked else None
             reply = HoldReply(meeting_id=body.meeting_id, round=body.round,
                               accepted=why_not is None, reason=why_not, available=fresh)
-            return [Send(reply, parent=env.msg_id)]
+            return [Send(reply)]
         if isinstance(body, (MeetingScheduled, MeetingFailed)):
             self._asked.pop(body.meeting_id, None)  # decided: no hold for it will come again
         if isinstance(body, Release):

@@ -4,13 +4,13 @@
 Wire format: one msgpack map per ZeroMQ frame (after the PUB topic or ROUTER identity, which are
 routing and never part of the message):
 
-    {"v": 1, "type": "hold", "id": "<session>:<seq>", "sender": "alice",
-     "session": "<hex>", "seq": 7, "sent_at": <msgpack timestamp>, "parent": "<id>" | nil,
-     "body": {...}}
+    {"v": 2, "type": "hold", "sender": "alice", "session": "<hex>", "seq": 7, "body": {...}}
 
 `session` names a process incarnation: a restarted agent gets a new one, so its peer can tell a
-restart from a replay. `parent` is the id of the message being answered. Checks run cheapest
-first (size, then msgpack, then header, then body) so garbage costs as little as possible.
+restart from a replay; `seq` numbers its messages, so the guard can drop a repeat. Replies name
+what they answer in their body (meeting and round), so the envelope carries nothing else. Checks
+run cheapest first (size, then msgpack, then header and claimed sender, then a bounded look at
+the body's long lists, then pydantic) so garbage costs as little as possible.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import itertools
 import reprlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgpack
@@ -27,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from slotwise.shared.errors import DecodeError
 from slotwise.shared.ids import NAME_PATTERN, AgentId
-from slotwise.shared.messages import MAX_CANDIDATES, MESSAGE_TYPES, PROTOCOL_VERSION, Body, Message, UtcTime
+from slotwise.shared.messages import MAX_CANDIDATES, MESSAGE_TYPES, PROTOCOL_VERSION, Body, Message
 
 MAX_FRAME_BYTES = 1 << 20  # also set as zmq.MAXMSGSIZE, so ZeroMQ drops bigger frames first
 
@@ -37,24 +36,23 @@ class _Header(BaseModel):
 
     v: int
     type: str
-    id: Annotated[str, Field(max_length=200)]
     sender: Annotated[str, Field(pattern=NAME_PATTERN)]
     session: Annotated[str, Field(min_length=1, max_length=64)]
     seq: Annotated[int, Field(ge=0)]
-    sent_at: UtcTime
-    parent: Annotated[str, Field(max_length=200)] | None
     body: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    msg_id: str
     sender: AgentId
     session: str
     seq: int
-    sent_at: datetime
-    parent: str | None
     body: Message
+
+    @property
+    def msg_id(self) -> str:
+        """A short name for this message in log lines."""
+        return f"{self.session[:12]}:{self.seq}"
 
 
 def new_session() -> str:
@@ -69,25 +67,20 @@ class Encoder:
         self.session = session or new_session()
         self._seq = itertools.count(1)
 
-    def encode(self, body: Body, parent: str | None = None) -> tuple[str, bytes]:
-        """Return (message id, frame)."""
-        seq = next(self._seq)
-        msg_id = f"{self.session[:12]}:{seq}"
-        frame = msgpack.packb(
+    def encode(self, body: Body) -> bytes:
+        """One frame, stamped with this process's identity and its next sequence number."""
+        frame: bytes = msgpack.packb(
             {
                 "v": PROTOCOL_VERSION,
                 "type": body.type,  # type: ignore[attr-defined]
-                "id": msg_id,
                 "sender": self.sender,
                 "session": self.session,
-                "seq": seq,
-                "sent_at": datetime.now(UTC),
-                "parent": parent,
+                "seq": next(self._seq),
                 "body": body.model_dump(exclude={"type"}),
             },
             datetime=True,
         )
-        return msg_id, frame
+        return frame
 
 
 # The long sequences a body may carry, and what each item must be. Checked before pydantic sees
@@ -159,11 +152,8 @@ def _decode(frame: bytes, max_bytes: int, sender: str | None) -> Envelope:
         where = ".".join(str(p) for p in first["loc"])
         raise DecodeError(f"invalid {kind}: {where}: {first['msg']} ({exc.error_count()} error(s))") from None
     return Envelope(
-        msg_id=header.id,
         sender=AgentId(header.sender),
         session=header.session,
         seq=header.seq,
-        sent_at=header.sent_at,
-        parent=header.parent,
         body=body,  # type: ignore[arg-type]
     )

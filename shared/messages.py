@@ -31,7 +31,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from slotwise.shared.ids import NAME_PATTERN
 from slotwise.shared.slots import require_aware
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: the envelope lost its unused id, sent_at and parent
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 MeetingKey = Annotated[str, Field(min_length=1, max_length=128)]

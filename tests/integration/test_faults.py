@@ -127,8 +127,8 @@ async def test_garbage_to_every_socket_changes_nothing(children: Children, workd
     evil = Encoder(AgentId("mallory"))
     garbage: list[list[bytes]] = [
         [b""], [b"\xc1\xc1"], [os.urandom(64)], [b"a", b"b", b"c"],
-        [msgpack.packb({"v": 99, "type": "hello"})], [msgpack.packb({"v": 1, "type": "nuke"})],
-        [msgpack.packb([1, 2, 3])], [evil.encode(Heartbeat())[1]],
+        [msgpack.packb({"v": 99, "type": "hello"})], [msgpack.packb({"v": 2, "type": "nuke"})],
+        [msgpack.packb([1, 2, 3])], [evil.encode(Heartbeat())],
         [b"x" * (2 << 20)],  # over MAXMSGSIZE: ZeroMQ cuts this peer off (last on purpose)
     ]
     sent_to_coordinator = 0
@@ -145,7 +145,7 @@ async def test_garbage_to_every_socket_changes_nothing(children: Children, workd
     def on_action(service: CoordinatorService, action: Action) -> None:
         if isinstance(action, Started):  # every agent is listening now: feed them garbage too
             fake = evil.encode(MeetingScheduled(meeting_id="team-sync", name="x", start=s.horizon.start,
-                                                end=s.horizon.end, attendees=tuple(s.participants)))[1]
+                                                end=s.horizon.end, attendees=tuple(s.participants)))
             for frames in garbage[:-1] + [[fake]]:
                 for topic in [BROADCAST_TOPIC, *(topic_for(n) for n in s.participants)]:
                     service._pub.send_multipart([topic, *frames])

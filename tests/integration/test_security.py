@@ -71,7 +71,7 @@ async def test_impostors_and_name_thieves_change_nothing(workdir: Path, children
         socks.append(sock)
         return sock
 
-    stolen = Encoder(AgentId("alice")).encode(Hello(name="alice"))[1]
+    stolen = Encoder(AgentId("alice")).encode(Hello(name="alice"))
 
     def on_action(action: Action) -> None:
         if isinstance(action, Started):  # allowed in as mallory, speaking as alice

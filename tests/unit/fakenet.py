@@ -10,7 +10,6 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from slotwise.coordinator.negotiation import Decided, Explained, Negotiation, Publish, SendTo
 from slotwise.coordinator.plan import compile_plan
@@ -28,8 +27,7 @@ _SEQ = itertools.count(1_000_000)
 
 def envelope(sender: str, session: str, body: Body) -> Envelope:
     """A hand-made envelope for feeding a core directly (a fresh sequence number each)."""
-    return Envelope(f"{session[:12]}:x", AgentId(sender), session, next(_SEQ),
-                    datetime.now(UTC), None, body)  # type: ignore[arg-type]
+    return Envelope(AgentId(sender), session, next(_SEQ), body)  # type: ignore[arg-type]
 
 
 # A filter decides whether a frame is delivered: (sender, recipient, body) -> keep?
@@ -70,11 +68,10 @@ class FakeNetwork:
 
     # --- plumbing ---------------------------------------------------------------------------
 
-    def _post(self, sender: AgentId, recipient: AgentId, body: Body, codec: Encoder,
-              parent: str | None = None) -> None:
+    def _post(self, sender: AgentId, recipient: AgentId, body: Body, codec: Encoder) -> None:
         self.sent.append((sender, recipient, body))
         if self.deliver(sender, recipient, body):
-            self.queue.append((sender, recipient, codec.encode(body, parent)[1]))
+            self.queue.append((sender, recipient, codec.encode(body)))
 
     def _coord_actions(self, actions: Iterable[object]) -> None:
         for a in actions:
@@ -89,7 +86,7 @@ class FakeNetwork:
     def _agent_actions(self, name: AgentId, actions: Iterable[object]) -> None:
         for a in actions:
             if isinstance(a, Send):
-                self._post(name, COORDINATOR, a.body, self.codecs[name], a.parent)
+                self._post(name, COORDINATOR, a.body, self.codecs[name])
             elif isinstance(a, Exit):
                 self.exited[name] = a.reason
                 self.agents.pop(name, None)

@@ -107,10 +107,10 @@ def test_agent_core_survives_any_message_sequence(script: list[tuple[bool, Any]]
     agent = Responder(AgentId("a"), Calendar(FreeTime([Interval(T0, T0 + timedelta(hours=9))])), 30)
     agent.start(0.0)
     real, forged = Encoder(COORDINATOR), Encoder(COORDINATOR)
-    agent.receive(decode(real.encode(Welcome(name="a", heartbeat_s=1.0))[1]), 0.0)
+    agent.receive(decode(real.encode(Welcome(name="a", heartbeat_s=1.0))), 0.0)
     for genuine, body in script:
         try:
-            agent.receive(decode((real if genuine else forged).encode(body)[1]), 1.0)
+            agent.receive(decode((real if genuine else forged).encode(body)), 1.0)
         except ProtocolError:
             pass
     accepted = sorted(c.when for c in agent.calendar.accepted.values())

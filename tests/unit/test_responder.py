@@ -45,7 +45,7 @@ class Link:
         self.send(Welcome(name="alice", heartbeat_s=1.0))
 
     def send(self, body: Body, now: float = 0.0, codec: Encoder | None = None) -> list[Send | Exit]:
-        return self.agent.receive(decode((codec or self.codec).encode(body)[1]), now)
+        return self.agent.receive(decode((codec or self.codec).encode(body)), now)
 
     def reply(self, body: Body) -> Body:
         (action,) = self.send(body)
@@ -130,7 +130,7 @@ def test_hello_is_resent_until_welcomed() -> None:
 
 def test_duplicates_and_replays_are_dropped() -> None:
     link = Link([(0, 8)])
-    frame = link.codec.encode(Heartbeat())[1]
+    frame = link.codec.encode(Heartbeat())
     link.agent.receive(decode(frame), 1.0)
     with pytest.raises(ProtocolError, match="duplicate or replayed"):
         link.agent.receive(decode(frame), 1.0)
