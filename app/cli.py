@@ -106,7 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     scenario, plan = _plan(args.scenario, args)
     with _progress(plan, args.quiet) as on_action:
-        local = run_locally(scenario, plan, transport=args.transport, on_action=on_action, secure=args.secure,
+        local = run_locally(scenario, plan, transport=args.transport, on_action=on_action, secure=not args.insecure,
                             log_level="DEBUG" if args.verbose > 1 else "WARNING")
     result = local.result
     _report(plan, result, args.out, args.quiet, args.failed_only)
@@ -320,8 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
     negotiation_options(run)
     run.add_argument("--transport", choices=["tcp", "ipc"], default="tcp",
                      help="loopback tcp with ephemeral ports (default) or ipc sockets")
-    run.add_argument("--secure", action="store_true",
-                     help="encrypt and authenticate with fresh CURVE keys for this run")
+    security = run.add_mutually_exclusive_group()
+    security.add_argument("--secure", action="store_true",
+                          help="fresh CURVE keys for this run, in a private temporary folder (the default)")
+    security.add_argument("--insecure", action="store_true",
+                          help="no keys: any local process could speak for a participant (see the README)")
     run.add_argument("--failed-only", action="store_true",
                      help="list only the meetings that were not placed (the summary still counts all)")
     run.set_defaults(func=cmd_run)

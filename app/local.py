@@ -113,11 +113,12 @@ class LocalRun:
 
 def run_locally(scenario: Scenario, plan: Plan | None = None, *, transport: str = "tcp",
                 log_level: str = "WARNING", on_action: Callable[[Action], None] | None = None,
-                explain: frozenset[MeetingId] = frozenset(), secure: bool = False) -> LocalRun:
+                explain: frozenset[MeetingId] = frozenset(), secure: bool = True) -> LocalRun:
     """`slotwise run`: the coordinator here, one process per participant, over loopback.
 
-    `plan` defaults to the scenario compiled. With `secure`, every process gets a fresh CURVE
-    key pair for this run only."""
+    `plan` defaults to the scenario compiled. With `secure` (the default), every process gets a
+    fresh CURVE key pair for this run only, in a private temporary folder: on a shared host no
+    other local process can join as a participant or pose as the coordinator."""
     plan = plan or compile_plan(scenario)
     explanations: dict[MeetingId, tuple[CandidateRow, ...]] = {}
 

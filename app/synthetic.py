@@ -32,7 +32,9 @@ def synthetic_scenario(seed: int, people: int, meetings: int, *, days: int = 5,
         for d in range(days):
             for _ in range(rng.randint(0, 4)):
                 start = 9 + rng.randint(0, 15) / 2
-                busy.append([_at(start, d), _at(start + rng.choice([0.5, 1, 1.5, 2]), d)])
+                block = [_at(start, d), _at(start + rng.choice([0.5, 1, 1.5, 2]), d)]
+                if block not in busy:  # the same block drawn twice is one busy block
+                    busy.append(block)
         participants[name] = {"available": [[_at(9, d), _at(17, d)] for d in range(days)], "busy": busy}
     specs = []
     for i in range(meetings):

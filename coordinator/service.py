@@ -25,7 +25,7 @@ from slotwise.coordinator.plan import Plan
 from slotwise.shared.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.decision import Decision
 from slotwise.shared.endpoints import Endpoints
-from slotwise.shared.errors import CoreError, DecodeError, ProtocolError
+from slotwise.shared.errors import CoreError, DecodeError, EndpointError, ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId, MeetingId
 from slotwise.shared.keys import ServerKeys
 from slotwise.shared.messages import Body, Hello, MeetingFailed, MeetingScheduled
@@ -117,9 +117,13 @@ class CoordinatorService:
         self.endpoints: Endpoints | None = None
 
     def bind(self) -> Endpoints:
-        """Bind both sockets; returns the actual addresses (ephemeral ports resolved)."""
-        self._pub.bind(self._requested.publish)
-        self._router.bind(self._requested.reply)
+        """Bind both sockets; returns the actual addresses (ephemeral ports resolved). An address
+        that cannot be bound (in use, no such interface) is an EndpointError saying which."""
+        for sock, address in ((self._pub, self._requested.publish), (self._router, self._requested.reply)):
+            try:
+                sock.bind(address)
+            except zmq.ZMQError as exc:
+                raise EndpointError(f"cannot bind {address}: {exc.strerror}") from None
         self.endpoints = Endpoints(
             self._pub.getsockopt_string(zmq.LAST_ENDPOINT),
             self._router.getsockopt_string(zmq.LAST_ENDPOINT),

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import zmq
 from loguru import logger
+from zmq.utils.monitor import recv_monitor_message
 
 from slotwise.participant.responder import AgentAction, Exit, Responder
 from slotwise.shared.codec import MAX_FRAME_BYTES, Encoder, decode
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from loguru import Logger
 
 DRAIN_BATCH = 1000  # frames read per wake-up before deadlines are checked again
+HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+                    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
 
 class _Stopped(BaseException):
@@ -67,6 +70,12 @@ class AgentService:
             keys.apply(self._dealer)
         self._sub.setsockopt(zmq.SUBSCRIBE, BROADCAST_TOPIC)
         self._sub.setsockopt(zmq.SUBSCRIBE, topic_for(responder.name))
+        # Watch the reply connection's handshakes: a refused key or a security mismatch ends the
+        # agent with the reason (it would never be heard), and a new connection after the first
+        # (the coordinator or the network came back) must be named by a fresh Hello.
+        self._monitor = self._dealer.get_monitor_socket(HANDSHAKE_EVENTS)
+        self._handshakes = 0
+        self.secure = keys is not None
         self._sub.connect(endpoints.publish)
         self._dealer.connect(endpoints.reply)
         self.dropped = 0
@@ -78,6 +87,7 @@ class AgentService:
         poller = zmq.Poller()
         poller.register(self._sub, zmq.POLLIN)
         poller.register(self._dealer, zmq.POLLIN)
+        poller.register(self._monitor, zmq.POLLIN)
         try:
             outcome = self._perform(self.responder.start(time.monotonic()))
             while outcome is None:
@@ -86,18 +96,47 @@ class AgentService:
                     due = min(due, self._outbox[0][0])
                 wait_ms = max(0, int((due - time.monotonic()) * 1000) + 1)
                 for sock, _ in poller.poll(wait_ms):
-                    outcome = outcome or self._drain(sock)
+                    outcome = outcome or (self._watch() if sock is self._monitor else self._drain(sock))
                 outcome = outcome or self._perform(self.responder.tick(time.monotonic()))
                 while self._outbox and self._outbox[0][0] <= time.monotonic():
-                    self._dealer.send(self._outbox.popleft()[1])
+                    self._send(self._outbox.popleft()[1])
             return outcome
         except _Stopped as stop:
             return Exit(f"stopped by {stop}")
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            self._dealer.disable_monitor()
+            self._monitor.close(linger=0)
             self._sub.close()
             self._dealer.close()
+
+    def _watch(self) -> Exit | None:
+        """Act on the reply connection's handshake events."""
+        while self._monitor.poll(0):
+            event = recv_monitor_message(self._monitor)
+            kind, value = event["event"], event["value"]
+            if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self._handshakes += 1
+                if self._handshakes > 1:
+                    self.log.info("reply connection re-established: saying Hello again")
+                    self.responder.reconnected(time.monotonic())
+            elif kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                return Exit(f"the coordinator refused this agent's key (status {value}): is "
+                            f"{self.responder.name}.key on its allow-list?", clean=False)
+            elif kind in (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL):
+                hint = ("this agent uses CURVE keys; does the coordinator?" if self.secure
+                        else "the coordinator may require CURVE keys: pass --keys DIR")
+                return Exit(f"handshake with the coordinator failed ({hex(value)}): {hint}", clean=False)
+        return None
+
+    def _send(self, frame: bytes) -> None:
+        """Never block: with no connection (yet), the message is dropped; Hello and the
+        coordinator's re-asking cover the loss, and the deadlines keep running."""
+        try:
+            self._dealer.send(frame, zmq.NOBLOCK)
+        except zmq.Again:
+            self.log.debug("no connection to the coordinator: a message was not sent")
 
     def _drain(self, sock: zmq.Socket[bytes]) -> Exit | None:
         for _ in range(DRAIN_BATCH):
@@ -143,7 +182,7 @@ class AgentService:
             if self.reply_delay_s > 0:
                 self._outbox.append((time.monotonic() + self.reply_delay_s, frame))
             else:
-                self._dealer.send(frame)  # small frames: copying is cheaper than zero-copy tracking
+                self._send(frame)
         return None
 
 

@@ -141,6 +141,12 @@ class Responder:
             raise ProtocolError(f"{type(body).__name__} is not something a coordinator sends")
         return []
 
+    def reconnected(self, now: float) -> None:
+        """Our reply connection is new (the coordinator's side sees a stranger): say Hello on it
+        now, even though broadcasts still arrive on the other socket."""
+        self.welcomed = False
+        self._hello_due = now
+
     def _answer(self, req: AvailabilityRequest) -> AvailabilityResponse:
         yes = self.calendar.answer(SlotGrid(req.origin, req.slot_minutes), req.duration_minutes,
                                    req.slots, MeetingId(req.meeting_id))

@@ -43,13 +43,24 @@ def _calendar_zone(cal: icalendar.Calendar, fallback: tzinfo) -> tzinfo:
     return fallback
 
 
+MAX_ICS_BYTES = 32 << 20  # a decade of a busy person's calendar is a few MiB
+
+
+def _printable(text: str, limit: int = 160) -> str:
+    """A parser's complaint may quote the file: never put its raw bytes on a terminal."""
+    clean = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text[:limit])
+    return clean + ("..." if len(text) > limit else "")
+
+
 def read_calendar(path: Path) -> icalendar.Calendar:
     """Parsed once per file version: an agent expands the same calendar for every request."""
     try:
-        stamp = path.stat().st_mtime_ns
+        info = path.stat()
     except OSError as exc:
         raise IcsError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return _parse(path, stamp)
+    if info.st_size > MAX_ICS_BYTES:
+        raise IcsError(f"{path}: {info.st_size:,} bytes; calendars of at most {MAX_ICS_BYTES:,} are read")
+    return _parse(path, info.st_mtime_ns)
 
 
 @lru_cache(maxsize=32)
@@ -61,7 +72,7 @@ def _parse(path: Path, stamp: int) -> icalendar.Calendar:
     except OSError as exc:
         raise IcsError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except Exception as exc:  # icalendar raises ValueError and others on malformed input
-        raise IcsError(f"{path}: not an iCalendar file: {exc}") from None
+        raise IcsError(f"{path}: not an iCalendar file: {_printable(str(exc))}") from None
 
 
 def _events(cal: icalendar.Calendar, window: Interval, zone: tzinfo) -> list[Interval]:

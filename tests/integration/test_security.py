@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from slotwise.shared.keys import ServerKeys, generate
 from slotwise.shared.messages import Hello
 from slotwise.shared.scenario import dump_availability
 from tests.helpers import REPO, make_scenario
-from tests.integration.conftest import Children, run_cli
+from tests.integration.conftest import SLOTWISE, Children, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -122,3 +123,24 @@ def test_scenario_security_section_switches_keys_on(workdir: Path, children: Chi
     assert doc["meetings"][0]["participants"] == ["alice", "bob", "charlie"]
     # The coordinator names the keys directory in its start-up hint only when CURVE is on.
     assert "--keys DIR (its own keys folder)" in children.log("coordinator")  # not the coordinator's secret folder
+
+
+@pytest.mark.parametrize("who", ["no keys", "a key not on the allow-list"])
+def test_a_participant_shut_out_by_curve_exits_1_with_the_reason(who: str, workdir: Path, children: Children) -> None:
+    keys = workdir / "keys"
+    for name in ("coordinator", "alice", "bob", "charlie", "diana"):
+        generate(keys, name)
+    address = f"ipc://{workdir}/sw"
+    children.start([*SLOTWISE, "coordinator", str(REPO / "scenarios/tutorial.yaml"), "--bind", address,
+                    "--keys", str(keys), "--join-timeout", "60", "-q"], "coordinator")
+    own = None
+    if who != "no keys":
+        own = workdir / "stranger"
+        generate(own, "alice")  # a valid pair for the name, but not the one the coordinator allowed
+        (own / "coordinator.key").write_bytes((keys / "coordinator.key").read_bytes())
+    proc = children.participant(address, "alice", timeout_s=60.0, keys=own)
+    started = time.monotonic()
+    assert proc.wait(timeout=30) == 1  # well before its 60 s coordinator timeout
+    assert time.monotonic() - started < 20
+    log = children.log("alice")
+    assert ("refused this agent's key" in log) if own else ("may require CURVE keys" in log), log

@@ -152,3 +152,13 @@ def test_a_scheduled_meeting_releases_any_hold_it_overlaps() -> None:
     assert link.reply(Hold(meeting_id="m1", round=1, start=h(1), end=h(2))).accepted  # type: ignore[attr-defined]
     link.send(MeetingScheduled(meeting_id="m2", name="M2", start=h(1.5), end=h(2.5), attendees=("alice",)))
     assert "m1" not in link.agent.calendar.holds and "m2" in link.agent.calendar.accepted
+
+
+def test_a_new_reply_connection_is_named_by_a_fresh_hello() -> None:
+    link = Link([(0, 8)])
+    assert link.agent.tick(0.1) == []  # welcomed: nothing to say yet
+    link.agent.reconnected(0.2)
+    (hello,) = link.agent.tick(0.2)
+    assert isinstance(hello, Send) and isinstance(hello.body, Hello)
+    (ready,) = link.send(Welcome(name="alice", heartbeat_s=1.0), now=0.3)  # same coordinator: holds kept
+    assert isinstance(ready, Send) and isinstance(ready.body, Ready)
