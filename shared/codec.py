@@ -83,6 +83,45 @@ class Encoder:
         return frame
 
 
+# What msgpack may build from one frame, checked while it unpacks: every message is an envelope
+# map holding a body map, with at most a few lists of scalars. A frame of 100,000 tiny maps or
+# ext values is refused at the first one past these counts, not after building all of them.
+MAX_MAPS, MAX_ARRAYS, MAX_MAP_LEN = 4, 8, 16
+MAX_STR_BYTES = 16_384  # the longest text field (a 4,000-character reason) in UTF-8
+
+
+class _Budget:
+    """Counts containers as msgpack builds them (its hooks run once per map and per array)."""
+
+    def __init__(self) -> None:
+        self.maps = self.arrays = 0
+
+    def map(self, pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+        self.maps += 1
+        if self.maps > MAX_MAPS:
+            raise ValueError(f"more than {MAX_MAPS} maps")
+        return dict(pairs)
+
+    def array(self, items: tuple[Any, ...]) -> tuple[Any, ...]:
+        self.arrays += 1
+        if self.arrays > MAX_ARRAYS:
+            raise ValueError(f"more than {MAX_ARRAYS} arrays")
+        return items
+
+
+def _no_ext(code: int, data: bytes) -> object:
+    raise ValueError(f"extension type {code} is not part of the protocol")
+
+
+def _unpack(frame: bytes) -> object:
+    budget = _Budget()
+    return msgpack.unpackb(
+        frame, raw=False, use_list=False, timestamp=3, strict_map_key=True,
+        object_pairs_hook=budget.map, list_hook=budget.array, ext_hook=_no_ext,
+        max_map_len=MAX_MAP_LEN, max_array_len=MAX_CANDIDATES, max_str_len=MAX_STR_BYTES,
+        max_bin_len=0, max_ext_len=16)
+
+
 # The long sequences a body may carry, and what each item must be. Checked before pydantic sees
 # the body, so a frame packed with a million wrong items costs one pass, not a million errors.
 _SEQUENCES: dict[str, type] = {"slots": int, "available": bool, "attendees": str, "accepted": str}
@@ -128,9 +167,7 @@ def _decode(frame: bytes, max_bytes: int, sender: str | None) -> Envelope:
     if len(frame) > max_bytes:
         raise DecodeError(f"frame of {len(frame)} bytes exceeds the {max_bytes}-byte limit")
     try:
-        raw = msgpack.unpackb(
-            frame, raw=False, use_list=False, timestamp=3, strict_map_key=True
-        )
+        raw = _unpack(frame)
     except Exception as exc:  # msgpack raises several unrelated types on garbage
         raise DecodeError(f"not msgpack: {type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(raw, dict):
