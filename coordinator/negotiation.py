@@ -678,7 +678,9 @@ class Negotiation:
                 hold.refused[who] = "stopped responding"
                 if not hold.exchange.waiting:
                     actions += self._resolve_hold(st, now)
-            if st.phase is not MeetingPhase.DECIDED and who in st.spec.invitees and st.asking is None:
+            # Meetings past asking lose its answers; those not yet asked decide absence when
+            # they ask (it may be back by then: a crash and restart while everyone joins).
+            if st.phase in (MeetingPhase.ANSWERED, MeetingPhase.HOLDING) and who in st.spec.invitees:
                 st.absent.setdefault(who, Absence.LOST)
         if self.phase is Phase.NEGOTIATING:
             actions += self._advance(now)

@@ -156,7 +156,7 @@ class AgentService:
             return None
         try:
             env = decode(frames[-1])
-            actions = self.responder.receive(env, time.monotonic())
+            actions = self.responder.receive(env, time.monotonic(), direct=not routed)
         except DecodeError as exc:
             self._drop("undecodable", str(exc))
             return None

@@ -26,7 +26,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from slotwise.shared.ids import NAME_PATTERN
 from slotwise.shared.slots import require_aware
@@ -43,6 +43,19 @@ MAX_CANDIDATES = 50_000
 
 class Body(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class _Span(Body):
+    """A body naming a time span: it must end after it starts, or it is not a message at all."""
+
+    start: UtcTime
+    end: UtcTime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Span:
+        if self.end <= self.start:
+            raise ValueError("end is not after start")
+        return self
 
 
 class Hello(Body):
@@ -79,12 +92,10 @@ class AvailabilityResponse(Body):
     available: Annotated[tuple[bool, ...], Field(max_length=MAX_CANDIDATES)]
 
 
-class Hold(Body):
+class Hold(_Span):
     type: Literal["hold"] = "hold"
     meeting_id: MeetingKey
     round: Round
-    start: UtcTime
-    end: UtcTime
 
 
 class HoldReply(Body):
@@ -104,12 +115,10 @@ class Release(Body):
     round: Round
 
 
-class MeetingScheduled(Body):
+class MeetingScheduled(_Span):
     type: Literal["meeting_scheduled"] = "meeting_scheduled"
     meeting_id: MeetingKey
     name: Annotated[str, Field(max_length=500)]
-    start: UtcTime
-    end: UtcTime
     attendees: tuple[Name, ...]
 
 

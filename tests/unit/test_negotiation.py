@@ -238,3 +238,21 @@ def test_actions_are_only_the_documented_kinds() -> None:
     net = FakeNetwork(s)
     acts = net.core.start(0.0)
     assert all(type(a).__name__ in {"Publish", "SendTo", "Decided", "Started", "Lost"} for a in acts)
+
+
+def test_an_agent_lost_while_joining_and_back_before_negotiation_counts_as_present() -> None:
+    # a says Hello and falls silent (a crash during start-up) past its liveness timeout; a fresh
+    # a joins before the join deadline. Its meetings must be negotiated with it, not marked lost.
+    s = make_scenario({"a": {}, "b": {}}, [{"id": "m", "duration_minutes": 30, "invitees": ["a", "b"]}],
+                      join_timeout_s=10, heartbeat_s=0.25)
+    net = FakeNetwork(s, absent={"b"})
+    net._coord_actions(net.core.start(0.0))
+    net.kill(AgentId("a"))  # its Hello is in flight; nothing follows it
+    net.pump()
+    net.now = 3.0  # past 4 heartbeats of silence
+    net._coord_actions(net.core.tick(net.now))
+    assert AgentId("a") in net.core.missing
+    net.start_agent(AgentId("a"))
+    net.start_agent(AgentId("b"))
+    (d,) = net.run()
+    assert d.scheduled and d.participants == ("a", "b"), d.reason

@@ -1,0 +1,162 @@
+"""100,000 mutated real frames into the sockets of a running coordinator and a running agent.
+
+The coordinator (a real `slotwise coordinator` process) takes them on its reply socket from 25
+connections (each within its rate limit, so every frame is decoded) and garbage subscriptions on
+its broadcast socket; then the honest agents join and the negotiation must come out exactly
+right. The agent (a real `slotwise participant` process) takes them on both of its sockets from
+a stand-in coordinator, then must still answer a real request correctly. Neither process may
+log a traceback, and neither may grow past a memory bound."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+import zmq
+
+from slotwise.shared.codec import Encoder, decode
+from slotwise.shared.errors import DecodeError
+from slotwise.shared.ids import COORDINATOR
+from slotwise.shared.messages import (
+    AvailabilityRequest,
+    AvailabilityResponse,
+    Ready,
+    Shutdown,
+    Welcome,
+)
+from slotwise.shared.scenario import load_scenario
+from slotwise.shared.topics import BROADCAST_TOPIC, topic_for
+from tests.helpers import REPO
+from tests.integration.conftest import SLOTWISE, Children, check_results
+from tests.mutations import T0, agent_bodies, agent_encoder, coordinator_bodies, mutated, real_frames
+
+pytestmark = pytest.mark.integration
+TUTORIAL = REPO / "scenarios" / "tutorial.yaml"
+CONNECTIONS, PER_CONNECTION = 25, 4_000  # 100,000 frames, each connection within its burst
+MEMORY_BOUND_KB = 400_000
+
+
+def _peak_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def _wait_for_path(path: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.02)  # ok-sleep: waiting for another process to bind a socket file, under a deadline
+
+
+def test_a_running_coordinator_survives_100k_mutated_frames(workdir: Path, children: Children) -> None:
+    address = f"ipc://{workdir}/sw"
+    out = workdir / "r.json"
+    coordinator = children.start([*SLOTWISE, "coordinator", str(TUTORIAL), "--bind", address,
+                                  "--join-timeout", "60", "--out", str(out), "-q"], "coordinator")
+    _wait_for_path(workdir / "sw.reply", 30)
+    frames = [f for name in ("alice", "bob", "charlie", "diana")
+              for f in real_frames(agent_encoder(name), agent_bodies(name))]
+    ctx = zmq.Context()
+    try:
+        socks = []
+        stream = mutated(11, frames, CONNECTIONS * PER_CONNECTION)
+        for _ in range(CONNECTIONS):
+            sock = ctx.socket(zmq.DEALER)
+            sock.setsockopt(zmq.SNDHWM, PER_CONNECTION + 10)
+            sock.setsockopt(zmq.LINGER, 20_000)
+            sock.connect(f"{address}.reply")
+            socks.append(sock)
+            for _ in range(PER_CONNECTION):
+                sock.send(next(stream))
+        xsub = ctx.socket(zmq.XSUB)
+        xsub.setsockopt(zmq.LINGER, 5_000)
+        xsub.connect(f"{address}.pub")
+        for frame in mutated(12, frames, 2_000):
+            xsub.send(bytes([len(frame) % 2]) + frame)  # (un)subscribe to garbage topics, some huge
+        for sock in [*socks, xsub]:
+            sock.close()  # linger: every frame is handed to the coordinator first
+    finally:
+        ctx.term()  # returns once every frame has been handed over
+    peak = _peak_rss_kb(coordinator.pid)
+    for name in ("alice", "bob", "charlie", "diana"):
+        children.participant(address, name, scenario=TUTORIAL)
+    assert coordinator.wait(timeout=90) == 0, children.log("coordinator")
+    log = children.log("coordinator")
+    assert "Traceback" not in log and "internal error" not in log
+    doc = json.loads(out.read_text())
+    check_results(load_scenario(TUTORIAL), doc)
+    assert [m["scheduled"] for m in doc["meetings"]] == [True, True]
+    assert doc["participants"]["missing"] == []
+    assert doc["stats"]["dropped_messages"] >= 0.9 * CONNECTIONS * PER_CONNECTION  # all read, nearly all refused
+    assert peak < MEMORY_BOUND_KB, f"coordinator peaked at {peak} kB"
+
+
+def test_a_running_agent_survives_100k_mutated_frames(workdir: Path, children: Children) -> None:
+    ctx = zmq.Context()
+    pub, router = ctx.socket(zmq.PUB), ctx.socket(zmq.ROUTER)
+    pub.setsockopt(zmq.SNDHWM, 200_000)
+    router.setsockopt(zmq.SNDHWM, 200_000)
+    try:
+        pub.bind(f"ipc://{workdir}/sw.pub")
+        router.bind(f"ipc://{workdir}/sw.reply")
+        agent = children.participant(f"ipc://{workdir}/sw", "alice", scenario=TUTORIAL, timeout_s=60)
+
+        def welcome(codec: Encoder) -> bytes:
+            """Welcome until Ready comes back; returns the agent's connection identity."""
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                pub.send_multipart([topic_for("alice"), codec.encode(Welcome(name="alice", heartbeat_s=5))])
+                if router.poll(100):
+                    identity, frame = router.recv_multipart()
+                    if isinstance(decode(frame).body, Ready):
+                        return identity
+            raise AssertionError("the agent never said Ready")
+
+        honest = Encoder(COORDINATOR)
+        identity = welcome(honest)
+        # Shutdown left out: a mangled copy that still decodes is a real order to exit.
+        frames = real_frames(honest, [b for b in coordinator_bodies("alice") if not isinstance(b, Shutdown)])
+        for i, frame in enumerate(mutated(13, frames, CONNECTIONS * PER_CONNECTION)):
+            if i % 2:
+                pub.send_multipart([BROADCAST_TOPIC if i % 4 == 1 else topic_for("alice"), frame])
+            else:
+                router.send_multipart([identity, frame])
+        # A new coordinator incarnation (fresh session, fresh sequence numbers) asks for real.
+        after = Encoder(COORDINATOR)
+        identity = welcome(after)
+        request = AvailabilityRequest(meeting_id="team-sync", round=424_242, origin=T0, slot_minutes=30,
+                                      duration_minutes=60, slots=(2, 4, 10))  # 09:00, 10:00, 13:00
+        deadline = time.monotonic() + 30
+        answer = None
+        while answer is None and time.monotonic() < deadline:
+            router.send_multipart([identity, after.encode(request)])
+            if router.poll(500):
+                for _ in range(1000):  # skip Hellos and heartbeats still in flight
+                    try:
+                        body = decode(router.recv_multipart(zmq.NOBLOCK)[1]).body
+                    except zmq.Again:
+                        break
+                    except DecodeError:
+                        continue
+                    if isinstance(body, AvailabilityResponse) and body.round == request.round:  # by round
+                        answer = body
+                        break
+        assert answer is not None, children.log("alice")
+        # alice is free 09:00-12:00 and 14:00-17:00 in the tutorial: 09:00 and 10:00 yes, 13:00 no.
+        assert answer.available == (True, True, False)
+        peak = _peak_rss_kb(agent.pid)
+        pub.send_multipart([BROADCAST_TOPIC, after.encode(Shutdown())])
+        assert agent.wait(timeout=30) == 0
+    finally:
+        pub.close(0)
+        router.close(0)
+        ctx.term()
+    log = children.log("alice")
+    assert "Traceback" not in log and "internal error" not in log
+    assert peak < MEMORY_BOUND_KB, f"agent peaked at {peak} kB"
+    assert os.path.exists(children.record_path("alice"))
