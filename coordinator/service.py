@@ -9,7 +9,7 @@ state and raises, so the process stops loudly instead of negotiating on half-cha
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -302,8 +302,14 @@ class _NameAuthenticator(ThreadAuthenticator):
         super().__init__(context)
         self._names_by_key = allowed  # z85-encoded public key -> name, as certificates store them
         self._refusals = RateLimitedLog(DROP_LOG_INTERVAL_S)
+        self._address = "unknown"  # of the ZAP request being decided (one at a time, in order)
         self.start()
         self.configure_curve_callback("*", credentials_provider=self)
+
+    def handle_zap_message(self, msg: list[bytes]) -> Coroutine[Any, Any, None]:
+        """Note the peer's address for the refusal log line, then decide as the base does."""
+        self._address = msg[3].decode("utf-8", "replace")[:64] if len(msg) > 3 else "unknown"
+        return super().handle_zap_message(msg)
 
     def callback(self, domain: str, z85_key: bytes) -> bool:
         allowed = z85_key in self._names_by_key
@@ -312,7 +318,7 @@ class _NameAuthenticator(ThreadAuthenticator):
             suppressed = self._refusals.allow(key, time.monotonic())
             if suppressed is not None:
                 logger.bind(role="coordinator").warning(
-                    "refused a connection with key {} (not on the allow-list){}", key,
+                    "refused a connection from {} with key {} (not on the allow-list){}", self._address, key,
                     f"; {suppressed} more refusals since the last report" if suppressed else "")
         return allowed
 

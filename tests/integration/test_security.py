@@ -144,3 +144,7 @@ def test_a_participant_shut_out_by_curve_exits_1_with_the_reason(who: str, workd
     assert time.monotonic() - started < 20
     log = children.log("alice")
     assert ("refused this agent's key" in log) if own else ("may require CURVE keys" in log), log
+    if own is not None:  # the coordinator says whom it refused, with the key and where from, once
+        public, _ = zmq.auth.load_certificate(str(own / "alice.key"))
+        refusals = [line for line in children.log("coordinator").splitlines() if "refused a connection from" in line]
+        assert len(refusals) == 1 and public.decode() in refusals[0], refusals
