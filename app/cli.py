@@ -214,7 +214,6 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     from slotwise.testing.harness import Cluster, Namespaces
 
     out, err = _consoles()
-    _plan(args.scenario)  # the same checks as validate, before any process starts
     if args.netns and (why := Namespaces.unavailable()) is not None:
         err.print(f"--netns: {why}")
         return EXIT_FAILURE

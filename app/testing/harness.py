@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from slotwise.coordinator.journal import read_journal
+from slotwise.coordinator.plan import load_plan
 from slotwise.participant.launch import participant_command, write_availability
 from slotwise.shared.decision import Decision
 from slotwise.shared.ids import COORDINATOR
 from slotwise.shared.keys import generate
-from slotwise.shared.scenario import load_scenario
 
 SUBNET = "10.77.0"  # inside namespaces this harness creates and deletes; never routed anywhere
 PUB_PORT = 7340
@@ -166,7 +166,8 @@ class Cluster:
                  participant_timeout_s: float = 60.0) -> None:
         # Relative paths are the caller's: resolved now, before children start in `workdir`.
         self.scenario_path = scenario.resolve()
-        self.scenario = load_scenario(self.scenario_path)
+        # Checked and compiled as `slotwise validate` does, before any process starts.
+        self.scenario, self.plan = load_plan(self.scenario_path)
         self.workdir = workdir.resolve()
         workdir = self.workdir
         self.secure = secure
