@@ -95,10 +95,12 @@ class CoordinatorService:
         self._router = self._ctx.socket(zmq.ROUTER)
         # Sends go through blocking-API shadows of the same sockets with NOBLOCK: an error
         # (EHOSTUNREACH, EAGAIN) is raised here and handled, not left in a Future nobody awaits.
-        self._pub_send: zmq.Socket[bytes] = zmq.Socket.shadow(self._pub.underlying)
+        self._pub_sync: zmq.Socket[bytes] = zmq.Socket.shadow(self._pub.underlying)
         self._router_send: zmq.Socket[bytes] = zmq.Socket.shadow(self._router.underlying)
         self._pub.setsockopt(zmq.SNDHWM, QUEUE_LIMIT)
-        # Subscriptions arrive as frames on a PUB socket too: bound what one can cost.
+        # Subscriptions arrive as frames on the broadcast socket, and libzmq keeps each one in a
+        # trie costing ~50 bytes per topic byte: capping their size caps what one costs (a 4 KB
+        # subscription cost ~190 KB; at 512 bytes ~25 KB). Their number it does not let us cap.
         self._pub.setsockopt(zmq.MAXMSGSIZE, MAX_SUBSCRIPTION_BYTES)
         self._pub.setsockopt(zmq.LINGER, 2000)  # let the final Shutdown reach the agents
         self._router.setsockopt(zmq.RCVHWM, QUEUE_LIMIT)
@@ -247,7 +249,7 @@ class CoordinatorService:
         topics = [BROADCAST_TOPIC] if to is None else [topic_for(a) for a in to]
         for topic in topics:
             try:
-                self._pub_send.send_multipart([topic, frame], zmq.NOBLOCK)
+                self._pub_sync.send_multipart([topic, frame], zmq.NOBLOCK)
                 self.stats.sent += 1
             except zmq.ZMQError as exc:  # PUB drops at the high-water mark; only odd errors land here
                 logger.bind(role="coordinator").warning("{} not published: {}", type(body).__name__, exc)
@@ -266,7 +268,7 @@ class CoordinatorService:
 
 
 DROP_LOG_INTERVAL_S = 5.0  # a misbehaving peer is reported at most this often
-MAX_SUBSCRIPTION_BYTES = 4096  # a subscription is a short topic; the CURVE handshake needs a few hundred bytes
+MAX_SUBSCRIPTION_BYTES = 512  # topics are at most 68 bytes; the CURVE handshake needs about 300
 RATE_PER_S = 2000.0  # sustained messages per second per peer; an honest agent sends far fewer
 RATE_BURST = 5000.0  # enough for an agent answering hundreds of requests at once
 MAX_PEERS_TRACKED = 10_000

@@ -160,3 +160,29 @@ def test_a_running_agent_survives_100k_mutated_frames(workdir: Path, children: C
     assert "Traceback" not in log and "internal error" not in log
     assert peak < MEMORY_BOUND_KB, f"agent peaked at {peak} kB"
     assert os.path.exists(children.record_path("alice"))
+
+
+def test_oversized_subscriptions_cost_the_coordinator_nothing(workdir: Path, children: Children) -> None:
+    address = f"ipc://{workdir}/sw"
+    out = workdir / "r.json"
+    coordinator = children.start([*SLOTWISE, "coordinator", str(TUTORIAL), "--bind", address,
+                                  "--join-timeout", "60", "--out", str(out), "-q"], "coordinator")
+    _wait_for_path(workdir / "sw.pub", 30)
+    ctx = zmq.Context()
+    try:
+        xsub = ctx.socket(zmq.XSUB)
+        xsub.setsockopt(zmq.LINGER, 10_000)
+        xsub.connect(f"{address}.pub")
+        # libzmq's own XSUB keeps what it sends in a recursive trie, so the sender cannot go much
+        # larger than this without crashing itself; each is 40 times the cap, and a 4 KB one cost
+        # the coordinator ~190 KB before the cap.
+        for i in range(2_000):
+            xsub.send(b"\x01" + i.to_bytes(4, "big") + b"t" * 20_000)
+        xsub.close()
+    finally:
+        ctx.term()  # every byte handed over (or refused) before we look
+    assert _peak_rss_kb(coordinator.pid) < 150_000  # 2,000 such subscriptions used to add ~1 GB
+    for name in ("alice", "bob", "charlie", "diana"):
+        children.participant(address, name, scenario=TUTORIAL)
+    assert coordinator.wait(timeout=60) == 0, children.log("coordinator")
+    assert json.loads(out.read_text())["stats"]["scheduled"] == 2
