@@ -1,0 +1,72 @@
+"""The shells' own promises: a failed send is seen and not counted, a SIGTERM cannot be
+swallowed, and joining reports its progress."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+from loguru import logger
+
+from slotwise.coordinator.negotiation import Joined, Negotiation
+from slotwise.coordinator.plan import compile_plan
+from slotwise.coordinator.service import CoordinatorService
+from slotwise.participant import agent as agent_shell
+from slotwise.participant.agent import AgentService
+from slotwise.participant.calendar import Calendar
+from slotwise.participant.responder import Responder
+from slotwise.shared.codec import Encoder, decode
+from slotwise.shared.endpoints import parse_endpoints
+from slotwise.shared.ids import COORDINATOR, AgentId
+from slotwise.shared.messages import Heartbeat, Hello, Ready, Release
+from slotwise.shared.ratelog import RateLimitedLog
+from slotwise.shared.slots import FreeTime
+from tests.helpers import make_scenario
+
+S = make_scenario({"a": {}, "b": {}}, [{"id": "m", "duration_minutes": 30, "invitees": ["a", "b"]}])
+
+
+def test_a_send_to_a_vanished_peer_is_seen_and_not_counted(tmp_path: object) -> None:
+    service = CoordinatorService(compile_plan(S), parse_endpoints("tcp://127.0.0.1:*"))
+    try:
+        service.bind()
+        service._identities[AgentId("a")] = b"\x00gone"  # a connection that no longer exists
+        lines: list[str] = []
+        sink = logger.add(lambda m: lines.append(str(m)), level="WARNING")
+        try:
+            service._send_to(AgentId("a"), Release(meeting_id="m", round=1), logger.bind(role="test"))
+        finally:
+            logger.remove(sink)
+        assert service.stats.sent == 0
+        assert any("Release to a not sent" in line for line in lines), lines
+    finally:
+        service.close()
+
+
+def test_a_sigterm_while_a_message_is_handled_still_stops_the_agent(monkeypatch: pytest.MonkeyPatch) -> None:
+    shell = AgentService.__new__(AgentService)  # no sockets: the frame path is under test
+    shell.responder = Responder(AgentId("a"), Calendar(FreeTime([])), 30)
+    shell.dropped = 0
+    shell._drops = RateLimitedLog(5.0)
+    shell.log = logger.bind(role="test", agent="a")
+
+    def signalled(*args: object, **kwargs: object) -> list[object]:
+        agent_shell._raise_stopped(signal.SIGTERM, None)  # the handler runs mid-message
+        return []
+
+    monkeypatch.setattr(shell.responder, "receive", signalled)
+    frame = Encoder(COORDINATOR).encode(Heartbeat())
+    with pytest.raises(agent_shell._Stopped):
+        shell._handle([frame], routed=False)
+
+
+def test_joining_reports_each_agent_ready() -> None:
+    core = Negotiation(compile_plan(S))
+    core.start(0.0)
+    counts = []
+    for name in ("a", "b"):
+        codec = Encoder(AgentId(name))
+        core.receive(decode(codec.encode(Hello(name=name))), 0.1)
+        actions = core.receive(decode(codec.encode(Ready())), 0.2)
+        counts += [a.ready for a in actions if isinstance(a, Joined)]
+    assert counts == [1, 2]
