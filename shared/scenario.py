@@ -467,8 +467,6 @@ def _expansion_problem(root: yaml.Node) -> Problem | None:
         if key in sizes:
             continue
         if not children_done:
-            if key in active:
-                return Problem("", "a YAML alias refers to itself (a recursive structure)", node.start_mark.line + 1)
             active.add(key)
             stack.append((node, True))
             for child in _children(node):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -53,12 +54,18 @@ def _wait_for_path(path: Path, timeout_s: float) -> None:
         time.sleep(0.02)  # ok-sleep: waiting for another process to bind a socket file, under a deadline
 
 
+def _coordinator(workdir: Path, children: Children) -> tuple[subprocess.Popen[str], str, Path]:
+    """A real coordinator for the tutorial, joining for up to a minute, with both sockets bound."""
+    address, out = f"ipc://{workdir}/sw", workdir / "r.json"
+    proc = children.start([*SLOTWISE, "coordinator", str(TUTORIAL), "--bind", address,
+                           "--join-timeout", "60", "--out", str(out), "-q"], "coordinator")
+    for end in ("pub", "reply"):
+        _wait_for_path(workdir / f"sw.{end}", 30)
+    return proc, address, out
+
+
 def test_a_running_coordinator_survives_100k_mutated_frames(workdir: Path, children: Children) -> None:
-    address = f"ipc://{workdir}/sw"
-    out = workdir / "r.json"
-    coordinator = children.start([*SLOTWISE, "coordinator", str(TUTORIAL), "--bind", address,
-                                  "--join-timeout", "60", "--out", str(out), "-q"], "coordinator")
-    _wait_for_path(workdir / "sw.reply", 30)
+    coordinator, address, out = _coordinator(workdir, children)
     frames = [f for name in ("alice", "bob", "charlie", "diana")
               for f in real_frames(agent_encoder(name), agent_bodies(name))]
     ctx = zmq.Context()
@@ -163,11 +170,7 @@ def test_a_running_agent_survives_100k_mutated_frames(workdir: Path, children: C
 
 
 def test_oversized_subscriptions_cost_the_coordinator_nothing(workdir: Path, children: Children) -> None:
-    address = f"ipc://{workdir}/sw"
-    out = workdir / "r.json"
-    coordinator = children.start([*SLOTWISE, "coordinator", str(TUTORIAL), "--bind", address,
-                                  "--join-timeout", "60", "--out", str(out), "-q"], "coordinator")
-    _wait_for_path(workdir / "sw.pub", 30)
+    coordinator, address, out = _coordinator(workdir, children)
     ctx = zmq.Context()
     try:
         xsub = ctx.socket(zmq.XSUB)
