@@ -22,15 +22,18 @@ from typing import TYPE_CHECKING, Any
 from slotwise._version import __version__
 
 if TYPE_CHECKING:
+    from slotwise.client import Client
     from slotwise.coordinator.plan import MeetingSpec, Plan, compile_plan
     from slotwise.local import LocalRun, run_locally
     from slotwise.policies import Priority, Rule, Silence, SlotOrder, TimeConstraint
     from slotwise.shared.decision import Decision
-    from slotwise.shared.errors import ScenarioError, SlotwiseError
+    from slotwise.shared.errors import AdminError, ScenarioError, SlotwiseError
     from slotwise.shared.scenario import Scenario, load_scenario
     from slotwise.testing.harness import Cluster
 
 __all__ = [
+    "AdminError",
+    "Client",
     "Cluster",
     "Decision",
     "LocalRun",
@@ -52,6 +55,8 @@ __all__ = [
 ]
 
 _WHERE = {
+    "AdminError": "slotwise.shared.errors",
+    "Client": "slotwise.client",
     "Cluster": "slotwise.testing.harness",
     "Decision": "slotwise.shared.decision",
     "LocalRun": "slotwise.local",

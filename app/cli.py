@@ -19,6 +19,7 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -245,9 +246,10 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 def cmd_keys(args: argparse.Namespace) -> int:
     from slotwise.shared.keys import generate
 
-    public, secret = generate(args.dir, args.name)
+    public, secret = generate(args.dir, args.name, admin=args.admin)
     out, _ = _consoles()
-    out.print(f"wrote {public} (public: give it to the {'participants' if args.name == 'coordinator' else 'coordinator'})"
+    holder = "participants" if args.name == "coordinator" else "service" if args.admin else "coordinator"
+    out.print(f"wrote {public} (public: give it to the {holder})"
               f" and {secret} (secret, mode 0600: keep it on {args.name}'s host)", highlight=False)
     return EXIT_OK
 
@@ -288,14 +290,29 @@ def add_participant_arguments(p: argparse.ArgumentParser) -> None:
     source.add_argument("--availability", type=Path, metavar="FILE",
                         help="availability file (YAML/JSON: timezone, available, busy)")
     p.add_argument("--coordinator-timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="give up when the coordinator has been silent this long (default 30)")
+                   help="give up when the coordinator has been silent this long (default 30; 0: never, "
+                        "as for a live service that may restart)")
     p.add_argument("--record", type=Path, metavar="FILE",
                    help="on exit, write the meetings this agent accepted as JSON")
     p.add_argument("--keys", type=Path, metavar="DIR",
                    help="CURVE keys: DIR/NAME.key_secret and DIR/coordinator.key (see slotwise keys)")
     p.add_argument("--reply-delay", type=float, default=0.0, metavar="SECONDS",
                    help="fault injection: send every reply this late, as over a slow link")
+    p.add_argument("--notify-command", metavar="CMD",
+                   help="run CMD (split like a shell would, not run by one) for each reminder, "
+                        "with the reminder as JSON on stdin; default: a log line")
+    p.add_argument("--mute-until", type=_moment, metavar="TIME",
+                   help="fire no reminder due before TIME (ISO 8601; a date is midnight UTC)")
     p.add_argument("--log-level", default="INFO")
+
+
+def _moment(text: str) -> datetime:
+    """ISO 8601 date or time for the command line; naive means UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date or time") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -371,6 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     keys_gen = keys_sub.add_parser("generate", help="write NAME.key and NAME.key_secret (0600)")
     keys_gen.add_argument("name", help="a participant name, or 'coordinator'")
     keys_gen.add_argument("--dir", type=Path, default=Path("keys"), help="directory (default ./keys)")
+    keys_gen.add_argument("--admin", action="store_true",
+                          help="an admin key for a live service's admin socket (written under DIR/admins/)")
     keys_gen.set_defaults(func=cmd_keys)
 
     gen = sub.add_parser("generate", help="write a seeded synthetic scenario (for load and trials)")
@@ -381,13 +400,17 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--out", type=Path, help="file to write (default: standard output)")
     gen.set_defaults(func=cmd_generate)
+
+    from slotwise.service_cli import add_service_commands
+
+    add_service_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse, call, render, and map what went wrong to an exit code: 2 for the user's input,
     1 for anything else (a stopped core included), never a traceback for bad input."""
-    from slotwise.shared.errors import CoreError, InputError, ScenarioError
+    from slotwise.shared.errors import AdminError, CoreError, InputError, ScenarioError
 
     args = build_parser().parse_args(argv)
     if args.command != "participant":
@@ -403,6 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         _consoles()[1].print(f"{args.command}: {exc}", markup=False, highlight=False)
         return EXIT_BAD_INPUT
+    except AdminError as exc:
+        _consoles()[1].print(f"{args.command}: {exc}", markup=False, highlight=False)
+        return EXIT_BAD_INPUT if exc.kind in AdminError.REFUSALS else EXIT_FAILURE
     except SystemExit as exc:
         return int(exc.code or 0)
     except KeyboardInterrupt:

@@ -30,6 +30,12 @@ acceptable lives in the policies, see coordinator/policies):
 
 Round ids are unique per coordinator incarnation; a reply carrying any other round is stale.
 
+The live service (open_ended) never ends: meetings arrive with `submit`, leave with `cancel`, and
+`move` re-negotiates one with the same invitees while its old slot stays booked (a meeting never
+conflicts with itself), so a failed move leaves it where it was. Meetings are taken first come,
+first served, each request's own meetings in priority order; a confirmed meeting is never
+disturbed by a new one.
+
 State, as data (h11 keeps its state table in one file; so do we). The negotiation moves
 JOINING -> NEGOTIATING -> DONE; each meeting moves through MeetingPhase along MEETING_MOVES
 below, and any other move is our bug. Every message first passes the SessionGuard (who may
@@ -63,6 +69,7 @@ from slotwise.shared.messages import (
     Hello,
     Hold,
     HoldReply,
+    MeetingCancelled,
     Ready,
     Release,
     Shutdown,
@@ -100,18 +107,22 @@ class MeetingPhase(Enum):
     ASKING = auto()  # an availability request is out
     ANSWERED = auto()  # answers in: waiting for its turn, or walking its candidates
     HOLDING = auto()  # holds are out for one candidate
-    DECIDED = auto()  # scheduled or failed; final
+    DECIDED = auto()  # scheduled or failed (a live service may still move or cancel it)
+    CANCELLED = auto()  # by the live service; final
 
 
+_CANCELLED = frozenset({MeetingPhase.CANCELLED})
 MEETING_MOVES: dict[MeetingPhase, frozenset[MeetingPhase]] = {
     # Nothing to ask (no candidates, nobody present) goes straight to ANSWERED; a decision
-    # resumed from a journal goes straight to DECIDED.
-    MeetingPhase.PENDING: frozenset({MeetingPhase.ASKING, MeetingPhase.ANSWERED, MeetingPhase.DECIDED}),
-    MeetingPhase.ASKING: frozenset({MeetingPhase.ANSWERED}),
-    MeetingPhase.ANSWERED: frozenset({MeetingPhase.HOLDING, MeetingPhase.DECIDED}),
-    MeetingPhase.HOLDING: frozenset({MeetingPhase.ANSWERED, MeetingPhase.DECIDED}),
-    MeetingPhase.DECIDED: frozenset(),
+    # resumed from a journal goes straight to DECIDED. Only the live service cancels.
+    MeetingPhase.PENDING: frozenset({MeetingPhase.ASKING, MeetingPhase.ANSWERED, MeetingPhase.DECIDED}) | _CANCELLED,
+    MeetingPhase.ASKING: frozenset({MeetingPhase.ANSWERED}) | _CANCELLED,
+    MeetingPhase.ANSWERED: frozenset({MeetingPhase.HOLDING, MeetingPhase.DECIDED}) | _CANCELLED,
+    MeetingPhase.HOLDING: frozenset({MeetingPhase.ANSWERED, MeetingPhase.DECIDED}) | _CANCELLED,
+    MeetingPhase.DECIDED: _CANCELLED,
+    MeetingPhase.CANCELLED: frozenset(),
 }
+_OPEN = frozenset({MeetingPhase.PENDING, MeetingPhase.ASKING, MeetingPhase.ANSWERED, MeetingPhase.HOLDING})
 
 
 # --- actions the shell performs ---------------------------------------------------------------
@@ -170,7 +181,23 @@ class Lost:
     agent: AgentId
 
 
-Action = Publish | SendTo | Decided | Explained | Started | Joined | Lost
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """The live service cancelled a meeting; its attendees' slots are free again."""
+
+    meeting_id: MeetingId
+    previous: Decision | None  # what it was before (None: it was still being negotiated)
+
+
+@dataclass(frozen=True, slots=True)
+class MoveFailed:
+    """A move found no new slot: the meeting stays as `decision` says."""
+
+    decision: Decision
+    reason: str
+
+
+Action = Publish | SendTo | Decided | Explained | Started | Joined | Lost | Cancelled | MoveFailed
 
 
 @dataclass
@@ -217,11 +244,18 @@ class _MeetingState:
     cursor: int = 0  # position in walk_order
     attempts: list[Attempt] = field(default_factory=list)
     round_trips: int = 0
-    decision: Decision | None = None  # in DECIDED
+    decision: Decision | None = None  # in DECIDED (and CANCELLED: what it was)
+    previous: Decision | None = None  # while being moved: where it stays if the move fails
+    move_failure: str | None = None  # why the last move found no slot
 
     @property
     def id(self) -> MeetingId:
         return self.spec.id
+
+    @property
+    def current(self) -> Decision | None:
+        """What stands now: the decision, or, mid-move, the one being moved."""
+        return self.decision or self.previous
 
     def move(self, to: MeetingPhase) -> None:
         if to not in MEETING_MOVES[self.phase]:
@@ -263,8 +297,9 @@ class Negotiation:
     """Places a plan's meetings through the agents' answers; owns the rules, not the I/O."""
 
     def __init__(self, plan: Plan, explain: frozenset[MeetingId] = frozenset(),
-                 decided: Sequence[Decision] = ()) -> None:
+                 decided: Sequence[Decision] = (), *, open_ended: bool = False) -> None:
         self.plan = plan
+        self.open_ended = open_ended  # the live service: never DONE, meetings come and go
         self.settings = plan.settings
         self.explain = explain
         self.grid = plan.grid
@@ -286,19 +321,24 @@ class Negotiation:
         self._announce_due: float | None = None
         self._queue = [self._meeting_state(m) for m in plan.meetings]
         # Order now if the priority can; otherwise once every meeting's answers are in.
-        self._ordered = not plan.priority.needs_answers
+        # The live service orders each request's meetings when they arrive (an answer-based
+        # priority cannot wait for answers to a stream that never ends).
+        self._ordered = not plan.priority.needs_answers or open_ended
         if self._ordered:
             self._queue.sort(key=lambda st: plan.priority.key(st.judge.facts(st.spec.order, False)))
         self._by_id = {st.id: st for st in self._queue}
         self.decisions: list[Decision] = []  # in decision order
         for d in decided:  # resumed from a journal: booked as before, never asked again
-            st = self._meeting(d.id)
-            if d.when is not None:
-                self.ledger.book(st.id, d.when, d.attendees)
-            st.move(MeetingPhase.DECIDED)
-            st.decision = d
-            self.decisions.append(d)
-            self._announcements.append(d.announcement(st.spec.title))
+            self._resume(self._meeting(d.id), d)
+        self._queue = [st for st in self._queue if st.phase in _OPEN]
+
+    def _resume(self, st: _MeetingState, d: Decision) -> None:
+        if d.when is not None:
+            self.ledger.book(st.id, d.when, d.attendees)
+        st.move(MeetingPhase.DECIDED)
+        st.decision = d
+        self.decisions.append(d)
+        self._announcements.append(d.announcement(st.spec.title, st.spec.remind))
 
     def _meeting_state(self, spec: MeetingSpec) -> _MeetingState:
         answers: dict[AgentId, list[bool]] = {}
@@ -372,7 +412,7 @@ class Negotiation:
                 pending = tuple(a for a in self.expected if self.guard.session(a) and a not in self._ready)
                 actions += [Publish(self._welcome(a), to=(a,)) for a in pending]
             return actions + self._maybe_begin(now)
-        for st in self._queue:
+        for st in list(self._queue):
             if st.phase is MeetingPhase.ASKING and st.asking is not None and now >= st.asking.deadline:
                 actions += self._asking_timed_out(st, now)
             elif st.phase is MeetingPhase.HOLDING and st.hold is not None and now >= st.hold.exchange.deadline:
@@ -415,7 +455,7 @@ class Negotiation:
     def describe(self) -> str:
         """The state in a few lines, for the log when the core stops."""
         phases: dict[str, list[str]] = {}
-        for st in self._queue:
+        for st in self._by_id.values():
             phases.setdefault(st.phase.name, []).append(st.id)
         parts = [f"{name} {len(ids)} ({', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''})"
                  for name, ids in phases.items()]
@@ -444,9 +484,17 @@ class Negotiation:
         if self.phase is Phase.JOINING:
             joined: list[Action] = [Joined(sender, len(self._ready))] if new else []
             return joined + self._maybe_begin(now)
-        # A restarted agent rejoining: tell it the meetings it already holds.
-        return [Publish(d.announcement(self._meeting(d.id).spec.title), to=(sender,))
-                for d in self.decisions if sender in d.participants]
+        # A restarted agent rejoining: tell it the meetings it holds (and, in the live service,
+        # those of its meetings cancelled meanwhile).
+        told: list[Action] = []
+        for st in self._by_id.values():
+            d = st.current
+            if d is None or sender not in d.participants:
+                continue
+            body: Body = (MeetingCancelled(meeting_id=st.id) if st.phase is MeetingPhase.CANCELLED
+                          else d.announcement(st.spec.title, st.spec.remind))
+            told.append(Publish(body, to=(sender,)))
+        return told
 
     def _maybe_begin(self, now: float) -> list[Action]:
         everyone = all(a in self._ready for a in self.expected)
@@ -533,13 +581,12 @@ class Negotiation:
             self._ordered = True
         blocked: set[AgentId] = set()
         for st in self._queue:
-            if st.phase is MeetingPhase.DECIDED:
-                continue
             if st.phase is MeetingPhase.ANSWERED and blocked.isdisjoint(st.spec.invitees):
                 actions += self._walk(st, now)  # may decide it
-            if st.decision is None:
+            if st.phase in _OPEN:
                 blocked.update(st.spec.invitees)
-        if self.phase is Phase.NEGOTIATING and all(st.phase is MeetingPhase.DECIDED for st in self._queue):
+        self._queue = [st for st in self._queue if st.phase in _OPEN]
+        if self.phase is Phase.NEGOTIATING and not self._queue and not self.open_ended:
             self._move(Phase.DONE)
             actions += self._flush_announcements()
             actions.append(Publish(Shutdown()))
@@ -627,6 +674,8 @@ class Negotiation:
         if attendees and st.spec.policies.rule.satisfied(st.judge.judged_meeting(), attendees):
             when = self._interval(st, hold.slot_index)
             explained = self._explain(st, st.spec.candidates[hold.slot_index])
+            if st.previous is not None:
+                self.ledger.unbook(st.id, st.previous.attendees)  # moved: the old slot is free once the new one is booked
             self.ledger.book(st.id, when, attendees)  # asserts first: nothing is half-booked
             st.hold = None
             decision = Decision.placed(st.id, when, attendees, st.round_trips)
@@ -651,10 +700,108 @@ class Negotiation:
 
     def _decide(self, st: _MeetingState, decision: Decision, now: float) -> list[Action]:
         st.move(MeetingPhase.DECIDED)
+        if st.previous is not None and st.previous.scheduled and not decision.scheduled:
+            # A move that found nothing: the meeting stays where it was, booked all along.
+            st.decision, st.move_failure = st.previous, decision.reason or "no slot found"
+            return [MoveFailed(st.previous, st.move_failure)]
         st.decision = decision
         self.decisions.append(decision)
-        self._announce(decision.announcement(st.spec.title), now)
+        self._announce(decision.announcement(st.spec.title, st.spec.remind), now)
         return [Decided(decision)]
+
+    # --- the live service: meetings come and go -------------------------------------------------
+
+    def _require_open_ended(self, verb: str) -> None:
+        if not self.open_ended:
+            raise UsageError(f"{verb}() is for the live service (open_ended=True)")
+
+    @_guarded
+    def submit(self, specs: Sequence[MeetingSpec], now: float) -> list[Action]:
+        """New meetings, negotiated against everything booked; ids must be new (the service
+        answers a repeated request itself)."""
+        self._require_open_ended("submit")
+        fresh = [self._meeting_state(spec) for spec in specs]
+        for st in fresh:
+            if st.id in self._by_id:
+                raise UsageError(f"meeting {st.id} exists already")
+        fresh.sort(key=lambda st: self.plan.priority.key(st.judge.facts(st.spec.order, False)))
+        for st in fresh:
+            self._by_id[st.id] = st
+        self._queue += fresh
+        if self.phase is not Phase.NEGOTIATING:
+            return []  # asked when joining ends
+        actions: list[Action] = []
+        for st in fresh:
+            actions += self._ask(st, now)
+        return actions + self._advance(now)
+
+    @_guarded
+    def move(self, spec: MeetingSpec, now: float) -> list[Action]:
+        """Negotiate `spec` (an existing meeting with a new window) with the same invitees; the
+        old slot stays booked until a new one is confirmed."""
+        self._require_open_ended("move")
+        old = self._by_id.get(spec.id)
+        if old is None or old.phase is not MeetingPhase.DECIDED or old.decision is None:
+            raise UsageError(f"meeting {spec.id} is not decided, so it cannot be moved")
+        st = self._meeting_state(spec)
+        st.previous = old.decision
+        self._by_id[st.id] = st
+        self._queue.append(st)
+        if self.phase is not Phase.NEGOTIATING:
+            return []
+        return self._ask(st, now) + self._advance(now)
+
+    @_guarded
+    def cancel(self, meeting_id: MeetingId, now: float) -> list[Action]:
+        """Cancel a meeting in any state: holds are released, its slot is freed, everyone is told."""
+        self._require_open_ended("cancel")
+        st = self._by_id.get(meeting_id)
+        if st is None or st.phase is MeetingPhase.CANCELLED:
+            raise UsageError(f"meeting {meeting_id} is unknown or cancelled already")
+        actions: list[Action] = []
+        if st.hold is not None:
+            actions += [SendTo(w, Release(meeting_id=st.id, round=st.hold.exchange.round))
+                        for w in sorted(st.hold.exchange.asked)]
+            st.hold = None
+        st.asking = None
+        previous = st.current
+        if previous is not None and previous.scheduled:
+            self.ledger.unbook(st.id, previous.attendees)
+        st.decision = previous
+        st.move(MeetingPhase.CANCELLED)
+        self._queue = [q for q in self._queue if q is not st]
+        self._announce(MeetingCancelled(meeting_id=st.id), now)
+        return actions + [Cancelled(st.id, previous)] + self._advance(now)
+
+    @_guarded
+    def restore(self, spec: MeetingSpec, decision: Decision | None, *, cancelled: bool = False) -> None:
+        """A meeting the live service's store already decided (or cancelled): booked as before
+        and announced again when negotiation begins, never asked again. Before `start` only."""
+        self._require_open_ended("restore")
+        if self._started or spec.id in self._by_id:
+            raise UsageError(f"restore({spec.id}) after start, or twice")
+        st = self._meeting_state(spec)
+        self._by_id[st.id] = st
+        if not cancelled:
+            assert decision is not None, "only a cancelled meeting may have no decision"
+            self._resume(st, decision)
+            return
+        st.decision = decision
+        st.move(MeetingPhase.CANCELLED)
+        self._announcements.append(MeetingCancelled(meeting_id=st.id))
+
+    @property
+    def lost(self) -> tuple[AgentId, ...]:
+        return tuple(a for a in self.expected if a in self._lost)
+
+    def meeting(self, meeting_id: MeetingId) -> tuple[MeetingSpec, MeetingPhase, Decision | None, str | None] | None:
+        """A meeting as it stands: its spec, phase, standing decision and last failed move's reason."""
+        st = self._by_id.get(meeting_id)
+        return None if st is None else (st.spec, st.phase, st.current, st.move_failure)
+
+    def moving(self, meeting_id: MeetingId) -> bool:
+        st = self._by_id.get(meeting_id)
+        return st is not None and st.previous is not None and st.phase in _OPEN
 
     # --- faults -------------------------------------------------------------------------------
 

@@ -39,10 +39,13 @@ class Ledger:
         b = -((self.grid.origin - when.end) // timedelta(minutes=1))  # ceiling
         return a, b
 
-    def conflict_at(self, who: AgentId, start: int, end: int) -> MeetingId | None:
-        """The meeting `who` is booked in during [start, end) minutes from the origin, if any."""
+    def conflict_at(self, who: AgentId, start: int, end: int, ignore: MeetingId | None = None) -> MeetingId | None:
+        """The meeting `who` is booked in during [start, end) minutes from the origin, if any.
+
+        A meeting never conflicts with itself (`ignore`): a meeting being moved keeps its old
+        slot booked until the new one is confirmed, and may move to an overlapping slot."""
         for a, b, booking in self._booked.get(who, ()):
-            if a < end and start < b:
+            if a < end and start < b and booking.meeting_id != ignore:
                 return booking.meeting_id
         return None
 
@@ -56,8 +59,14 @@ class Ledger:
             assert clash is None, f"{who} would be double-booked: {meeting} overlaps {clash}"
             self._booked.setdefault(who, []).append((a, b, Booking(meeting, when)))
 
-    def bookings(self, who: AgentId) -> list[Booking]:
-        return [b for _, _, b in self._booked.get(who, ())]
+    def unbook(self, meeting: MeetingId, attendees: Sequence[AgentId]) -> None:
+        """Free the attendees' slot for `meeting` (cancelled, or moved elsewhere)."""
+        for who in attendees:
+            entries = self._booked.get(who, [])
+            entries[:] = [e for e in entries if e[2].meeting_id != meeting]
+
+    def bookings(self, who: AgentId, ignore: MeetingId | None = None) -> list[Booking]:
+        return [b for _, _, b in self._booked.get(who, ()) if b.meeting_id != ignore]
 
     def load(self, who: AgentId) -> int:
         return len(self._booked.get(who, ()))
@@ -119,7 +128,7 @@ class SlotJudge:
         said = self.answers.get(who)
         if said is None or not said[i]:
             return "not free then"
-        clash = self.ledger.conflict_at(who, *self._minutes(i))
+        clash = self.ledger.conflict_at(who, *self._minutes(i), self.meeting.id)
         if clash is not None:
             return f"booked in {clash}"
         return self._constraint_reason(who, i) if self._per_person else None
@@ -127,7 +136,7 @@ class SlotJudge:
     def _constraint_reason(self, who: AgentId, i: int) -> str | None:
         when = self.grid.interval(self.slots[i], self.meeting.duration_minutes)
         person = self.people[who]
-        view = PersonView(who, person.zone, self.ledger.bookings(who), person.working_hours)
+        view = PersonView(who, person.zone, self.ledger.bookings(who, self.meeting.id), person.working_hours)
         for c in self._per_person:
             reason = c.attendee_reason(self.meeting, when, view)
             if reason is not None:
@@ -139,10 +148,11 @@ class SlotJudge:
         every candidate it passes, and this is the coordinator's hot path."""
         start, end = self._minutes(i)
         absent, answers, conflict = self.absent, self.answers, self.ledger.conflict_at
+        me = self.meeting.id
         free = []
         for who in self.invitees:
             said = answers.get(who)
-            if who in absent or said is None or not said[i] or conflict(who, start, end) is not None:
+            if who in absent or said is None or not said[i] or conflict(who, start, end, me) is not None:
                 continue
             if self._per_person and self._constraint_reason(who, i) is not None:
                 continue

@@ -26,7 +26,15 @@ from slotwise.coordinator.policies.resolve import MeetingPolicies, resolve_polic
 from slotwise.shared.errors import Problem, ScenarioError, UsageError
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.recurrence import RecurrenceError, expand
-from slotwise.shared.scenario import Meeting, NegotiationSettings, Scenario, load_scenario, render_path
+from slotwise.shared.scenario import (
+    Meeting,
+    NegotiationSettings,
+    Scenario,
+    load_scenario,
+    offset_seconds,
+    render_path,
+    with_meetings,
+)
 from slotwise.shared.slots import Interval, SlotGrid
 
 MAX_OCCURRENCES = 1000  # per recurring meeting within the horizon; more is a scenario error
@@ -55,6 +63,7 @@ class MeetingSpec:
     all_slots: tuple[int, ...] = ()  # every candidate start in the window, as grid indices
     candidates: tuple[int, ...] = ()  # those meeting-level constraints allow: what is asked
     excluded_at: Mapping[int, str] = field(default_factory=dict)  # slot -> why it was removed
+    remind: tuple[int, ...] = ()  # reminder offsets before the start, seconds, largest first
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,11 @@ def _window(horizon: Interval, not_before: datetime | None, not_after: datetime 
     return Interval(start, end) if start < end else None
 
 
+def _remind(m: Meeting, scenario: Scenario) -> tuple[int, ...]:
+    offsets = scenario.reminders if m.remind is None else m.remind
+    return tuple(sorted({offset_seconds(o) for o in offsets}, reverse=True))
+
+
 def _spec(m: Meeting, order: int, policies: MeetingPolicies, scenario: Scenario, grid: SlotGrid,
           horizon: Interval, occurrence: Mapping[str, Any] | None) -> MeetingSpec:
     o = occurrence or {}
@@ -132,7 +146,7 @@ def _spec(m: Meeting, order: int, policies: MeetingPolicies, scenario: Scenario,
         duration_minutes=m.duration_minutes, invitees=tuple(AgentId(p) for p in m.invitees),
         min_participants=m.min_participants, required=0, priority=m.priority, order=order,
         window=window, not_before=not_before, not_after=not_after, series=o.get("series"),
-        policies=policies)
+        policies=policies, remind=_remind(m, scenario))
     all_slots = tuple(grid.candidates(window, m.duration_minutes)) if window else ()
     meeting_level = [c for c in policies.constraints if not c.per_attendee]
     excluded_at: dict[int, str] = {}
@@ -180,6 +194,37 @@ def compile_plan(scenario: Scenario, source: str = "<scenario>") -> Plan:
     if plan is None:
         raise ScenarioError(source, [Problem(render_path(loc), msg) for loc, msg in problems])
     return plan
+
+
+MAX_OCCURRENCES_PER_REQUEST = 5000  # what one `meetings add` may ask the live service to place
+
+
+def compile_submission(scenario: Scenario, data: Any, source: str = "<request>", order_from: int = 0,
+                       *, bounded: bool = True) -> tuple[list[Meeting], tuple[MeetingSpec, ...]]:
+    """New meetings for the live service, written as in a scenario's `meetings:` list, checked and
+    compiled against the running scenario; raises ScenarioError (nothing is kept on error).
+    `bounded=False` lifts the per-request limits, for what the service's own store holds."""
+    compiled: list[Plan] = []
+
+    def check(updated: Scenario) -> Iterable[tuple[Loc, str]]:
+        count = 0  # counted before any candidate slots are computed: they are the costly part
+        for i, m in enumerate(updated.meetings):
+            try:
+                count += len(_occurrence_starts(m, updated)) if m.recurrence else 1
+            except RecurrenceError as exc:
+                return [(("meetings", i, "recurrence"), str(exc))]
+        if bounded and count > MAX_OCCURRENCES_PER_REQUEST:
+            return [(("meetings",), f"{count} occurrences; at most {MAX_OCCURRENCES_PER_REQUEST} per request")]
+        plan, problems = _compile(updated)
+        if plan is not None:
+            compiled.append(plan)
+        return problems
+
+    updated = with_meetings(scenario, data, source, checks=[check], bounded=bounded)
+    if not compiled:
+        raise UsageError("the submission did not compile")
+    specs = compiled[0].meetings
+    return list(updated.meetings), tuple(replace(m, order=order_from + m.order) for m in specs)
 
 
 def load_plan(path: str | Path) -> tuple[Scenario, Plan]:

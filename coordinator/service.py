@@ -20,8 +20,20 @@ from zmq.auth.thread import ThreadAuthenticator
 from zmq.utils import z85
 
 from slotwise.coordinator.journal import Journal
-from slotwise.coordinator.negotiation import Action, Decided, Lost, Negotiation, Phase, Publish, SendTo, Started
+from slotwise.coordinator.negotiation import (
+    Action,
+    Cancelled,
+    Decided,
+    Lost,
+    MoveFailed,
+    Negotiation,
+    Phase,
+    Publish,
+    SendTo,
+    Started,
+)
 from slotwise.coordinator.plan import Plan
+from slotwise.shared.admin import ADMIN_DOMAIN
 from slotwise.shared.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.decision import Decision
 from slotwise.shared.endpoints import Endpoints
@@ -96,7 +108,7 @@ class CoordinatorService:
         # Sends go through blocking-API shadows of the same sockets with NOBLOCK: an error
         # (EHOSTUNREACH, EAGAIN) is raised here and handled, not left in a Future nobody awaits.
         self._pub_sync: zmq.Socket[bytes] = zmq.Socket.shadow(self._pub.underlying)
-        self._router_send: zmq.Socket[bytes] = zmq.Socket.shadow(self._router.underlying)
+        self._router_sync: zmq.Socket[bytes] = zmq.Socket.shadow(self._router.underlying)
         self._pub.setsockopt(zmq.SNDHWM, QUEUE_LIMIT)
         # Subscriptions arrive as frames on the broadcast socket, and libzmq keeps each one in a
         # trie costing ~50 bytes per topic byte: capping their size caps what one costs (a 4 KB
@@ -111,7 +123,7 @@ class CoordinatorService:
         self._auth: _NameAuthenticator | None = None
         if keys is not None:
             # Started before anything binds: until a ZAP handler runs, CURVE admits anyone.
-            self._auth = _NameAuthenticator(self._ctx, keys.allowed)
+            self._auth = _NameAuthenticator(self._ctx, keys.allowed, keys.admins)
             for sock in (self._pub, self._router):
                 sock.curve_server = True
                 sock.curve_secretkey = keys.secret
@@ -146,19 +158,14 @@ class CoordinatorService:
         clock = time.monotonic()
         t0 = started_at if started_at is not None else clock
         joined_at: float | None = None
-        self._perform(core.start(clock), log)
+        self.perform(core.start(clock), log)
         while not core.done:
             deadline = core.next_deadline()
             wait_ms = 1000 if deadline is None else max(0, int((deadline - time.monotonic()) * 1000) + 1)
             if await self._router.poll(wait_ms):
-                for _ in range(DRAIN_BATCH):
-                    try:
-                        frames = await self._router.recv_multipart(zmq.NOBLOCK, copy=False)
-                    except zmq.Again:
-                        break
-                    self._handle(core, frames, log)
+                self.drain(core, log)
             try:
-                self._perform(core.tick(time.monotonic()), log)
+                self.perform(core.tick(time.monotonic()), log)
             except CoreError:
                 log.error("negotiation core stopped: {}", core.describe())
                 raise
@@ -169,6 +176,20 @@ class CoordinatorService:
         self.stats.rounds, self.stats.resends = core.stats.rounds, core.stats.resends
         self.stats.startup_s, self.stats.negotiation_s = joined_at - t0, end - joined_at
         return RunResult(list(core.decisions), core.joined, core.missing, self.stats)
+
+    @property
+    def router(self) -> zmq.asyncio.Socket:
+        """The agents' reply socket, for a caller's own poller (the live service)."""
+        return self._router
+
+    def drain(self, core: Negotiation, log: Logger) -> None:
+        """Feed the core what has arrived, at most DRAIN_BATCH frames (deadlines come next)."""
+        for _ in range(DRAIN_BATCH):
+            try:
+                frames = self._router_sync.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            self._handle(core, frames, log)
 
     def _handle(self, core: Negotiation, frames: list[zmq.Frame], log: Logger) -> None:
         self.stats.received += 1
@@ -203,7 +224,7 @@ class CoordinatorService:
             raise
         if hello:  # only a Hello every check accepted names a connection
             self._bind_identity(env.sender, identity)
-        self._perform(actions, log)
+        self.perform(actions, log)
 
     def _bind_identity(self, name: AgentId, identity: bytes) -> None:
         old = self._identities.get(name)
@@ -220,7 +241,7 @@ class CoordinatorService:
             more = f" ({suppressed} more since the last report)" if suppressed else ""
             log.warning("dropped message from peer {}: {}{}", peer, why, more)
 
-    def _perform(self, actions: list[Action], log: Logger) -> None:
+    def perform(self, actions: list[Action], log: Logger) -> None:
         for action in actions:
             if isinstance(action, Publish):
                 if self.journal is not None and isinstance(action.body, (MeetingScheduled, MeetingFailed)):
@@ -233,6 +254,10 @@ class CoordinatorService:
                          ", ".join(action.missing) or "none")
             elif isinstance(action, Lost):
                 log.warning("agent {} stopped responding", action.agent)
+            elif isinstance(action, MoveFailed):
+                log.info("could not move {}: {} (it stays where it was)", action.decision.id, action.reason)
+            elif isinstance(action, Cancelled):
+                log.info("cancelled {}", action.meeting_id)
             elif isinstance(action, Decided):
                 d = action.decision
                 if self.journal is not None:
@@ -261,7 +286,7 @@ class CoordinatorService:
             return
         frame = self._codec.encode(body)
         try:
-            self._router_send.send_multipart([identity, frame], zmq.NOBLOCK)
+            self._router_sync.send_multipart([identity, frame], zmq.NOBLOCK)
             self.stats.sent += 1
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the agent disconnected
             log.warning("{} to {} not sent: {}", type(body).__name__, agent, exc)
@@ -300,9 +325,11 @@ class _Bucket:
 class _NameAuthenticator(ThreadAuthenticator):
     """Admits only allow-listed CURVE keys and names each connection after its key's owner."""
 
-    def __init__(self, context: zmq.Context[Any], allowed: dict[bytes, str]) -> None:
+    def __init__(self, context: zmq.Context[Any], allowed: dict[bytes, str],
+                 admins: dict[bytes, str] | None = None) -> None:
         super().__init__(context)
         self._names_by_key = allowed  # z85-encoded public key -> name, as certificates store them
+        self._admins = admins or {}  # the same, for the admin socket's ZAP domain only
         self._refusals = RateLimitedLog(DROP_LOG_INTERVAL_S)
         self._address = "unknown"  # of the ZAP request being decided (one at a time, in order)
         self.start()
@@ -314,15 +341,17 @@ class _NameAuthenticator(ThreadAuthenticator):
         return super().handle_zap_message(msg)
 
     def callback(self, domain: str, z85_key: bytes) -> bool:
-        allowed = z85_key in self._names_by_key
+        allowed = z85_key in (self._admins if domain == ADMIN_DOMAIN else self._names_by_key)
         if not allowed:
             key = z85_key.decode("ascii", "replace")
             suppressed = self._refusals.allow(key, time.monotonic())
             if suppressed is not None:
                 logger.bind(role="coordinator").warning(
-                    "refused a connection from {} with key {} (not on the allow-list){}", self._address, key,
+                    "refused a connection from {} with key {} (not on the {} allow-list){}", self._address, key,
+                    "admin" if domain == ADMIN_DOMAIN else "participant",
                     f"; {suppressed} more refusals since the last report" if suppressed else "")
         return allowed
 
     def curve_user_id(self, client_public_key: bytes) -> str:
-        return self._names_by_key[z85.encode(client_public_key)]
+        key = z85.encode(client_public_key)
+        return self._names_by_key.get(key) or self._admins[key]

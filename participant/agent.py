@@ -16,6 +16,7 @@ import json
 import signal
 import time
 from collections import deque
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -24,10 +25,13 @@ import zmq
 from loguru import logger
 from zmq.utils.monitor import recv_monitor_message
 
-from slotwise.participant.responder import AgentAction, Exit, Responder
+from slotwise.participant.notify import Notifier
+from slotwise.participant.reminders import ReminderClock
+from slotwise.participant.responder import AgentAction, Booked, Exit, Responder, Unbooked
 from slotwise.shared.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.endpoints import Endpoints
 from slotwise.shared.errors import DecodeError, ProtocolError
+from slotwise.shared.ids import MeetingId
 from slotwise.shared.keys import ClientKeys
 from slotwise.shared.ratelog import RateLimitedLog
 from slotwise.shared.topics import BROADCAST_TOPIC, topic_for
@@ -52,7 +56,8 @@ def _raise_stopped(signum: int, frame: FrameType | None) -> None:
 class AgentService:
     def __init__(self, responder: Responder, endpoints: Endpoints,
                  context: zmq.Context[zmq.Socket[bytes]] | None = None,
-                 keys: ClientKeys | None = None, reply_delay_s: float = 0.0) -> None:
+                 keys: ClientKeys | None = None, reply_delay_s: float = 0.0,
+                 reminders: ReminderClock | None = None, notify_command: str | None = None) -> None:
         self.responder = responder
         # Fault injection for tests and drills: hold every reply this long (a slow link).
         self.reply_delay_s = reply_delay_s
@@ -81,6 +86,10 @@ class AgentService:
         self.dropped = 0
         self._drops = RateLimitedLog(5.0)
         self.log: Logger = logger.bind(role="participant", agent=responder.name)
+        # Reminders run on the wall clock (meetings are at wall-clock times); everything else
+        # on the monotonic one. The poll below waits for whichever is due first.
+        self.reminders = reminders or ReminderClock()
+        self.notifier = Notifier(responder.name, notify_command, self.log)
 
     def run(self) -> Exit:
         previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -94,10 +103,14 @@ class AgentService:
                 due = self.responder.next_deadline()
                 if self._outbox:
                     due = min(due, self._outbox[0][0])
+                remind_at = self.reminders.next_at()
+                if remind_at is not None:
+                    due = min(due, time.monotonic() + (remind_at - datetime.now(UTC)).total_seconds())
                 wait_ms = max(0, int((due - time.monotonic()) * 1000) + 1)
                 for sock, _ in poller.poll(wait_ms):
                     outcome = outcome or (self._watch() if sock is self._monitor else self._drain(sock))
                 outcome = outcome or self._perform(self.responder.tick(time.monotonic()))
+                self._remind()
                 while self._outbox and self._outbox[0][0] <= time.monotonic():
                     self._send(self._outbox.popleft()[1])
             return outcome
@@ -110,6 +123,13 @@ class AgentService:
             self._monitor.close(linger=0)
             self._sub.close()
             self._dealer.close()
+            self.notifier.close()
+
+    def _remind(self) -> None:
+        now = datetime.now(UTC)
+        for fired in self.reminders.due(now):
+            self.notifier.notify(fired, now)
+        self.notifier.reap()
 
     def _watch(self) -> Exit | None:
         """Act on the reply connection's handshake events."""
@@ -178,6 +198,14 @@ class AgentService:
         for action in actions:
             if isinstance(action, Exit):
                 return action
+            if isinstance(action, Booked):
+                m = action.meeting
+                self.reminders.schedule(MeetingId(m.meeting_id), m.name, m.start, m.end, m.remind,
+                                        datetime.now(UTC))
+                continue
+            if isinstance(action, Unbooked):
+                self.reminders.drop(action.meeting_id)
+                continue
             frame = self._codec.encode(action.body)
             if self.reply_delay_s > 0:
                 self._outbox.append((time.monotonic() + self.reply_delay_s, frame))

@@ -77,10 +77,13 @@ class Calendar:
         )
 
     def hold(self, meeting: MeetingId, when: Interval, round_: int) -> str | None:
-        """Reserve `when`; returns why not, or None on success. Idempotent per meeting."""
+        """Reserve `when`; returns why not, or None on success. Idempotent per meeting.
+
+        A hold for a meeting already accepted at another time is the live service moving it:
+        the accepted slot stays ours until the move is announced."""
         accepted = self.accepted.get(meeting)
-        if accepted is not None:
-            return None if accepted.when == when else "already accepted at another time"
+        if accepted is not None and accepted.when == when:
+            return None
         if not self._free(when).covers(when):
             return "not free"
         if self.clash(when, meeting) is not None:

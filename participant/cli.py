@@ -7,6 +7,7 @@ from pathlib import Path
 
 from slotwise.participant.agent import AgentService, write_record
 from slotwise.participant.calendar import Calendar
+from slotwise.participant.reminders import ReminderClock
 from slotwise.participant.responder import Responder
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.errors import KeysError, Problem, ScenarioError
@@ -56,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     responder = Responder(AgentId(args.name), Calendar(availability.free_time),
                           args.coordinator_timeout)
     logger.debug("connecting to {} as {}", endpoints, args.name)
-    outcome = AgentService(responder, endpoints, keys=keys, reply_delay_s=args.reply_delay).run()
+    reminders = ReminderClock(mute_until=args.mute_until)
+    outcome = AgentService(responder, endpoints, keys=keys, reply_delay_s=args.reply_delay,
+                           reminders=reminders, notify_command=args.notify_command).run()
     (logger.info if outcome.clean else logger.error)("exiting: {}", outcome.reason)
     if args.record is not None:
         write_record(args.record, responder, outcome)

@@ -26,6 +26,7 @@ from slotwise.shared.messages import (
     Hello,
     Hold,
     HoldReply,
+    MeetingCancelled,
     MeetingFailed,
     MeetingScheduled,
     Ready,
@@ -50,7 +51,21 @@ class Exit:
     clean: bool = True
 
 
-AgentAction = Send | Exit
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """A meeting this agent attends was scheduled (or moved): its reminders are due from `meeting`."""
+
+    meeting: MeetingScheduled
+
+
+@dataclass(frozen=True, slots=True)
+class Unbooked:
+    """This agent no longer attends the meeting (cancelled, or moved without it): drop its reminders."""
+
+    meeting_id: MeetingId
+
+
+AgentAction = Send | Exit | Booked | Unbooked
 
 
 class Responder:
@@ -124,25 +139,36 @@ class Responder:
             reply = HoldReply(meeting_id=body.meeting_id, round=body.round,
                               accepted=why_not is None, reason=why_not, available=fresh)
             return [Send(reply)]
-        if isinstance(body, (MeetingScheduled, MeetingFailed)):
+        if isinstance(body, (MeetingScheduled, MeetingFailed, MeetingCancelled)):
             self._asked.pop(body.meeting_id, None)  # decided: no hold for it will come again
         if isinstance(body, Release):
             self.calendar.release(MeetingId(body.meeting_id), body.round)
         elif isinstance(body, MeetingScheduled):
+            meeting = MeetingId(body.meeting_id)
             if self.name in body.attendees:
-                clash = self.calendar.accept(MeetingId(body.meeting_id), Interval(body.start, body.end))
-                self.decisions[MeetingId(body.meeting_id)] = Decision.announced(body)
+                clash = self.calendar.accept(meeting, Interval(body.start, body.end))
+                self.decisions[meeting] = Decision.announced(body)
                 if clash is not None:
                     raise ProtocolError(f"scheduled {body.meeting_id} overlaps {clash} (recorded anyway)")
-            else:
-                self.calendar.release(MeetingId(body.meeting_id))
+                return [Booked(body)]
+            self.calendar.release(meeting)
+            return self._unbook(meeting)  # moved without us, if we held it before
         elif isinstance(body, MeetingFailed):
             self.calendar.release(MeetingId(body.meeting_id))
+        elif isinstance(body, MeetingCancelled):
+            self.calendar.release(MeetingId(body.meeting_id))
+            return self._unbook(MeetingId(body.meeting_id))
         elif isinstance(body, Shutdown):
             return [Exit(f"coordinator: {body.reason}")]
         elif not isinstance(body, Heartbeat):
             raise ProtocolError(f"{type(body).__name__} is not something a coordinator sends")
         return []
+
+    def _unbook(self, meeting: MeetingId) -> list[AgentAction]:
+        if self.calendar.accepted.pop(meeting, None) is None:
+            return []
+        self.decisions.pop(meeting, None)
+        return [Unbooked(meeting)]
 
     def reconnected(self, now: float) -> None:
         """Our reply connection is new (the coordinator's side sees a stranger): say Hello on it
@@ -156,7 +182,7 @@ class Responder:
         return AvailabilityResponse(meeting_id=req.meeting_id, round=req.round, available=yes)
 
     def tick(self, now: float) -> list[AgentAction]:
-        if now >= self._last_heard + self.coordinator_timeout_s:
+        if self.coordinator_timeout_s > 0 and now >= self._last_heard + self.coordinator_timeout_s:
             return [Exit(f"coordinator silent for {self.coordinator_timeout_s:g}s; giving up",
                          clean=False)]
         if self.welcomed and now >= self._last_heard + REJOIN_AFTER_HEARTBEATS * self._heartbeat_s:
@@ -173,8 +199,9 @@ class Responder:
         return []
 
     def next_deadline(self) -> float:
-        times = [self._last_heard + self.coordinator_timeout_s]
-        if not self.welcomed:
+        # 0: never give up (a live service's agent waits out a restart).
+        times = [self._last_heard + self.coordinator_timeout_s] if self.coordinator_timeout_s > 0 else []
+        if not self.welcomed or self._heartbeat_due is None:
             times.append(self._hello_due)
         if self._heartbeat_due is not None:
             times.append(self._heartbeat_due)

@@ -57,23 +57,23 @@ def _check(part: str) -> None:
 
 def is_loopback(endpoints: Endpoints) -> bool:
     """True when nothing off this machine can reach the sockets (ipc, or a loopback address)."""
-    for part in (endpoints.publish, endpoints.reply):
-        if part.startswith("ipc://"):
-            continue
-        host = urlsplit(part).hostname or ""
-        if host == "localhost":
-            continue
-        try:
-            if not ipaddress.ip_address(host).is_loopback:
-                return False
-        except ValueError:
-            try:  # a host or interface name: loopback only if every address it has is
-                infos = socket.getaddrinfo(host, None)
-            except OSError:
-                return False
-            if not infos or not all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos):
-                return False
-    return True
+    return is_loopback_address(endpoints.publish) and is_loopback_address(endpoints.reply)
+
+
+def is_loopback_address(part: str) -> bool:
+    if part.startswith("ipc://"):
+        return True
+    host = urlsplit(part).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:  # a host or interface name: loopback only if every address it has is
+            infos = socket.getaddrinfo(host, None)
+        except OSError:
+            return False
+        return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
 
 
 def require_protection(endpoints: Endpoints, *, keys: bool, insecure: bool) -> None:

@@ -83,6 +83,19 @@ class JournalError(InputError, ValueError):
     """A journal that cannot be resumed: torn before its last line, or another scenario's."""
 
 
+class AdminError(SlotwiseError):
+    """A live service refused an admin request, or never answered it.
+
+    `kind` says which: unknown, conflict, refused (the request cannot be done as asked: exit 2),
+    busy, timeout, handshake (exit 1)."""
+
+    REFUSALS = frozenset({"invalid", "unknown", "conflict", "refused"})
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 class UsageError(SlotwiseError):
     """The calling code used an API wrongly (our own callers included): a local fault."""
 

@@ -10,6 +10,13 @@ A keys directory holds ZeroMQ certificates (`zmq.auth` format), one pair per nam
 The coordinator admits only keys on its allow-list, and the file name binds each key to a
 participant name: a message that claims to come from `alice` but arrives over `mallory`'s key is
 dropped, however valid mallory's key is.
+
+Admins of a live service (`slotwise serve --admin`) have their keys in a folder of their own,
+`admins/NAME.key`, so no participant key can ever reach the admin socket and no admin key can
+speak for a participant:
+
+    admins/ops.key          public: on the service's host
+    admins/ops.key_secret   secret: the admin's host only (beside coordinator.key)
 """
 
 from __future__ import annotations
@@ -26,12 +33,15 @@ from slotwise.shared.errors import KeysError
 from slotwise.shared.ids import COORDINATOR, is_valid_name
 
 PUBLIC, SECRET = ".key", ".key_secret"
+ADMINS = "admins"
 
 
-def generate(directory: Path, name: str) -> tuple[Path, Path]:
-    """Write NAME.key and NAME.key_secret (mode 0600); refuses to overwrite."""
-    if not is_valid_name(name):
-        raise KeysError(f"{name!r} is not a valid participant name")
+def generate(directory: Path, name: str, *, admin: bool = False) -> tuple[Path, Path]:
+    """Write NAME.key and NAME.key_secret (mode 0600), under admins/ for an admin; refuses to overwrite."""
+    if not is_valid_name(name) or (admin and name == COORDINATOR):
+        raise KeysError(f"{name!r} is not a valid {'admin' if admin else 'participant'} name")
+    if admin:
+        directory = directory / ADMINS
     directory.mkdir(parents=True, exist_ok=True)
     public, secret = directory / f"{name}{PUBLIC}", directory / f"{name}{SECRET}"
     for path in (public, secret):
@@ -71,6 +81,7 @@ class ServerKeys:
     secret: bytes
     allowed: dict[bytes, str] = field(default_factory=dict)  # z85 public key -> participant name
     directory: Path = Path()
+    admins: dict[bytes, str] = field(default_factory=dict)  # z85 public key -> admin name
 
     @classmethod
     def load(cls, directory: Path) -> ServerKeys:
@@ -82,7 +93,10 @@ class ServerKeys:
                 allowed[_public(path)] = name
         if not allowed:
             raise KeysError(f"{directory} holds no participant public keys (NAME.key)")
-        return cls(public, secret, allowed, directory)
+        admins = {_public(path): path.name.removesuffix(PUBLIC)
+                  for path in sorted((directory / ADMINS).glob(f"*{PUBLIC}"))
+                  if is_valid_name(path.name.removesuffix(PUBLIC))}
+        return cls(public, secret, allowed, directory, admins)
 
     def require(self, names: Iterable[str]) -> None:
         """Every one of `names` must have a key here, or it could never join."""
@@ -100,6 +114,20 @@ class ClientKeys:
     @classmethod
     def load(cls, directory: Path, name: str) -> ClientKeys:
         public, secret = _secret(directory, name)
+        return cls(public, secret, _public(directory / f"{COORDINATOR}{PUBLIC}"))
+
+    @classmethod
+    def load_admin(cls, directory: Path, name: str | None = None) -> ClientKeys:
+        """An admin's keys: admins/NAME.key_secret (the only one there, if NAME is not given)."""
+        if name is None:
+            found = sorted(p.name.removesuffix(SECRET) for p in (directory / ADMINS).glob(f"*{SECRET}"))
+            if len(found) != 1:
+                raise KeysError(f"{directory / ADMINS} holds {len(found)} admin secret keys"
+                                f"{': ' + ', '.join(found) if found else ''}; name one with --admin-name"
+                                if found else f"{directory / ADMINS} holds no admin secret key (create one with: "
+                                f"slotwise keys generate NAME --admin --dir {directory})")
+            name = found[0]
+        public, secret = _secret(directory / ADMINS, name)
         return cls(public, secret, _public(directory / f"{COORDINATOR}{PUBLIC}"))
 
     def apply(self, sock: zmq.Socket[bytes]) -> None:

@@ -17,6 +17,7 @@ DEALER/ROUTER):
     C -> A  Release               the walk moved on: drop the hold
     C => *  MeetingScheduled      who attends, when; holders not named drop their hold
     C => *  MeetingFailed         with a reason a person can act on
+    C => A  MeetingCancelled      the live service cancelled it: free the slot, drop reminders
     both    Heartbeat             liveness; any message counts as one
     C => *  Shutdown              negotiation over: exit cleanly
 """
@@ -31,7 +32,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from slotwise.shared.ids import NAME_PATTERN
 from slotwise.shared.slots import require_aware
 
-PROTOCOL_VERSION = 2  # 2: the envelope lost its unused id, sent_at and parent
+PROTOCOL_VERSION = 3  # 3: MeetingCancelled, reminders; 2: the envelope lost its unused id, sent_at and parent
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 MeetingKey = Annotated[str, Field(min_length=1, max_length=128)]
@@ -39,6 +40,7 @@ UtcTime = Annotated[datetime, AfterValidator(require_aware)]
 Round = Annotated[int, Field(ge=0)]
 # A request names at most this many candidates; the scenario loader keeps horizons within it.
 MAX_CANDIDATES = 50_000
+MAX_REMIND_S = 366 * 86400  # a reminder at most a year ahead
 
 
 class Body(BaseModel):
@@ -116,10 +118,19 @@ class Release(Body):
 
 
 class MeetingScheduled(_Span):
+    """Also sent again, with the same id, when the live service moves a meeting."""
+
     type: Literal["meeting_scheduled"] = "meeting_scheduled"
     meeting_id: MeetingKey
     name: Annotated[str, Field(max_length=500)]
     attendees: tuple[Name, ...]
+    # Reminder offsets before the start, in seconds; each attendee's agent fires them.
+    remind: Annotated[tuple[Annotated[int, Field(gt=0, le=MAX_REMIND_S)], ...], Field(max_length=16)] = ()
+
+
+class MeetingCancelled(Body):
+    type: Literal["meeting_cancelled"] = "meeting_cancelled"
+    meeting_id: MeetingKey
 
 
 class MeetingFailed(Body):
@@ -139,11 +150,11 @@ class Shutdown(Body):
 
 Message = (
     Hello | Welcome | Ready | AvailabilityRequest | AvailabilityResponse | Hold | HoldReply
-    | Release | MeetingScheduled | MeetingFailed | Heartbeat | Shutdown
+    | Release | MeetingScheduled | MeetingFailed | MeetingCancelled | Heartbeat | Shutdown
 )
 
 MESSAGE_TYPES: dict[str, type[Body]] = {
     cls.model_fields["type"].default: cls
     for cls in (Hello, Welcome, Ready, AvailabilityRequest, AvailabilityResponse, Hold, HoldReply,
-                Release, MeetingScheduled, MeetingFailed, Heartbeat, Shutdown)
+                Release, MeetingScheduled, MeetingFailed, MeetingCancelled, Heartbeat, Shutdown)
 }

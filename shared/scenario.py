@@ -28,6 +28,7 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     Tag,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     model_serializer,
@@ -37,7 +38,7 @@ from pydantic import (
 from slotwise.shared.errors import Problem, ScenarioError
 from slotwise.shared.ics import busy_from_ics, read_calendar
 from slotwise.shared.ids import NAME_PATTERN, AgentId, MeetingId
-from slotwise.shared.messages import MAX_CANDIDATES
+from slotwise.shared.messages import MAX_CANDIDATES, MAX_REMIND_S
 from slotwise.shared.recurrence import RecurrenceError, expand, parse
 from slotwise.shared.slots import ALWAYS, FreeTime, Interval, SlotGrid, subtract
 
@@ -293,6 +294,26 @@ class Availability(_Strict):
         return FreeTime(subtract(base, busy))
 
 
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_REMINDERS = 16
+
+
+def offset_seconds(text: str) -> int:
+    """"15m" -> 900: a reminder's offset before the meeting starts."""
+    return int(text[:-1]) * _UNIT_S[text[-1]]
+
+
+def _offset_within_limit(text: str) -> str:
+    if offset_seconds(text) > MAX_REMIND_S:
+        raise ValueError(f"{text!r} is more than a year ahead")
+    return text
+
+
+# "15m", "1d": a number and one of s, m, h, d, w.
+RemindOffset = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,6}[smhdw]$"), AfterValidator(_offset_within_limit)]
+Reminders = Annotated[list[RemindOffset], Field(max_length=MAX_REMINDERS)]
+
+
 class Meeting(_Strict):
     id: Annotated[str, Field(min_length=1, max_length=128)]
     name: str = ""
@@ -309,6 +330,8 @@ class Meeting(_Strict):
     on_silence: PolicySpec | None = None
     # iCalendar RRULE: one occurrence per instance, each placed on that instance's local day.
     recurrence: str | None = None
+    # Reminder offsets before the start ("15m", "1d"); None: the scenario's `reminders`.
+    remind: Reminders | None = None
 
     @model_validator(mode="after")
     def _valid_recurrence(self) -> Meeting:
@@ -363,7 +386,8 @@ class Scenario(_Strict):
     horizon: Horizon
     slot_minutes: Annotated[int, Field(gt=0, le=1440)] = 15
     participants: dict[Name, Availability | None] = {}
-    meetings: list[Meeting]
+    meetings: list[Meeting] = []  # may be empty for `serve`: meetings then arrive over the admin socket
+    reminders: Reminders = []  # the default for meetings without `remind`
     negotiation: NegotiationSettings = NegotiationSettings()
     policies: PolicySelection = PolicySelection()
     security: Security = Security()
@@ -417,6 +441,11 @@ def _semantic_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
         yield ("slot_minutes",), (
             f"{horizon_minutes // s.slot_minutes} slots in the horizon; at most {MAX_CANDIDATES} "
             "are supported (use longer slots or a shorter horizon)")
+    yield from _meeting_problems(s)
+
+
+def _meeting_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
+    horizon_minutes = s.horizon_interval.minutes
     seen: dict[str, int] = {}
     for i, m in enumerate(s.meetings):
         if m.id in seen:
@@ -524,7 +553,7 @@ def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | 
     return None
 
 
-def _read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
+def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
     """Parse once, and bound the cost before constructing anything: the file's size, then what
     its aliases expand to, then the values themselves."""
     source = str(path)
@@ -576,17 +605,48 @@ def _validate(model: type[_Strict], data: Any, source: str,
     try:
         return model.model_validate(data, context={"zone": zone, "base_dir": str(Path(source).parent)})
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            loc = tuple(part for part in err["loc"] if part not in _UNION_TAGS)
-            message = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                message = f"unknown field {loc[-1]!r}"
-            problems.append(Problem(render_path(loc), message, _line_for(loc, lines)))
-        raise ScenarioError(source, problems) from None
+        raise ScenarioError(source, _problems(exc, (), lines)) from None
+
+
+def _problems(exc: ValidationError, prefix: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = prefix + tuple(part for part in err["loc"] if part not in _UNION_TAGS)
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = f"unknown field {loc[-1]!r}"
+        problems.append(Problem(render_path(loc), message, _line_for(loc, lines)))
+    return problems
 
 
 Check = Callable[[Scenario], Iterable[tuple[tuple[Any, ...], str]]]
+_MEETING_LIST: TypeAdapter[list[Meeting]] = TypeAdapter(list[Meeting])
+MAX_SUBMITTED = 1000  # meetings in one request to the live service
+
+
+def with_meetings(scenario: Scenario, data: Any, source: str, checks: Sequence[Check] = (),
+                  *, bounded: bool = True) -> Scenario:
+    """The scenario with `data` (a `meetings:` list, as written in a scenario) as its meetings,
+    checked exactly as a scenario's are; raises ScenarioError with `meetings[i].field` paths.
+
+    This is how the live service takes new meetings: the participants, horizon and policies
+    stay the scenario's own."""
+    if not isinstance(data, list):
+        raise ScenarioError(source, [Problem("meetings", "expected a list of meetings")])
+    if bounded and len(data) > MAX_SUBMITTED:
+        raise ScenarioError(source, [Problem("meetings", f"{len(data)} meetings; at most {MAX_SUBMITTED} per request")])
+    try:
+        meetings = _MEETING_LIST.validate_python(data, context={"zone": scenario.zone, "base_dir": "."})
+    except ValidationError as exc:
+        raise ScenarioError(source, _problems(exc, ("meetings",), {})) from None
+    updated = scenario.model_copy(update={"meetings": meetings})
+    found = list(_meeting_problems(updated))
+    if not found:
+        for check in checks:
+            found += check(updated)
+    if found:
+        raise ScenarioError(source, [Problem(render_path(loc), message) for loc, message in found])
+    return updated
 
 
 def load_scenario(path: str | Path, checks: Sequence[Check] = ()) -> Scenario:
@@ -596,7 +656,7 @@ def load_scenario(path: str | Path, checks: Sequence[Check] = ()) -> Scenario:
     field paths and lines like the built-in ones.
     """
     path = Path(path)
-    data, lines = _read_yaml(path)
+    data, lines = read_yaml(path)
     scenario: Scenario = _validate(Scenario, data, str(path), lines)
     found = list(_semantic_problems(scenario))
     if not found:
@@ -611,7 +671,7 @@ def load_scenario(path: str | Path, checks: Sequence[Check] = ()) -> Scenario:
 def load_availability(path: str | Path) -> Availability:
     """Read one person's availability file (the `participant --availability` format)."""
     path = Path(path)
-    data, lines = _read_yaml(path)
+    data, lines = read_yaml(path)
     if data is None:
         data = {}
     return _validate(Availability, data, str(path), lines)  # type: ignore[no-any-return]

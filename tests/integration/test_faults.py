@@ -25,7 +25,7 @@ from slotwise.report.audit import audit
 from slotwise.shared.codec import Encoder
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.ids import AgentId
-from slotwise.shared.messages import Heartbeat, MeetingScheduled
+from slotwise.shared.messages import PROTOCOL_VERSION, Heartbeat, MeetingScheduled
 from slotwise.shared.scenario import Scenario, dump_availability, load_scenario
 from slotwise.shared.topics import BROADCAST_TOPIC, topic_for
 from tests.helpers import REPO, make_scenario
@@ -127,7 +127,7 @@ async def test_garbage_to_every_socket_changes_nothing(children: Children, workd
     evil = Encoder(AgentId("mallory"))
     garbage: list[list[bytes]] = [
         [b""], [b"\xc1\xc1"], [os.urandom(64)], [b"a", b"b", b"c"],
-        [msgpack.packb({"v": 99, "type": "hello"})], [msgpack.packb({"v": 2, "type": "nuke"})],
+        [msgpack.packb({"v": 99, "type": "hello"})], [msgpack.packb({"v": PROTOCOL_VERSION, "type": "nuke"})],
         [msgpack.packb([1, 2, 3])], [evil.encode(Heartbeat())],
         [b"x" * (2 << 20)],  # over MAXMSGSIZE: ZeroMQ cuts this peer off (last on purpose)
     ]

@@ -13,6 +13,7 @@ from slotwise.shared.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.errors import DecodeError
 from slotwise.shared.ids import AgentId
 from slotwise.shared.messages import (
+    PROTOCOL_VERSION,
     AvailabilityRequest,
     AvailabilityResponse,
     Heartbeat,
@@ -48,7 +49,7 @@ SAMPLES = [
 
 def raw(**overrides: object) -> bytes:
     """A valid hello envelope as a dict, with fields replaced, packed."""
-    env: dict[str, object] = {"v": 2, "type": "hello", "sender": "alice", "session": "s",
+    env: dict[str, object] = {"v": PROTOCOL_VERSION, "type": "hello", "sender": "alice", "session": "s",
                               "seq": 1, "body": {"name": "alice"}}
     env.update(overrides)
     return msgpack.packb(env, datetime=True)
@@ -79,7 +80,7 @@ def test_times_are_utc_on_the_wire_whatever_zone_they_were_given_in() -> None:
     (b"", "not msgpack"),
     (b"\xc1", "not msgpack"),
     (msgpack.packb([1, 2, 3]), "not a map"),
-    (raw(v=3), "protocol version 3"),
+    (raw(v=PROTOCOL_VERSION + 1), f"protocol version {PROTOCOL_VERSION + 1}"),
     (raw(v=None), "protocol version"),
     (raw(type="launch_missiles"), "unknown message type 'launch_missiles'"),
     (raw(type=7), "unknown message type 7"),

@@ -17,7 +17,7 @@ from slotwise.report.results import Results
 from slotwise.shared.codec import Encoder, decode
 from slotwise.shared.errors import CoreError, DecodeError, ProtocolError, ScenarioError
 from slotwise.shared.ids import AgentId
-from slotwise.shared.messages import Hello
+from slotwise.shared.messages import PROTOCOL_VERSION, Hello
 from tests.helpers import make_scenario, scenario_dict, write_scenario
 from tests.unit.fakenet import FakeNetwork
 
@@ -103,7 +103,7 @@ def test_deep_nesting_is_a_decode_error_not_a_recursion_error() -> None:
 
 
 def test_a_million_wrong_items_are_refused_before_pydantic() -> None:
-    frame = msgpack.packb({"v": 2, "type": "availability_response", "sender": "a", "session": "s", "seq": 1,
+    frame = msgpack.packb({"v": PROTOCOL_VERSION, "type": "availability_response", "sender": "a", "session": "s", "seq": 1,
                            "body": {"meeting_id": "m", "round": 1, "available": [1] * 1_000_000}})
     with pytest.raises(DecodeError, match=r"items|max_array_len"):
         decode(frame)
@@ -114,7 +114,7 @@ def test_a_million_wrong_items_are_refused_before_pydantic() -> None:
     [msgpack.ExtType(5, b"x")] * 50_000,  # many extension values
 ])
 def test_many_containers_or_exts_are_refused_at_the_first_extra(field: object) -> None:
-    frame = msgpack.packb({"v": 2, "type": "hello", "sender": "a", "session": "s", "seq": 1,
+    frame = msgpack.packb({"v": PROTOCOL_VERSION, "type": "hello", "sender": "a", "session": "s", "seq": 1,
                            "body": {"name": "a", "accepted": field}})
     with pytest.raises(DecodeError, match=r"more than 4 maps|extension type 5"):
         decode(frame)

@@ -1,0 +1,124 @@
+"""`slotwise.Client`: a live service's admin operations from Python, synchronous, with timeouts.
+
+    with slotwise.Client("ipc:///run/slotwise/admin") as client:
+        [entry] = client.add([{"id": "1on1", "duration_minutes": 30, "invitees": ["ana", "bo"]}])
+        client.move("1on1", not_before="2026-12-01T09:00:00+00:00")
+        client.cancel("1on1")
+
+Each call sends one request and waits for its reply (`timeout` seconds beyond any `wait` the
+call asks the service to spend). A reply that arrives after its call gave up is recognised by
+its id and discarded. Entries are dicts in the results file's meeting shape plus "status".
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+
+from slotwise.shared import admin
+from slotwise.shared.errors import AdminError, Problem, ScenarioError
+from slotwise.shared.keys import ClientKeys
+
+_FAILED = zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+
+
+class Client:
+    def __init__(self, address: str, keys: str | Path | None = None, *, admin_name: str | None = None,
+                 timeout: float = 30.0, context: zmq.Context[zmq.Socket[bytes]] | None = None) -> None:
+        self.address = address
+        self.timeout = timeout
+        self._ids = itertools.count(1)
+        self._ctx = context or zmq.Context.instance()
+        self._sock = self._ctx.socket(zmq.DEALER)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        self._sock.setsockopt(zmq.MAXMSGSIZE, 64 * admin.MAX_ADMIN_FRAME)  # a long `list`
+        if keys is not None:
+            ClientKeys.load_admin(Path(keys), admin_name).apply(self._sock)
+        self._monitor = self._sock.get_monitor_socket(_FAILED)
+        self._sock.connect(address)
+
+    def close(self) -> None:
+        self._sock.disable_monitor()
+        self._monitor.close(linger=0)
+        self._sock.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    # --- operations -----------------------------------------------------------------------------
+
+    def add(self, meetings: list[dict[str, Any]], *, wait: float = 60.0) -> list[dict[str, Any]]:
+        """Submit meetings written as in a scenario's `meetings:` list; returns one entry per
+        meeting (per occurrence), decided or, when `wait` runs out, "pending". Raises
+        ScenarioError, naming each problem by field path, if any meeting is invalid (then none is kept)."""
+        result: list[dict[str, Any]] = self.call("add", meetings=meetings, wait=wait)
+        return result
+
+    def cancel(self, meeting_id: str) -> list[dict[str, Any]]:
+        """Cancel a meeting (a recurring meeting's id cancels every occurrence)."""
+        result: list[dict[str, Any]] = self.call("cancel", meeting_id=meeting_id)
+        return result
+
+    def move(self, meeting_id: str, *, not_before: datetime | str | None = None,
+             not_after: datetime | str | None = None, wait: float = 60.0) -> dict[str, Any]:
+        """Re-negotiate one meeting (or occurrence) within a new window, at another time than now;
+        it stays where it was until a new slot is confirmed, and stays there if none is found."""
+        [entry] = self.call("move", meeting_id=meeting_id, not_before=_iso(not_before),
+                            not_after=_iso(not_after), wait=wait)
+        return dict(entry)
+
+    def list(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.call("list")
+        return result
+
+    def status(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("status")
+        return result
+
+    # --- the exchange ---------------------------------------------------------------------------
+
+    def call(self, op: str, **fields: Any) -> Any:
+        rid = next(self._ids)
+        limit = self.timeout + float(fields.get("wait") or 0)
+        try:  # queued by ZeroMQ until the connection is up
+            self._sock.send(admin.encode({"v": admin.ADMIN_VERSION, "id": rid, "op": op, **fields}), zmq.NOBLOCK)
+        except zmq.Again:
+            raise AdminError("timeout", f"cannot queue a request for {self.address}") from None
+        deadline = time.monotonic() + limit
+        poller = zmq.Poller()
+        poller.register(self._sock, zmq.POLLIN)
+        poller.register(self._monitor, zmq.POLLIN)
+        while (left := deadline - time.monotonic()) > 0:
+            for sock, _ in poller.poll(int(min(left, 0.2) * 1000) + 1):
+                if sock is self._monitor:
+                    event = recv_monitor_message(self._monitor)
+                    raise AdminError("handshake", f"{self.address} refused this admin key, or speaks "
+                                     f"another security mechanism (event {event['event']})")
+                reply = admin.decode(self._sock.recv())
+                if reply.get("id") == rid:
+                    return self._result(reply)
+        raise AdminError("timeout", f"no answer from {self.address} within {limit:g}s")
+
+    @staticmethod
+    def _result(reply: dict[str, Any]) -> Any:
+        if reply.get("ok"):
+            return reply.get("result")
+        kind, message = str(reply.get("kind")), str(reply.get("error"))
+        if kind == "invalid" and reply.get("problems"):
+            raise ScenarioError("request", [Problem(str(p.get("path", "")), str(p.get("message", "")))
+                                            for p in reply["problems"]])
+        raise AdminError(kind, message)
+
+
+def _iso(value: datetime | str | None) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else value

@@ -1,0 +1,218 @@
+"""The live service's commands: `serve`, `meetings add|cancel|move|list`, `status`.
+
+`serve` runs until SIGTERM or SIGINT. The others are clients of its admin socket: they print
+JSON on stdout (a table for `list` and `status` without --json) and map the service's answer to
+an exit code: 0 done, 2 the request was refused as given (bad meetings, unknown id, a move that
+cannot be asked), 1 the service could not be reached, or a move found no new slot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from slotwise.shared.endpoints import DEFAULT_BIND
+
+if TYPE_CHECKING:
+    from slotwise.client import Client
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from loguru import logger
+
+    from slotwise.coordinator.live import LiveService
+    from slotwise.coordinator.plan import load_plan
+    from slotwise.coordinator.store import SqliteStore
+    from slotwise.shared.endpoints import parse_endpoints, require_protection
+    from slotwise.shared.keys import ServerKeys
+
+    scenario, plan = load_plan(args.scenario)
+    requested = parse_endpoints(args.bind)
+    keys_dir = args.keys or scenario.keys_dir(args.scenario)
+    keys = ServerKeys.load(keys_dir) if keys_dir is not None else None
+    require_protection(requested, keys=keys is not None, insecure=args.insecure)
+    service = LiveService(scenario, plan, requested, args.admin, SqliteStore(args.store), keys=keys,
+                          allow_past=args.allow_past)
+    try:
+        endpoints, admin_at = service.bind()
+        sys.stderr.write(f"serving {plan.name!r}: agents connect to {endpoints}, admins to {admin_at}; "
+                         f"state in {args.store}\n")
+        sys.stderr.flush()
+
+        async def serve() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            await service.run(stop)
+
+        asyncio.run(serve())
+        logger.bind(role="coordinator").info("stopped; {} requests served", service.requests_served)
+        if args.out is not None:
+            entries = [service.entry(m) for m in service.known()]
+            args.out.write_text(json.dumps({"scenario": plan.name, "meetings": entries}, indent=2))
+    finally:
+        service.close()
+    return EXIT_OK
+
+
+def _client(args: argparse.Namespace) -> Client:
+    from slotwise.client import Client
+
+    return Client(args.connect, args.keys, admin_name=args.admin_name, timeout=args.timeout)
+
+
+def _read_meetings(path: Path) -> tuple[Any, dict[str, int]]:
+    """The file's meetings (a list, or a mapping with `meetings:`), and the line of each field path."""
+    from slotwise.shared.errors import Problem, ScenarioError
+    from slotwise.shared.scenario import read_yaml, render_path
+
+    data, lines = read_yaml(path)
+    if isinstance(data, dict) and set(data) == {"meetings"}:
+        data = data["meetings"]
+    else:
+        lines = {("meetings", *loc): line for loc, line in lines.items()}
+    if not isinstance(data, list):
+        raise ScenarioError(str(path), [Problem("meetings", "expected a list of meetings (or a mapping with `meetings:`)")])
+    return data, {render_path(loc): line for loc, line in lines.items()}
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2) + "\n")
+
+
+def cmd_meetings_add(args: argparse.Namespace) -> int:
+    from slotwise.shared.errors import Problem, ScenarioError
+
+    data, lines = _read_meetings(args.file)
+    with _client(args) as client:
+        try:
+            entries = client.add(data, wait=args.wait)
+        except ScenarioError as exc:  # the service's verdict, placed on the file's lines
+            raise ScenarioError(str(args.file), [Problem(p.path, p.message, _line(lines, p.path))
+                                                 for p in exc.problems]) from None
+    _print_json(entries)
+    return EXIT_OK
+
+
+def _line(lines: dict[str, int], path: str) -> int | None:
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return None
+
+
+def cmd_meetings_cancel(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        _print_json(client.cancel(args.id))
+    return EXIT_OK
+
+
+def cmd_meetings_move(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        entry = client.move(args.id, not_before=args.not_before, not_after=args.not_after, wait=args.wait)
+    _print_json([entry])
+    return EXIT_FAILURE if entry.get("move", {}).get("status") == "failed" else EXIT_OK
+
+
+def cmd_meetings_list(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        entries = client.list()
+    if args.json:
+        _print_json(entries)
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("id", "status", "when", "participants / reason")
+    for e in entries:
+        when = f"{e['start']} – {e['end'][11:16]}" if e.get("start") and e["status"] == "scheduled" else ""
+        table.add_row(e["id"], e["status"] + (" (moving)" if e.get("move", {}).get("status") == "pending" else ""),
+                      when, ", ".join(e["participants"]) if e["status"] == "scheduled" else (e.get("reason") or ""))
+    Console(soft_wrap=True).print(table)
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        status = client.status()
+    if args.json:
+        _print_json(status)
+        return EXIT_OK
+    p, m = status["participants"], status["meetings"]
+    lines = [
+        f"participants: {len(p['connected'])}/{p['expected']} connected"
+        + (f"; lost: {', '.join(p['lost'])}" if p["lost"] else "")
+        + (f"; never joined: {', '.join(p['never_joined'])}" if p["never_joined"] else ""),
+        "meetings: " + ", ".join(f"{n} {k}" for k, n in m.items())
+        + (f" ({status['moving']} moving)" if status["moving"] else ""),
+        f"requests served: {status['requests_served']}; up {status['uptime_s']:.0f}s",
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="run as a live service: meetings arrive over the admin socket")
+    serve.add_argument("scenario", type=Path, help="participants and policies (its meetings may be empty)")
+    serve.add_argument("--bind", default=DEFAULT_BIND, metavar="ADDRESS",
+                       help=f"where agents connect, as for `coordinator` (default {DEFAULT_BIND})")
+    serve.add_argument("--admin", required=True, metavar="ADDRESS",
+                       help="the admin socket: ipc://PATH or tcp://HOST:PORT (loopback only without --keys)")
+    serve.add_argument("--store", required=True, type=Path, metavar="FILE", help="SQLite file holding the state")
+    serve.add_argument("--keys", type=Path, metavar="DIR",
+                       help="CURVE: as for `coordinator`, plus DIR/admins/NAME.key for each admin")
+    serve.add_argument("--out", type=Path, metavar="FILE", help="on stop, write every meeting as JSON here")
+    serve.add_argument("--insecure", action="store_true",
+                       help="allow binding the agents' socket to a non-loopback address without keys")
+    serve.add_argument("--allow-past", action="store_true",
+                       help="place meetings at times that have passed (demos on historical scenarios)")
+    serve.add_argument("-v", "--verbose", action="count", default=1, help="-v info (default), -vv debug")
+    serve.set_defaults(func=cmd_serve)
+
+    def client_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--connect", required=True, metavar="ADMIN", help="the service's admin address")
+        p.add_argument("--keys", type=Path, metavar="DIR",
+                       help="CURVE: DIR/coordinator.key and DIR/admins/NAME.key_secret")
+        p.add_argument("--admin-name", metavar="NAME", help="which admin key, if DIR/admins holds several")
+        p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="give up on the service after this long (beyond --wait; default 10)")
+
+    meetings = sub.add_parser("meetings", help="add, cancel, move or list a live service's meetings")
+    msub = meetings.add_subparsers(dest="meetings_command", required=True)
+    add = msub.add_parser("add", help="submit meetings (YAML or JSON, as in a scenario's meetings: list)")
+    add.add_argument("file", type=Path)
+    add.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                     help="wait this long for the decisions (0: answer at once, as pending; default 60)")
+    client_options(add)
+    add.set_defaults(func=cmd_meetings_add)
+    cancel = msub.add_parser("cancel", help="cancel a meeting (a recurring meeting's id: every occurrence)")
+    cancel.add_argument("id")
+    client_options(cancel)
+    cancel.set_defaults(func=cmd_meetings_cancel)
+    move = msub.add_parser("move", help="find a new time for a meeting; it stays put if none is found")
+    move.add_argument("id")
+    move.add_argument("--not-before", metavar="T", help="ISO 8601; default: the meeting's own window")
+    move.add_argument("--not-after", metavar="T", help="ISO 8601; default: the meeting's own window")
+    move.add_argument("--wait", type=float, default=60.0, metavar="SECONDS")
+    client_options(move)
+    move.set_defaults(func=cmd_meetings_move)
+    lst = msub.add_parser("list", help="every meeting the service knows")
+    lst.add_argument("--json", action="store_true")
+    client_options(lst)
+    lst.set_defaults(func=cmd_meetings_list)
+
+    status = sub.add_parser("status", help="a live service's participants, meetings and uptime")
+    status.add_argument("--json", action="store_true")
+    client_options(status)
+    status.set_defaults(func=cmd_status)

@@ -1,0 +1,156 @@
+"""The live service's state: every meeting requested, and what became of it, in SQLite.
+
+Why a database and not the batch journal: the service changes meetings after deciding them
+(cancel, move), and must find the in-flight ones again after a crash. SQLite in WAL mode with
+`synchronous=FULL` makes each committed change survive a SIGKILL or a power cut, and every
+change is committed before anyone hears of it (the shell writes, then announces).
+
+`Store` is the small interface the service uses; `SqliteStore` is the one implementation, so a
+server database can back the same interface later.
+
+What is stored:
+- `requests`: each meeting as it was submitted (canonical JSON), by its id. A repeated request
+  is recognised by it (idempotency), and a restart recompiles meetings from it.
+- `meetings`: one row per occurrence: status (pending, scheduled, failed, cancelled), the
+  standing `Decision`, a move in flight (its window) and the last failed move's reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from slotwise.shared.decision import Decision
+from slotwise.shared.errors import InputError
+
+SCHEMA_VERSION = 1
+Status = Literal["pending", "scheduled", "failed", "cancelled"]
+
+
+class StoreError(InputError):
+    """The store file cannot be used (not SQLite, another version, unwritable)."""
+
+
+@dataclass(frozen=True)
+class MeetingRow:
+    id: str
+    series: str  # the submitted meeting's id (an occurrence's series, or its own id)
+    status: Status
+    decision: Decision | None
+    moving: dict[str, str | None] | None  # {"not_before", "not_after"} while a move is in flight
+    move_failure: str | None
+
+
+class Store(Protocol):
+    def requests(self) -> list[tuple[str, Any]]: ...
+    def request(self, series: str) -> Any | None: ...
+    def add(self, requests: Sequence[tuple[str, Any]], occurrences: Sequence[tuple[str, str]]) -> None: ...
+    def decide(self, decision: Decision) -> None: ...
+    def move_started(self, meeting_id: str, window: dict[str, str | None]) -> None: ...
+    def move_failed(self, meeting_id: str, reason: str) -> None: ...
+    def cancel(self, meeting_ids: Sequence[str]) -> None: ...
+    def meetings(self) -> list[MeetingRow]: ...
+    def close(self) -> None: ...
+
+
+def canonical(value: Any) -> str:
+    """One spelling per meaning, so "the same request again" is a string comparison."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None)  # transactions are explicit
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: cannot use as a store: {exc}") from None
+
+    def _migrate(self) -> None:
+        with self._tx():
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is not None and int(row[0]) != SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: store schema {row[0]}; this version reads {SCHEMA_VERSION}")
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            self._db.execute("""CREATE TABLE IF NOT EXISTS requests (
+                series TEXT PRIMARY KEY, body TEXT NOT NULL, seq INTEGER NOT NULL)""")
+            self._db.execute("""CREATE TABLE IF NOT EXISTS meetings (
+                id TEXT PRIMARY KEY, series TEXT NOT NULL REFERENCES requests(series),
+                status TEXT NOT NULL, decision TEXT, moving TEXT, move_failure TEXT, seq INTEGER NOT NULL)""")
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def requests(self) -> list[tuple[str, Any]]:
+        rows = self._db.execute("SELECT series, body FROM requests ORDER BY seq").fetchall()
+        return [(series, json.loads(body)) for series, body in rows]
+
+    def request(self, series: str) -> Any | None:
+        row = self._db.execute("SELECT body FROM requests WHERE series = ?", (series,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def add(self, requests: Sequence[tuple[str, Any]], occurrences: Sequence[tuple[str, str]]) -> None:
+        """All of one request's meetings, or none of them."""
+        with self._tx():
+            seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM requests").fetchone()[0]
+            self._db.executemany("INSERT INTO requests VALUES (?, ?, ?)",
+                                 [(series, canonical(body), seq + 1 + i) for i, (series, body) in enumerate(requests)])
+            first = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM meetings").fetchone()[0]
+            self._db.executemany("INSERT INTO meetings (id, series, status, seq) VALUES (?, ?, 'pending', ?)",
+                                 [(mid, series, first + 1 + i) for i, (mid, series) in enumerate(occurrences)])
+
+    def decide(self, decision: Decision) -> None:
+        status = "scheduled" if decision.scheduled else "failed"
+        with self._tx():
+            self._db.execute("UPDATE meetings SET status = ?, decision = ?, moving = NULL WHERE id = ?",
+                             (status, decision.model_dump_json(), decision.id))
+
+    def move_started(self, meeting_id: str, window: dict[str, str | None]) -> None:
+        with self._tx():
+            self._db.execute("UPDATE meetings SET moving = ?, move_failure = NULL WHERE id = ?",
+                             (canonical(window), meeting_id))
+
+    def move_failed(self, meeting_id: str, reason: str) -> None:
+        with self._tx():
+            self._db.execute("UPDATE meetings SET moving = NULL, move_failure = ? WHERE id = ?",
+                             (reason, meeting_id))
+
+    def cancel(self, meeting_ids: Sequence[str]) -> None:
+        with self._tx():
+            self._db.executemany("UPDATE meetings SET status = 'cancelled', moving = NULL WHERE id = ?",
+                                 [(m,) for m in meeting_ids])
+
+    def meetings(self) -> list[MeetingRow]:
+        rows = self._db.execute(
+            "SELECT id, series, status, decision, moving, move_failure FROM meetings ORDER BY seq").fetchall()
+        return [MeetingRow(mid, series, status, Decision.model_validate_json(d) if d else None,
+                           json.loads(moving) if moving else None, failure)
+                for mid, series, status, d, moving, failure in rows]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT (or ROLLBACK on error): each change is whole or absent."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self._db.execute("COMMIT" if kind is None else "ROLLBACK")

@@ -1,0 +1,84 @@
+"""The admin protocol: how `slotwise meetings …`, `slotwise status` and `slotwise.Client` talk to
+a running `slotwise serve`.
+
+One JSON object per ZeroMQ frame, request and reply matched by `id`. JSON rather than msgpack
+because these are few, small, and read by people debugging a service; the agents' hot path
+stays msgpack. A frame is bounded by the socket (MAXMSGSIZE) before it is parsed, and nesting
+by the parser's own recursion guard, which we turn into a refusal.
+
+    request  {"v": 1, "id": 7, "op": "add", "meetings": [...], "wait": 30}
+             {"v": 1, "id": 8, "op": "cancel", "meeting_id": "standup"}
+             {"v": 1, "id": 9, "op": "move", "meeting_id": "review", "not_before": "...", "not_after": null, "wait": 30}
+             {"v": 1, "id": 10, "op": "list"}    {"v": 1, "id": 11, "op": "status"}
+    reply    {"id": 7, "ok": true, "result": [...entries...]}
+             {"id": 7, "ok": false, "kind": "invalid", "error": "...", "problems": [{"path": ..., "message": ...}]}
+
+An entry is a meeting in the results file's shape plus "status" (scheduled, failed, cancelled,
+pending); a move adds "move": {"status": moved|failed|pending, "reason": ...}.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+ADMIN_VERSION = 1
+ADMIN_DOMAIN = "slotwise-admin"  # the ZAP domain: only admin keys are admitted on it
+MAX_ADMIN_FRAME = 4 << 20  # a request of 1,000 meetings is well under 1 MiB
+MAX_WAIT_S = 3600.0
+OPS = ("add", "cancel", "move", "list", "status")
+
+ErrorKind = Literal["invalid", "unknown", "conflict", "refused", "busy"]
+
+
+class AdminProtocolError(ValueError):
+    """A frame that is not an admin request; the reply says why."""
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":"), default=_iso).encode()
+
+
+def _iso(value: Any) -> str:
+    iso = getattr(value, "isoformat", None)
+    if iso is None:
+        raise TypeError(f"{type(value).__name__} is not JSON")
+    return str(iso())
+
+
+def decode(frame: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(frame)
+    except (ValueError, RecursionError) as exc:
+        raise AdminProtocolError(f"not a JSON request: {str(exc)[:200]}") from None
+    if not isinstance(value, dict):
+        raise AdminProtocolError("a request is a JSON object")
+    return value
+
+
+def request_fields(req: dict[str, Any]) -> tuple[int, str]:
+    """The request's id and op, checked; raises AdminProtocolError."""
+    if req.get("v") != ADMIN_VERSION:
+        raise AdminProtocolError(f"admin protocol version {str(req.get('v'))[:20]} (this side speaks {ADMIN_VERSION})")
+    rid, op = req.get("id"), req.get("op")
+    if not isinstance(rid, int) or isinstance(rid, bool):
+        raise AdminProtocolError("'id' must be an integer")
+    if op not in OPS:
+        raise AdminProtocolError(f"unknown op {str(op)[:40]!r}; one of {', '.join(OPS)}")
+    return rid, op
+
+
+def wait_of(req: dict[str, Any], default: float = 0.0) -> float:
+    wait = req.get("wait", default)
+    if not isinstance(wait, (int, float)) or isinstance(wait, bool) or not 0 <= wait <= MAX_WAIT_S:
+        raise AdminProtocolError(f"'wait' must be a number of seconds from 0 to {MAX_WAIT_S:g}")
+    return float(wait)
+
+
+def error(rid: int | None, kind: ErrorKind, message: str,
+          problems: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"id": rid, "ok": False, "kind": kind, "error": message, "problems": problems or []}
+
+
+def ok(rid: int, result: Any) -> dict[str, Any]:
+    return {"id": rid, "ok": True, "result": result}
