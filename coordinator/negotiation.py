@@ -791,6 +791,11 @@ class Negotiation:
         self._announcements.append(MeetingCancelled(meeting_id=st.id))
 
     @property
+    def open_count(self) -> int:
+        """Meetings still being negotiated (moves included)."""
+        return len(self._queue)
+
+    @property
     def lost(self) -> tuple[AgentId, ...]:
         return tuple(a for a in self.expected if a in self._lost)
 

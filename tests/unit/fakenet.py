@@ -40,10 +40,12 @@ class FakeNetwork:
     absent: set[str] = field(default_factory=set)  # agents that never start
     deliver: Filter = lambda s, r, b: True
     now: float = 0.0
+    open_ended: bool = False  # the live service's core: submit, cancel, move; never done
 
     def __post_init__(self) -> None:
         self.plan = compile_plan(self.scenario)
-        self.core = Negotiation(self.plan)
+        self.core = Negotiation(self.plan, open_ended=self.open_ended)
+        self.actions: list[object] = []
         self.explanations: dict[str, tuple[object, ...]] = {}
         self.coord_codec = Encoder(COORDINATOR)
         self.agents: dict[AgentId, Responder] = {}
@@ -75,6 +77,7 @@ class FakeNetwork:
 
     def _coord_actions(self, actions: Iterable[object]) -> None:
         for a in actions:
+            self.actions.append(a)
             if isinstance(a, Publish):
                 for who in a.to if a.to is not None else tuple(self.agents):
                     self._post(COORDINATOR, who, a.body, self.coord_codec)
@@ -94,15 +97,19 @@ class FakeNetwork:
     def pump(self) -> None:
         """Deliver until nothing is in flight."""
         while self.queue:
-            sender, recipient, frame = self.queue.popleft()
-            env = decode(frame)
-            try:
-                if recipient == COORDINATOR:
-                    self._coord_actions(self.core.receive(env, self.now))
-                elif recipient in self.agents:
-                    self._agent_actions(recipient, self.agents[recipient].receive(env, self.now))
-            except ProtocolError as exc:
-                self.dropped.append(str(exc))
+            self.step()
+
+    def step(self) -> None:
+        """Deliver the next frame in flight."""
+        sender, recipient, frame = self.queue.popleft()
+        env = decode(frame)
+        try:
+            if recipient == COORDINATOR:
+                self._coord_actions(self.core.receive(env, self.now))
+            elif recipient in self.agents:
+                self._agent_actions(recipient, self.agents[recipient].receive(env, self.now))
+        except ProtocolError as exc:
+            self.dropped.append(str(exc))
 
     def run(self, limit_s: float = 600.0) -> list[Decision]:
         """Start, then alternate delivery and the clock until the coordinator is done."""
@@ -120,6 +127,30 @@ class FakeNetwork:
             for name, agent in list(self.agents.items()):
                 self._agent_actions(name, agent.tick(self.now))
         raise AssertionError("the clock stopped advancing: a deadline that tick() does not clear")
+
+    def act(self, actions: Iterable[object]) -> None:
+        """Perform a core's actions from a verb the test called (submit, cancel, move)."""
+        self._coord_actions(actions)
+
+    def settle(self, limit_s: float = 600.0) -> None:
+        """An open-ended core: deliver and move the clock until no meeting is open."""
+        if not self.core.started:
+            self._coord_actions(self.core.start(self.now))
+        deadline = self.now + limit_s
+        while True:
+            self.pump()
+            if self.core.phase.name == "NEGOTIATING" and not self.core.open_count and not self.queue:
+                self.now += 0.05  # let the announcement burst go out
+                self._coord_actions(self.core.tick(self.now))
+                self.pump()
+                return
+            deadlines = [d for d in [self.core.next_deadline()] if d is not None]
+            deadlines += [a.next_deadline() for a in self.agents.values()]
+            self.now = max(self.now, min(deadlines))
+            assert self.now < deadline, "negotiation did not settle"
+            self._coord_actions(self.core.tick(self.now))
+            for name, agent in list(self.agents.items()):
+                self._agent_actions(name, agent.tick(self.now))
 
     def decided(self) -> list[Decided]:
         return [Decided(d) for d in self.core.decisions]
