@@ -79,7 +79,7 @@ class LiveService:
         self._admin.setsockopt(zmq.LINGER, 0)
         self._admin.setsockopt(zmq.RCVHWM, 1000)
         if keys is not None:
-            self._admin.zap_domain = admin.ADMIN_DOMAIN  # admitted by the admin allow-list only
+            self._admin.zap_domain = admin.ADMIN_DOMAIN.encode()  # admitted by the admin allow-list only
             self._admin.curve_server = True
             self._admin.curve_secretkey = keys.secret
             self._admin.curve_publickey = keys.public

@@ -730,7 +730,9 @@ class Negotiation:
         self._queue += fresh
         if self.phase is not Phase.NEGOTIATING:
             return []  # asked when joining ends
-        actions: list[Action] = []
+        # Agents hear every cancellation and move before they are asked again: a slot the ledger
+        # has freed must not still look taken to them (one socket keeps this order).
+        actions: list[Action] = self._flush_announcements()
         for st in fresh:
             actions += self._ask(st, now)
         return actions + self._advance(now)
@@ -749,7 +751,7 @@ class Negotiation:
         self._queue.append(st)
         if self.phase is not Phase.NEGOTIATING:
             return []
-        return self._ask(st, now) + self._advance(now)
+        return self._flush_announcements() + self._ask(st, now) + self._advance(now)
 
     @_guarded
     def cancel(self, meeting_id: MeetingId, now: float) -> list[Action]:
@@ -771,7 +773,10 @@ class Negotiation:
         st.move(MeetingPhase.CANCELLED)
         self._queue = [q for q in self._queue if q is not st]
         self._announce(MeetingCancelled(meeting_id=st.id), now)
-        return actions + [Cancelled(st.id, previous)] + self._advance(now)
+        actions.append(Cancelled(st.id, previous))  # the shell's record comes before anyone hears
+        if self.phase is Phase.NEGOTIATING:
+            actions += self._flush_announcements()
+        return actions + self._advance(now)
 
     @_guarded
     def restore(self, spec: MeetingSpec, decision: Decision | None, *, cancelled: bool = False) -> None:

@@ -333,7 +333,8 @@ class _NameAuthenticator(ThreadAuthenticator):
         self._refusals = RateLimitedLog(DROP_LOG_INTERVAL_S)
         self._address = "unknown"  # of the ZAP request being decided (one at a time, in order)
         self.start()
-        self.configure_curve_callback("*", credentials_provider=self)
+        self.configure_curve_callback("*", credentials_provider=self)  # the agents' sockets
+        self.configure_curve_callback(ADMIN_DOMAIN, credentials_provider=self)  # `serve --admin`
 
     def handle_zap_message(self, msg: list[bytes]) -> Coroutine[Any, Any, None]:
         """Note the peer's address for the refusal log line, then decide as the base does."""

@@ -1,0 +1,358 @@
+"""`slotwise serve` with real agents over real sockets: meetings added, cancelled and moved while
+agents stay connected; SIGKILLs of the service and of an agent; admin keys; reminders on time.
+
+Every test ends by checking the schedule from the service's own listing, independently of it:
+attendees invited and free, each meeting's minimum met, nobody double-booked; and the agents'
+records (written when they stop) agree with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from slotwise.client import Client
+from slotwise.participant.launch import participant_command
+from slotwise.shared.errors import AdminError, ScenarioError
+from slotwise.shared.keys import generate
+from slotwise.shared.scenario import Scenario, load_scenario, offset_seconds
+from slotwise.shared.slots import Interval
+from tests.integration.conftest import SLOTWISE, Children, run_cli
+
+PEOPLE = ("ana", "bo", "cy", "di")
+DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def at(hour: float) -> str:
+    return (DAY + timedelta(hours=hour)).isoformat()
+
+
+def scenario_file(folder: Path, *, start: datetime = DAY, hours: int = 24 * 3, slot: int = 60,
+                  people: tuple[str, ...] = PEOPLE, **extra: Any) -> Path:
+    data = {
+        "name": "live", "timezone": "UTC", "slot_minutes": slot,
+        "horizon": {"start": start.isoformat(), "end": (start + timedelta(hours=hours)).isoformat()},
+        "participants": {p: ({"busy": [[at(9), at(10)]]} if p == "cy" else {}) for p in people},
+        "meetings": [],
+        "negotiation": {"join_timeout_s": 10, "response_timeout_s": 1, "hold_timeout_s": 1, "heartbeat_s": 0.25},
+        **extra,
+    }
+    path = folder / "live.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+class Service:
+    """A `slotwise serve` and its agents, all children of the test (killed by pid at teardown)."""
+
+    def __init__(self, children: Children, scenario: Path, people: tuple[str, ...] = PEOPLE,
+                 keys: Path | None = None, notify: Path | None = None) -> None:
+        self.children, self.scenario, self.people, self.keys, self.notify = children, scenario, people, keys, notify
+        work = children.workdir
+        self.agents_at, self.admin_at, self.store = f"ipc://{work}/ag", f"ipc://{work}/adm", work / "state.db"
+        self.proc: subprocess.Popen[str] | None = None
+        self.agents: dict[str, subprocess.Popen[str]] = {}
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        args = [*SLOTWISE, "serve", str(self.scenario), "--bind", self.agents_at, "--admin", self.admin_at,
+                "--store", str(self.store)]
+        if self.keys is not None:
+            args += ["--keys", str(self.keys)]
+        self.proc = self.children.start(args, f"serve{self.starts}")
+
+    def agent(self, name: str) -> None:
+        extra = ["--notify-command", self.notify_command()] if self.notify is not None else []
+        keys = self.keys if self.keys is not None else None
+        argv = participant_command(self.agents_at, name, scenario=self.scenario,
+                                   record=self.children.record_path(name), coordinator_timeout_s=0,
+                                   keys_dir=keys, extra=extra)
+        self.agents[name] = self.children.start(argv, f"{name}-{len(self.children.procs)}")
+
+    def notify_command(self) -> str:
+        code = f"import sys; open({str(self.notify)!r}, 'a').write(sys.stdin.read())"
+        return shlex.join([sys.executable, "-c", code])
+
+    def client(self, timeout: float = 10.0) -> Client:
+        admin_keys = self.keys.parent / "admin-side" if self.keys is not None else None
+        return Client(self.admin_at, admin_keys, timeout=timeout)
+
+    def wait_connected(self, count: int, within: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        last: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            try:
+                with self.client(timeout=2.0) as c:
+                    last = c.status()
+            except AdminError:
+                continue  # not listening yet: the call itself waited, bounded
+            if len(last["participants"]["connected"]) >= count:
+                return last
+            time.sleep(0.1)  # a status poll's pace, not a synchronisation
+        raise AssertionError(f"{count} agents not connected within {within}s: {last}")
+
+    def cli(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, "--connect", self.admin_at, timeout=timeout)
+
+    def stop_agents(self) -> None:
+        for proc in self.agents.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.agents.values():
+            proc.wait(timeout=20)
+
+
+@pytest.fixture
+def service(children: Children) -> Iterator[Service]:
+    svc = Service(children, scenario_file(children.workdir))
+    svc.start()
+    for p in PEOPLE:
+        svc.agent(p)
+    svc.wait_connected(len(PEOPLE))
+    yield svc
+
+
+def meeting(mid: str, *who: str, minutes: int = 60, **extra: Any) -> dict[str, Any]:
+    return {"id": mid, "duration_minutes": minutes, "invitees": list(who), **extra}
+
+
+def check_schedule(scenario: Scenario, entries: list[dict[str, Any]]) -> None:
+    """The promises a schedule makes, recomputed from the listing and the scenario alone."""
+    busy: dict[str, list[tuple[str, Interval]]] = {}
+    assert len({e["id"] for e in entries}) == len(entries), "an id listed twice"
+    for e in entries:
+        assert e["status"] in {"scheduled", "failed", "cancelled", "pending"}
+        if e["status"] != "scheduled":
+            assert e["status"] == "pending" or e["reason"], f"{e['id']} not placed without a reason"
+            continue
+        when = Interval(datetime.fromisoformat(e["start"]), datetime.fromisoformat(e["end"]))
+        assert set(e["participants"]) <= set(e["invitees"]), e
+        assert len(e["participants"]) >= e["min_participants"], e
+        assert scenario.horizon_interval.contains(when)
+        for who in e["participants"]:
+            assert scenario.availability(who).free_time(scenario.horizon_interval).covers(when), f"{who} busy: {e}"
+            for other, span in busy.get(who, []):
+                assert not when.overlaps(span), f"{who} double-booked: {e['id']} and {other}"
+            busy.setdefault(who, []).append((e["id"], when))
+
+
+def check_agents_agree(children: Children, entries: list[dict[str, Any]], people: tuple[str, ...]) -> None:
+    for who in people:
+        record = children.record(who)
+        theirs = {d["id"]: (d["start"], d["end"]) for d in record["accepted"]}
+        ours = {e["id"]: (e["start"], e["end"]) for e in entries
+                if e["status"] == "scheduled" and who in e["participants"]}
+        assert theirs == ours, f"{who} disagrees with the service"
+
+
+def test_meetings_are_added_cancelled_and_moved_while_agents_stay_connected(service: Service) -> None:
+    scenario = load_scenario(service.scenario)
+    work = service.children.workdir
+    # Two submitters at once: the Python client, and the command line with a YAML file.
+    batch_a = [meeting(f"a{i}", "ana", "bo", "cy", min_participants=2) for i in range(6)]
+    batch_b = [meeting(f"b{i}", "bo", "di") for i in range(6)] + [meeting("weekly", "ana", "di", minutes=30,
+                                                                          recurrence="FREQ=DAILY;COUNT=3")]
+    (work / "b.yaml").write_text(yaml.safe_dump({"meetings": batch_b}))
+    got: dict[str, Any] = {}
+
+    def via_client() -> None:
+        with service.client() as c:
+            got["a"] = c.add(batch_a, wait=30)
+
+    thread = threading.Thread(target=via_client)
+    thread.start()
+    cli = service.cli("meetings", "add", str(work / "b.yaml"), "--wait", "30")
+    thread.join(timeout=60)
+    assert cli.returncode == 0, cli.stderr
+    by_cli = json.loads(cli.stdout)
+    assert [e["id"] for e in by_cli][-3:] == [f"weekly@{(DAY + timedelta(days=d)).date()}" for d in range(3)]
+    assert all(e["status"] == "scheduled" for e in got["a"] + by_cli)
+
+    # The same request again is the same meetings; the same id with other content is refused.
+    again = service.cli("meetings", "add", str(work / "b.yaml"), "--wait", "0")
+    assert again.returncode == 0 and json.loads(again.stdout) == by_cli
+    (work / "clash.yaml").write_text(yaml.safe_dump([meeting("b0", "bo", "di", minutes=30)]))
+    clash = service.cli("meetings", "add", str(work / "clash.yaml"))
+    assert clash.returncode == 2 and "meetings[0].id: meeting 'b0' exists with different content" in clash.stderr
+    (work / "bad.yaml").write_text("- id: fine\n  duration_minutes: 30\n  invitees: [ana]\n"
+                                   "- id: bad\n  duration_minutes: 30\n  invitees: [ana, zed]\n")
+    bad = service.cli("meetings", "add", str(work / "bad.yaml"))
+    assert bad.returncode == 2
+    assert "bad.yaml:6: meetings[1].invitees[1]: 'zed' is not listed under participants" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    with service.client() as c:
+        assert "fine" not in {e["id"] for e in c.list()}  # nothing of a refused request is kept
+
+        # A cancel frees a slot that a later request takes: one slot, wanted three times.
+        window = {"not_before": at(30), "not_after": at(31)}
+        [first] = c.add([meeting("only", "ana", "bo", **window)])
+        [second] = c.add([meeting("only-too", "ana", "bo", **window)])
+        assert first["status"] == "scheduled" and second["status"] == "failed"
+        assert c.cancel("only")[0]["status"] == "cancelled"
+        [third] = c.add([meeting("only-three", "ana", "bo", **window)])
+        assert third["status"] == "scheduled" and third["start"] == first["start"]
+
+        # A move that succeeds frees the old slot; one that cannot keeps the meeting where it was.
+        [m] = c.add([meeting("review", "ana", "di", not_before=at(40), not_after=at(42))])
+        moved = c.move("review", not_before=at(44), not_after=at(46))
+        assert moved["status"] == "scheduled" and moved["start"] == at(44) and moved["participants"] == m["participants"]
+        [taker] = c.add([meeting("old-slot", "ana", "di", not_before=m["start"], not_after=m["end"])])
+        assert taker["status"] == "scheduled" and taker["start"] == m["start"]
+    stuck = service.cli("meetings", "move", "review", "--not-before", at(30), "--not-after", at(31))
+    assert stuck.returncode == 1, stuck.stderr  # ana is booked in only-three then
+    [kept] = json.loads(stuck.stdout)
+    assert kept["start"] == at(44) and kept["move"]["status"] == "failed" and "ana" in kept["move"]["reason"]
+    unknown = service.cli("meetings", "cancel", "nope")
+    assert unknown.returncode == 2 and "no meeting 'nope'" in unknown.stderr
+
+    listing = service.cli("meetings", "list", "--json")
+    entries = json.loads(listing.stdout)
+    status = json.loads(service.cli("status", "--json").stdout)
+    assert status["meetings"]["pending"] == 0 and status["meetings"]["cancelled"] == 1
+    assert status["meetings"]["scheduled"] + status["meetings"]["failed"] + 1 == len(entries)
+    assert sorted(status["participants"]["connected"]) == sorted(PEOPLE)
+    check_schedule(scenario, entries)
+    service.stop_agents()
+    check_agents_agree(service.children, entries, PEOPLE)
+
+
+def test_a_sigkilled_service_restarts_on_its_store_with_nothing_lost(service: Service) -> None:
+    scenario = load_scenario(service.scenario)
+    wanted = [meeting(f"m{i}", *PEOPLE[i % 3:i % 3 + 2], minutes=60) for i in range(16)]
+    with service.client() as c:
+        decided = {e["id"]: e for e in c.add(wanted[:8], wait=30)}
+        c.add(wanted[8:], wait=0)  # in flight when the service dies
+        c.cancel("m0")
+    assert service.proc is not None
+    os.kill(service.proc.pid, signal.SIGKILL)
+    service.proc.wait(timeout=10)
+    service.start()  # same store; the agents were never told to go and rejoin by themselves
+    service.wait_connected(len(PEOPLE))
+    with service.client() as c:
+        after = {e["id"]: e for e in c.add(wanted, wait=60)}  # the same request: waits for the rest
+        entries = c.list()
+    assert after["m0"]["status"] == "cancelled"
+    for mid, before in decided.items():
+        if mid != "m0":
+            assert after[mid] == before, "a decided meeting changed"
+    assert all(after[m["id"]]["status"] in {"scheduled", "failed"} for m in wanted[1:])
+    check_schedule(scenario, entries)
+    service.stop_agents()
+    check_agents_agree(service.children, entries, PEOPLE)
+
+
+def test_admin_operations_need_an_admin_key(children: Children) -> None:
+    keys, admin_side = children.workdir / "keys", children.workdir / "admin-side"
+    for name in ("coordinator", *PEOPLE[:2]):
+        generate(keys, name)
+    generate(keys, "ops", admin=True)
+    admin_side.mkdir()
+    (admin_side / "admins").mkdir()
+    shutil.copy(keys / "coordinator.key", admin_side)
+    for suffix in (".key", ".key_secret"):
+        shutil.copy(keys / "admins" / f"ops{suffix}", admin_side / "admins")
+    svc = Service(children, scenario_file(children.workdir, people=PEOPLE[:2]), PEOPLE[:2], keys=keys)
+    svc.start()
+    for p in svc.people:
+        svc.agent(p)
+    svc.wait_connected(2)
+    with svc.client() as c:
+        assert c.add([meeting("x", "ana", "bo")], wait=30)[0]["status"] == "scheduled"
+    # A participant's key, however valid for joining, is refused on the admin socket.
+    impostor = children.workdir / "impostor"
+    (impostor / "admins").mkdir(parents=True)
+    shutil.copy(keys / "coordinator.key", impostor)
+    for suffix in (".key", ".key_secret"):
+        shutil.copy(keys / f"ana{suffix}", impostor / "admins" / f"ana{suffix}")
+    with pytest.raises(AdminError) as refused, Client(svc.admin_at, impostor, timeout=5) as c:
+        c.cancel("x")
+    assert refused.value.kind == "handshake"
+    cli = run_cli("meetings", "cancel", "x", "--connect", svc.admin_at, "--keys", str(impostor), "--timeout", "5")
+    assert cli.returncode == 1 and "refused this admin key" in cli.stderr
+    with svc.client() as c:
+        assert c.list()[0]["status"] == "scheduled"  # nothing was cancelled
+    # Without keys, an admin socket off this machine is refused before anything starts.
+    open_admin = run_cli("serve", str(svc.scenario), "--admin", "tcp://0.0.0.0:0", "--store",
+                         str(children.workdir / "x.db"), "--bind", f"ipc://{children.workdir}/o")
+    assert open_admin.returncode == 2 and "refusing to bind the admin socket" in open_admin.stderr
+
+
+def test_reminders_fire_on_time_and_a_restarted_agent_relearns_them(children: Children) -> None:
+    notify = children.workdir / "reminders.jsonl"
+    now = datetime.now(UTC)
+    start = now.replace(second=0, microsecond=0)
+    slot = start + timedelta(minutes=2)  # at least a minute ahead
+    svc = Service(children, scenario_file(children.workdir, start=start, hours=2, slot=1, people=("ana", "bo")),
+                  ("ana", "bo"), notify=notify)
+    svc.start()
+    for p in svc.people:
+        svc.agent(p)
+    svc.wait_connected(2)
+    lead = int((slot - datetime.now(UTC)).total_seconds()) - 6  # due about six seconds from now
+    with svc.client() as c:
+        [e] = c.add([meeting("soon", "ana", "bo", minutes=1, not_before=slot.isoformat(),
+                             not_after=(slot + timedelta(minutes=1)).isoformat(), remind=[f"{lead}s"])], wait=30)
+    assert e["status"] == "scheduled" and e["start"] == slot.isoformat()
+
+    def fired(count: int, within: float = 30.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            lines = notify.read_text().splitlines() if notify.exists() else []
+            if len(lines) >= count:
+                return [json.loads(line) for line in lines]
+            time.sleep(0.05)
+        raise AssertionError(f"{count} reminders not fired within {within}s")
+
+    on_time = fired(2)
+    assert {r["participant"] for r in on_time} == {"ana", "bo"}
+    for r in on_time:
+        lateness = (datetime.fromisoformat(r["fired_at"]) - datetime.fromisoformat(r["due"])).total_seconds()
+        assert r["late"] is False and 0 <= lateness < 1.0, r
+        assert r["meeting_id"] == "soon" and offset_seconds(r["offset"]) == lead
+    # ana's agent dies and comes back knowing nothing: it relearns the meeting, and the reminder
+    # whose time passed while it was down fires once, marked late (the meeting has not started).
+    os.kill(svc.agents["ana"].pid, signal.SIGKILL)
+    svc.agents["ana"].wait(timeout=10)
+    svc.agent("ana")
+    again = fired(3)[2]
+    assert again["participant"] == "ana" and again["late"] is True and again["meeting_id"] == "soon"
+    svc.stop_agents()
+    assert [d["id"] for d in children.record("ana")["accepted"]] == ["soon"]
+
+
+def test_bad_requests_on_the_admin_socket_are_answered_not_fatal(service: Service) -> None:
+    import zmq
+
+    ctx = zmq.Context.instance()
+    raw = ctx.socket(zmq.DEALER)
+    raw.setsockopt(zmq.LINGER, 0)
+    raw.connect(service.admin_at)
+    try:
+        for frame in (b"\xff\xfe", b"[1,2]", b'{"v":1,"id":1,"op":"launch"}', b"[" * 100_000,
+                      b'{"v":1,"id":2,"op":"add","meetings":"x"}', b'{"v":1,"id":3,"op":"move","meeting_id":7}'):
+            raw.send(frame)
+            assert raw.poll(10_000), f"no answer to {frame[:20]!r}"
+            reply = json.loads(raw.recv())
+            assert reply["ok"] is False and reply["kind"] == "invalid", reply
+    finally:
+        raw.close()
+    with service.client() as c:
+        assert c.status()["requests_served"] >= 6
+    with pytest.raises(ScenarioError):
+        with service.client() as c:
+            c.add([{"id": "x"}])
