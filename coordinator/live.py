@@ -355,8 +355,11 @@ class LiveService:
         return all(self._phase(i) is not None and self._phase(i) not in _UNDECIDED for i in w.ids)
 
     def _answer_waiters(self, now: float) -> None:
+        """Answer requests whose meetings are decided, once the agents have been told too."""
         if not self._waiters or (not self._changed and all(now < w.deadline for w in self._waiters)):
             return
+        if self.core.announcing and all(now < w.deadline for w in self._waiters):
+            return  # the burst goes out within ANNOUNCE_EVERY_S; answer after it
         self._changed = False
         still = []
         for w in self._waiters:

@@ -796,6 +796,11 @@ class Negotiation:
         self._announcements.append(MeetingCancelled(meeting_id=st.id))
 
     @property
+    def announcing(self) -> bool:
+        """Decisions are waiting for their burst: agents have not been told yet."""
+        return bool(self._announcements)
+
+    @property
     def open_count(self) -> int:
         """Meetings still being negotiated (moves included)."""
         return len(self._queue)

@@ -115,6 +115,7 @@ class AgentService:
                     self._send(self._outbox.popleft()[1])
             return outcome
         except _Stopped as stop:
+            self._settle()
             return Exit(f"stopped by {stop}")
         finally:
             for sig, handler in previous.items():
@@ -124,6 +125,15 @@ class AgentService:
             self._sub.close()
             self._dealer.close()
             self.notifier.close()
+
+    def _settle(self) -> None:
+        """On a stop: take in what has already arrived (a decision announced a moment ago), so
+        the record written next is as current as this agent can know it."""
+        try:
+            for sock in (self._sub, self._dealer):
+                self._drain(sock)
+        except _Stopped:
+            pass  # a second signal: stop now
 
     def _remind(self) -> None:
         now = datetime.now(UTC)
