@@ -1,0 +1,160 @@
+"""The live service under load: `slotwise serve`, 50 agents, 2,000 adds from concurrent clients,
+then cancels and moves. One table: requests/s and latency per operation.
+
+    python benchmarks/serve.py                      # 50 agents, 2,000 adds, 8 clients
+    python benchmarks/serve.py --adds 500 --clients 4
+
+Latency is the client's: from sending a request to its answer, which for `add` and `move`
+comes once the meeting is decided and announced to its attendees (each `add` is one meeting
+with two or three invitees; `--wait` semantics). Everything runs on this machine: the service,
+every agent (one process each) and the clients compete for the same cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from slotwise.client import Client
+from slotwise.participant.launch import participant_command
+from slotwise.shared.errors import AdminError
+
+
+def scenario(people: int, days: int) -> dict[str, Any]:
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "name": "serve-bench", "timezone": "UTC", "slot_minutes": 60,
+        "horizon": {"start": start.isoformat(), "end": (start + timedelta(days=days)).isoformat()},
+        "participants": {f"p{i:03d}": {} for i in range(people)},
+        "negotiation": {"join_timeout_s": 60, "heartbeat_s": 1.0},
+    }
+
+
+def timed(calls: list[Callable[[Client], Any]], address: str, clients: int) -> tuple[float, list[float], int]:
+    """Run `calls` from `clients` threads, each with its own connection; (wall s, latencies, errors)."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    queue = list(reversed(calls))
+
+    def worker() -> None:
+        nonlocal errors
+        with Client(address, timeout=60) as client:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    call = queue.pop()
+                t0 = time.perf_counter()
+                try:
+                    call(client)
+                except AdminError:
+                    with lock:
+                        errors += 1
+                    continue
+                with lock:
+                    latencies.append(time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started, latencies, errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=50)
+    parser.add_argument("--adds", type=int, default=2000)
+    parser.add_argument("--cancels", type=int, default=200)
+    parser.add_argument("--moves", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    rng = random.Random(args.seed)
+    console = Console(width=max(Console().width, 110))
+    with tempfile.TemporaryDirectory(prefix="sw-bench-") as tmp:
+        work = Path(tmp)
+        data = scenario(args.people, args.days)
+        path = work / "serve.yaml"
+        path.write_text(yaml.safe_dump(data))
+        agents_at, admin_at = f"ipc://{work}/ag", f"ipc://{work}/adm"
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            procs.append(subprocess.Popen([sys.executable, "-m", "slotwise", "serve", str(path), "--bind", agents_at,
+                                           "--admin", admin_at, "--store", str(work / "state.db")],
+                                          stderr=subprocess.DEVNULL))
+            t0 = time.monotonic()
+            for name in data["participants"]:
+                argv_ = participant_command(agents_at, name, scenario=path, coordinator_timeout_s=0, log_level="ERROR")
+                procs.append(subprocess.Popen(argv_, stderr=subprocess.DEVNULL))
+            with Client(admin_at, timeout=5) as c:
+                while len(c.status()["participants"]["connected"]) < args.people:
+                    if time.monotonic() - t0 > 300:
+                        raise SystemExit("agents did not connect within 300 s")
+                    time.sleep(0.2)
+            startup = time.monotonic() - t0
+            names = list(data["participants"])
+            meetings = [{"id": f"m{i}", "duration_minutes": 60,
+                         "invitees": rng.sample(names, rng.choice((2, 2, 3)))} for i in range(args.adds)]
+            rows = []
+            wall, lat, err = timed([lambda c, m=m: c.add([m], wait=60) for m in meetings], admin_at, args.clients)
+            rows.append(("add", args.adds, wall, lat, err))
+            with Client(admin_at, timeout=30) as c:
+                listing = {e["id"]: e for e in c.list()}
+            placed = [m for m in meetings if listing[m["id"]]["status"] == "scheduled"]
+            rng.shuffle(placed)
+            to_cancel, to_move = placed[:args.cancels], placed[args.cancels:args.cancels + args.moves]
+            wall, lat, err = timed([lambda c, m=m: c.cancel(m["id"]) for m in to_cancel], admin_at, args.clients)
+            rows.append(("cancel", len(to_cancel), wall, lat, err))
+            later = (datetime.fromisoformat(data["horizon"]["start"]) + timedelta(days=args.days // 2)).isoformat()
+            moved: list[dict[str, Any]] = []
+            wall, lat, err = timed([lambda c, m=m: moved.append(c.move(m["id"], not_before=later, wait=60))
+                                    for m in to_move], admin_at, args.clients)
+            rows.append(("move", len(to_move), wall, lat, err))
+            with Client(admin_at, timeout=30) as c:
+                status = c.status()
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+    table = Table(title=f"slotwise serve: {args.people} agents, {args.clients} concurrent clients "
+                        f"(start-up {startup:.1f} s; 60-minute slots over {args.days} days)")
+    for col in ("operation", "requests", "requests/s", "latency p50 ms", "p90 ms", "p99 ms", "errors"):
+        table.add_column(col, justify="right")
+    for op, n, wall, lat, err in rows:
+        q = statistics.quantiles(lat, n=100) if len(lat) > 1 else lat * 99
+        table.add_row(op, str(n), f"{n / wall:.0f}", f"{q[49] * 1000:.1f}", f"{q[89] * 1000:.1f}",
+                      f"{q[98] * 1000:.1f}", str(err))
+    console.print(table)
+    m = status["meetings"]
+    moved_ok = sum(1 for e in moved if e.get("move") is None and e["start"] >= later)
+    console.print(f"meetings: {m['scheduled']} scheduled, {m['failed']} failed, {m['cancelled']} cancelled; "
+                  f"moves: {moved_ok} of {len(moved)} moved")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
