@@ -106,7 +106,12 @@ def main(argv: list[str] | None = None) -> int:
                 argv_ = participant_command(agents_at, name, scenario=path, coordinator_timeout_s=0, log_level="ERROR")
                 procs.append(subprocess.Popen(argv_, stderr=subprocess.DEVNULL))
             with Client(admin_at, timeout=5) as c:
-                while len(c.status()["participants"]["connected"]) < args.people:
+                while True:
+                    try:
+                        if len(c.status()["participants"]["connected"]) >= args.people:
+                            break
+                    except AdminError:
+                        pass  # still starting, on cores the agents are busy importing on
                     if time.monotonic() - t0 > 300:
                         raise SystemExit("agents did not connect within 300 s")
                     time.sleep(0.2)

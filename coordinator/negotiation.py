@@ -22,8 +22,9 @@ acceptable lives in the policies, see coordinator/policies):
    one of them. When all have replied (or the hold deadline passes), confirmations the rule
    accepts schedule the meeting with everyone who confirmed; otherwise the holds are released,
    the refusers count as "no" for that slot (or give fresh answers), and the walk goes on.
-5. Announcing. MeetingScheduled / MeetingFailed go to everyone, batched (ANNOUNCE_EVERY_S),
-   and all are out before Shutdown. A rejoining agent is told the meetings it holds.
+5. Announcing. MeetingScheduled / MeetingFailed go to the meeting's invitees (the only agents
+   holding anything for it), batched (ANNOUNCE_EVERY_S), and all are out before Shutdown. A
+   rejoining agent is told the meetings it holds.
 6. Ending. Every wait has a deadline and every walk is finite (each failed hold turns at least
    one "yes" into "no", and holds are capped per meeting), so every meeting ends scheduled or
    failed with a reason. An agent silent past its liveness timeout counts as "no" everywhere.
@@ -300,6 +301,8 @@ class Negotiation:
                  decided: Sequence[Decision] = (), *, open_ended: bool = False) -> None:
         self.plan = plan
         self.open_ended = open_ended  # the live service: never DONE, meetings come and go
+        # A live service answers its clients once a decision is announced: it does not batch.
+        self.announce_every_s = 0.0 if open_ended else ANNOUNCE_EVERY_S
         self.settings = plan.settings
         self.explain = explain
         self.grid = plan.grid
@@ -317,7 +320,7 @@ class Negotiation:
         self._join_deadline: float | None = None
         self._heartbeat_due: float | None = None
         self._next_round = 1
-        self._announcements: list[Body] = []
+        self._announcements: list[tuple[Body, tuple[AgentId, ...]]] = []  # and who is told
         self._announce_due: float | None = None
         self._queue = [self._meeting_state(m) for m in plan.meetings]
         # Order now if the priority can; otherwise once every meeting's answers are in.
@@ -338,7 +341,7 @@ class Negotiation:
         st.move(MeetingPhase.DECIDED)
         st.decision = d
         self.decisions.append(d)
-        self._announcements.append(d.announcement(st.spec.title, st.spec.remind))
+        self._announcements.append((d.announcement(st.spec.title, st.spec.remind), st.spec.invitees))
 
     def _meeting_state(self, spec: MeetingSpec) -> _MeetingState:
         answers: dict[AgentId, list[bool]] = {}
@@ -592,13 +595,13 @@ class Negotiation:
             actions.append(Publish(Shutdown()))
         return actions
 
-    def _announce(self, body: Body, now: float) -> None:
-        self._announcements.append(body)
+    def _announce(self, body: Body, to: tuple[AgentId, ...], now: float) -> None:
+        self._announcements.append((body, to))
         if self._announce_due is None:
-            self._announce_due = now + ANNOUNCE_EVERY_S
+            self._announce_due = now + self.announce_every_s
 
     def _flush_announcements(self) -> list[Action]:
-        burst: list[Action] = [Publish(body) for body in self._announcements]
+        burst: list[Action] = [Publish(body, to=to) for body, to in self._announcements]
         self._announcements.clear()
         self._announce_due = None
         return burst
@@ -706,7 +709,7 @@ class Negotiation:
             return [MoveFailed(st.previous, st.move_failure)]
         st.decision = decision
         self.decisions.append(decision)
-        self._announce(decision.announcement(st.spec.title, st.spec.remind), now)
+        self._announce(decision.announcement(st.spec.title, st.spec.remind), st.spec.invitees, now)
         return [Decided(decision)]
 
     # --- the live service: meetings come and go -------------------------------------------------
@@ -772,7 +775,7 @@ class Negotiation:
         st.decision = previous
         st.move(MeetingPhase.CANCELLED)
         self._queue = [q for q in self._queue if q is not st]
-        self._announce(MeetingCancelled(meeting_id=st.id), now)
+        self._announce(MeetingCancelled(meeting_id=st.id), st.spec.invitees, now)
         actions.append(Cancelled(st.id, previous))  # the shell's record comes before anyone hears
         if self.phase is Phase.NEGOTIATING:
             actions += self._flush_announcements()
@@ -793,7 +796,7 @@ class Negotiation:
             return
         st.decision = decision
         st.move(MeetingPhase.CANCELLED)
-        self._announcements.append(MeetingCancelled(meeting_id=st.id))
+        self._announcements.append((MeetingCancelled(meeting_id=st.id), st.spec.invitees))
 
     @property
     def announcing(self) -> bool:
