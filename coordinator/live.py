@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import zmq
@@ -151,9 +152,16 @@ class LiveService:
             return spec
         now = datetime.now(UTC)
         grid = self.plan.grid
-        keep = tuple(c for c in spec.candidates
-                     if (self.allow_past or grid.start(c) >= now) and grid.start(c) != exclude)
-        return spec if keep == spec.candidates else replace(spec, candidates=keep)
+        why: dict[int, str] = {}
+        for c in spec.candidates:
+            if grid.start(c) == exclude:
+                why[c] = "where it is now"
+            elif not self.allow_past and grid.start(c) < now:
+                why[c] = "already begun"
+        if not why:
+            return spec
+        return replace(spec, candidates=tuple(c for c in spec.candidates if c not in why),
+                       excluded_at=MappingProxyType({**spec.excluded_at, **why}))
 
     # --- the loop -------------------------------------------------------------------------------
 
