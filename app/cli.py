@@ -283,7 +283,7 @@ def cmd_participant(args: argparse.Namespace) -> int:
 
 def add_participant_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--connect", required=True, metavar="ADDRESS",
-                   help="coordinator address: tcp://HOST:PORT, ipc://PATH, or PUB,REPLY")
+                   help="coordinator address: tcp://HOST:PORT or ipc://PATH")
     p.add_argument("--name", required=True, help="the participant this agent speaks for")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--scenario", type=Path, help="take this person's availability from a scenario")
@@ -348,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     coord = sub.add_parser("coordinator", help="run only the coordinator; agents connect to it")
     negotiation_options(coord)
     coord.add_argument("--bind", default=DEFAULT_BIND, metavar="ADDRESS",
-                       help=f"tcp://HOST:PORT (PORT and PORT+1), ipc://PATH, or PUB,REPLY (default {DEFAULT_BIND})")
+                       help=f"tcp://HOST:PORT or ipc://PATH, where agents connect (default {DEFAULT_BIND})")
     coord.add_argument("--keys", type=Path, metavar="DIR",
                        help="CURVE: DIR/coordinator.key_secret, and NAME.key for every participant allowed in")
     coord.add_argument("--journal", type=Path, metavar="FILE",

@@ -3,10 +3,9 @@
 Rules (everything that decides what is placed where lives in this file; *what counts* as
 acceptable lives in the policies, see coordinator/policies):
 
-1. Joining. An expected agent says Hello; we publish a Welcome addressed to it until it answers
-   Ready. A Ready proves the agent's subscription works, so nothing we publish afterwards is lost
-   to ZeroMQ's slow joiner. Negotiation starts when everyone is Ready, or at the join deadline
-   with whoever is (the rest are reported as never joined).
+1. Joining. An expected agent says Hello; we send it a Welcome until it answers Ready, which
+   proves it hears us. Negotiation starts when everyone is Ready, or at the join deadline with
+   whoever is (the rest are reported as never joined).
 2. Asking. Every meeting's invitees get ONE AvailabilityRequest naming all candidate slots
    that the meeting-level constraints allow, all meetings at once: answers for later meetings
    arrive while earlier ones are being placed. A request unanswered by its deadline is re-sent
@@ -130,7 +129,8 @@ _OPEN = frozenset({MeetingPhase.PENDING, MeetingPhase.ASKING, MeetingPhase.ANSWE
 
 @dataclass(frozen=True, slots=True)
 class Publish:
-    """Send on the broadcast socket, to the named agents' topics or (to=None) to everyone."""
+    """Send to the named agents, or (to=None) to every agent that has said Hello; the shell
+    encodes it once."""
 
     body: Body
     to: tuple[AgentId, ...] | None = None
@@ -169,7 +169,7 @@ class Started:
 
 @dataclass(frozen=True, slots=True)
 class Joined:
-    """An agent proved its subscription while joining; `ready` have so far."""
+    """An agent proved it hears us while joining; `ready` have so far."""
 
     agent: AgentId
     ready: int
@@ -383,7 +383,7 @@ class Negotiation:
             return self._on_hello(sender, env.session, body, now)
         self.guard.require_bound(env)
         if sender in self._lost:
-            # Back from a partition, same process: its subscription was proven for this
+            # Back from a partition, same process: it proved it hears us in this
             # session already. What it missed while lost stays counted as "no".
             self._lost.discard(sender)
             self._ready.add(sender)
@@ -474,8 +474,8 @@ class Negotiation:
         if body.name != sender:
             raise ProtocolError(f"Hello names {body.name!r} but was sent by {sender!r}")
         if self.guard.bind(sender, session) or sender in self._lost:
-            # A first Hello, a restarted agent, or one back from silence: it must prove its
-            # subscription again before it counts as present.
+            # A first Hello, a restarted agent, or one back from silence: it must prove it
+            # hears us again before it counts as present.
             self._ready.discard(sender)
             self._lost.discard(sender)
         self.liveness.heard(sender, now)

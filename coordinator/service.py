@@ -40,9 +40,8 @@ from slotwise.shared.endpoints import Endpoints
 from slotwise.shared.errors import CoreError, DecodeError, EndpointError, ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId, MeetingId
 from slotwise.shared.keys import ServerKeys
-from slotwise.shared.messages import Body, Hello, MeetingFailed, MeetingScheduled
+from slotwise.shared.messages import Body, Heartbeat, Hello, MeetingFailed, MeetingScheduled
 from slotwise.shared.ratelog import RateLimitedLog
-from slotwise.shared.topics import BROADCAST_TOPIC, topic_for
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -103,49 +102,38 @@ class CoordinatorService:
         self._identities: dict[AgentId, bytes] = {}
         self._names: dict[bytes, AgentId] = {}
         self.stats = RunStats()
-        self._pub = self._ctx.socket(zmq.PUB)
+        # One socket for agents, both ways. Not PUB/SUB: libzmq keeps every subscription a peer
+        # sends, with no limit on their number, so a publisher's memory would be its peers' to
+        # spend; a ROUTER keeps nothing per peer but its queues, and those are bounded here.
         self._router = self._ctx.socket(zmq.ROUTER)
-        # Sends go through blocking-API shadows of the same sockets with NOBLOCK: an error
+        # Sends go through a blocking-API shadow of the socket with NOBLOCK: an error
         # (EHOSTUNREACH, EAGAIN) is raised here and handled, not left in a Future nobody awaits.
-        self._pub_sync: zmq.Socket[bytes] = zmq.Socket.shadow(self._pub.underlying)
         self._router_sync: zmq.Socket[bytes] = zmq.Socket.shadow(self._router.underlying)
-        self._pub.setsockopt(zmq.SNDHWM, QUEUE_LIMIT)
-        # Subscriptions arrive as frames on the broadcast socket, and libzmq keeps each one in a
-        # trie costing ~50 bytes per topic byte: capping their size caps what one costs (a 4 KB
-        # subscription cost ~190 KB; at 512 bytes ~25 KB). Their number it does not let us cap.
-        self._pub.setsockopt(zmq.MAXMSGSIZE, MAX_SUBSCRIPTION_BYTES)
-        self._pub.setsockopt(zmq.LINGER, 2000)  # let the final Shutdown reach the agents
         self._router.setsockopt(zmq.RCVHWM, QUEUE_LIMIT)
         self._router.setsockopt(zmq.SNDHWM, QUEUE_LIMIT)
         self._router.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
         self._router.setsockopt(zmq.ROUTER_MANDATORY, 1)  # unknown peer: an error, not silence
-        self._router.setsockopt(zmq.LINGER, 0)
+        self._router.setsockopt(zmq.LINGER, 2000)  # let the final Shutdown reach the agents
         self._auth: _NameAuthenticator | None = None
         if keys is not None:
             # Started before anything binds: until a ZAP handler runs, CURVE admits anyone.
             self._auth = _NameAuthenticator(self._ctx, keys.allowed, keys.admins)
-            for sock in (self._pub, self._router):
-                sock.curve_server = True
-                sock.curve_secretkey = keys.secret
-                sock.curve_publickey = keys.public
+            self._router.curve_server = True
+            self._router.curve_secretkey = keys.secret
+            self._router.curve_publickey = keys.public
         self.endpoints: Endpoints | None = None
 
     def bind(self) -> Endpoints:
-        """Bind both sockets; returns the actual addresses (ephemeral ports resolved). An address
-        that cannot be bound (in use, no such interface) is an EndpointError saying which."""
-        for sock, address in ((self._pub, self._requested.publish), (self._router, self._requested.reply)):
-            try:
-                sock.bind(address)
-            except zmq.ZMQError as exc:
-                raise EndpointError(f"cannot bind {address}: {exc.strerror}") from None
-        self.endpoints = Endpoints(
-            self._pub.getsockopt_string(zmq.LAST_ENDPOINT),
-            self._router.getsockopt_string(zmq.LAST_ENDPOINT),
-        )
+        """Bind; returns the actual address (an ephemeral port resolved). An address that cannot
+        be bound (in use, no such interface) is an EndpointError saying which."""
+        try:
+            self._router.bind(self._requested.reply)
+        except zmq.ZMQError as exc:
+            raise EndpointError(f"cannot bind {self._requested.reply}: {exc.strerror}") from None
+        self.endpoints = Endpoints(self._router.getsockopt_string(zmq.LAST_ENDPOINT))
         return self.endpoints
 
     def close(self) -> None:
-        self._pub.close()
         self._router.close()
         if self._auth is not None:
             self._auth.stop()
@@ -270,30 +258,30 @@ class CoordinatorService:
             self.on_action(action)
 
     def _publish(self, body: Body, to: tuple[AgentId, ...] | None) -> None:
+        """To the named agents, or to every agent that has said Hello: encoded once, sent to each
+        connection. An agent without one misses it; deadlines and rejoining cover that."""
         frame = self._codec.encode(body)
-        topics = [BROADCAST_TOPIC] if to is None else [topic_for(a) for a in to]
-        for topic in topics:
-            try:
-                self._pub_sync.send_multipart([topic, frame], zmq.NOBLOCK)
-                self.stats.sent += 1
-            except zmq.ZMQError as exc:  # PUB drops at the high-water mark; only odd errors land here
-                logger.bind(role="coordinator").warning("{} not published: {}", type(body).__name__, exc)
+        log = logger.bind(role="coordinator")
+        for agent in (tuple(self._identities) if to is None else to):
+            self._send_frame(agent, frame, body, log, quiet=isinstance(body, Heartbeat))
 
     def _send_to(self, agent: AgentId, body: Body, log: Logger) -> None:
+        self._send_frame(agent, self._codec.encode(body), body, log)
+
+    def _send_frame(self, agent: AgentId, frame: bytes, body: Body, log: Logger, *, quiet: bool = False) -> None:
         identity = self._identities.get(agent)
         if identity is None:
-            log.warning("no connection to {}; {} not sent", agent, type(body).__name__)
+            if not quiet:
+                log.warning("no connection to {}; {} not sent", agent, type(body).__name__)
             return
-        frame = self._codec.encode(body)
         try:
             self._router_sync.send_multipart([identity, frame], zmq.NOBLOCK)
             self.stats.sent += 1
-        except zmq.ZMQError as exc:  # EHOSTUNREACH: the agent disconnected
-            log.warning("{} to {} not sent: {}", type(body).__name__, agent, exc)
+        except zmq.ZMQError as exc:  # EHOSTUNREACH: the agent disconnected; EAGAIN: its queue is full
+            (log.debug if quiet else log.warning)("{} to {} not sent: {}", type(body).__name__, agent, exc)
 
 
 DROP_LOG_INTERVAL_S = 5.0  # a misbehaving peer is reported at most this often
-MAX_SUBSCRIPTION_BYTES = 512  # topics are at most 68 bytes; the CURVE handshake needs about 300
 RATE_PER_S = 2000.0  # sustained messages per second per peer; an honest agent sends far fewer
 RATE_BURST = 5000.0  # enough for an agent answering hundreds of requests at once
 MAX_PEERS_TRACKED = 10_000

@@ -1,13 +1,13 @@
-"""The participant's shell: a SUB and a DEALER socket around the responder core.
+"""The participant's shell: one DEALER socket to the coordinator around the responder core.
 
-Broadcasts arrive on SUB (the agent's own topic and the everyone-topic); direct messages (holds,
-releases) arrive on DEALER. Every frame is decoded at one door; anything that does not decode,
-or that the core refuses, is logged and dropped, and the agent carries on.
+Everything the coordinator says and everything the agent answers travels over that one
+connection. Every frame is decoded at one door; anything that does not decode, or that the core
+refuses, is logged and dropped, and the agent carries on.
 
 The loop is a plain blocking `zmq.Poller`, not asyncio: an agent has exactly one thing to wait
-for, and every broadcast wakes every agent, so the per-wake-up cost is what a 50-agent machine
-pays 10,000 times per negotiation (asyncio's futures made it several times dearer). SIGTERM and
-SIGINT raise out of `poll`, so a signal is acted on at once.
+for, and its per-wake-up cost is what a 50-agent machine pays thousands of times per negotiation
+(asyncio's futures made it several times dearer). SIGTERM and SIGINT raise out of `poll`, so a
+signal is acted on at once.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from slotwise.shared.errors import DecodeError, ProtocolError
 from slotwise.shared.ids import MeetingId
 from slotwise.shared.keys import ClientKeys
 from slotwise.shared.ratelog import RateLimitedLog
-from slotwise.shared.topics import BROADCAST_TOPIC, topic_for
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -64,24 +63,18 @@ class AgentService:
         self._outbox: deque[tuple[float, bytes]] = deque()
         self._ctx = context or zmq.Context.instance()
         self._codec = Encoder(responder.name)
-        self._sub = self._ctx.socket(zmq.SUB)
         self._dealer = self._ctx.socket(zmq.DEALER)
-        for sock in (self._sub, self._dealer):
-            sock.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
-            sock.setsockopt(zmq.RCVHWM, 100_000)
-            sock.setsockopt(zmq.LINGER, 500)
+        self._dealer.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
+        self._dealer.setsockopt(zmq.RCVHWM, 100_000)
+        self._dealer.setsockopt(zmq.LINGER, 500)
         if keys is not None:  # CURVE: only the holder of the coordinator's secret key can talk to us
-            keys.apply(self._sub)
             keys.apply(self._dealer)
-        self._sub.setsockopt(zmq.SUBSCRIBE, BROADCAST_TOPIC)
-        self._sub.setsockopt(zmq.SUBSCRIBE, topic_for(responder.name))
-        # Watch the reply connection's handshakes: a refused key or a security mismatch ends the
-        # agent with the reason (it would never be heard), and a new connection after the first
-        # (the coordinator or the network came back) must be named by a fresh Hello.
+        # Watch the connection's handshakes: a refused key or a security mismatch ends the agent
+        # with the reason (it would never be heard), and a new connection after the first (the
+        # coordinator or the network came back) must be named by a fresh Hello.
         self._monitor = self._dealer.get_monitor_socket(HANDSHAKE_EVENTS)
         self._handshakes = 0
         self.secure = keys is not None
-        self._sub.connect(endpoints.publish)
         self._dealer.connect(endpoints.reply)
         self.dropped = 0
         self._drops = RateLimitedLog(5.0)
@@ -94,7 +87,6 @@ class AgentService:
     def run(self) -> Exit:
         previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
         poller = zmq.Poller()
-        poller.register(self._sub, zmq.POLLIN)
         poller.register(self._dealer, zmq.POLLIN)
         poller.register(self._monitor, zmq.POLLIN)
         try:
@@ -108,7 +100,7 @@ class AgentService:
                     due = min(due, time.monotonic() + (remind_at - datetime.now(UTC)).total_seconds())
                 wait_ms = max(0, int((due - time.monotonic()) * 1000) + 1)
                 for sock, _ in poller.poll(wait_ms):
-                    outcome = outcome or (self._watch() if sock is self._monitor else self._drain(sock))
+                    outcome = outcome or (self._watch() if sock is self._monitor else self._drain())
                 outcome = outcome or self._perform(self.responder.tick(time.monotonic()))
                 self._remind()
                 while self._outbox and self._outbox[0][0] <= time.monotonic():
@@ -122,7 +114,6 @@ class AgentService:
                 signal.signal(sig, handler)
             self._dealer.disable_monitor()
             self._monitor.close(linger=0)
-            self._sub.close()
             self._dealer.close()
             self.notifier.close()
 
@@ -130,8 +121,7 @@ class AgentService:
         """On a stop: take in what has already arrived (a decision announced a moment ago), so
         the record written next is as current as this agent can know it."""
         try:
-            for sock in (self._sub, self._dealer):
-                self._drain(sock)
+            self._drain()
         except _Stopped:
             pass  # a second signal: stop now
 
@@ -168,25 +158,24 @@ class AgentService:
         except zmq.Again:
             self.log.debug("no connection to the coordinator: a message was not sent")
 
-    def _drain(self, sock: zmq.Socket[bytes]) -> Exit | None:
+    def _drain(self) -> Exit | None:
         for _ in range(DRAIN_BATCH):
             try:
-                frames = sock.recv_multipart(zmq.NOBLOCK)
+                frames = self._dealer.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return None
-            exit_ = self._handle(frames, routed=sock is self._sub)
+            exit_ = self._handle(frames)
             if exit_ is not None:
                 return exit_
         return None
 
-    def _handle(self, frames: list[bytes], routed: bool) -> Exit | None:
-        expected = 2 if routed else 1
-        if len(frames) != expected:
-            self._drop("undecodable", f"{len(frames)} frames (expected {expected})")
+    def _handle(self, frames: list[bytes]) -> Exit | None:
+        if len(frames) != 1:
+            self._drop("undecodable", f"{len(frames)} frames (expected 1)")
             return None
         try:
-            env = decode(frames[-1])
-            actions = self.responder.receive(env, time.monotonic(), direct=not routed)
+            env = decode(frames[0])
+            actions = self.responder.receive(env, time.monotonic())
         except DecodeError as exc:
             self._drop("undecodable", str(exc))
             return None

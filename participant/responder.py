@@ -92,25 +92,22 @@ class Responder:
     def _hello(self) -> Hello:
         return Hello(name=self.name, accepted=tuple(sorted(self.calendar.accepted)))
 
-    def receive(self, env: Envelope, now: float, *, direct: bool = False) -> list[AgentAction]:
-        """Feed one decoded message, broadcast (SUB) or `direct` (DEALER); raises ProtocolError
-        to drop it."""
+    def receive(self, env: Envelope, now: float) -> list[AgentAction]:
+        """Feed one decoded message; raises ProtocolError to drop it."""
         if self.error is not None:
             raise CoreError(f"the responder stopped after an internal error: {self.error}")
         try:
-            return self._receive(env, now, direct)
+            return self._receive(env, now)
         except ProtocolError:
             raise
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             raise CoreError(f"internal error in the responder: {self.error}") from exc
 
-    def _receive(self, env: Envelope, now: float, direct: bool) -> list[AgentAction]:
+    def _receive(self, env: Envelope, now: float) -> list[AgentAction]:
         body = env.body
         self.guard.admit(env)
         if isinstance(body, Welcome):
-            if direct:  # a Welcome proves our subscription works only if it came through it
-                raise ProtocolError("a Welcome on the direct socket proves nothing: refused")
             if body.name != self.name:
                 raise ProtocolError(f"Welcome for {body.name!r} reached {self.name!r}")
             if self.guard.bind(env.sender, env.session):
@@ -171,8 +168,7 @@ class Responder:
         return [Unbooked(meeting)]
 
     def reconnected(self, now: float) -> None:
-        """Our reply connection is new (the coordinator's side sees a stranger): say Hello on it
-        now, even though broadcasts still arrive on the other socket."""
+        """Our connection is new (the coordinator's side sees a stranger): say Hello on it now."""
         self.welcomed = False
         self._hello_due = now
 

@@ -1,10 +1,10 @@
 """The one door for bytes: `encode` builds frames, `decode` turns untrusted frames into an
 `Envelope` or raises `DecodeError`, nothing else.
 
-Wire format: one msgpack map per ZeroMQ frame (after the PUB topic or ROUTER identity, which are
-routing and never part of the message):
+Wire format: one msgpack map per ZeroMQ frame (after the ROUTER identity, which is routing and
+never part of the message):
 
-    {"v": 2, "type": "hold", "sender": "alice", "session": "<hex>", "seq": 7, "body": {...}}
+    {"v": 3, "type": "hold", "sender": "alice", "session": "<hex>", "seq": 7, "body": {...}}
 
 `session` names a process incarnation: a restarted agent gets a new one, so its peer can tell a
 restart from a replay; `seq` numbers its messages, so the guard can drop a repeat. Replies name

@@ -1,8 +1,13 @@
-"""Where the coordinator's two sockets live, written as one address for people.
+"""Where the coordinator listens for agents: one address, one socket.
 
-`tcp://host:7340` means broadcasts on port 7340 and replies on 7341; `ipc:///run/slotwise`
-means `ipc:///run/slotwise.pub` and `ipc:///run/slotwise.reply`. Two explicit addresses,
-comma-separated, are accepted too (that is how ephemeral ports are handed to agents).
+Agents connect a DEALER to the coordinator's ROUTER and everything travels over that one
+connection, both ways. There is no broadcast socket: a PUB socket keeps every subscription a
+peer sends (libzmq offers no limit on their number), so a publisher's memory would be the
+subscribers' to spend; a ROUTER holds nothing per peer beyond its bounded queues.
+
+`tcp://host:7340` and `ipc:///run/slotwise` are used as written. The two-address form of
+earlier versions (`BROADCAST,REPLY`, comma-separated) is still accepted, and its reply address
+is the one used, so existing scripts keep working.
 """
 
 from __future__ import annotations
@@ -19,28 +24,22 @@ DEFAULT_BIND = "tcp://127.0.0.1:7340"
 
 @dataclass(frozen=True, slots=True)
 class Endpoints:
-    publish: str  # coordinator PUB, agents SUB
     reply: str  # coordinator ROUTER, agents DEALER
 
     def __str__(self) -> str:
-        return f"{self.publish},{self.reply}"
+        return self.reply
 
 
 def parse_endpoints(spec: str) -> Endpoints:
     """Raises EndpointError with a message fit for the command line."""
     spec = spec.strip()
-    if "," in spec:
-        publish, reply = (part.strip() for part in spec.split(",", 1))
-        for part in (publish, reply):
+    if "," in spec:  # the former BROADCAST,REPLY pair: the reply socket is the one socket now
+        broadcast, reply = (part.strip() for part in spec.split(",", 1))
+        for part in (broadcast, reply):
             _check(part)
-        return Endpoints(publish, reply)
+        return Endpoints(reply)
     _check(spec)
-    if spec.startswith("ipc://"):
-        return Endpoints(spec + ".pub", spec + ".reply")
-    head, _, port = spec.rpartition(":")
-    if port == "*":
-        return Endpoints(spec, spec)
-    return Endpoints(spec, f"{head}:{int(port) + 1}")
+    return Endpoints(spec)
 
 
 def _check(part: str) -> None:
@@ -51,13 +50,13 @@ def _check(part: str) -> None:
     if not part.startswith("tcp://"):
         raise EndpointError(f"{part!r}: use tcp://HOST:PORT or ipc://PATH")
     head, sep, port = part.rpartition(":")
-    if not sep or head == "tcp" or not (port == "*" or (port.isdigit() and 0 < int(port) < 65535)):
+    if not sep or head == "tcp" or not (port == "*" or (port.isdigit() and 0 < int(port) < 65536)):
         raise EndpointError(f"{part!r}: needs a port, e.g. tcp://127.0.0.1:7340")
 
 
 def is_loopback(endpoints: Endpoints) -> bool:
-    """True when nothing off this machine can reach the sockets (ipc, or a loopback address)."""
-    return is_loopback_address(endpoints.publish) and is_loopback_address(endpoints.reply)
+    """True when nothing off this machine can reach the socket (ipc, or a loopback address)."""
+    return is_loopback_address(endpoints.reply)
 
 
 def is_loopback_address(part: str) -> bool:

@@ -8,8 +8,7 @@ from typing import NewType
 AgentId = NewType("AgentId", str)
 MeetingId = NewType("MeetingId", str)
 
-# Names travel in ZeroMQ topics and log lines: keep them to a safe alphabet, so a topic prefix
-# can never match another agent's name by accident (topics end with a "/" names cannot contain).
+# Names travel in envelopes, file names (keys, records) and log lines: keep them to a safe alphabet.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$"
 _NAME_RE = re.compile(NAME_PATTERN)
 

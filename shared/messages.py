@@ -4,13 +4,13 @@ Bodies are validated strictly (no coercion: "3" is not 3) and refuse unknown fie
 cannot smuggle data past the schema. The envelope (`codec.Envelope`) carries who sent a message
 and when; bodies carry only what the message means.
 
-Flow (C = coordinator, A = agent; PUB lines go out on the broadcast socket, the rest on
-DEALER/ROUTER):
+Flow (C = coordinator, A = agent; everything travels over the agent's one DEALER connection to
+the coordinator's ROUTER; C => * goes to every agent concerned, a meeting's invitees):
 
     A -> C  Hello                 I am `name`, incarnation `session` (resent until welcomed)
-    C => A  Welcome      (PUB)    proves A's subscription works (the slow-joiner guard)
-    A -> C  Ready                 A has seen its Welcome: broadcasts now reach it
-    C => A  AvailabilityRequest   many candidate slots for one meeting, one round id
+    C -> A  Welcome               you are heard: the heartbeat interval
+    A -> C  Ready                 A has seen its Welcome: it counts as present
+    C -> A  AvailabilityRequest   many candidate slots for one meeting, one round id
     A -> C  AvailabilityResponse  one yes/no per candidate, nothing more about the calendar
     C -> A  Hold                  reserve this slot for this meeting
     A -> C  HoldReply             confirmed, or refused with fresh answers (the calendar changed)
@@ -18,8 +18,8 @@ DEALER/ROUTER):
     C => *  MeetingScheduled      who attends, when; holders not named drop their hold
     C => *  MeetingFailed         with a reason a person can act on
     C => A  MeetingCancelled      the live service cancelled it: free the slot, drop reminders
-    both    Heartbeat             liveness; any message counts as one
-    C => *  Shutdown              negotiation over: exit cleanly
+    both    Heartbeat             liveness; any message counts as one (C: to every agent)
+    C -> *  Shutdown              negotiation over: exit cleanly (to every agent)
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from slotwise.shared.ids import COORDINATOR
 from slotwise.shared.keys import generate
 
 SUBNET = "10.77.0"  # inside namespaces this harness creates and deletes; never routed anywhere
-PUB_PORT = 7340
+PORT = 7340
 
 
 def _slotwise() -> list[str]:
@@ -56,15 +56,10 @@ class Loopback:
     def address(self, host: str) -> str:
         return "127.0.0.1"
 
-    def ports(self) -> tuple[int, int]:
-        socks = [socket.socket(), socket.socket()]
-        try:
-            for s in socks:
-                s.bind(("127.0.0.1", 0))
-            return socks[0].getsockname()[1], socks[1].getsockname()[1]
-        finally:
-            for s in socks:
-                s.close()
+    def port(self) -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
 
     def wrap(self, host: str, argv: list[str]) -> list[str]:
         return argv
@@ -139,8 +134,8 @@ class Namespaces:
     def address(self, host: str) -> str:
         return self._addr[host]
 
-    def ports(self) -> tuple[int, int]:
-        return PUB_PORT, PUB_PORT + 1  # every host has its own port space
+    def port(self) -> int:
+        return PORT  # every host has its own port space
 
     def wrap(self, host: str, argv: list[str]) -> list[str]:
         return ["ip", "netns", "exec", self._ns[host], *argv]  # exec: the pid stays the program's
@@ -176,9 +171,7 @@ class Cluster:
         self.participant_timeout_s = participant_timeout_s
         hosts = [COORDINATOR, *self.scenario.participants]
         self.net: Loopback | Namespaces = Namespaces(hosts) if network == "netns" else Loopback(hosts)
-        pub, reply = self.net.ports()
-        host = self.net.address(COORDINATOR)
-        self.address = f"tcp://{host}:{pub},tcp://{host}:{reply}"
+        self.address = f"tcp://{self.net.address(COORDINATOR)}:{self.net.port()}"
         self.keys = workdir / "keys" if secure else None
         if self.keys is not None:
             for name in hosts:

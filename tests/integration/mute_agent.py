@@ -19,8 +19,8 @@ from slotwise.shared.slots import FreeTime
 
 
 class MuteResponder(Responder):
-    def receive(self, env: Envelope, now: float, *, direct: bool = False) -> list[AgentAction]:
-        actions = super().receive(env, now, direct=direct)
+    def receive(self, env: Envelope, now: float) -> list[AgentAction]:
+        actions = super().receive(env, now)
         if isinstance(env.body, (AvailabilityRequest, Hold)):
             return []
         return actions

@@ -37,7 +37,7 @@ def _flood(cluster: Cluster, seed: int, count: int) -> None:
         sock.curve_secretkey, sock.curve_publickey, sock.curve_serverkey = secret, public, server
         sock.setsockopt(zmq.SNDHWM, count + 10)
         sock.setsockopt(zmq.LINGER, 2000)
-        sock.connect(cluster.address.split(",")[1])
+        sock.connect(cluster.address)
         names = list(cluster.scenario.participants)
         frames = [f for n in names for f in real_frames(agent_encoder(n), agent_bodies(n, "m000"))]
         for frame in mutated(seed, frames, count):

@@ -27,7 +27,6 @@ from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.ids import AgentId
 from slotwise.shared.messages import PROTOCOL_VERSION, Heartbeat, MeetingScheduled
 from slotwise.shared.scenario import Scenario, dump_availability, load_scenario
-from slotwise.shared.topics import BROADCAST_TOPIC, topic_for
 from tests.helpers import REPO, make_scenario
 from tests.integration.conftest import Children
 
@@ -147,9 +146,7 @@ async def test_garbage_to_every_socket_changes_nothing(children: Children, workd
             fake = evil.encode(MeetingScheduled(meeting_id="team-sync", name="x", start=s.horizon.start,
                                                 end=s.horizon.end, attendees=tuple(s.participants)))
             for frames in garbage[:-1] + [[fake]]:
-                for topic in [BROADCAST_TOPIC, *(topic_for(n) for n in s.participants)]:
-                    service._pub.send_multipart([topic, *frames])
-                for name in s.participants:  # and straight to each agent's DEALER
+                for name in s.participants:  # straight down each agent's connection
                     service._router.send_multipart([service._identities[AgentId(name)], *frames])
 
     try:

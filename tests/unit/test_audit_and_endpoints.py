@@ -40,11 +40,12 @@ def test_each_broken_rule_is_caught(outcomes: list[Decision], problem: str) -> N
 
 
 def test_endpoint_forms() -> None:
-    assert parse_endpoints("tcp://10.0.0.5:7340") == Endpoints("tcp://10.0.0.5:7340", "tcp://10.0.0.5:7341")
-    assert parse_endpoints("ipc:///tmp/x") == Endpoints("ipc:///tmp/x.pub", "ipc:///tmp/x.reply")
-    assert parse_endpoints("tcp://h:1,tcp://h:9") == Endpoints("tcp://h:1", "tcp://h:9")
-    assert str(parse_endpoints("tcp://h:1,tcp://h:9")) == "tcp://h:1,tcp://h:9"
-    for bad in ("udp://x:1", "tcp://x", "tcp://x:99999", "ipc://"):
+    assert parse_endpoints("tcp://10.0.0.5:7340") == Endpoints("tcp://10.0.0.5:7340")
+    assert parse_endpoints("ipc:///tmp/x") == Endpoints("ipc:///tmp/x")
+    # The two-address form of protocol 2 (BROADCAST,REPLY) still parses: its reply socket is the one.
+    assert parse_endpoints("tcp://h:1,tcp://h:9") == Endpoints("tcp://h:9")
+    assert str(parse_endpoints("tcp://h:1,tcp://h:9")) == "tcp://h:9"
+    for bad in ("udp://x:1", "tcp://x", "tcp://x:99999", "ipc://", "tcp://h:1,udp://h:2"):
         with pytest.raises(ValueError):
             parse_endpoints(bad)
 

@@ -162,11 +162,3 @@ def test_a_new_reply_connection_is_named_by_a_fresh_hello() -> None:
     assert isinstance(hello, Send) and isinstance(hello.body, Hello)
     (ready,) = link.send(Welcome(name="alice", heartbeat_s=1.0), now=0.3)  # same coordinator: holds kept
     assert isinstance(ready, Send) and isinstance(ready.body, Ready)
-
-
-def test_a_welcome_on_the_direct_socket_is_refused() -> None:
-    link = Link([(0, 8)])
-    other = Encoder(COORDINATOR)  # another incarnation, trying to take the agent over directly
-    with pytest.raises(ProtocolError, match="proves nothing"):
-        link.agent.receive(decode(other.encode(Welcome(name="alice", heartbeat_s=1.0))), 0.5, direct=True)
-    assert link.agent.guard.session(COORDINATOR) == link.codec.session

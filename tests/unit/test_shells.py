@@ -57,7 +57,7 @@ def test_a_sigterm_while_a_message_is_handled_still_stops_the_agent(monkeypatch:
     monkeypatch.setattr(shell.responder, "receive", signalled)
     frame = Encoder(COORDINATOR).encode(Heartbeat())
     with pytest.raises(agent_shell._Stopped):
-        shell._handle([frame], routed=False)
+        shell._handle([frame])
 
 
 def test_joining_reports_each_agent_ready() -> None:
