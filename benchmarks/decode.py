@@ -43,7 +43,8 @@ def fill(make: Callable[[int], object], limit: int = MAX_FRAME_BYTES) -> bytes:
             lo = mid
         else:
             hi = mid - 1
-    return msgpack.packb(make(lo), datetime=True)
+    packed: bytes = msgpack.packb(make(lo), datetime=True)
+    return packed
 
 
 def nested(depth: int, where: str = "body") -> bytes:
@@ -51,7 +52,8 @@ def nested(depth: int, where: str = "body") -> bytes:
     msgpack's own packer refuses to go that deep, a hostile peer need not."""
     mark = "PLACEHOLDER"
     env = envelope("hello", {"name": mark}) if where == "body" else envelope("hello", {"name": "a"}) | {"sender": mark}
-    return msgpack.packb(env).replace(msgpack.packb(mark), b"\x91" * depth + b"\x01")
+    packed: bytes = msgpack.packb(env).replace(msgpack.packb(mark), b"\x91" * depth + b"\x01")
+    return packed
 
 
 def cases() -> dict[str, bytes]:

@@ -14,6 +14,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
+from slotwise.coordinator.plan import compile_plan
 from slotwise.local import run_locally
 from slotwise.report.audit import audit
 from slotwise.shared.logsetup import configure
@@ -45,9 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         placed = {}
         for p in PRIORITIES:
             scenario = Scenario.model_validate({**data, "policies": {"priority": p}})
-            result = run_locally(scenario).result
-            bad += len(audit(scenario, result.outcomes))
-            placed[p] = sum(o.scheduled for o in result.outcomes)
+            plan = compile_plan(scenario)
+            result = run_locally(scenario, plan).result
+            bad += len(audit(scenario, plan, result.decisions))
+            placed[p] = sum(d.scheduled for d in result.decisions)
             totals[p] += placed[p]
         gain = placed["most-constrained-first"] - placed["priority-then-order"]
         table.add_row(str(seed), *(str(placed[p]) for p in PRIORITIES), f"{gain:+d}")

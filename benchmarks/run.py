@@ -20,6 +20,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
+from slotwise.coordinator.plan import compile_plan
 from slotwise.local import run_locally
 from slotwise.report.audit import audit
 from slotwise.shared.logsetup import configure
@@ -54,19 +55,20 @@ def main(argv: list[str] | None = None) -> int:
     for size in args.sizes:
         people, meetings = _size(size)
         scenario = Scenario.model_validate(synthetic_scenario(args.seed, people, meetings))
+        plan = compile_plan(scenario)
         runs = []
         for _ in range(args.repeat):
             started = time.monotonic()
-            result = run_locally(scenario, transport=args.transport, secure=args.secure).result
-            problems = audit(scenario, result.outcomes)
+            result = run_locally(scenario, plan, transport=args.transport, secure=args.secure).result
+            problems = audit(scenario, plan, result.decisions)
             failures += len(problems)
             for p in problems:
                 console.print(f"[red]{size}: {p}[/]")
             runs.append((result, time.monotonic() - started))
         stats = [r.stats for r, _ in runs]
-        placed = statistics.median(sum(o.scheduled for o in r.outcomes) for r, _ in runs)
-        trips = statistics.median(sum(o.round_trips for o in r.outcomes) / meetings for r, _ in runs)
-        candidates = statistics.mean(len(scenario.candidates(m)) for m in scenario.meetings)
+        placed = statistics.median(sum(d.scheduled for d in r.decisions) for r, _ in runs)
+        trips = statistics.median(sum(d.round_trips for d in r.decisions) / max(meetings, 1) for r, _ in runs)
+        candidates = statistics.mean(len(m.candidates) for m in plan.meetings) if plan.meetings else 0.0
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         table.add_row(
             str(people), str(meetings), f"{placed:g}", f"{candidates:.0f}",

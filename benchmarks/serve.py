@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,18 @@ def scenario(people: int, days: int) -> dict[str, Any]:
         "participants": {f"p{i:03d}": {} for i in range(people)},
         "negotiation": {"join_timeout_s": 60, "heartbeat_s": 1.0},
     }
+
+
+def _add(client: Client, meeting: dict[str, Any]) -> None:
+    client.add([meeting], wait=60)
+
+
+def _cancel(client: Client, meeting: dict[str, Any]) -> None:
+    client.cancel(meeting["id"])
+
+
+def _move(client: Client, meeting: dict[str, Any], later: str, into: list[dict[str, Any]]) -> None:
+    into.append(client.move(meeting["id"], not_before=later, wait=60))
 
 
 def timed(calls: list[Callable[[Client], Any]], address: str, clients: int) -> tuple[float, list[float], int]:
@@ -120,19 +133,19 @@ def main(argv: list[str] | None = None) -> int:
             meetings = [{"id": f"m{i}", "duration_minutes": 60,
                          "invitees": rng.sample(names, rng.choice((2, 2, 3)))} for i in range(args.adds)]
             rows = []
-            wall, lat, err = timed([lambda c, m=m: c.add([m], wait=60) for m in meetings], admin_at, args.clients)
+            wall, lat, err = timed([partial(_add, meeting=m) for m in meetings], admin_at, args.clients)
             rows.append(("add", args.adds, wall, lat, err))
             with Client(admin_at, timeout=30) as c:
                 listing = {e["id"]: e for e in c.list()}
             placed = [m for m in meetings if listing[m["id"]]["status"] == "scheduled"]
             rng.shuffle(placed)
             to_cancel, to_move = placed[:args.cancels], placed[args.cancels:args.cancels + args.moves]
-            wall, lat, err = timed([lambda c, m=m: c.cancel(m["id"]) for m in to_cancel], admin_at, args.clients)
+            wall, lat, err = timed([partial(_cancel, meeting=m) for m in to_cancel], admin_at, args.clients)
             rows.append(("cancel", len(to_cancel), wall, lat, err))
             later = (datetime.fromisoformat(data["horizon"]["start"]) + timedelta(days=args.days // 2)).isoformat()
             moved: list[dict[str, Any]] = []
-            wall, lat, err = timed([lambda c, m=m: moved.append(c.move(m["id"], not_before=later, wait=60))
-                                    for m in to_move], admin_at, args.clients)
+            wall, lat, err = timed([partial(_move, meeting=m, later=later, into=moved) for m in to_move],
+                                   admin_at, args.clients)
             rows.append(("move", len(to_move), wall, lat, err))
             with Client(admin_at, timeout=30) as c:
                 status = c.status()
