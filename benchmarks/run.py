@@ -41,12 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; the table shows medians")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--transport", choices=["tcp", "ipc"], default="tcp")
-    parser.add_argument("--secure", action="store_true", help="CURVE-encrypt everything (fresh keys per run)")
+    security = parser.add_mutually_exclusive_group()
+    security.add_argument("--secure", action="store_true",
+                          help="CURVE on every socket, fresh keys per run (the default, as in `slotwise run`)")
+    security.add_argument("--insecure", action="store_true", help="no keys: the clear transport")
     args = parser.parse_args(argv)
     configure("ERROR", "bench")
     console = Console(width=max(Console().width, 132))  # the table stays whole in CI logs too
 
-    table = Table(title=f"slotwise end to end ({args.transport}{', CURVE' if args.secure else ''}, "
+    secure = not args.insecure
+    table = Table(title=f"slotwise end to end ({args.transport}{', CURVE' if secure else ', no keys'}, "
                         f"15-minute slots over a 5-day week, median of {args.repeat})")
     for col in ("participants", "meetings", "placed", "slots/meeting", "start-up s",
                 "negotiation s", "messages", "round trips/meeting", "coord. RSS MB"):
@@ -59,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for _ in range(args.repeat):
             started = time.monotonic()
-            result = run_locally(scenario, plan, transport=args.transport, secure=args.secure).result
+            result = run_locally(scenario, plan, transport=args.transport, secure=secure).result
             problems = audit(scenario, plan, result.decisions)
             failures += len(problems)
             for p in problems:
