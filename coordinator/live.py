@@ -279,7 +279,8 @@ class LiveService:
                 raise ScenarioError("request", [_problem(i, f"meeting {m.id!r} exists with different content "
                                                          "(cancel it, or use another id)")])
             ids += self._series.get(MeetingId(m.id), [])
-        added = [s for s in specs if (s.series or s.id) in {n for n, _ in new}]
+        new_ids = {n for n, _ in new}
+        added = [s for s in specs if (s.series or s.id) in new_ids]
         if len(self._specs) + len(added) > MAX_MEETINGS:
             raise _Refusal("busy", f"the service holds {len(self._specs)} meetings; at most {MAX_MEETINGS}")
         self._add_specs(added, new)

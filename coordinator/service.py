@@ -94,6 +94,7 @@ class CoordinatorService:
         self.resume = resume
         self._buckets: dict[bytes, _Bucket] = {}
         self._drops = RateLimitedLog(DROP_LOG_INTERVAL_S)
+        self._unsent = RateLimitedLog(DROP_LOG_INTERVAL_S)  # an agent gone away: one line per interval
         self.explain = explain
         self._requested = endpoints
         self.on_action = on_action or (lambda action: None)
@@ -271,14 +272,22 @@ class CoordinatorService:
     def _send_frame(self, agent: AgentId, frame: bytes, body: Body, log: Logger, *, quiet: bool = False) -> None:
         identity = self._identities.get(agent)
         if identity is None:
-            if not quiet:
-                log.warning("no connection to {}; {} not sent", agent, type(body).__name__)
+            self._not_sent(log, agent, body, "no connection", quiet)
             return
         try:
             self._router_sync.send_multipart([identity, frame], zmq.NOBLOCK)
             self.stats.sent += 1
         except zmq.ZMQError as exc:  # EHOSTUNREACH: the agent disconnected; EAGAIN: its queue is full
-            (log.debug if quiet else log.warning)("{} to {} not sent: {}", type(body).__name__, agent, exc)
+            self._not_sent(log, agent, body, exc.strerror, quiet)
+
+    def _not_sent(self, log: Logger, agent: AgentId, body: Body, why: str, quiet: bool) -> None:
+        """An agent that went away is reported once per interval, not once per message."""
+        if quiet:
+            return
+        held = self._unsent.allow(agent, time.monotonic())
+        if held is not None:
+            log.warning("{} to {} not sent: {}{}", type(body).__name__, agent, why,
+                        f" ({held} more not sent since the last report)" if held else "")
 
 
 DROP_LOG_INTERVAL_S = 5.0  # a misbehaving peer is reported at most this often
