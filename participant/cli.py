@@ -48,6 +48,14 @@ def run(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         logger.error("{}", exc.render())
         return EXIT_BAD_INPUT
+    if availability.caldav is not None:  # log in and find the calendars now: a clear error, exit 2
+        from slotwise.shared.caldav import CalendarError, reader_for
+
+        try:
+            reader_for(availability.caldav)
+        except CalendarError as exc:
+            logger.error("calendar: {}", exc)
+            return EXIT_BAD_INPUT
     keys_dir = args.keys or scenario_keys
     try:
         keys = ClientKeys.load(keys_dir, args.name) if keys_dir is not None else None

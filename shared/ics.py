@@ -120,6 +120,10 @@ def _free_busy(cal: icalendar.Calendar, window: Interval, zone: tzinfo) -> list[
 
 def busy_from_ics(path: Path, window: Interval, zone: tzinfo) -> list[Interval]:
     """Busy intervals from one .ics file that overlap `window`."""
-    cal = read_calendar(path)
+    return calendar_busy(read_calendar(path), window, zone)
+
+
+def calendar_busy(cal: icalendar.Calendar, window: Interval, zone: tzinfo) -> list[Interval]:
+    """Busy intervals from a parsed calendar (a file's, or a CalDAV server's events)."""
     local = _calendar_zone(cal, zone)
     return _events(cal, window, local) + _free_busy(cal, window, local)

@@ -250,6 +250,34 @@ class WorkingHoursSpec(_Strict):
         return self
 
 
+def _secret_file(value: str, info: ValidationInfo) -> str:
+    """Resolved against the naming file's folder; read by the agent only, when it starts."""
+    base = (info.context or {}).get("base_dir")
+    path = Path(value) if Path(value).is_absolute() or base is None else Path(base) / value
+    return str(path.resolve())
+
+
+class CalDavSpec(_Strict):
+    """A person's CalDAV calendars (see shared/caldav.py). The password comes from a file or an
+    environment variable, so it never appears in a scenario, a command line or a log."""
+
+    url: Annotated[str, Field(pattern=r"^https?://", max_length=2000)]
+    username: Annotated[str, Field(max_length=200)] | None = None
+    password_file: Annotated[str, AfterValidator(_secret_file)] | None = None
+    password_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    calendars: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(min_length=1)] | None = None
+    write: bool = False  # write agreed meetings into the calendar
+    write_to: str | None = None  # which calendar (default: the first read)
+    poll_s: Annotated[float, Field(gt=0, le=86400)] = 60.0
+    on_calendar_error: Literal["busy", "free-with-warning"] = "busy"
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> CalDavSpec:
+        if self.password_file is not None and self.password_env is not None:
+            raise ValueError("give password_file or password_env, not both")
+        return self
+
+
 class Availability(_Strict):
     """One person's entry. `available` and `busy` are what the agent knows and never tells;
     `timezone` and `working_hours` are shared with the coordinator for time constraints."""
@@ -262,6 +290,8 @@ class Availability(_Strict):
     # iCalendar files whose events and free/busy periods are busy time (see shared/ics.py);
     # relative paths are read against the file that names them.
     ics: list[Annotated[str, AfterValidator(_calendar_file)]] = []
+    # A CalDAV server's calendars, read (and, with write: true, written) by the agent.
+    caldav: CalDavSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -285,12 +315,16 @@ class Availability(_Strict):
         calendar files need a window."""
         base = [ALWAYS] if self.available is None else _expand(self.available, within)
         busy = _expand(self.busy, within)
-        if self.ics:
+        if self.ics or self.caldav:
             if within is None:
-                raise ValueError("free time from .ics calendars needs a window to expand them in")
+                raise ValueError("free time from calendars needs a window to expand them in")
             zone = ZoneInfo(self.timezone or "UTC")
             for path in self.ics:
                 busy += busy_from_ics(Path(path), within, zone)
+            if self.caldav is not None:
+                from slotwise.shared.caldav import reader_for
+
+                busy += reader_for(self.caldav).busy(within, zone)
         return FreeTime(subtract(base, busy))
 
 

@@ -1,0 +1,209 @@
+"""Busy time from a person's CalDAV calendars (RFC 4791), read by that person's agent only.
+
+The `caldav` library speaks the protocol: it discovers the user's principal and calendars from
+the server's address (as CalDAV clients do), or takes one calendar's address as given. Events
+are fetched whole (masters with their overrides) and expanded exactly as a .ics file is
+(`shared/ics.py`: RRULE, EXDATE, RDATE, RECURRENCE-ID, cancelled and transparent events free,
+all-day events as local days), so the same calendar gives the same busy time either way.
+
+Events slotwise wrote itself (UIDs ending in WRITTEN_UID_SUFFIX) are not busy time here: the
+agent already holds those meetings, and reading them back would make every meeting conflict
+with itself.
+
+Credentials come from a file or an environment variable, never from a command line, and never
+reach a log: errors name the server and the user, not the password. An unreachable server or a
+refused login is a CalendarError when the agent starts; later, `on_calendar_error` decides
+what a failed refresh means (`busy`: nothing is free until it works again; `free-with-warning`:
+the calendar is left out and a warning logged).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from slotwise.shared.errors import InputError
+from slotwise.shared.ics import MAX_ICS_BYTES, calendar_busy
+from slotwise.shared.slots import Interval
+
+if TYPE_CHECKING:
+    import icalendar
+
+    from slotwise.shared.scenario import CalDavSpec
+
+WRITTEN_UID_SUFFIX = "@slotwise"
+TIMEOUT_S = 10.0  # per HTTP request: a hung server must not hang an agent
+MAX_EVENTS = 100_000  # per refresh; a decade of a busy person's calendar is a few thousand
+
+
+class CalendarError(InputError):
+    """A calendar server that cannot be used: unreachable, a refused login, no such calendar."""
+
+
+def password_of(spec: CalDavSpec) -> str | None:
+    if spec.password_env is not None:
+        value = os.environ.get(spec.password_env)
+        if value is None:
+            raise CalendarError(f"{spec.url}: environment variable {spec.password_env} is not set")
+        return value
+    if spec.password_file is not None:
+        try:
+            return Path(spec.password_file).read_text().strip()
+        except OSError as exc:
+            raise CalendarError(f"{spec.url}: cannot read password_file {spec.password_file}: "
+                                f"{exc.strerror or exc}") from None
+    return None
+
+
+def _explain(spec: CalDavSpec, exc: Exception) -> CalendarError:
+    """The library's error, said for a person, with no credential in it."""
+    import caldav.lib.error as errors
+
+    who = f" as {spec.username!r}" if spec.username else ""
+    if isinstance(exc, errors.AuthorizationError):
+        return CalendarError(f"{spec.url}: the server refused the login{who} (wrong user name or password?)")
+    if isinstance(exc, errors.NotFoundError):
+        return CalendarError(f"{spec.url}: not found on the server (is the address right?)")
+    name = type(exc).__name__
+    if "Connection" in name or "Timeout" in name or isinstance(exc, OSError):
+        return CalendarError(f"{spec.url}: cannot reach the server ({name})")
+    return CalendarError(f"{spec.url}: {name}: {str(exc)[:200]}")
+
+
+@dataclass
+class CalDavReader:
+    """One person's CalDAV calendars, refreshed at most every `poll_s` seconds."""
+
+    spec: CalDavSpec
+    clock: Callable[[], float] = time.monotonic
+    _client: Any = None
+    _calendars: list[Any] = field(default_factory=list)
+    _combined: icalendar.Calendar | None = None
+    _fetched_at: float | None = None
+    failures: int = 0
+
+    def open(self) -> CalDavReader:
+        """Log in and find the calendars; raises CalendarError saying what is wrong."""
+        import caldav as caldav_imported
+
+        caldav_lib: Any = caldav_imported
+        try:
+            self._client = caldav_lib.DAVClient(self.spec.url, username=self.spec.username,
+                                                password=password_of(self.spec), timeout=TIMEOUT_S)
+            self._calendars = self._discover(caldav_lib)
+        except CalendarError:
+            raise
+        except Exception as exc:  # the library raises its own errors and requests' alike
+            raise _explain(self.spec, exc) from None
+        self.refresh()
+        return self
+
+    def _discover(self, caldav_lib: Any) -> list[Any]:
+        """The server's address: the principal's calendars; one calendar's address: that one."""
+        try:
+            found = self._client.principal().calendars()
+        except Exception as exc:
+            if "Authorization" in type(exc).__name__:
+                raise
+            found = []
+        exact = [c for c in found if str(c.url).rstrip("/") == self.spec.url.rstrip("/")]
+        if exact:  # the address is one calendar's own: that calendar only
+            found = exact
+        elif not found:  # a calendar the principal does not list (shared with the user, say)
+            one = caldav_lib.Calendar(client=self._client, url=self.spec.url)
+            one.get_properties()  # raises NotFoundError / AuthorizationError as the server says
+            found = [one]
+        by_id = {calendar_id(c): c for c in found}
+        wanted = self.spec.calendars
+        if wanted is None:
+            return list(by_id.values())
+        missing = [w for w in wanted if w not in by_id]
+        if missing:
+            raise CalendarError(f"{self.spec.url}: no calendar {', '.join(map(repr, missing))} "
+                                f"(the server has: {', '.join(sorted(by_id)) or 'none'})")
+        return [by_id[w] for w in wanted]
+
+    @property
+    def calendars(self) -> list[Any]:  # caldav.Calendar objects
+        return list(self._calendars)
+
+    def write_target(self) -> Any:  # a caldav.Calendar
+        """Where agreed meetings go: `write_to`, or the first calendar read."""
+        if self.spec.write_to is not None:
+            for c in self._calendars:
+                if calendar_id(c) == self.spec.write_to:
+                    return c
+            raise CalendarError(f"{self.spec.url}: no calendar {self.spec.write_to!r} to write to")
+        return self._calendars[0]
+
+    def refresh(self) -> None:
+        """Fetch every event (masters with their overrides) into one calendar to expand."""
+        import icalendar
+
+        combined = icalendar.Calendar()
+        size = count = 0
+        try:
+            for cal in self._calendars:
+                for obj in cal.events():
+                    data = obj.data
+                    size += len(data)
+                    count += 1
+                    if size > MAX_ICS_BYTES or count > MAX_EVENTS:
+                        raise CalendarError(f"{self.spec.url}: more than {MAX_ICS_BYTES:,} bytes or "
+                                            f"{MAX_EVENTS:,} events; not read")
+                    parsed = icalendar.Calendar.from_ical(data)
+                    for component in parsed.subcomponents:
+                        if str(component.get("UID", "")).endswith(WRITTEN_UID_SUFFIX):
+                            continue  # a meeting slotwise wrote: the agent holds it already
+                        combined.add_component(component)
+        except CalendarError:
+            raise
+        except Exception as exc:
+            raise _explain(self.spec, exc) from None
+        self._combined = combined
+        self._fetched_at = self.clock()
+
+    def busy(self, window: Interval, zone: tzinfo) -> list[Interval]:
+        """Busy intervals overlapping `window`, from the calendars as last read (refreshed when
+        older than `poll_s`). A failed refresh follows `on_calendar_error`."""
+        stale = self._fetched_at is None or self.clock() - self._fetched_at >= self.spec.poll_s
+        if stale:
+            try:
+                self.refresh()
+                self.failures = 0
+            except CalendarError as exc:
+                self.failures += 1
+                from loguru import logger
+
+                logger.warning("calendar refresh failed ({}); counting {}", exc,
+                               "all of it as busy" if self.spec.on_calendar_error == "busy"
+                               else "the calendar as empty")
+                self._fetched_at = self.clock()  # retried at the next poll, not at every request
+                if self.spec.on_calendar_error == "busy":
+                    self._combined = None
+                    return [window]
+        if self._combined is None:
+            return [window]
+        return calendar_busy(self._combined, window, zone)
+
+
+def calendar_id(calendar: Any) -> str:
+    """A calendar's id: the last segment of its address ("work" in /alice/work/)."""
+    return str(calendar.url).rstrip("/").rsplit("/", 1)[-1]
+
+
+_READERS: dict[str, CalDavReader] = {}
+
+
+def reader_for(spec: CalDavSpec) -> CalDavReader:
+    """One reader per calendar spec per process: free time is asked for many windows."""
+    key = spec.model_dump_json()
+    reader = _READERS.get(key)
+    if reader is None:
+        reader = _READERS[key] = CalDavReader(spec).open()
+    return reader

@@ -1,0 +1,108 @@
+"""Agents read their owners' calendars from a real CalDAV server (Radicale, started here)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from slotwise.shared.caldav import CalDavReader, CalendarError
+from slotwise.shared.ics import busy_from_ics
+from slotwise.shared.scenario import CalDavSpec, load_scenario
+from slotwise.shared.slots import Interval
+from tests.helpers import REPO
+from tests.integration.conftest import run_cli
+from tests.radicale_server import USERS, Radicale, radicale
+
+# Every sample with events. A VFREEBUSY is not something a CalDAV calendar stores (RFC 4791 4.1:
+# events, to-dos and journals), so the free/busy sample has no server counterpart.
+SAMPLES = sorted(p for p in (REPO / "tests" / "data" / "ics").glob("*.ics") if b"BEGIN:VEVENT" in p.read_bytes())
+WINDOW = Interval(datetime(2000, 1, 1, tzinfo=UTC), datetime(2032, 1, 1, tzinfo=UTC))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
+    with radicale(tmp_path_factory.mktemp("radicale")) as running:
+        yield running
+
+
+def spec(server: Radicale, user: str, **extra: object) -> CalDavSpec:
+    return CalDavSpec.model_validate({"url": server.url, "username": user,
+                                      "password_file": str(server.password_file(user)), **extra})
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[p.stem for p in SAMPLES])
+def test_busy_time_over_caldav_equals_busy_time_from_the_same_file(server: Radicale, sample: Path) -> None:
+    cal_id = sample.stem.replace("_", "-")
+    assert server.upload("alice", sample, cal_id) > 0
+    zone = ZoneInfo("Europe/Berlin")
+    reader = CalDavReader(spec(server, "alice", calendars=[cal_id])).open()
+    over_caldav = sorted(reader.busy(WINDOW, zone), key=lambda i: (i.start, i.end))
+    from_file = sorted(busy_from_ics(sample, WINDOW, zone), key=lambda i: (i.start, i.end))
+    assert over_caldav == from_file
+    assert from_file  # the comparison is not vacuous
+
+
+def test_the_server_address_finds_every_calendar_and_a_calendar_address_finds_one(server: Radicale) -> None:
+    server.calendar("bob", "home")
+    server.calendar("bob", "work")
+    found = CalDavReader(spec(server, "bob")).open().calendars
+    assert {str(c.url).rstrip("/").rsplit("/", 1)[-1] for c in found} >= {"home", "work"}
+    one = CalDavReader(spec(server, "bob", url=f"{server.url}bob/home/")).open().calendars
+    assert [str(c.url).rstrip("/").rsplit("/", 1)[-1] for c in one] == ["home"]
+    with pytest.raises(CalendarError, match="no calendar 'nope'"):
+        CalDavReader(spec(server, "bob", calendars=["nope"])).open()
+
+
+def test_a_wrong_password_and_an_unreachable_server_are_clear_errors(server: Radicale, tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.password"
+    wrong.write_text("not-it")
+    bad = CalDavSpec(url=server.url, username="alice", password_file=str(wrong))
+    with pytest.raises(CalendarError, match="refused the login as 'alice'") as refused:
+        CalDavReader(bad).open()
+    assert "not-it" not in str(refused.value)
+    with pytest.raises(CalendarError, match="cannot reach the server"):
+        CalDavReader(CalDavSpec(url="http://127.0.0.1:9/", username="alice", password_file=str(wrong))).open()
+    with pytest.raises(CalendarError, match="SLOTWISE_NO_SUCH_VARIABLE is not set"):
+        CalDavReader(CalDavSpec(url=server.url, username="alice", password_env="SLOTWISE_NO_SUCH_VARIABLE")).open()
+
+
+def test_an_agent_with_a_wrong_password_exits_2_saying_why(server: Radicale, tmp_path: Path) -> None:
+    (tmp_path / "pw").write_text("wrong")
+    availability = tmp_path / "alice.yaml"
+    availability.write_text(yaml.safe_dump({"caldav": {"url": server.url, "username": "alice",
+                                                       "password_file": "pw"}}))
+    done = run_cli("participant", "--connect", f"ipc://{tmp_path}/nobody", "--name", "alice",
+                   "--availability", str(availability), timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "refused the login as 'alice'" in done.stderr and "wrong" not in done.stderr.replace("wrong user", "")
+    assert "Traceback" not in done.stderr
+
+
+def test_a_negotiation_avoids_what_is_in_the_calendar(server: Radicale, tmp_path: Path) -> None:
+    cal = server.calendar("carol", "work")
+    cal.save_event("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+                   "UID:dentist-1\r\nDTSTAMP:20240701T000000Z\r\nDTSTART:20240722T090000Z\r\n"
+                   "DTEND:20240722T110000Z\r\nSUMMARY:Dentist\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    scenario = tmp_path / "caldav.yaml"
+    scenario.write_text(yaml.safe_dump({
+        "name": "caldav", "timezone": "UTC", "slot_minutes": 60,
+        "horizon": {"start": "2024-07-22T08:00:00Z", "end": "2024-07-22T17:00:00Z"},
+        "participants": {"carol": {"caldav": {"url": server.url, "username": "carol",
+                                              "password_file": str(server.password_file("carol"))}},
+                         "dave": {}},
+        "meetings": [{"id": "sync", "duration_minutes": 60, "invitees": ["carol", "dave"],
+                      "not_before": "2024-07-22T09:00:00Z"}],
+    }))
+    assert USERS["carol"] not in scenario.read_text()
+    out = tmp_path / "results.json"
+    done = run_cli("run", str(scenario), "--out", str(out), "-q", timeout=120)
+    assert done.returncode == 0, done.stderr
+    [m] = json.loads(out.read_text())["meetings"]
+    assert m["scheduled"] and m["start"] == "2024-07-22T11:00:00+00:00"  # 09:00-11:00 is the dentist
+    assert load_scenario(scenario).participants["carol"] is not None
