@@ -38,6 +38,8 @@ from slotwise.shared.ratelog import RateLimitedLog
 if TYPE_CHECKING:
     from loguru import Logger
 
+    from slotwise.participant.calendar_writer import CalendarWriter
+
 DRAIN_BATCH = 1000  # frames read per wake-up before deadlines are checked again
 HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
                     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
@@ -56,7 +58,8 @@ class AgentService:
     def __init__(self, responder: Responder, endpoints: Endpoints,
                  context: zmq.Context[zmq.Socket[bytes]] | None = None,
                  keys: ClientKeys | None = None, reply_delay_s: float = 0.0,
-                 reminders: ReminderClock | None = None, notify_command: str | None = None) -> None:
+                 reminders: ReminderClock | None = None, notify_command: str | None = None,
+                 writer: CalendarWriter | None = None) -> None:
         self.responder = responder
         # Fault injection for tests and drills: hold every reply this long (a slow link).
         self.reply_delay_s = reply_delay_s
@@ -83,6 +86,7 @@ class AgentService:
         # on the monotonic one. The poll below waits for whichever is due first.
         self.reminders = reminders or ReminderClock()
         self.notifier = Notifier(responder.name, notify_command, self.log)
+        self.writer = writer  # agreed meetings into the owner's CalDAV calendar, if asked
 
     def run(self) -> Exit:
         previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -116,6 +120,8 @@ class AgentService:
             self._monitor.close(linger=0)
             self._dealer.close()
             self.notifier.close()
+            if self.writer is not None:
+                self.writer.close()
 
     def _settle(self) -> None:
         """On a stop: take in what has already arrived (a decision announced a moment ago), so
@@ -201,9 +207,13 @@ class AgentService:
                 m = action.meeting
                 self.reminders.schedule(MeetingId(m.meeting_id), m.name, m.start, m.end, m.remind,
                                         datetime.now(UTC))
+                if self.writer is not None:
+                    self.writer.scheduled(m)
                 continue
             if isinstance(action, Unbooked):
                 self.reminders.drop(action.meeting_id)
+                if self.writer is not None:
+                    self.writer.dropped(action.meeting_id)
                 continue
             frame = self._codec.encode(action.body)
             if self.reply_delay_s > 0:

@@ -48,11 +48,16 @@ def run(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         logger.error("{}", exc.render())
         return EXIT_BAD_INPUT
+    writer = None
     if availability.caldav is not None:  # log in and find the calendars now: a clear error, exit 2
+        from slotwise.participant.calendar_writer import CalendarWriter
         from slotwise.shared.caldav import CalendarError, reader_for
 
         try:
-            reader_for(availability.caldav)
+            reader = reader_for(availability.caldav)
+            if availability.caldav.write:
+                reader.write_target()  # a write_to that names no calendar is an error now
+                writer = CalendarWriter(reader, args.name, logger.bind(role="participant", agent=args.name))
         except CalendarError as exc:
             logger.error("calendar: {}", exc)
             return EXIT_BAD_INPUT
@@ -67,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     logger.debug("connecting to {} as {}", endpoints, args.name)
     reminders = ReminderClock(mute_until=args.mute_until)
     outcome = AgentService(responder, endpoints, keys=keys, reply_delay_s=args.reply_delay,
-                           reminders=reminders, notify_command=args.notify_command).run()
+                           reminders=reminders, notify_command=args.notify_command, writer=writer).run()
     (logger.info if outcome.clean else logger.error)("exiting: {}", outcome.reason)
     if args.record is not None:
         write_record(args.record, responder, outcome)

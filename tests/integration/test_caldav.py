@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +20,7 @@ from slotwise.shared.ics import busy_from_ics
 from slotwise.shared.scenario import CalDavSpec, load_scenario
 from slotwise.shared.slots import Interval
 from tests.helpers import REPO
-from tests.integration.conftest import run_cli
+from tests.integration.conftest import Children, run_cli
 from tests.radicale_server import USERS, Radicale, radicale
 
 # Every sample with events. A VFREEBUSY is not something a CalDAV calendar stores (RFC 4791 4.1:
@@ -106,3 +110,79 @@ def test_a_negotiation_avoids_what_is_in_the_calendar(server: Radicale, tmp_path
     [m] = json.loads(out.read_text())["meetings"]
     assert m["scheduled"] and m["start"] == "2024-07-22T11:00:00+00:00"  # 09:00-11:00 is the dentist
     assert load_scenario(scenario).participants["carol"] is not None
+
+
+def _events(server: Radicale, user: str, cal_id: str = "work") -> dict[str, Any]:
+    import icalendar
+
+    out: dict[str, Any] = {}
+    for obj in server.calendar(user, cal_id).events():
+        for ev in icalendar.Calendar.from_ical(obj.data).walk("VEVENT"):
+            out.setdefault(str(ev["UID"]), []).append(ev)
+    return out
+
+
+def _until(check: Callable[[], bool], what: str, within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, f"{what} within {within}s"
+        time.sleep(0.1)  # ok-sleep: polling another process's writes to a server, under a deadline
+
+
+def test_agreed_meetings_are_written_once_moved_and_cancelled(server: Radicale, children: Children) -> None:
+    from tests.integration.test_serve import DAY, Service, at, meeting
+
+    server.calendar("carol", "work").save_event(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//someone else//EN\r\nBEGIN:VEVENT\r\nUID:theirs-1\r\n"
+        f"DTSTAMP:20240701T000000Z\r\nDTSTART:{DAY:%Y%m%d}T060000Z\r\nDTEND:{DAY:%Y%m%d}T070000Z\r\n"
+        "SUMMARY:Not ours\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    people = {who: {"caldav": {"url": server.url, "username": who, "calendars": ["work"], "write": True,
+                               "password_file": str(server.password_file(who))}} for who in ("carol", "dave")}
+    server.calendar("dave", "work")
+    path = children.workdir / "live.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "live", "timezone": "UTC", "slot_minutes": 60,
+        "horizon": {"start": DAY.isoformat(), "end": (DAY + timedelta(days=2)).isoformat()},
+        "participants": people, "meetings": [],
+        "negotiation": {"join_timeout_s": 10, "response_timeout_s": 2, "hold_timeout_s": 2, "heartbeat_s": 0.25},
+    }))
+    svc = Service(children, path, ("carol", "dave"))
+    svc.start()
+    for who in svc.people:
+        svc.agent(who)
+    svc.wait_connected(2)
+    with svc.client() as c:
+        [e] = c.add([meeting("review", "carol", "dave", name="Design review")], wait=30)
+    assert e["status"] == "scheduled" and e["start"] == at(0)
+
+    def written(user: str, sequence: int, status: str = "CONFIRMED") -> bool:
+        evs = _events(server, user).get("review@slotwise", [])
+        return len(evs) == 1 and int(evs[0].get("SEQUENCE", 0)) == sequence and str(evs[0]["STATUS"]) == status
+
+    for who in ("carol", "dave"):
+        _until(lambda who=who: written(who, 0), f"{who}'s calendar shows the meeting")
+    [ev] = _events(server, "carol")["review@slotwise"]
+    assert ev.decoded("DTSTART") == datetime.fromisoformat(e["start"]) and str(ev["SUMMARY"]) == "Design review"
+    assert sorted(str(a) for a in ev["ATTENDEE"]) == ["mailto:carol@slotwise.invalid", "mailto:dave@slotwise.invalid"]
+    assert "ORGANIZER" in ev and "DTSTAMP" in ev
+
+    # carol's agent dies and comes back: it is told the meeting again and writes nothing new.
+    os.kill(svc.agents["carol"].pid, signal.SIGKILL)
+    svc.agents["carol"].wait(timeout=10)
+    with svc.client() as c:  # the service notices (liveness), so "connected" below is the new agent
+        _until(lambda: "carol" in c.status()["participants"]["lost"], "carol counted as lost")
+    svc.agent("carol")
+    svc.wait_connected(2)
+    with svc.client() as c:
+        moved = c.move("review", not_before=at(26))
+    assert moved["start"] == at(26)
+    for who in ("carol", "dave"):
+        _until(lambda who=who: written(who, 1), f"{who}'s calendar shows the move")
+    [ev] = _events(server, "dave")["review@slotwise"]
+    assert ev.decoded("DTSTART") == datetime.fromisoformat(at(26))
+    with svc.client() as c:
+        c.cancel("review")
+    for who in ("carol", "dave"):
+        _until(lambda who=who: written(who, 2, "CANCELLED"), f"{who}'s calendar shows the cancellation")
+    theirs = _events(server, "carol")["theirs-1"]
+    assert len(theirs) == 1 and str(theirs[0]["SUMMARY"]) == "Not ours"  # never touched
