@@ -83,12 +83,20 @@ def _progress(plan: Plan, quiet: bool) -> Iterator[Callable[[Action], None]]:
 
 
 def _report(plan: Plan, result: RunResult, out_path: Path | None, quiet: bool,
-            failed_only: bool = False) -> None:
+            failed_only: bool = False, ics_out: Path | None = None) -> None:
     from slotwise.report.results import Results, outcome_table
 
     results = Results.build(plan, result)
     if out_path is not None:
         results.write(out_path)
+    if ics_out is not None:
+        from slotwise.coordinator.itip import ItipWriter
+
+        itip = ItipWriter(ics_out)
+        for d in result.decisions:
+            spec = plan.meeting(d.id)
+            itip.scheduled(d, spec.title if spec is not None else d.id)
+        itip.publish()
     if not quiet:
         out, _ = _consoles()
         out.print(outcome_table(plan, results, failed_only=failed_only))
@@ -110,7 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         local = run_locally(scenario, plan, transport=args.transport, on_action=on_action, secure=not args.insecure,
                             log_level="DEBUG" if args.verbose > 1 else "WARNING")
     result = local.result
-    _report(plan, result, args.out, args.quiet, args.failed_only)
+    _report(plan, result, args.out, args.quiet, args.failed_only, args.ics_out)
     problems = audit(scenario, plan, result.decisions) + disagreements(result.decisions, local.records)
     _, err = _consoles()
     for p in problems:
@@ -154,7 +162,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     finally:
         if journal is not None:
             journal.close()
-    _report(plan, result, args.out, args.quiet)
+    _report(plan, result, args.out, args.quiet, ics_out=args.ics_out)
     return EXIT_OK
 
 
@@ -325,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     def negotiation_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("scenario", type=Path)
         p.add_argument("--out", type=Path, help="write the results as JSON to this file")
+        p.add_argument("--ics-out", type=Path, metavar="DIR",
+                       help="write iTIP: one METHOD:REQUEST .ics per meeting placed, and schedule.ics")
         p.add_argument("--join-timeout", type=float, metavar="SECONDS",
                        help="how long to wait for participants (overrides the scenario)")
         p.add_argument("--response-timeout", type=float, metavar="SECONDS",

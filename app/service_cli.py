@@ -39,8 +39,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     keys_dir = args.keys or scenario.keys_dir(args.scenario)
     keys = ServerKeys.load(keys_dir) if keys_dir is not None else None
     require_protection(requested, keys=keys is not None, insecure=args.insecure)
+    itip = None
+    if args.ics_out is not None:
+        from slotwise.coordinator.itip import ItipWriter
+
+        itip = ItipWriter(args.ics_out)
     service = LiveService(scenario, plan, requested, args.admin, SqliteStore(args.store), keys=keys,
-                          allow_past=args.allow_past)
+                          allow_past=args.allow_past, itip=itip)
     try:
         endpoints, admin_at = service.bind()
         sys.stderr.write(f"serving {plan.name!r}: agents connect to {endpoints}, admins to {admin_at}; "
@@ -173,6 +178,8 @@ def add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     serve.add_argument("--keys", type=Path, metavar="DIR",
                        help="CURVE: as for `coordinator`, plus DIR/admins/NAME.key for each admin")
     serve.add_argument("--out", type=Path, metavar="FILE", help="on stop, write every meeting as JSON here")
+    serve.add_argument("--ics-out", type=Path, metavar="DIR",
+                       help="iTIP files: a REQUEST per meeting (a CANCEL once cancelled), and schedule.ics")
     serve.add_argument("--insecure", action="store_true",
                        help="allow binding the agents' socket to a non-loopback address without keys")
     serve.add_argument("--allow-past", action="store_true",

@@ -26,6 +26,7 @@ import zmq
 import zmq.asyncio
 from loguru import logger
 
+from slotwise.coordinator.itip import ItipWriter
 from slotwise.coordinator.negotiation import Action, Cancelled, Decided, MeetingPhase, MoveFailed, Negotiation
 from slotwise.coordinator.plan import MeetingSpec, Plan, compile_submission
 from slotwise.coordinator.service import CoordinatorService
@@ -41,6 +42,7 @@ from slotwise.shared.scenario import Scenario, render_path
 if TYPE_CHECKING:
     from loguru import Logger
 
+PUBLISH_EVERY_S = 5.0  # schedule.ics is the whole schedule: not rewritten for every decision
 MAX_MEETINGS = 200_000  # occurrences one service holds; beyond, adds are refused ("busy")
 ADMIN_BATCH = 100  # admin requests handled per wake-up, so agents' messages are never starved
 
@@ -58,7 +60,7 @@ class _Waiter:
 class LiveService:
     def __init__(self, scenario: Scenario, plan: Plan, endpoints: Endpoints, admin_address: str,
                  store: Store, *, keys: ServerKeys | None = None, allow_past: bool = False,
-                 context: zmq.asyncio.Context | None = None) -> None:
+                 context: zmq.asyncio.Context | None = None, itip: ItipWriter | None = None) -> None:
         if keys is None and not is_loopback_address(admin_address):
             raise EndpointError(f"refusing to bind the admin socket to {admin_address} without keys: "
                                 "anyone who reaches it could cancel every meeting. Bind a loopback or "
@@ -70,6 +72,9 @@ class LiveService:
         self.plan = replace(plan, meetings=(), by_id={})  # meetings come from the store and requests
         self._initial = plan.meetings
         self.store = store
+        self.itip = itip  # --ics-out: iTIP files, rewritten as meetings change
+        self._published_at = 0.0
+        self._itip_dirty = itip is not None  # schedule.ics is written at least once
         self.allow_past = allow_past
         self.log: Logger = logger.bind(role="coordinator")
         self.agents = CoordinatorService(self.plan, endpoints, keys=keys, context=context, on_action=self._on_action)
@@ -135,6 +140,8 @@ class LiveService:
                 pending.append(spec)
                 continue
             self.core.restore(spec, row.decision, cancelled=row.status == "cancelled")
+            if self.itip is not None and row.status == "scheduled" and row.decision is not None:
+                self.itip.scheduled(row.decision, spec.title)  # unchanged files stay as they are
             if row.moving is not None and row.status != "cancelled":
                 moves.append((spec, row.moving))
         self.log.info("store {}: {} meetings ({} to negotiate again, {} moves to finish)", self.store,
@@ -195,8 +202,20 @@ class LiveService:
                     self._drain_admin()
                 self.agents.perform(self.core.tick(time.monotonic()), self.log)
                 self._answer_waiters(time.monotonic())
+                self._publish_schedule(time.monotonic())
         finally:
             stopping.cancel()
+            self._publish_schedule(None)
+
+    def _publish_schedule(self, now: float | None) -> None:
+        """schedule.ics holds every meeting: rewritten at most every PUBLISH_EVERY_S, and on stop."""
+        if self.itip is None or not self._itip_dirty:
+            return
+        if now is not None and now - self._published_at < PUBLISH_EVERY_S:
+            return
+        self.itip.publish()
+        self._itip_dirty = False
+        self._published_at = now or time.monotonic()
 
     def _scenario_requests(self, specs: Sequence[MeetingSpec]) -> list[tuple[str, Any]]:
         by_id = {m.id: m for m in self.scenario.meetings}
@@ -211,11 +230,18 @@ class LiveService:
         if isinstance(action, Decided):
             self.store.decide(action.decision)
             self._changed = True
+            if self.itip is not None:
+                spec = self._specs.get(MeetingId(action.decision.id))
+                self.itip.scheduled(action.decision, spec.title if spec else action.decision.id)
+                self._itip_dirty = True
         elif isinstance(action, MoveFailed):
             self.store.move_failed(action.decision.id, action.reason)
             self._changed = True
         elif isinstance(action, Cancelled):
             self._changed = True
+            if self.itip is not None:
+                self.itip.cancelled(action.meeting_id)
+                self._itip_dirty = True
 
     # --- admin requests -------------------------------------------------------------------------
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from slotwise.shared.caldav import WRITTEN_UID_SUFFIX, CalDavReader
+from slotwise.shared.caldav import CalDavReader
+from slotwise.shared.events import uid_for, vevent, wrap
 
 if TYPE_CHECKING:
     import icalendar
@@ -28,58 +29,13 @@ if TYPE_CHECKING:
 
     from slotwise.shared.messages import MeetingScheduled
 
-ORGANIZER = "mailto:coordinator@slotwise.invalid"  # participants have names, not addresses
 MAX_PENDING = 1000
-
-
-def address(name: str) -> str:
-    """A participant's calendar address: `.invalid` (RFC 2606) says plainly it is not mail."""
-    return f"mailto:{name}@slotwise.invalid"
-
-
-def uid_for(meeting_id: str) -> str:
-    return f"{meeting_id}{WRITTEN_UID_SUFFIX}"
 
 
 @dataclass(frozen=True)
 class _Write:
     meeting: MeetingScheduled | None  # None: cancelled
     meeting_id: str
-
-
-def vevent(meeting: MeetingScheduled, owner: str, sequence: int, now: datetime,
-           *, cancelled: bool = False) -> icalendar.Event:
-    import icalendar
-
-    ev = icalendar.Event()
-    ev.add("UID", uid_for(meeting.meeting_id))
-    ev.add("SUMMARY", meeting.name)
-    ev.add("DTSTART", meeting.start.astimezone(UTC))
-    ev.add("DTEND", meeting.end.astimezone(UTC))
-    ev.add("DTSTAMP", now.astimezone(UTC))
-    ev.add("SEQUENCE", sequence)
-    ev.add("STATUS", "CANCELLED" if cancelled else "CONFIRMED")
-    organizer = icalendar.vCalAddress(ORGANIZER)
-    organizer.params["CN"] = icalendar.vText("slotwise")
-    ev.add("ORGANIZER", organizer)
-    for who in meeting.attendees:
-        attendee = icalendar.vCalAddress(address(who))
-        attendee.params["CN"] = icalendar.vText(who)
-        attendee.params["PARTSTAT"] = icalendar.vText("ACCEPTED")
-        attendee.params["ROLE"] = icalendar.vText("REQ-PARTICIPANT")
-        ev.add("ATTENDEE", attendee)
-    ev.add("X-SLOTWISE-OWNER", owner)
-    return ev
-
-
-def wrap(event: icalendar.cal.Component) -> bytes:
-    import icalendar
-
-    cal = icalendar.Calendar()
-    cal.add("PRODID", "-//slotwise//slotwise//EN")
-    cal.add("VERSION", "2.0")
-    cal.add_component(event)
-    return bytes(cal.to_ical())
 
 
 def _attendees(event: Any) -> list[str]:

@@ -186,3 +186,56 @@ def test_agreed_meetings_are_written_once_moved_and_cancelled(server: Radicale, 
         _until(lambda who=who: written(who, 2, "CANCELLED"), f"{who}'s calendar shows the cancellation")
     theirs = _events(server, "carol")["theirs-1"]
     assert len(theirs) == 1 and str(theirs[0]["SUMMARY"]) == "Not ours"  # never touched
+
+
+def _itip(path: Path) -> tuple[str, list[Any]]:
+    import icalendar
+
+    cal = icalendar.Calendar.from_ical(path.read_bytes())
+    return str(cal["METHOD"]), list(cal.walk("VEVENT"))
+
+
+def test_a_run_writes_itip_requests_and_a_schedule_that_import_into_a_server(server: Radicale,
+                                                                             tmp_path: Path) -> None:
+    out, ics = tmp_path / "results.json", tmp_path / "itip"
+    done = run_cli("run", str(REPO / "scenarios" / "tutorial.yaml"), "--out", str(out), "--ics-out", str(ics), "-q")
+    assert done.returncode == 0, done.stderr
+    results = {m["id"]: m for m in json.loads(out.read_text())["meetings"]}
+    for mid, m in results.items():
+        method, [ev] = _itip(ics / f"{mid}.ics")
+        assert method == "REQUEST" and str(ev["UID"]) == f"{mid}@slotwise" and int(ev["SEQUENCE"]) == 0
+        assert ev.decoded("DTSTART") == datetime.fromisoformat(m["start"])
+        assert sorted(a.params["CN"] for a in ev["ATTENDEE"]) == sorted(m["participants"])
+        assert server.upload("dave", ics / f"{mid}.ics", "imported") == 1
+    method, events = _itip(ics / "schedule.ics")
+    assert method == "PUBLISH" and sorted(str(e["UID"]) for e in events) == sorted(f"{m}@slotwise" for m in results)
+    before = {p.name: p.read_bytes() for p in ics.iterdir()}
+    again = run_cli("run", str(REPO / "scenarios" / "tutorial.yaml"), "--ics-out", str(ics), "-q")
+    assert again.returncode == 0 and {p.name: p.read_bytes() for p in ics.iterdir()} == before  # idempotent
+    imported = _events(server, "dave", "imported")
+    assert sorted(imported) == sorted(f"{m}@slotwise" for m in results)
+
+
+def test_a_live_service_writes_a_request_per_change_and_a_cancel(children: Children) -> None:
+    from tests.integration.test_serve import PEOPLE, Service, at, meeting, scenario_file
+
+    ics = children.workdir / "itip"
+    svc = Service(children, scenario_file(children.workdir))
+    svc.extra = ["--ics-out", str(ics)]
+    svc.start()
+    for who in PEOPLE:
+        svc.agent(who)
+    svc.wait_connected(len(PEOPLE))
+    with svc.client() as c:
+        c.add([meeting("plan", "ana", "bo")], wait=30)
+        assert _itip(ics / "plan.ics")[0] == "REQUEST" and int(_itip(ics / "plan.ics")[1][0]["SEQUENCE"]) == 0
+        c.move("plan", not_before=at(30))
+        method, [ev] = _itip(ics / "plan.ics")
+        assert method == "REQUEST" and int(ev["SEQUENCE"]) == 1 and ev.decoded("DTSTART") == datetime.fromisoformat(at(30))
+        c.cancel("plan")
+    method, [ev] = _itip(ics / "plan.ics")
+    assert method == "CANCEL" and int(ev["SEQUENCE"]) == 2 and str(ev["STATUS"]) == "CANCELLED"
+    assert svc.proc is not None
+    svc.proc.send_signal(signal.SIGTERM)
+    assert svc.proc.wait(timeout=20) == 0
+    assert _itip(ics / "schedule.ics") == ("PUBLISH", [])  # nothing scheduled is left

@@ -66,6 +66,7 @@ class Service:
         self.agents_at, self.admin_at, self.store = f"ipc://{work}/ag", f"ipc://{work}/adm", work / "state.db"
         self.proc: subprocess.Popen[str] | None = None
         self.agents: dict[str, subprocess.Popen[str]] = {}
+        self.extra: list[str] = []  # more `serve` options
         self.starts = 0
 
     def start(self) -> None:
@@ -74,7 +75,7 @@ class Service:
                 "--store", str(self.store)]
         if self.keys is not None:
             args += ["--keys", str(self.keys)]
-        self.proc = self.children.start(args, f"serve{self.starts}")
+        self.proc = self.children.start(args + self.extra, f"serve{self.starts}")
 
     def agent(self, name: str) -> None:
         extra = ["--notify-command", self.notify_command()] if self.notify is not None else []

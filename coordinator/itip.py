@@ -1,0 +1,121 @@
+"""iTIP (RFC 5546) files for what was decided: `--ics-out DIR` on `run`, `coordinator`, `serve`.
+
+- `DIR/<meeting id>.ics`: the meeting's latest iTIP message for its attendees: METHOD:REQUEST
+  while it is scheduled, METHOD:CANCEL once it is cancelled (a cancellation is a CANCEL, never
+  a REQUEST carrying STATUS:CANCELLED, which some clients import as a live event).
+- SEQUENCE starts at 0 and goes up by one with every change (a move, a cancellation); it is read
+  back from the file, so a restarted service carries on counting. An unchanged meeting written
+  again keeps its SEQUENCE and DTSTAMP: re-running the same schedule changes no file.
+- `DIR/schedule.ics`: METHOD:PUBLISH, every scheduled meeting, for a calendar program to
+  subscribe to or import.
+
+The VEVENTs are those the agents write into CalDAV calendars (`participant/calendar_writer.py`):
+the same UID, organizer and attendee addresses, so an import and an agent's write agree.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from slotwise.shared.decision import Decision
+from slotwise.shared.events import uid_for, vevent
+from slotwise.shared.messages import MeetingScheduled
+
+if TYPE_CHECKING:
+    import icalendar
+
+PRODID = "-//slotwise//slotwise//EN"
+
+
+def _message(method: str, events: Iterable[icalendar.cal.Component]) -> bytes:
+    import icalendar
+
+    cal = icalendar.Calendar()
+    cal.add("PRODID", PRODID)
+    cal.add("VERSION", "2.0")
+    cal.add("METHOD", method)
+    for ev in events:
+        cal.add_component(ev)
+    return bytes(cal.to_ical())
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Whole or not at all: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _safe_name(meeting_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in meeting_id)
+
+
+class ItipWriter:
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self._scheduled: dict[str, icalendar.Event] = {}
+
+    def path(self, meeting_id: str) -> Path:
+        return self.folder / f"{_safe_name(meeting_id)}.ics"
+
+    def _previous(self, meeting_id: str) -> icalendar.cal.Component | None:
+        import icalendar
+
+        path = self.path(meeting_id)
+        if not path.exists():
+            return None
+        try:
+            cal = icalendar.Calendar.from_ical(path.read_bytes())
+        except ValueError:
+            return None  # not ours to trust: start the count again
+        return next((ev for ev in cal.walk("VEVENT") if str(ev.get("UID")) == uid_for(meeting_id)), None)
+
+    def scheduled(self, decision: Decision, title: str) -> None:
+        """A REQUEST for the meeting as decided (or moved)."""
+        if not decision.scheduled or decision.start is None or decision.end is None:
+            return
+        body = MeetingScheduled(meeting_id=decision.id, name=title, start=decision.start, end=decision.end,
+                                attendees=decision.participants)
+        old = self._previous(decision.id)
+        now = datetime.now(UTC)
+        sequence = 0
+        if old is not None:
+            same = (str(old.get("STATUS", "")) != "CANCELLED" and old.decoded("DTSTART") == body.start
+                    and old.decoded("DTEND") == body.end and str(old.get("SUMMARY")) == title
+                    and _attendees(old) == sorted(body.attendees))
+            sequence = int(old.get("SEQUENCE", 0)) + (0 if same else 1)
+            if same:
+                now = old.decoded("DTSTAMP")
+        ev = vevent(body, "organizer", sequence, now)
+        ev.pop("X-SLOTWISE-OWNER", None)
+        for attendee in ev.get("ATTENDEE", []):
+            attendee.params["RSVP"] = "FALSE"  # the agents have accepted already
+        self._scheduled[decision.id] = ev
+        _write(self.path(decision.id), _message("REQUEST", [ev]))
+
+    def cancelled(self, meeting_id: str) -> None:
+        """A CANCEL, with SEQUENCE one above the last REQUEST."""
+        self._scheduled.pop(meeting_id, None)
+        old = self._previous(meeting_id)
+        if old is None or str(old.get("STATUS", "")) == "CANCELLED":
+            return  # never requested (or cancelled already): nothing to cancel
+        for key, value in (("STATUS", "CANCELLED"), ("SEQUENCE", int(old.get("SEQUENCE", 0)) + 1),
+                           ("DTSTAMP", datetime.now(UTC))):
+            old.pop(key, None)
+            old.add(key, value)
+        _write(self.path(meeting_id), _message("CANCEL", [old]))
+
+    def publish(self) -> None:
+        """schedule.ics: every meeting scheduled now, as one PUBLISH."""
+        events = [self._scheduled[k] for k in sorted(self._scheduled)]
+        _write(self.folder / "schedule.ics", _message("PUBLISH", events))
+
+
+def _attendees(ev: icalendar.cal.Component) -> list[str]:
+    found = ev.get("ATTENDEE") or []
+    return sorted(str(a.params.get("CN", "")) for a in (found if isinstance(found, list) else [found]))
