@@ -27,7 +27,15 @@ import zmq.asyncio
 from loguru import logger
 
 from slotwise.coordinator.itip import ItipWriter
-from slotwise.coordinator.negotiation import Action, Cancelled, Decided, MeetingPhase, MoveFailed, Negotiation
+from slotwise.coordinator.negotiation import (
+    Action,
+    Cancelled,
+    ConflictReported,
+    Decided,
+    MeetingPhase,
+    MoveFailed,
+    Negotiation,
+)
 from slotwise.coordinator.plan import MeetingSpec, Plan, compile_submission
 from slotwise.coordinator.service import CoordinatorService
 from slotwise.coordinator.store import Store, canonical
@@ -95,6 +103,7 @@ class LiveService:
         self._specs: dict[MeetingId, MeetingSpec] = {}
         self._series: dict[MeetingId, list[MeetingId]] = {}  # submitted id -> its occurrences
         self._waiters: list[_Waiter] = []
+        self._conflicts: list[ConflictReported] = []
         self._changed = False  # something was decided, moved or cancelled since waiters were checked
         self._order = 0
         self.requests_served = 0
@@ -201,6 +210,7 @@ class LiveService:
                 if self._admin in ready:
                     self._drain_admin()
                 self.agents.perform(self.core.tick(time.monotonic()), self.log)
+                self._resolve_conflicts()
                 self._answer_waiters(time.monotonic())
                 self._publish_schedule(time.monotonic())
         finally:
@@ -216,6 +226,27 @@ class LiveService:
         self.itip.publish()
         self._itip_dirty = False
         self._published_at = now or time.monotonic()
+
+    def _resolve_conflicts(self) -> None:
+        """By each meeting's `on_conflict`: move it (the default), keep it, or drop the attendee
+        if its rule holds without them (else move)."""
+        while self._conflicts:
+            c = self._conflicts.pop(0)
+            spec = self._specs.get(c.meeting_id)
+            if spec is None or self._phase(c.meeting_id) is not MeetingPhase.DECIDED:
+                continue  # cancelled, or being moved already
+            policy = spec.on_conflict
+            self.log.info("{}'s calendar no longer leaves room for {}: {}", c.agent, c.meeting_id, policy)
+            if policy == "keep":
+                continue
+            if policy == "drop-attendee":
+                actions = self.core.drop_attendee(c.meeting_id, c.agent, time.monotonic())
+                if actions:
+                    self.agents.perform(actions, self.log)
+                    continue
+                self.log.info("{} cannot go on without {}: moving it instead", c.meeting_id, c.agent)
+            self.store.move_started(c.meeting_id, {})
+            self._start_move(spec, {})
 
     def _scenario_requests(self, specs: Sequence[MeetingSpec]) -> list[tuple[str, Any]]:
         by_id = {m.id: m for m in self.scenario.meetings}
@@ -237,6 +268,8 @@ class LiveService:
         elif isinstance(action, MoveFailed):
             self.store.move_failed(action.decision.id, action.reason)
             self._changed = True
+        elif isinstance(action, ConflictReported):
+            self._conflicts.append(action)  # answered after this batch of actions: it may move
         elif isinstance(action, Cancelled):
             self._changed = True
             if self.itip is not None:

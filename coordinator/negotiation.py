@@ -65,6 +65,7 @@ from slotwise.shared.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
     Body,
+    Conflict,
     Heartbeat,
     Hello,
     Hold,
@@ -191,6 +192,15 @@ class Cancelled:
 
 
 @dataclass(frozen=True, slots=True)
+class ConflictReported:
+    """An attendee's calendar no longer leaves room for a confirmed meeting; the live service
+    answers by the meeting's `on_conflict` policy."""
+
+    meeting_id: MeetingId
+    agent: AgentId
+
+
+@dataclass(frozen=True, slots=True)
 class MoveFailed:
     """A move found no new slot: the meeting stays as `decision` says."""
 
@@ -198,7 +208,8 @@ class MoveFailed:
     reason: str
 
 
-Action = Publish | SendTo | Decided | Explained | Started | Joined | Lost | Cancelled | MoveFailed
+Action = (Publish | SendTo | Decided | Explained | Started | Joined | Lost | Cancelled | MoveFailed
+          | ConflictReported)
 
 
 @dataclass
@@ -396,6 +407,8 @@ class Negotiation:
             return self._on_availability(sender, body, now)
         if isinstance(body, HoldReply):
             return self._on_hold_reply(sender, body, now)
+        if isinstance(body, Conflict):
+            return self._on_conflict(sender, body)
         raise ProtocolError(f"{type(body).__name__} is not something an agent sends")
 
     @_guarded
@@ -780,6 +793,35 @@ class Negotiation:
         if self.phase is Phase.NEGOTIATING:
             actions += self._flush_announcements()
         return actions + self._advance(now)
+
+    def _on_conflict(self, sender: AgentId, body: Conflict) -> list[Action]:
+        st = self._meeting(body.meeting_id)
+        d = st.current
+        if d is None or not d.scheduled or sender not in d.participants or st.phase is MeetingPhase.CANCELLED:
+            raise ProtocolError(f"conflict for {body.meeting_id}, which {sender} does not attend")
+        if not self.open_ended or st.phase is not MeetingPhase.DECIDED:
+            return []  # a batch run ends soon; a meeting being moved is being dealt with already
+        return [ConflictReported(st.id, sender)]
+
+    @_guarded
+    def drop_attendee(self, meeting_id: MeetingId, who: AgentId, now: float) -> list[Action]:
+        """The meeting goes on without `who`, if its rule still holds; returns [] if it does not
+        (the caller then moves it)."""
+        self._require_open_ended("drop_attendee")
+        st = self._by_id.get(meeting_id)
+        d = None if st is None else st.decision
+        if st is None or st.phase is not MeetingPhase.DECIDED or d is None or not d.scheduled or d.when is None:
+            return []
+        rest = tuple(a for a in d.attendees if a != who)
+        if not rest or not st.spec.policies.rule.satisfied(st.judge.judged_meeting(), rest):
+            return []
+        self.ledger.unbook(st.id, d.attendees)
+        self.ledger.book(st.id, d.when, rest)
+        decision = Decision.placed(st.id, d.when, rest, d.round_trips)
+        st.decision = decision
+        self.decisions.append(decision)
+        self._announce(decision.announcement(st.spec.title, st.spec.remind), st.spec.invitees, now)
+        return [Decided(decision)] + self._flush_announcements()
 
     @_guarded
     def restore(self, spec: MeetingSpec, decision: Decision | None, *, cancelled: bool = False) -> None:

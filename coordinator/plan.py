@@ -64,6 +64,7 @@ class MeetingSpec:
     candidates: tuple[int, ...] = ()  # those meeting-level constraints allow: what is asked
     excluded_at: Mapping[int, str] = field(default_factory=dict)  # slot -> why it was removed
     remind: tuple[int, ...] = ()  # reminder offsets before the start, seconds, largest first
+    on_conflict: str = "move"  # the live service's answer to an attendee's calendar changing
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,8 @@ def _spec(m: Meeting, order: int, policies: MeetingPolicies, scenario: Scenario,
         duration_minutes=m.duration_minutes, invitees=tuple(AgentId(p) for p in m.invitees),
         min_participants=m.min_participants, required=0, priority=m.priority, order=order,
         window=window, not_before=not_before, not_after=not_after, series=o.get("series"),
-        policies=policies, remind=_remind(m, scenario))
+        policies=policies, remind=_remind(m, scenario),
+        on_conflict=m.on_conflict or scenario.policies.on_conflict)
     all_slots = tuple(grid.candidates(window, m.duration_minutes)) if window else ()
     meeting_level = [c for c in policies.constraints if not c.per_attendee]
     excluded_at: dict[int, str] = {}

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from loguru import Logger
 
     from slotwise.participant.calendar_writer import CalendarWriter
+    from slotwise.participant.watch import CalendarWatch
 
 DRAIN_BATCH = 1000  # frames read per wake-up before deadlines are checked again
 HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
@@ -59,7 +60,7 @@ class AgentService:
                  context: zmq.Context[zmq.Socket[bytes]] | None = None,
                  keys: ClientKeys | None = None, reply_delay_s: float = 0.0,
                  reminders: ReminderClock | None = None, notify_command: str | None = None,
-                 writer: CalendarWriter | None = None) -> None:
+                 writer: CalendarWriter | None = None, watch: CalendarWatch | None = None) -> None:
         self.responder = responder
         # Fault injection for tests and drills: hold every reply this long (a slow link).
         self.reply_delay_s = reply_delay_s
@@ -87,6 +88,7 @@ class AgentService:
         self.reminders = reminders or ReminderClock()
         self.notifier = Notifier(responder.name, notify_command, self.log)
         self.writer = writer  # agreed meetings into the owner's CalDAV calendar, if asked
+        self.watch = watch  # the owner's calendars, read again to notice changes
 
     def run(self) -> Exit:
         previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -99,6 +101,8 @@ class AgentService:
                 due = self.responder.next_deadline()
                 if self._outbox:
                     due = min(due, self._outbox[0][0])
+                if self.watch is not None:
+                    due = min(due, self.watch.due())
                 remind_at = self.reminders.next_at()
                 if remind_at is not None:
                     due = min(due, time.monotonic() + (remind_at - datetime.now(UTC)).total_seconds())
@@ -106,6 +110,9 @@ class AgentService:
                 for sock, _ in poller.poll(wait_ms):
                     outcome = outcome or (self._watch() if sock is self._monitor else self._drain())
                 outcome = outcome or self._perform(self.responder.tick(time.monotonic()))
+                if self.watch is not None and time.monotonic() >= self.watch.due() and self.watch.check():
+                    self.log.info("the calendar changed: checking accepted meetings")
+                    outcome = outcome or self._perform(self.responder.calendar_changed())
                 self._remind()
                 while self._outbox and self._outbox[0][0] <= time.monotonic():
                     self._send(self._outbox.popleft()[1])

@@ -35,6 +35,15 @@ class Calendar:
         self.holds: dict[MeetingId, Commitment] = {}
         self.accepted: dict[MeetingId, Commitment] = {}
 
+    def invalidate(self) -> None:
+        """The owner's calendar changed: free time is expanded again on the next question."""
+        self._free_cache.clear()
+        self._free_spans.clear()
+
+    def conflicts(self) -> list[MeetingId]:
+        """Accepted meetings the owner's free time no longer covers."""
+        return [m for m, c in self.accepted.items() if not self._free(c.when).covers(c.when)]
+
     def _free(self, window: Interval) -> FreeTime:
         if isinstance(self._source, FreeTime):
             return self._source

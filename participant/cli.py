@@ -9,6 +9,7 @@ from slotwise.participant.agent import AgentService, write_record
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.reminders import ReminderClock
 from slotwise.participant.responder import Responder
+from slotwise.participant.watch import CalendarWatch
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.errors import KeysError, Problem, ScenarioError
 from slotwise.shared.ids import AgentId, is_valid_name
@@ -72,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     logger.debug("connecting to {} as {}", endpoints, args.name)
     reminders = ReminderClock(mute_until=args.mute_until)
     outcome = AgentService(responder, endpoints, keys=keys, reply_delay_s=args.reply_delay,
-                           reminders=reminders, notify_command=args.notify_command, writer=writer).run()
+                           reminders=reminders, notify_command=args.notify_command, writer=writer,
+                           watch=CalendarWatch.of(availability)).run()
     (logger.info if outcome.clean else logger.error)("exiting: {}", outcome.reason)
     if args.record is not None:
         write_record(args.record, responder, outcome)

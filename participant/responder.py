@@ -22,6 +22,7 @@ from slotwise.shared.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
     Body,
+    Conflict,
     Heartbeat,
     Hello,
     Hold,
@@ -83,6 +84,7 @@ class Responder:
         self.error: str | None = None
         # What this agent was told was decided with it attending, for its record.
         self.decisions: dict[MeetingId, Decision] = {}
+        self._conflicts: set[MeetingId] = set()  # reported, not yet answered by a new announcement
 
     def start(self, now: float) -> list[AgentAction]:
         self._last_heard = now
@@ -138,6 +140,7 @@ class Responder:
             return [Send(reply)]
         if isinstance(body, (MeetingScheduled, MeetingFailed, MeetingCancelled)):
             self._asked.pop(body.meeting_id, None)  # decided: no hold for it will come again
+            self._conflicts.discard(MeetingId(body.meeting_id))  # where it stands now is news
         if isinstance(body, Release):
             self.calendar.release(MeetingId(body.meeting_id), body.round)
         elif isinstance(body, MeetingScheduled):
@@ -160,6 +163,16 @@ class Responder:
         elif not isinstance(body, Heartbeat):
             raise ProtocolError(f"{type(body).__name__} is not something a coordinator sends")
         return []
+
+    def calendar_changed(self) -> list[AgentAction]:
+        """The owner's calendar was read again: report each accepted meeting it no longer
+        leaves room for, once per meeting until the coordinator says where it stands."""
+        self.calendar.invalidate()
+        if self.guard.session(COORDINATOR) is None:
+            return []
+        fresh = [m for m in self.calendar.conflicts() if m not in self._conflicts]
+        self._conflicts.update(fresh)
+        return [Send(Conflict(meeting_id=m)) for m in sorted(fresh)]
 
     def _unbook(self, meeting: MeetingId) -> list[AgentAction]:
         if self.calendar.accepted.pop(meeting, None) is None:

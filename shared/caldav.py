@@ -85,6 +85,7 @@ class CalDavReader:
     _calendars: list[Any] = field(default_factory=list)
     _combined: icalendar.Calendar | None = None
     _fetched_at: float | None = None
+    _fingerprint: int | None = None  # of the events as last read, to tell a change
     failures: int = 0
 
     def open(self) -> CalDavReader:
@@ -147,6 +148,7 @@ class CalDavReader:
 
         combined = icalendar.Calendar()
         size = count = 0
+        raw: list[str] = []
         try:
             for cal in self._calendars:
                 for obj in cal.events():
@@ -156,6 +158,7 @@ class CalDavReader:
                     if size > MAX_ICS_BYTES or count > MAX_EVENTS:
                         raise CalendarError(f"{self.spec.url}: more than {MAX_ICS_BYTES:,} bytes or "
                                             f"{MAX_EVENTS:,} events; not read")
+                    raw.append(data)
                     parsed = icalendar.Calendar.from_ical(data)
                     for component in parsed.subcomponents:
                         if str(component.get("UID", "")).endswith(WRITTEN_UID_SUFFIX):
@@ -167,6 +170,17 @@ class CalDavReader:
             raise _explain(self.spec, exc) from None
         self._combined = combined
         self._fetched_at = self.clock()
+        self._fingerprint = hash(tuple(sorted(raw)))
+
+    def changed(self) -> bool:
+        """Read the calendars again now; True if anything in them changed since the last read.
+        A failed read changes nothing (and is logged by the next `busy`)."""
+        before = self._fingerprint
+        try:
+            self.refresh()
+        except CalendarError:
+            return False
+        return before is not None and self._fingerprint != before
 
     def busy(self, window: Interval, zone: tzinfo) -> list[Interval]:
         """Busy intervals overlapping `window`, from the calendars as last read (refreshed when

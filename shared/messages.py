@@ -18,6 +18,7 @@ the coordinator's ROUTER; C => * goes to every agent concerned, a meeting's invi
     C => *  MeetingScheduled      who attends, when; holders not named drop their hold
     C => *  MeetingFailed         with a reason a person can act on
     C => A  MeetingCancelled      the live service cancelled it: free the slot, drop reminders
+    A -> C  Conflict              the owner's calendar changed: an accepted meeting no longer fits
     both    Heartbeat             liveness; any message counts as one (C: to every agent)
     C -> *  Shutdown              negotiation over: exit cleanly (to every agent)
 """
@@ -139,6 +140,14 @@ class MeetingFailed(Body):
     reason: Annotated[str, Field(max_length=4000)]
 
 
+class Conflict(Body):
+    """Sent once per change of the owner's calendar that makes an accepted meeting impossible.
+    Says which meeting, never what is in the way."""
+
+    type: Literal["conflict"] = "conflict"
+    meeting_id: MeetingKey
+
+
 class Heartbeat(Body):
     type: Literal["heartbeat"] = "heartbeat"
 
@@ -150,11 +159,11 @@ class Shutdown(Body):
 
 Message = (
     Hello | Welcome | Ready | AvailabilityRequest | AvailabilityResponse | Hold | HoldReply
-    | Release | MeetingScheduled | MeetingFailed | MeetingCancelled | Heartbeat | Shutdown
+    | Release | MeetingScheduled | MeetingFailed | MeetingCancelled | Conflict | Heartbeat | Shutdown
 )
 
 MESSAGE_TYPES: dict[str, type[Body]] = {
     cls.model_fields["type"].default: cls
     for cls in (Hello, Welcome, Ready, AvailabilityRequest, AvailabilityResponse, Hold, HoldReply,
-                Release, MeetingScheduled, MeetingFailed, MeetingCancelled, Heartbeat, Shutdown)
+                Release, MeetingScheduled, MeetingFailed, MeetingCancelled, Conflict, Heartbeat, Shutdown)
 }

@@ -328,6 +328,10 @@ class Availability(_Strict):
         return FreeTime(subtract(base, busy))
 
 
+# move: find a new slot (the old one stays booked until then); keep: leave it and log;
+# drop-attendee: go on without that person, if the meeting's rule still holds (else move).
+ConflictPolicy = Literal["move", "keep", "drop-attendee"]
+
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_REMINDERS = 16
 
@@ -366,6 +370,7 @@ class Meeting(_Strict):
     recurrence: str | None = None
     # Reminder offsets before the start ("15m", "1d"); None: the scenario's `reminders`.
     remind: Reminders | None = None
+    on_conflict: ConflictPolicy | None = None  # None: the scenario's `policies.on_conflict`
 
     @model_validator(mode="after")
     def _valid_recurrence(self) -> Meeting:
@@ -401,6 +406,8 @@ class PolicySelection(_Strict):
     slot_order: PolicySpec = "earliest"
     constraints: list[PolicySpec] = []
     on_silence: PolicySpec = "count-as-no"
+    # What the live service does when an attendee's calendar changes under a confirmed meeting.
+    on_conflict: ConflictPolicy = "move"
 
 
 class Security(_Strict):

@@ -239,3 +239,56 @@ def test_a_live_service_writes_a_request_per_change_and_a_cancel(children: Child
     svc.proc.send_signal(signal.SIGTERM)
     assert svc.proc.wait(timeout=20) == 0
     assert _itip(ics / "schedule.ics") == ("PUBLISH", [])  # nothing scheduled is left
+
+
+def _busy_event(uid: str, start: str, end: str) -> str:
+    stamp = lambda iso: datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")  # noqa: E731
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//someone//EN\r\nBEGIN:VEVENT\r\n"
+            f"UID:{uid}\r\nDTSTAMP:20240701T000000Z\r\nDTSTART:{stamp(start)}\r\nDTEND:{stamp(end)}\r\n"
+            "SUMMARY:Fell ill\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+@pytest.mark.parametrize("policy", ["move", "drop-attendee", "keep"])
+def test_a_calendar_change_under_a_meeting_is_answered_by_its_policy(server: Radicale, children: Children,
+                                                                     policy: str) -> None:
+    from tests.integration.test_serve import DAY, Service, at, meeting
+
+    user = {"move": "alice", "drop-attendee": "bob", "keep": "carol"}[policy]
+    cal_id = f"conflict-{policy}"
+    cal = server.calendar(user, cal_id)
+    people: dict[str, Any] = {"p1": {}, "p2": {}}
+    people[user] = {"caldav": {"url": server.url, "username": user, "calendars": [cal_id], "poll_s": 0.3,
+                               "password_file": str(server.password_file(user))}}
+    path = children.workdir / "live.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "live", "timezone": "UTC", "slot_minutes": 60,
+        "horizon": {"start": DAY.isoformat(), "end": (DAY + timedelta(days=2)).isoformat()},
+        "participants": people, "meetings": [], "policies": {"on_conflict": policy},
+        "negotiation": {"join_timeout_s": 10, "response_timeout_s": 2, "hold_timeout_s": 2, "heartbeat_s": 0.25},
+    }))
+    svc = Service(children, path, tuple(people))
+    svc.start()
+    for who in people:
+        svc.agent(who)
+    svc.wait_connected(3)
+    with svc.client() as c:
+        [first] = c.add([meeting("sync", user, "p1", "p2", min_participants=2)], wait=30)
+        assert first["start"] == at(0) and user in first["participants"]
+        cal.save_event(_busy_event("ill-1", at(0), at(1)))  # the owner's own event, over the meeting
+
+        def answered() -> bool:
+            [now] = [e for e in c.list() if e["id"] == "sync"]
+            if policy == "move":
+                return now["start"] != first["start"] and now.get("move") is None
+            if policy == "drop-attendee":
+                return user not in now["participants"]
+            return f"{user}'s calendar no longer leaves room for sync: keep" in svc.children.log("serve1")
+
+        _until(answered, f"the conflict answered by {policy}")
+        [after] = [e for e in c.list() if e["id"] == "sync"]
+    if policy == "move":
+        assert after["start"] == at(1) and sorted(after["participants"]) == sorted([user, "p1", "p2"])
+    elif policy == "drop-attendee":
+        assert after["start"] == first["start"] and sorted(after["participants"]) == ["p1", "p2"]
+    else:
+        assert after == first

@@ -1,0 +1,49 @@
+"""Noticing that the owner's calendar changed: CalDAV calendars read again every `poll_s`,
+.ics files by their modification time. The agent asks `due()` for the next check's time (its
+poll loop waits for it, with everything else) and calls `check()` then; a change makes the
+responder look for accepted meetings that no longer fit."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from slotwise.shared.caldav import reader_for
+from slotwise.shared.scenario import Availability
+
+ICS_POLL_S = 5.0  # a stat per file: cheap enough to notice an edit within seconds
+
+
+class CalendarWatch:
+    def __init__(self, availability: Availability) -> None:
+        self.availability = availability
+        self.poll_s = availability.caldav.poll_s if availability.caldav is not None else ICS_POLL_S
+        self._files = [Path(p) for p in availability.ics]
+        self._stamps = self._file_stamps()
+        self._next = time.monotonic() + self.poll_s
+
+    @classmethod
+    def of(cls, availability: Availability) -> CalendarWatch | None:
+        return cls(availability) if availability.caldav is not None or availability.ics else None
+
+    def _file_stamps(self) -> tuple[int, ...]:
+        stamps = []
+        for path in self._files:
+            try:
+                stamps.append(path.stat().st_mtime_ns)
+            except OSError:
+                stamps.append(-1)
+        return tuple(stamps)
+
+    def due(self) -> float:
+        return self._next
+
+    def check(self) -> bool:
+        """True if a calendar changed since the last check."""
+        self._next = time.monotonic() + self.poll_s
+        stamps = self._file_stamps()
+        changed = stamps != self._stamps
+        self._stamps = stamps
+        if self.availability.caldav is not None:
+            changed = reader_for(self.availability.caldav).changed() or changed
+        return changed
