@@ -13,7 +13,7 @@ can be written once as YAML anchors and referenced with `*name`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -238,16 +238,38 @@ def _windows_in_zone(items: Any, zone: ZoneInfo) -> Any:
     return out
 
 
-class WorkingHoursSpec(_Strict):
+class Hours(_Strict):
     start: time = time(9)
     end: time = time(17)
     days: Annotated[list[Day], Field(min_length=1)] = list(WORKDAYS)
 
     @model_validator(mode="after")
-    def _ordered(self) -> WorkingHoursSpec:
+    def _ordered(self) -> Hours:
         if self.end <= self.start:
             raise ValueError("end must be after start")
         return self
+
+
+class HoursOverride(Hours):
+    """Other hours from one date to another, both included (a holiday season, say), read as
+    wall-clock times in the person's zone, so DST changes inside the range are handled."""
+
+    from_: date = Field(alias="from")
+    until: date
+
+    @model_validator(mode="after")
+    def _range(self) -> HoursOverride:
+        if self.until < self.from_:
+            raise ValueError("until is before from")
+        return self
+
+
+class WorkingHoursSpec(Hours):
+    overrides: Annotated[list[HoursOverride], Field(max_length=366)] = []
+
+    def for_day(self, day: date) -> Hours:
+        """The hours that hold on `day`: the first override covering it, or the usual ones."""
+        return next((o for o in self.overrides if o.from_ <= day <= o.until), self)
 
 
 def _secret_file(value: str, info: ValidationInfo) -> str:
@@ -720,4 +742,4 @@ def load_availability(path: str | Path) -> Availability:
 
 def dump_availability(availability: Availability) -> str:
     """The availability file format, as YAML (JSON is valid YAML, and exact for datetimes)."""
-    return availability.model_dump_json(exclude_none=True)
+    return availability.model_dump_json(exclude_none=True, by_alias=True)

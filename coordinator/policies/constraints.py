@@ -105,8 +105,8 @@ class WorkingHours(_AttendeeOnly):
         self.options = options
 
     def attendee_reason(self, meeting: MeetingSpec, when: Interval, person: PersonView) -> str | None:
-        hours = person.working_hours or self.options
         day, start, end, same_day = _local_span(when, person.zone)
+        hours = (person.working_hours or self.options).for_day(day)
         days = {DAYS.index(d) for d in hours.days}
         if not same_day or day.weekday() not in days or start < hours.start or end > hours.end:
             return f"outside working hours ({hours.start:%H:%M}-{hours.end:%H:%M} {person.zone})"

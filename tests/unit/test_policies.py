@@ -191,6 +191,22 @@ def test_working_hours_far_zone_and_personal_override() -> None:
     assert wh.attendee_reason(M, span("2024-07-22T22:00:00+00:00"), night) is None
 
 
+def test_working_hours_overrides_hold_for_their_dates_across_dst() -> None:
+    """Shorter hours from 21 October to 3 November 2024; Berlin falls back on 27 October."""
+    wh = WorkingHours(WorkingHours.Options())
+    season = person("Europe/Berlin", overrides=[{"from": "2024-10-21", "until": "2024-11-03",
+                                                  "start": "10:00", "end": "12:00"}])
+    # 10:00 local is 08:00 UTC before the change (CEST) and 09:00 UTC after it (CET).
+    assert wh.attendee_reason(M, span("2024-10-22T08:00:00+00:00"), season) is None
+    assert wh.attendee_reason(M, span("2024-10-28T09:00:00+00:00"), season) is None
+    assert wh.attendee_reason(M, span("2024-10-28T08:00:00+00:00"), season) == \
+        "outside working hours (10:00-12:00 Europe/Berlin)"  # 09:00 local: not in the season's hours
+    assert wh.attendee_reason(M, span("2024-11-04T08:00:00+00:00"), season) is None  # usual 09:00-17:00
+    assert wh.attendee_reason(M, span("2024-11-01T12:00:00+00:00"), season) is not None  # 13:00 local
+    with pytest.raises(ValueError, match="until is before from"):
+        WorkingHoursSpec.model_validate({"overrides": [{"from": "2024-11-03", "until": "2024-10-21"}]})
+
+
 def test_min_gap_daily_cap_and_blackout() -> None:
     booked = [Booking(MeetingId("x"), span("2024-07-22T10:00:00+00:00"))]
     gap = MinGap(MinGap.Options(minutes=15))
