@@ -50,6 +50,15 @@ def run(args: argparse.Namespace) -> int:
         logger.error("{}", exc.render())
         return EXIT_BAD_INPUT
     writer = None
+    for url in availability.ics_url:  # fetched now: an unreachable feed is a clear error, exit 2
+        from slotwise.shared.caldav import CalendarError
+        from slotwise.shared.feeds import feed_for
+
+        try:
+            feed_for(url)
+        except CalendarError as exc:
+            logger.error("calendar feed: {}", exc)
+            return EXIT_BAD_INPUT
     if availability.caldav is not None:  # log in and find the calendars now: a clear error, exit 2
         from slotwise.participant.calendar_writer import CalendarWriter
         from slotwise.shared.caldav import CalendarError, reader_for

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from slotwise.shared.caldav import reader_for
+from slotwise.shared.caldav import CalendarError, reader_for
+from slotwise.shared.feeds import FEED_POLL_S, feed_for
 from slotwise.shared.scenario import Availability
 
 ICS_POLL_S = 5.0  # a stat per file: cheap enough to notice an edit within seconds
@@ -18,13 +19,16 @@ class CalendarWatch:
     def __init__(self, availability: Availability) -> None:
         self.availability = availability
         self.poll_s = availability.caldav.poll_s if availability.caldav is not None else ICS_POLL_S
+        if availability.ics_url and availability.caldav is None:
+            self.poll_s = FEED_POLL_S
         self._files = [Path(p) for p in availability.ics]
         self._stamps = self._file_stamps()
         self._next = time.monotonic() + self.poll_s
 
     @classmethod
     def of(cls, availability: Availability) -> CalendarWatch | None:
-        return cls(availability) if availability.caldav is not None or availability.ics else None
+        watched = availability.caldav is not None or availability.ics or availability.ics_url
+        return cls(availability) if watched else None
 
     def _file_stamps(self) -> tuple[int, ...]:
         stamps = []
@@ -46,4 +50,9 @@ class CalendarWatch:
         self._stamps = stamps
         if self.availability.caldav is not None:
             changed = reader_for(self.availability.caldav).changed() or changed
+        for url in self.availability.ics_url:  # a conditional GET: a 304 when nothing changed
+            try:
+                changed = feed_for(url).fetch() or changed
+            except CalendarError:
+                pass  # counted as busy by the next question, and logged there
         return changed

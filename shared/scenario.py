@@ -314,6 +314,8 @@ class Availability(_Strict):
     ics: list[Annotated[str, AfterValidator(_calendar_file)]] = []
     # A CalDAV server's calendars, read (and, with write: true, written) by the agent.
     caldav: CalDavSpec | None = None
+    # Published .ics feeds (http or https), fetched by the agent with conditional GETs.
+    ics_url: Annotated[list[Annotated[str, Field(pattern=r"^https?://", max_length=2000)]], Field(max_length=32)] = []
 
     @model_validator(mode="before")
     @classmethod
@@ -337,7 +339,7 @@ class Availability(_Strict):
         calendar files need a window."""
         base = [ALWAYS] if self.available is None else _expand(self.available, within)
         busy = _expand(self.busy, within)
-        if self.ics or self.caldav:
+        if self.ics or self.caldav or self.ics_url:
             if within is None:
                 raise ValueError("free time from calendars needs a window to expand them in")
             zone = ZoneInfo(self.timezone or "UTC")
@@ -347,6 +349,11 @@ class Availability(_Strict):
                 from slotwise.shared.caldav import reader_for
 
                 busy += reader_for(self.caldav).busy(within, zone)
+            if self.ics_url:
+                from slotwise.shared.feeds import feed_for
+
+                for url in self.ics_url:
+                    busy += feed_for(url).busy(within, zone)
         return FreeTime(subtract(base, busy))
 
 

@@ -292,3 +292,23 @@ def test_a_calendar_change_under_a_meeting_is_answered_by_its_policy(server: Rad
         assert after["start"] == first["start"] and sorted(after["participants"]) == ["p1", "p2"]
     else:
         assert after == first
+
+
+def test_a_published_feed_reads_as_its_file_and_a_304_changes_nothing(server: Radicale) -> None:
+    from slotwise.shared.feeds import FeedReader
+
+    sample = next(p for p in SAMPLES if p.stem == "each_week_but_two_deleted")
+    server.upload("bob", sample, "published")
+    feed = FeedReader(f"http://bob:{USERS['bob']}@127.0.0.1:{server.port}/bob/published/")
+    assert feed.fetch() is True
+    zone = ZoneInfo("Europe/Berlin")
+    key = lambda i: (i.start, i.end)  # noqa: E731
+    assert sorted(feed.busy(WINDOW, zone), key=key) == sorted(busy_from_ics(sample, WINDOW, zone), key=key)
+    assert feed.fetch() is False  # conditional GET: unchanged
+    server.calendar("bob", "published").save_event(_busy_event("new-1", "2024-07-22T09:00:00+00:00",
+                                                                "2024-07-22T10:00:00+00:00"))
+    assert feed.fetch() is True
+    bad = FeedReader(f"http://bob:nope@127.0.0.1:{server.port}/bob/published/")
+    with pytest.raises(CalendarError, match="answered 401") as refused:
+        bad.fetch()
+    assert "nope" not in str(refused.value)
