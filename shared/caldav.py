@@ -198,9 +198,8 @@ class CalDavReader:
                                "all of it as busy" if self.spec.on_calendar_error == "busy"
                                else "the calendar as empty")
                 self._fetched_at = self.clock()  # retried at the next poll, not at every request
-                if self.spec.on_calendar_error == "busy":
-                    self._combined = None
-                    return [window]
+        if self.failures:
+            return [window] if self.spec.on_calendar_error == "busy" else []
         if self._combined is None:
             return [window]
         return calendar_busy(self._combined, window, zone)

@@ -312,3 +312,15 @@ def test_a_published_feed_reads_as_its_file_and_a_304_changes_nothing(server: Ra
     with pytest.raises(CalendarError, match="answered 401") as refused:
         bad.fetch()
     assert "nope" not in str(refused.value)
+
+
+def test_the_documented_caldav_demo_runs() -> None:
+    """examples/caldav_demo.py, as the README tells a new user to run it."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(REPO / "examples" / "caldav_demo.py")], capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert "anna's calendar: Kick-off 11:00-12:00" in done.stdout and "ben's calendar: Kick-off 11:00-12:00" in done.stdout
+    assert "anna's calendar: Dentist 09:00-11:00" in done.stdout
