@@ -1,8 +1,10 @@
 """Busy time from a person's CalDAV calendars (RFC 4791), read by that person's agent only.
 
 The `caldav` library speaks the protocol: it discovers the user's principal and calendars from
-the server's address (as CalDAV clients do), or takes one calendar's address as given. Events
-are fetched whole (masters with their overrides) and expanded exactly as a .ics file is
+the server's address (as CalDAV clients do), or takes one calendar's address as given. A
+refresh first asks each calendar's sync token (RFC 6578) and reads nothing more when none has
+changed. Events are fetched whole (masters with their overrides) and expanded exactly as a .ics
+file is
 (`shared/ics.py`: RRULE, EXDATE, RDATE, RECURRENCE-ID, cancelled and transparent events free,
 all-day events as local days), so the same calendar gives the same busy time either way.
 
@@ -86,6 +88,7 @@ class CalDavReader:
     _combined: icalendar.Calendar | None = None
     _fetched_at: float | None = None
     _fingerprint: int | None = None  # of the events as last read, to tell a change
+    _tokens: tuple[str | None, ...] | None = None  # the calendars' sync tokens at the last read
     failures: int = 0
 
     def open(self) -> CalDavReader:
@@ -142,9 +145,33 @@ class CalDavReader:
             raise CalendarError(f"{self.spec.url}: no calendar {self.spec.write_to!r} to write to")
         return self._calendars[0]
 
+    def _sync_tokens(self) -> tuple[str | None, ...] | None:
+        """Each calendar's sync token (RFC 6578), one cheap PROPFIND each; None where a server
+        has none, so that calendar is always read whole."""
+        from caldav.elements import dav
+
+        tokens = []
+        for cal in self._calendars:
+            try:
+                token = cal.get_property(dav.SyncToken())
+            except Exception:  # not offered: fetch every time
+                token = None
+            tokens.append(str(token) if token else None)
+        return tuple(tokens)
+
     def refresh(self) -> None:
-        """Fetch every event (masters with their overrides) into one calendar to expand."""
+        """Fetch every event (masters with their overrides) into one calendar to expand, unless
+        every calendar's sync token says nothing changed since the last read."""
         import icalendar
+
+        try:
+            tokens = self._sync_tokens()
+        except Exception as exc:
+            raise _explain(self.spec, exc) from None
+        if (self._combined is not None and tokens == self._tokens and tokens is not None
+                and all(t is not None for t in tokens)):
+            self._fetched_at = self.clock()
+            return
 
         combined = icalendar.Calendar()
         size = count = 0
@@ -171,6 +198,7 @@ class CalDavReader:
         self._combined = combined
         self._fetched_at = self.clock()
         self._fingerprint = hash(tuple(sorted(raw)))
+        self._tokens = tokens
 
     def changed(self) -> bool:
         """Read the calendars again now; True if anything in them changed since the last read.

@@ -55,7 +55,10 @@ def test_busy_time_over_caldav_equals_busy_time_from_the_same_file(server: Radic
 def test_the_server_address_finds_every_calendar_and_a_calendar_address_finds_one(server: Radicale) -> None:
     server.calendar("bob", "home")
     server.calendar("bob", "work")
-    found = CalDavReader(spec(server, "bob")).open().calendars
+    reader = CalDavReader(spec(server, "bob")).open()
+    assert reader._tokens and all(reader._tokens)
+    assert reader.changed() is False  # nothing changed: the tokens say so
+    found = reader.calendars
     assert {str(c.url).rstrip("/").rsplit("/", 1)[-1] for c in found} >= {"home", "work"}
     one = CalDavReader(spec(server, "bob", url=f"{server.url}bob/home/")).open().calendars
     assert [str(c.url).rstrip("/").rsplit("/", 1)[-1] for c in one] == ["home"]
