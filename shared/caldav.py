@@ -25,7 +25,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +89,7 @@ class CalDavReader:
     _fetched_at: float | None = None
     _fingerprint: int | None = None  # of the events as last read, to tell a change
     _tokens: tuple[str | None, ...] | None = None  # the calendars' sync tokens at the last read
+    _periods: dict[tuple[datetime, datetime], list[Interval]] = field(default_factory=dict)  # read: freebusy
     failures: int = 0
 
     def open(self) -> CalDavReader:
@@ -145,7 +146,7 @@ class CalDavReader:
             raise CalendarError(f"{self.spec.url}: no calendar {self.spec.write_to!r} to write to")
         return self._calendars[0]
 
-    def _sync_tokens(self) -> tuple[str | None, ...] | None:
+    def _sync_tokens(self) -> tuple[str | None, ...]:
         """Each calendar's sync token (RFC 6578), one cheap PROPFIND each; None where a server
         has none, so that calendar is always read whole."""
         from caldav.elements import dav
@@ -168,9 +169,14 @@ class CalDavReader:
             tokens = self._sync_tokens()
         except Exception as exc:
             raise _explain(self.spec, exc) from None
-        if (self._combined is not None and tokens == self._tokens and tokens is not None
+        if (self._fetched_at is not None and tokens == self._tokens
                 and all(t is not None for t in tokens)):
             self._fetched_at = self.clock()
+            return
+        if self.spec.read == "freebusy":  # nothing to fetch: periods are asked per window
+            self._periods.clear()
+            self._tokens, self._fetched_at = tokens, self.clock()
+            self._fingerprint = hash((tokens, self.clock())) if None in tokens else hash(tokens)
             return
 
         combined = icalendar.Calendar()
@@ -210,6 +216,26 @@ class CalDavReader:
             return False
         return before is not None and self._fingerprint != before
 
+    def _free_busy(self, window: Interval, zone: tzinfo) -> list[Interval]:
+        """`read: freebusy`: the server's busy periods for `window` (cached per window until the
+        next refresh)."""
+        import icalendar
+
+        cached = self._periods.get((window.start, window.end))
+        if cached is not None:
+            return cached
+        busy: list[Interval] = []
+        try:
+            for cal in self._calendars:
+                answer = cal.freebusy_request(window.start, window.end)
+                busy += calendar_busy(icalendar.Calendar.from_ical(answer.data), window, zone)
+        except Exception as exc:
+            raise _explain(self.spec, exc) from None
+        if len(self._periods) > 64:
+            self._periods.clear()
+        self._periods[(window.start, window.end)] = busy
+        return busy
+
     def busy(self, window: Interval, zone: tzinfo) -> list[Interval]:
         """Busy intervals overlapping `window`, from the calendars as last read (refreshed when
         older than `poll_s`). A failed refresh follows `on_calendar_error`."""
@@ -228,6 +254,15 @@ class CalDavReader:
                 self._fetched_at = self.clock()  # retried at the next poll, not at every request
         if self.failures:
             return [window] if self.spec.on_calendar_error == "busy" else []
+        if self.spec.read == "freebusy":
+            try:
+                return self._free_busy(window, zone)
+            except CalendarError as exc:
+                self.failures += 1
+                from loguru import logger
+
+                logger.warning("free/busy query failed ({})", exc)
+                return [window] if self.spec.on_calendar_error == "busy" else []
         if self._combined is None:
             return [window]
         return calendar_busy(self._combined, window, zone)

@@ -292,11 +292,17 @@ class CalDavSpec(_Strict):
     write_to: str | None = None  # which calendar (default: the first read)
     poll_s: Annotated[float, Field(gt=0, le=86400)] = 60.0
     on_calendar_error: Literal["busy", "free-with-warning"] = "busy"
+    # events: read the events and expand them here (the default); freebusy: ask the server for
+    # busy periods (RFC 4791 free-busy-query), for a calendar the user may see only as free/busy.
+    read: Literal["events", "freebusy"] = "events"
 
     @model_validator(mode="after")
     def _one_password_source(self) -> CalDavSpec:
         if self.password_file is not None and self.password_env is not None:
             raise ValueError("give password_file or password_env, not both")
+        if self.write and self.read == "freebusy":
+            raise ValueError("read: freebusy cannot tell the meetings slotwise writes from other busy "
+                             "time (each would conflict with itself); use write: false, or read: events")
         return self
 
 

@@ -327,3 +327,15 @@ def test_the_documented_caldav_demo_runs() -> None:
     assert done.returncode == 0, done.stderr
     assert "anna's calendar: Kick-off 11:00-12:00" in done.stdout and "ben's calendar: Kick-off 11:00-12:00" in done.stdout
     assert "anna's calendar: Dentist 09:00-11:00" in done.stdout
+
+
+def test_a_calendar_seen_only_as_free_busy_gives_the_same_busy_time(server: Radicale) -> None:
+    sample = next(p for p in SAMPLES if p.stem == "each_week_but_two_deleted")
+    server.upload("carol", sample, "fb")
+    zone = ZoneInfo("Europe/Berlin")
+    window = Interval(datetime(2019, 1, 1, tzinfo=UTC), datetime(2020, 1, 1, tzinfo=UTC))
+    reader = CalDavReader(spec(server, "carol", calendars=["fb"], read="freebusy")).open()
+    key = lambda i: (i.start, i.end)  # noqa: E731
+    assert sorted(reader.busy(window, zone), key=key) == sorted(busy_from_ics(sample, window, zone), key=key)
+    with pytest.raises(ValueError, match="read: freebusy cannot tell"):
+        spec(server, "carol", read="freebusy", write=True)
