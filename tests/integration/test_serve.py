@@ -104,7 +104,7 @@ class Service:
                 continue  # not listening yet: the call itself waited, bounded
             if len(last["participants"]["connected"]) >= count:
                 return last
-            time.sleep(0.1)  # a status poll's pace, not a synchronisation
+            time.sleep(0.1)  # ok-sleep: a status poll's pace under a deadline, not a synchronisation
         raise AssertionError(f"{count} agents not connected within {within}s: {last}")
 
     def cli(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
@@ -316,7 +316,7 @@ def test_reminders_fire_on_time_and_a_restarted_agent_relearns_them(children: Ch
             lines = notify.read_text().splitlines() if notify.exists() else []
             if len(lines) >= count:
                 return [json.loads(line) for line in lines]
-            time.sleep(0.05)
+            time.sleep(0.05)  # ok-sleep: polling another process's output file, under a deadline
         raise AssertionError(f"{count} reminders not fired within {within}s")
 
     on_time = fired(2)
