@@ -49,6 +49,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum, auto
 from typing import ParamSpec, TypeVar
 
@@ -192,6 +193,14 @@ class Cancelled:
 
 
 @dataclass(frozen=True, slots=True)
+class Notice:
+    """Something an operator should read in the log (a fallback taken, a plan made)."""
+
+    text: str
+    warning: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ConflictReported:
     """An attendee's calendar no longer leaves room for a confirmed meeting; the live service
     answers by the meeting's `on_conflict` policy."""
@@ -209,7 +218,7 @@ class MoveFailed:
 
 
 Action = (Publish | SendTo | Decided | Explained | Started | Joined | Lost | Cancelled | MoveFailed
-          | ConflictReported)
+          | ConflictReported | Notice)
 
 
 @dataclass
@@ -334,6 +343,8 @@ class Negotiation:
         self._announcements: list[tuple[Body, tuple[AgentId, ...]]] = []  # and who is told
         self._announce_due: float | None = None
         self._queue = [self._meeting_state(m) for m in plan.meetings]
+        # placement: optimize plans every meeting at once when all answers are in (batch runs).
+        self._to_optimize = plan.optimize_s is not None and not open_ended
         # Order now if the priority can; otherwise once every meeting's answers are in.
         # The live service orders each request's meetings when they arrive (an answer-based
         # priority cannot wait for answers to a stream that never ends).
@@ -595,6 +606,11 @@ class Negotiation:
             priority = self.plan.priority
             self._queue.sort(key=lambda st: priority.key(st.judge.facts(st.spec.order, True)))
             self._ordered = True
+        if self._to_optimize:
+            if any(st.phase in (MeetingPhase.PENDING, MeetingPhase.ASKING) for st in self._queue):
+                return actions  # the plan needs every meeting's answers
+            self._to_optimize = False
+            actions += self._optimize()
         blocked: set[AgentId] = set()
         for st in self._queue:
             if st.phase is MeetingPhase.ANSWERED and blocked.isdisjoint(st.spec.invitees):
@@ -619,12 +635,67 @@ class Negotiation:
         self._announce_due = None
         return burst
 
+    def _preference(self, st: _MeetingState) -> list[int]:
+        """Candidate indices in the slot order's preference."""
+        order = st.spec.policies.slot_order
+        facts = st.judge.facts(st.spec.order, order.needs_free_at)
+        return sorted(range(len(st.spec.candidates)), key=lambda i: order.key(facts, i))
+
+    def _optimize(self) -> list[Action]:
+        """Choose every open meeting's slot at once (coordinator/optimize.py), then let each
+        walk start there; the walk and the holds still decide."""
+        from slotwise.coordinator.optimize import Option, Wanted, optimize
+        from slotwise.coordinator.policies.constraints import DailyCap, MinGap
+
+        budget = self.plan.optimize_s
+        assert budget is not None
+        open_ = [st for st in self._queue if st.phase is MeetingPhase.ANSWERED]
+        lowest = min((st.spec.priority for st in open_), default=0)
+        wanted, preference = [], {}
+        booked_per_day: dict[tuple[AgentId, date], int] = {}
+        for st in open_:
+            constraints = st.spec.policies.constraints
+            gap = max((int(c.gap.total_seconds() // 60) for c in constraints if isinstance(c, MinGap)), default=0)
+            cap = min((c.cap for c in constraints if isinstance(c, DailyCap)), default=None)
+            pref = preference[st.id] = self._preference(st)
+            rank = {i: r for r, i in enumerate(pref)}
+            load, judged = st.judge.load(), st.judge.judged_meeting()
+            options = []
+            for i, slot in enumerate(st.spec.candidates):
+                chosen = st.judge.choose(i, load, judged)
+                if not chosen:
+                    continue
+                start = slot * self.grid.minutes
+                days: tuple[tuple[AgentId, date], ...] = ()
+                if cap is not None:
+                    when = self.grid.start(slot)
+                    days = tuple((who, when.astimezone(self.plan.people[who].zone).date()) for who in chosen)
+                    for key in days:
+                        if key not in booked_per_day:
+                            who, day = key
+                            zone = self.plan.people[who].zone
+                            booked_per_day[key] = sum(1 for b in self.ledger.bookings(who)
+                                                      if b.when.start.astimezone(zone).date() == day)
+                options.append(Option(st.id, i, rank[i], start, start + st.spec.duration_minutes, tuple(chosen), days))
+            wanted.append(Wanted(st.id, 1 + st.spec.priority - lowest, gap, cap, tuple(options)))
+        try:
+            placement = optimize(wanted, budget, booked_per_day)
+        except ImportError:
+            return [Notice("placement: optimize needs OR-Tools (pip install 'slotwise[optimize]'); "
+                           "placing with the greedy walk instead", warning=True)]
+        for st in open_:
+            option = placement.chosen.get(st.id)
+            if option is not None:
+                st.walk_order = [option.index] + [i for i in preference[st.id] if i != option.index]
+        planned = [st for st in self._queue if st.id in placement.chosen]
+        self._queue = planned + [st for st in self._queue if st.id not in placement.chosen]
+        return [Notice(f"placement: optimize plans {len(placement.chosen)} of {len(open_)} meetings "
+                       f"({placement.how}, budget {budget:g}s)")]
+
     def _walk(self, st: _MeetingState, now: float) -> list[Action]:
         if st.walk_order is None:
             # Fixed at the first walk: the people it depends on are this meeting's until it ends.
-            order = st.spec.policies.slot_order
-            facts = st.judge.facts(st.spec.order, order.needs_free_at)
-            st.walk_order = sorted(range(len(st.spec.candidates)), key=lambda i: order.key(facts, i))
+            st.walk_order = self._preference(st)
         # Fixed for the walk: these people are this meeting's until it ends, and nobody's
         # absence changes while no request for this meeting is outstanding.
         load, judged = st.judge.load(), st.judge.judged_meeting()

@@ -78,6 +78,7 @@ class Plan:
     meetings: tuple[MeetingSpec, ...]
     priority: Priority
     by_id: Mapping[MeetingId, MeetingSpec]
+    placement_budget: float | None = None  # seconds for `placement: optimize`; None: greedy
 
     def meeting(self, meeting_id: str) -> MeetingSpec | None:
         return self.by_id.get(MeetingId(meeting_id))
@@ -89,6 +90,11 @@ class Plan:
     @property
     def timezone(self) -> str:
         return self.zone.key
+
+    @property
+    def optimize_s(self) -> float | None:
+        """`placement: optimize`'s time budget; None for the greedy walk."""
+        return self.placement_budget
 
     def with_settings(self, **changes: float) -> Plan:
         """The same plan with other timeouts (the command line's --join-timeout and friends)."""
@@ -186,7 +192,7 @@ def _compile(scenario: Scenario) -> tuple[Plan | None, list[tuple[Loc, str]]]:
     people = {AgentId(p): Person(scenario.person_zone(p), scenario.availability(p).working_hours)
               for p in scenario.participants}
     plan = Plan(scenario.name, scenario.zone, horizon, grid, scenario.negotiation, MappingProxyType(people),
-                tuple(specs), priority, MappingProxyType({m.id: m for m in specs}))
+                tuple(specs), priority, MappingProxyType({m.id: m for m in specs}), scenario.policies.optimize_s)
     return plan, []
 
 

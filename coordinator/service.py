@@ -27,6 +27,7 @@ from slotwise.coordinator.negotiation import (
     Lost,
     MoveFailed,
     Negotiation,
+    Notice,
     Phase,
     Publish,
     SendTo,
@@ -243,6 +244,8 @@ class CoordinatorService:
                          ", ".join(action.missing) or "none")
             elif isinstance(action, Lost):
                 log.warning("agent {} stopped responding", action.agent)
+            elif isinstance(action, Notice):
+                (log.warning if action.warning else log.info)("{}", action.text)
             elif isinstance(action, MoveFailed):
                 log.info("could not move {}: {} (it stays where it was)", action.decision.id, action.reason)
             elif isinstance(action, Cancelled):

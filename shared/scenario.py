@@ -433,6 +433,14 @@ class NegotiationSettings(_Strict):
     max_hold_attempts: Annotated[int, Field(ge=1, le=100)] = 5
 
 
+class OptimizeOptions(_Strict):
+    time_limit_s: Annotated[float, Field(gt=0, le=600)] = 3.0
+
+
+class OptimizeChoice(_Strict):
+    optimize: OptimizeOptions = OptimizeOptions()
+
+
 class PolicySelection(_Strict):
     """The scenario-wide policies; meetings may override rule, constraints and slot order."""
 
@@ -443,6 +451,16 @@ class PolicySelection(_Strict):
     on_silence: PolicySpec = "count-as-no"
     # What the live service does when an attendee's calendar changes under a confirmed meeting.
     on_conflict: ConflictPolicy = "move"
+    # greedy: one meeting at a time, in priority order; optimize: all meetings at once (CP-SAT,
+    # the optional extra), or {optimize: {time_limit_s: 3}}.
+    placement: Literal["greedy", "optimize"] | OptimizeChoice = "greedy"
+
+    @property
+    def optimize_s(self) -> float | None:
+        """The optimizer's time budget, or None for the greedy walk."""
+        if isinstance(self.placement, OptimizeChoice):
+            return self.placement.optimize.time_limit_s
+        return None if self.placement == "greedy" else OptimizeOptions().time_limit_s
 
 
 class Security(_Strict):

@@ -1,0 +1,144 @@
+"""Placement that looks at all meetings at once (`policies: {placement: optimize}`).
+
+Once every meeting's answers are in, the coordinator knows for each meeting and candidate slot
+whom the rule would hold there (`Option`). Choosing at most one option per meeting so that no
+person is in two at once is a weighted packing problem; OR-Tools' CP-SAT solves it (an
+optional extra: `pip install 'slotwise[optimize]'`), lexicographically maximising
+
+  1. the priority-weighted number of meetings placed (weight 1 for the lowest priority present,
+     one more per priority step above it),
+  2. then the number of attendees,
+  3. then earliness (each meeting's rank in its own slot-order preference).
+
+The solver starts from the greedy answer (meetings in priority order, each at its first option
+that fits) as a hint and as a floor: what comes back is never worse than greedy, and when the
+solver is missing or finds nothing in its time budget, greedy is the answer.
+
+Per-person constraints that link meetings are encoded too: `min-gap` by lengthening each
+interval by the gap, `daily-cap` as a count per person and local day. The result only proposes:
+each meeting's walk starts at its chosen slot, and the walk (holds, the ledger, every rule and
+constraint) still decides. A refused hold sends that meeting on along its usual preference.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from slotwise.shared.ids import AgentId, MeetingId
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    meeting: MeetingId
+    index: int  # the candidate's index in the meeting's candidate list
+    rank: int  # its place in the meeting's slot-order preference (0: most preferred)
+    start: int  # minutes from the grid's origin
+    end: int
+    attendees: tuple[AgentId, ...]
+    days: tuple[tuple[AgentId, date], ...] = ()  # each attendee's local day, for daily caps
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """One open meeting as the optimizer sees it."""
+
+    id: MeetingId
+    weight: int
+    gap: int = 0  # minutes its attendees need free after it (min-gap)
+    cap: int | None = None  # meetings a day for its attendees (daily-cap)
+    options: tuple[Option, ...] = ()
+
+
+@dataclass
+class Placement:
+    chosen: dict[MeetingId, Option] = field(default_factory=dict)
+    how: str = "greedy"  # greedy | optimal | feasible (time limit) | greedy (no solver)
+
+    def value(self, weights: Mapping[MeetingId, int]) -> tuple[int, int, int]:
+        return (sum(weights[m] for m in self.chosen), sum(len(o.attendees) for o in self.chosen.values()),
+                -sum(o.rank for o in self.chosen.values()))
+
+
+def _fits(option: Option, gap: int, taken: Mapping[AgentId, list[tuple[int, int]]],
+          per_day: Mapping[tuple[AgentId, date], int], cap: int | None) -> bool:
+    for who in option.attendees:
+        for a, b in taken.get(who, ()):
+            if a < option.end + gap and option.start < b:
+                return False
+    return cap is None or all(per_day.get(d, 0) < cap for d in option.days)
+
+
+def greedy(wanted: Sequence[Wanted], booked_per_day: Mapping[tuple[AgentId, date], int] | None = None) -> Placement:
+    """In the given (priority) order, each meeting at its most preferred option that still fits."""
+    taken: dict[AgentId, list[tuple[int, int]]] = defaultdict(list)
+    per_day: dict[tuple[AgentId, date], int] = defaultdict(int, booked_per_day or {})
+    out = Placement()
+    for w in wanted:
+        for option in sorted(w.options, key=lambda o: o.rank):
+            if _fits(option, w.gap, taken, per_day, w.cap):
+                out.chosen[w.id] = option
+                for who in option.attendees:
+                    taken[who].append((option.start, option.end + w.gap))
+                for d in option.days:
+                    per_day[d] += 1
+                break
+    return out
+
+
+def optimize(wanted: Sequence[Wanted], time_limit_s: float,
+             booked_per_day: Mapping[tuple[AgentId, date], int] | None = None) -> Placement:
+    """The best placement CP-SAT finds within `time_limit_s`, never worse than greedy; raises
+    ImportError when OR-Tools is not installed (the caller falls back and says so)."""
+    from ortools.sat.python import cp_model
+
+    floor = greedy(wanted, booked_per_day)
+    weights = {w.id: w.weight for w in wanted}
+    if not any(w.options for w in wanted):
+        return floor
+    model = cp_model.CpModel()
+    max_rank = 1 + max((o.rank for w in wanted for o in w.options), default=0)
+    max_people = 1 + sum(max((len(o.attendees) for o in w.options), default=0) for w in wanted)
+    tier2 = len(wanted) * max_rank + 1  # one more attendee outweighs any earliness
+    tier1 = max_people * tier2  # one more weighted meeting outweighs any number of attendees
+    x: dict[tuple[MeetingId, int], cp_model.IntVar] = {}
+    intervals: dict[AgentId, list[cp_model.IntervalVar]] = defaultdict(list)
+    day_vars: dict[tuple[AgentId, date], list[cp_model.IntVar]] = defaultdict(list)
+    day_caps: dict[tuple[AgentId, date], int] = {}
+    objective = []
+    for w in wanted:
+        chosen_here = []
+        for o in w.options:
+            var = model.NewBoolVar(f"x_{w.id}_{o.index}")
+            x[(w.id, o.index)] = var
+            chosen_here.append(var)
+            for who in o.attendees:
+                intervals[who].append(model.NewOptionalFixedSizeIntervalVar(o.start, o.end - o.start + w.gap, var, ""))
+            for d in o.days:
+                day_vars[d].append(var)
+                if w.cap is not None:
+                    day_caps[d] = min(day_caps.get(d, w.cap), w.cap)
+            objective.append(var * (w.weight * tier1 + len(o.attendees) * tier2 + (max_rank - o.rank)))
+            hint = floor.chosen.get(w.id)
+            model.AddHint(var, hint is not None and hint.index == o.index)
+        model.AddAtMostOne(chosen_here)
+    for spans in intervals.values():
+        if len(spans) > 1:
+            model.AddNoOverlap(spans)
+    for d, cap in day_caps.items():
+        model.Add(sum(day_vars[d]) <= cap - (booked_per_day or {}).get(d, 0))
+    model.Maximize(sum(objective))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.num_workers = 2  # the machines this runs on have two cores
+    status = solver.Solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return floor
+    found = Placement(how="optimal" if status == cp_model.OPTIMAL else "feasible")
+    for w in wanted:
+        for o in w.options:
+            if solver.Value(x[(w.id, o.index)]):
+                found.chosen[w.id] = o
+    return found if found.value(weights) >= floor.value(weights) else floor
