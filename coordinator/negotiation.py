@@ -644,40 +644,16 @@ class Negotiation:
     def _optimize(self) -> list[Action]:
         """Choose every open meeting's slot at once (coordinator/optimize.py), then let each
         walk start there; the walk and the holds still decide."""
-        from slotwise.coordinator.optimize import Option, Wanted, optimize
-        from slotwise.coordinator.policies.constraints import DailyCap, MinGap
+        from slotwise.coordinator.optimize import optimize, wanted_for
 
         budget = self.plan.optimize_s
         assert budget is not None
         open_ = [st for st in self._queue if st.phase is MeetingPhase.ANSWERED]
         lowest = min((st.spec.priority for st in open_), default=0)
-        wanted, preference = [], {}
+        preference = {st.id: self._preference(st) for st in open_}
         booked_per_day: dict[tuple[AgentId, date], int] = {}
-        for st in open_:
-            constraints = st.spec.policies.constraints
-            gap = max((int(c.gap.total_seconds() // 60) for c in constraints if isinstance(c, MinGap)), default=0)
-            cap = min((c.cap for c in constraints if isinstance(c, DailyCap)), default=None)
-            pref = preference[st.id] = self._preference(st)
-            rank = {i: r for r, i in enumerate(pref)}
-            load, judged = st.judge.load(), st.judge.judged_meeting()
-            options = []
-            for i, slot in enumerate(st.spec.candidates):
-                chosen = st.judge.choose(i, load, judged)
-                if not chosen:
-                    continue
-                start = slot * self.grid.minutes
-                days: tuple[tuple[AgentId, date], ...] = ()
-                if cap is not None:
-                    when = self.grid.start(slot)
-                    days = tuple((who, when.astimezone(self.plan.people[who].zone).date()) for who in chosen)
-                    for key in days:
-                        if key not in booked_per_day:
-                            who, day = key
-                            zone = self.plan.people[who].zone
-                            booked_per_day[key] = sum(1 for b in self.ledger.bookings(who)
-                                                      if b.when.start.astimezone(zone).date() == day)
-                options.append(Option(st.id, i, rank[i], start, start + st.spec.duration_minutes, tuple(chosen), days))
-            wanted.append(Wanted(st.id, 1 + st.spec.priority - lowest, gap, cap, tuple(options)))
+        wanted = [wanted_for(st.judge, preference[st.id], 1 + st.spec.priority - lowest, self.plan.people,
+                             self.ledger, booked_per_day) for st in open_]
         try:
             placement = optimize(wanted, budget, booked_per_day)
         except ImportError:

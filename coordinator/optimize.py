@@ -22,12 +22,17 @@ constraint) still decides. A refused hold sends that meeting on along its usual 
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from slotwise.shared.ids import AgentId, MeetingId
+
+if TYPE_CHECKING:
+    from slotwise.coordinator.placement import Ledger, Person, SlotJudge
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,46 @@ class Placement:
     def value(self, weights: Mapping[MeetingId, int]) -> tuple[int, int, int]:
         return (sum(weights[m] for m in self.chosen), sum(len(o.attendees) for o in self.chosen.values()),
                 -sum(o.rank for o in self.chosen.values()))
+
+
+OPTIONS_PER_MEETING = 40  # the most preferred feasible candidates each meeting offers the solver
+
+
+def wanted_for(judge: SlotJudge, preference: Sequence[int], weight: int, people: Mapping[AgentId, Person],
+               ledger: Ledger, booked_per_day: dict[tuple[AgentId, date], int],
+               limit: int | None = OPTIONS_PER_MEETING) -> Wanted:
+    """One meeting's options from its judge (answers, ledger and per-person constraints as the
+    walk sees them): its first `limit` feasible candidates in slot-order `preference` (None: all
+    of them; a few dozen keep the model small and lose almost nothing, see the quality
+    benchmark). Fills `booked_per_day` (what the ledger holds per person and local day) where a
+    daily cap needs it."""
+    from slotwise.coordinator.policies.constraints import DailyCap, MinGap
+
+    spec, grid = judge.meeting, judge.grid
+    constraints = spec.policies.constraints
+    gap = max((int(c.gap.total_seconds() // 60) for c in constraints if isinstance(c, MinGap)), default=0)
+    cap = min((c.cap for c in constraints if isinstance(c, DailyCap)), default=None)
+    load, judged = judge.load(), judge.judged_meeting()
+    options: list[Option] = []
+    for r, i in enumerate(preference):
+        if limit is not None and len(options) >= limit:
+            break
+        chosen = judge.choose(i, load, judged)
+        if not chosen:
+            continue
+        slot = spec.candidates[i]
+        start = slot * grid.minutes
+        days: tuple[tuple[AgentId, date], ...] = ()
+        if cap is not None:
+            when = grid.start(slot)
+            days = tuple((who, when.astimezone(people[who].zone).date()) for who in chosen)
+            for who, day in days:
+                if (who, day) not in booked_per_day:
+                    zone = people[who].zone
+                    booked_per_day[(who, day)] = sum(1 for b in ledger.bookings(who)
+                                                     if b.when.start.astimezone(zone).date() == day)
+        options.append(Option(spec.id, i, r, start, start + spec.duration_minutes, tuple(chosen), days))
+    return Wanted(spec.id, weight, gap, cap, tuple(options))
 
 
 def _fits(option: Option, gap: int, taken: Mapping[AgentId, list[tuple[int, int]]],
@@ -100,14 +145,12 @@ def optimize(wanted: Sequence[Wanted], time_limit_s: float,
         return floor
     model = cp_model.CpModel()
     max_rank = 1 + max((o.rank for w in wanted for o in w.options), default=0)
-    max_people = 1 + sum(max((len(o.attendees) for o in w.options), default=0) for w in wanted)
     tier2 = len(wanted) * max_rank + 1  # one more attendee outweighs any earliness
-    tier1 = max_people * tier2  # one more weighted meeting outweighs any number of attendees
     x: dict[tuple[MeetingId, int], cp_model.IntVar] = {}
     intervals: dict[AgentId, list[cp_model.IntervalVar]] = defaultdict(list)
     day_vars: dict[tuple[AgentId, date], list[cp_model.IntVar]] = defaultdict(list)
     day_caps: dict[tuple[AgentId, date], int] = {}
-    objective = []
+    first, second = [], []  # the weighted count; then attendees and earliness
     for w in wanted:
         chosen_here = []
         for o in w.options:
@@ -120,25 +163,45 @@ def optimize(wanted: Sequence[Wanted], time_limit_s: float,
                 day_vars[d].append(var)
                 if w.cap is not None:
                     day_caps[d] = min(day_caps.get(d, w.cap), w.cap)
-            objective.append(var * (w.weight * tier1 + len(o.attendees) * tier2 + (max_rank - o.rank)))
-            hint = floor.chosen.get(w.id)
-            model.AddHint(var, hint is not None and hint.index == o.index)
+            first.append(var * w.weight)
+            second.append(var * (len(o.attendees) * tier2 + (max_rank - o.rank)))
         model.AddAtMostOne(chosen_here)
     for spans in intervals.values():
         if len(spans) > 1:
             model.AddNoOverlap(spans)
     for d, cap in day_caps.items():
         model.Add(sum(day_vars[d]) <= cap - (booked_per_day or {}).get(d, 0))
-    model.Maximize(sum(objective))
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
-    solver.parameters.num_workers = 2  # the machines this runs on have two cores
-    status = solver.Solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return floor
-    found = Placement(how="optimal" if status == cp_model.OPTIMAL else "feasible")
-    for w in wanted:
-        for o in w.options:
-            if solver.Value(x[(w.id, o.index)]):
-                found.chosen[w.id] = o
-    return found if found.value(weights) >= floor.value(weights) else floor
+    # Two stages, each from the best answer so far: first the weighted count alone (the tier
+    # that matters most, and the one a combined objective spends its time budget badly on),
+    # then, holding that count, attendees and earliness.
+    best, how = floor, "greedy"
+    started = time.monotonic()
+    for stage, objective in enumerate((first, second)):
+        left = time_limit_s - (time.monotonic() - started)
+        if left <= 0:
+            break
+        model.ClearHints()
+        for w in wanted:
+            for o in w.options:
+                model.AddHint(x[(w.id, o.index)], best.chosen.get(w.id) == o)
+        model.Maximize(sum(objective))
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = left / 2 if stage == 0 else left
+        solver.parameters.num_workers = 2  # the machines this runs on have two cores
+        status = solver.Solve(model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            break
+        found = Placement({w.id: o for w in wanted for o in w.options if solver.Value(x[(w.id, o.index)])})
+        proven = status == cp_model.OPTIMAL
+        if stage == 0:  # judged on the weighted count alone; the rest is the next stage's
+            if found.value(weights)[0] > best.value(weights)[0]:
+                best = found
+            model.Add(sum(first) >= best.value(weights)[0])
+            how = "optimal" if proven else "feasible"
+        elif found.value(weights) >= best.value(weights):
+            best = found
+            how = how if proven else "feasible"
+        else:
+            how = "feasible"
+    best.how = how
+    return best

@@ -31,11 +31,13 @@ class EarliestDeadlineFirst(Configured):
 
 
 class MostConstrainedFirst(Configured):
-    """Fewest feasible candidates first (counted once every meeting's answers are in), so the
-    meetings with the least room are not crowded out by those that could go anywhere."""
+    """Within each priority class (never above it), fewest feasible candidates first (counted
+    once every meeting's answers are in), so the meetings with the least room are not crowded
+    out by those that could go anywhere. Ranking by room before priority placed more meetings
+    but lost weight: a crowded low-priority meeting went ahead of an important one."""
 
     kind: ClassVar[Kind] = "priority"
     needs_answers: ClassVar[bool] = True
 
     def key(self, facts: MeetingFacts) -> tuple[object, ...]:
-        return (facts.feasible, -facts.meeting.priority, facts.order)
+        return (-facts.meeting.priority, facts.feasible, facts.order)

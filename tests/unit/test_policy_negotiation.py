@@ -76,7 +76,7 @@ def _contested() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     # "flexible" could go anywhere; "narrow" fits only 09:00. Placed first, flexible takes 09:00.
     people = {"a": {"available": [[at(9), at(12)]]}, "b": {"available": [[at(9), at(10)]]}}
     return people, [
-        {"id": "flexible", "duration_minutes": 60, "invitees": ["a"], "priority": 1},
+        {"id": "flexible", "duration_minutes": 60, "invitees": ["a"]},
         {"id": "narrow", "duration_minutes": 60, "invitees": ["a", "b"]},
     ]
 
@@ -87,6 +87,10 @@ def test_most_constrained_first_places_what_the_default_cannot() -> None:
     assert default["flexible"].scheduled and not default["narrow"].scheduled
     _, mcf = run(people, meetings, policies={"priority": "most-constrained-first"})
     assert mcf["narrow"].when.start == t(9) and mcf["flexible"].when.start == t(10)
+    # Within a priority class only: a more important meeting still goes first, room or not.
+    meetings[0]["priority"] = 1
+    _, ranked = run(people, meetings, policies={"priority": "most-constrained-first"})
+    assert ranked["flexible"].when.start == t(9) and not ranked["narrow"].scheduled
 
 
 def test_earliest_deadline_first() -> None:
