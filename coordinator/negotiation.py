@@ -652,8 +652,10 @@ class Negotiation:
         lowest = min((st.spec.priority for st in open_), default=0)
         preference = {st.id: self._preference(st) for st in open_}
         booked_per_day: dict[tuple[AgentId, date], int] = {}
+        # Every feasible candidate: with fewer, the greedy floor inside the model falls below what
+        # the walk itself would place, and so could the plan.
         wanted = [wanted_for(st.judge, preference[st.id], 1 + st.spec.priority - lowest, self.plan.people,
-                             self.ledger, booked_per_day) for st in open_]
+                             self.ledger, booked_per_day, limit=None) for st in open_]
         try:
             placement = optimize(wanted, budget, booked_per_day)
         except ImportError:
