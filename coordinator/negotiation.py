@@ -661,6 +661,13 @@ class Negotiation:
         except ImportError:
             return [Notice("placement: optimize needs OR-Tools (pip install 'slotwise[optimize]'); "
                            "placing with the greedy walk instead", warning=True)]
+        plan_weight = sum(1 + self._by_id[m].spec.priority - lowest for m in placement.chosen)
+        walked = self._dry_walk(open_, preference, lowest)
+        if plan_weight < walked:
+            # The model fixes each option's attendees; the walk may leave out an invitee booked
+            # elsewhere and still meet the rule. When that is worth more, walk.
+            return [Notice(f"placement: optimize planned weight {plan_weight}, the greedy walk reaches "
+                           f"{walked}: walking greedily ({placement.how}, budget {budget:g}s)")]
         for st in open_:
             option = placement.chosen.get(st.id)
             if option is not None:
@@ -669,6 +676,22 @@ class Negotiation:
         self._queue = planned + [st for st in self._queue if st.id not in placement.chosen]
         return [Notice(f"placement: optimize plans {len(placement.chosen)} of {len(open_)} meetings "
                        f"({placement.how}, budget {budget:g}s)")]
+
+    def _dry_walk(self, open_: Sequence[_MeetingState], preference: dict[MeetingId, list[int]], lowest: int) -> int:
+        """The weight the greedy walk would place from these answers (no holds refused), on a
+        scratch ledger: the bar a plan must clear."""
+        scratch = self.ledger.copy()
+        placed = 0
+        for st in open_:
+            judge = SlotJudge(st.spec, self.grid, scratch, self.plan.people, st.answers, st.absent)
+            load, judged = judge.load(), judge.judged_meeting()
+            for i in preference[st.id]:
+                chosen = judge.choose(i, load, judged)
+                if chosen:
+                    scratch.book(st.id, self._interval(st, i), chosen)
+                    placed += 1 + st.spec.priority - lowest
+                    break
+        return placed
 
     def _walk(self, st: _MeetingState, now: float) -> list[Action]:
         if st.walk_order is None:

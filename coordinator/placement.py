@@ -59,6 +59,12 @@ class Ledger:
             assert clash is None, f"{who} would be double-booked: {meeting} overlaps {clash}"
             self._booked.setdefault(who, []).append((a, b, Booking(meeting, when)))
 
+    def copy(self) -> Ledger:
+        """A scratch ledger to try placements on (the optimizer's dry run of the walk)."""
+        other = Ledger(self.grid)
+        other._booked = {who: list(entries) for who, entries in self._booked.items()}
+        return other
+
     def unbook(self, meeting: MeetingId, attendees: Sequence[AgentId]) -> None:
         """Free the attendees' slot for `meeting` (cancelled, or moved elsewhere)."""
         for who in attendees:
