@@ -154,23 +154,23 @@ def optimize(wanted: Sequence[Wanted], time_limit_s: float,
     for w in wanted:
         chosen_here = []
         for o in w.options:
-            var = model.NewBoolVar(f"x_{w.id}_{o.index}")
+            var = model.new_bool_var(f"x_{w.id}_{o.index}")
             x[(w.id, o.index)] = var
             chosen_here.append(var)
             for who in o.attendees:
-                intervals[who].append(model.NewOptionalFixedSizeIntervalVar(o.start, o.end - o.start + w.gap, var, ""))
+                intervals[who].append(model.new_optional_fixed_size_interval_var(o.start, o.end - o.start + w.gap, var, ""))
             for d in o.days:
                 day_vars[d].append(var)
                 if w.cap is not None:
                     day_caps[d] = min(day_caps.get(d, w.cap), w.cap)
             first.append(var * w.weight)
             second.append(var * (len(o.attendees) * tier2 + (max_rank - o.rank)))
-        model.AddAtMostOne(chosen_here)
+        model.add_at_most_one(chosen_here)
     for spans in intervals.values():
         if len(spans) > 1:
-            model.AddNoOverlap(spans)
+            model.add_no_overlap(spans)
     for d, cap in day_caps.items():
-        model.Add(sum(day_vars[d]) <= cap - (booked_per_day or {}).get(d, 0))
+        model.add(sum(day_vars[d]) <= cap - (booked_per_day or {}).get(d, 0))
     # Two stages, each from the best answer so far: first the weighted count alone (the tier
     # that matters most, and the one a combined objective spends its time budget badly on),
     # then, holding that count, attendees and earliness.
@@ -180,23 +180,23 @@ def optimize(wanted: Sequence[Wanted], time_limit_s: float,
         left = time_limit_s - (time.monotonic() - started)
         if left <= 0:
             break
-        model.ClearHints()
+        model.clear_hints()  # type: ignore[no-untyped-call]  # untyped in OR-Tools 9.15
         for w in wanted:
             for o in w.options:
-                model.AddHint(x[(w.id, o.index)], best.chosen.get(w.id) == o)
-        model.Maximize(sum(objective))
+                model.add_hint(x[(w.id, o.index)], best.chosen.get(w.id) == o)
+        model.maximize(sum(objective))
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = left / 2 if stage == 0 else left
         solver.parameters.num_workers = 2  # the machines this runs on have two cores
-        status = solver.Solve(model)
+        status = solver.solve(model)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             break
-        found = Placement({w.id: o for w in wanted for o in w.options if solver.Value(x[(w.id, o.index)])})
+        found = Placement({w.id: o for w in wanted for o in w.options if solver.value(x[(w.id, o.index)])})
         proven = status == cp_model.OPTIMAL
         if stage == 0:  # judged on the weighted count alone; the rest is the next stage's
             if found.value(weights)[0] > best.value(weights)[0]:
                 best = found
-            model.Add(sum(first) >= best.value(weights)[0])
+            model.add(sum(first) >= best.value(weights)[0])
             how = "optimal" if proven else "feasible"
         elif found.value(weights) >= best.value(weights):
             best = found
