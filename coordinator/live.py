@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -62,7 +62,6 @@ class _Waiter:
     ids: tuple[MeetingId, ...]
     deadline: float
     move: MeetingId | None = None  # for a move: answered when the move ends
-    result: list[dict[str, Any]] = field(default_factory=list)
 
 
 class LiveService:

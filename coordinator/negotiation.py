@@ -357,12 +357,18 @@ class Negotiation:
             self._resume(self._meeting(d.id), d)
         self._queue = [st for st in self._queue if st.phase in _OPEN]
 
+    def _record(self, decision: Decision) -> None:
+        """The batch run's decision list, for its results. A live service keeps its decisions in
+        its store and each meeting's state: a list here would grow with every move, for ever."""
+        if not self.open_ended:
+            self.decisions.append(decision)
+
     def _resume(self, st: _MeetingState, d: Decision) -> None:
         if d.when is not None:
             self.ledger.book(st.id, d.when, d.attendees)
         st.move(MeetingPhase.DECIDED)
         st.decision = d
-        self.decisions.append(d)
+        self._record(d)
         self._announcements.append((d.announcement(st.spec.title, st.spec.remind), st.spec.invitees))
 
     def _meeting_state(self, spec: MeetingSpec) -> _MeetingState:
@@ -793,7 +799,7 @@ class Negotiation:
             st.decision, st.move_failure = st.previous, decision.reason or "no slot found"
             return [MoveFailed(st.previous, st.move_failure)]
         st.decision = decision
-        self.decisions.append(decision)
+        self._record(decision)
         self._announce(decision.announcement(st.spec.title, st.spec.remind), st.spec.invitees, now)
         return [Decided(decision)]
 
@@ -891,7 +897,7 @@ class Negotiation:
         self.ledger.book(st.id, d.when, rest)
         decision = Decision.placed(st.id, d.when, rest, d.round_trips)
         st.decision = decision
-        self.decisions.append(decision)
+        self._record(decision)
         self._announce(decision.announcement(st.spec.title, st.spec.remind), st.spec.invitees, now)
         return [Decided(decision)] + self._flush_announcements()
 
