@@ -110,6 +110,9 @@ def measure(frame: bytes, repeat: int) -> tuple[list[float], int, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=21)
+    parser.add_argument("--smoke", action="store_true",
+                        help="exit 0 whatever the times (CI checks that it runs; one timing on a busy "
+                             "machine says nothing about the target)")
     args = parser.parse_args()
     table = Table(title=f"decode: median of {args.repeat} (min-max), peak extra memory; "
                         f"target {TIME_TARGET_S * 1000:g} ms and {MEMORY_TARGET_B >> 20} MB")
@@ -125,7 +128,7 @@ def main() -> int:
                       f"{min(times) * 1000:.2f}-{max(times) * 1000:.2f}", f"{peak / 1e6:.1f}", verdict,
                       "yes" if ok else "[red]NO[/]")
     Console(soft_wrap=True).print(table)
-    return 1 if failures else 0
+    return 1 if failures and not args.smoke else 0
 
 
 if __name__ == "__main__":
