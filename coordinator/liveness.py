@@ -5,24 +5,36 @@ Pure and clock-free: the caller passes `now`, so tests move time by hand.
 
 from __future__ import annotations
 
-from slotwise.shared.ids import AgentId
+from collections import OrderedDict
 
 
 class Liveness:
+    """Peers in the order last heard: with `now` never going back, the first is the next to
+    expire, so hearing, expiring and the next deadline cost O(1) each, not O(peers)."""
+
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
-        self._last: dict[AgentId, float] = {}
+        self._last: OrderedDict[str, float] = OrderedDict()
 
-    def heard(self, who: AgentId, now: float) -> None:
-        self._last[who] = now
+    def heard(self, who: str, now: float) -> None:
+        last = self._last.get(who)
+        self._last[who] = now if last is None else max(last, now)
+        self._last.move_to_end(who)
 
-    def expired(self, now: float) -> list[AgentId]:
+    def forget(self, who: str | str) -> None:
+        self._last.pop(who, None)
+
+    def expired(self, now: float) -> list[str]:
         """Peers silent past the timeout, each reported once (then forgotten until heard again)."""
+        gone: list[str] = []
         # Same expression as next_deadline(), so float rounding cannot leave a deadline unserved.
-        gone = [who for who, t in self._last.items() if now >= t + self.timeout_s]
-        for who in gone:
+        while self._last:
+            who, t = next(iter(self._last.items()))
+            if now < t + self.timeout_s:
+                break
             del self._last[who]
+            gone.append(who)
         return gone
 
     def next_deadline(self) -> float | None:
-        return min(self._last.values()) + self.timeout_s if self._last else None
+        return next(iter(self._last.values())) + self.timeout_s if self._last else None

@@ -47,6 +47,9 @@ half-changed core.
 
 from __future__ import annotations
 
+import heapq
+import itertools
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -55,8 +58,10 @@ from typing import ParamSpec, TypeVar
 
 from slotwise.coordinator.explain import CandidateRow, candidate_rows
 from slotwise.coordinator.liveness import Liveness
+from slotwise.coordinator.policies.slot_orders import Earliest
 from slotwise.coordinator.placement import Absence, Attempt, Ledger, SlotJudge, explain_failure
 from slotwise.coordinator.plan import MeetingSpec, Plan
+from slotwise.coordinator.turns import Turns
 from slotwise.shared.codec import Envelope
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import CoreError, ProtocolError, UsageError
@@ -79,6 +84,10 @@ from slotwise.shared.messages import (
 )
 from slotwise.shared.slots import Interval
 
+# A deadline passed, but the silent agent's connection is still answering what was sent before
+# this request (it is working through a backlog, in order): wait again, up to this many times,
+# before re-sending or counting it absent. Slow is not dead.
+PATIENCE = 8
 WELCOME_RESEND_S = 0.1  # how often an unconfirmed Welcome is published again while joining
 LIVENESS_FACTOR = 4  # an agent is lost after this many heartbeat intervals of silence
 # Decisions go to everyone in bursts, at most this long after they are made. Each broadcast wakes
@@ -230,6 +239,8 @@ class _Exchange:
     deadline: float
     tries: int = 1
     replied: set[AgentId] = field(default_factory=set)
+    sent: int = 0  # when it went out, in the core's count of exchanges sent
+    waited: int = 0  # deadlines passed while the silent were busy answering earlier requests
 
     @property
     def waiting(self) -> set[AgentId]:
@@ -252,7 +263,7 @@ class _Hold:
     refused: dict[AgentId, str] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(eq=False)  # identity, not value: states are keys in the core's indexes
 class _MeetingState:
     spec: MeetingSpec
     judge: SlotJudge
@@ -268,6 +279,7 @@ class _MeetingState:
     decision: Decision | None = None  # in DECIDED (and CANCELLED: what it was)
     previous: Decision | None = None  # while being moved: where it stays if the move fails
     move_failure: str | None = None  # why the last move found no slot
+    moved: Callable[[_MeetingState, MeetingPhase], None] | None = field(default=None, repr=False)
 
     @property
     def id(self) -> MeetingId:
@@ -281,7 +293,9 @@ class _MeetingState:
     def move(self, to: MeetingPhase) -> None:
         if to not in MEETING_MOVES[self.phase]:
             raise AssertionError(f"{self.id}: illegal move {self.phase.name} -> {to.name}")
-        self.phase = to
+        was, self.phase = self.phase, to
+        if self.moved is not None:
+            self.moved(self, was)
 
 
 @dataclass
@@ -342,7 +356,19 @@ class Negotiation:
         self._next_round = 1
         self._announcements: list[tuple[Body, tuple[AgentId, ...]]] = []  # and who is told
         self._announce_due: float | None = None
-        self._queue = [self._meeting_state(m) for m in plan.meetings]
+        # Meetings per phase, kept by every move: "is anything still unanswered?" in O(1).
+        self._phases: Counter[MeetingPhase] = Counter()
+        self._turns: Turns[_MeetingState] = Turns(lambda st: st.phase in _OPEN, lambda st: st.spec.invitees)
+        # Outstanding exchanges by deadline; an entry whose exchange has moved on is skipped.
+        self._deadlines: list[tuple[float, int, _MeetingState, _Exchange]] = []
+        self._tiebreak = itertools.count()
+        # Liveness is per connection (a host carries many agents); `peer` names it.
+        self._peer_of: dict[AgentId, str] = {}
+        self._members: dict[str, set[AgentId]] = {}
+        self._sent = itertools.count(1)  # exchanges sent, in order
+        self._answered_upto: dict[AgentId, int] = {}  # the latest exchange each agent has answered
+        self._replied_at: dict[str, float] = {}  # when each connection last answered anything
+        queue = [self._meeting_state(m) for m in plan.meetings]
         # placement: optimize plans every meeting at once when all answers are in (batch runs).
         self._to_optimize = plan.optimize_s is not None and not open_ended
         # Order now if the priority can; otherwise once every meeting's answers are in.
@@ -350,12 +376,13 @@ class Negotiation:
         # priority cannot wait for answers to a stream that never ends).
         self._ordered = not plan.priority.needs_answers or open_ended
         if self._ordered:
-            self._queue.sort(key=lambda st: plan.priority.key(st.judge.facts(st.spec.order, False)))
-        self._by_id = {st.id: st for st in self._queue}
+            queue.sort(key=lambda st: plan.priority.key(st.judge.facts(st.spec.order, False)))
+        self._by_id = {st.id: st for st in queue}
         self.decisions: list[Decision] = []  # in decision order
         for d in decided:  # resumed from a journal: booked as before, never asked again
             self._resume(self._meeting(d.id), d)
-        self._queue = [st for st in self._queue if st.phase in _OPEN]
+        if self._ordered:
+            self._turns.reset(queue)
 
     def _record(self, decision: Decision) -> None:
         """The batch run's decision list, for its results. A live service keeps its decisions in
@@ -375,7 +402,30 @@ class Negotiation:
         answers: dict[AgentId, list[bool]] = {}
         absent: dict[AgentId, Absence] = {}
         judge = SlotJudge(spec, self.grid, self.ledger, self.plan.people, answers, absent)
-        return _MeetingState(spec, judge, answers, absent)
+        st = _MeetingState(spec, judge, answers, absent, moved=self._moved)
+        self._phases[st.phase] += 1
+        return st
+
+    def _moved(self, st: _MeetingState, was: MeetingPhase) -> None:
+        self._phases[was] -= 1
+        self._phases[st.phase] += 1
+        self._turns.touch(st)
+
+    def _arm(self, st: _MeetingState, ex: _Exchange) -> None:
+        heapq.heappush(self._deadlines, (ex.deadline, next(self._tiebreak), st, ex))
+
+    def _due(self) -> float | None:
+        """The earliest live exchange deadline, dropping entries for exchanges that moved on."""
+        while self._deadlines:
+            deadline, _, st, ex = self._deadlines[0]
+            if ex.deadline == deadline and (st.asking is ex or (st.hold is not None and st.hold.exchange is ex)):
+                return deadline
+            heapq.heappop(self._deadlines)
+        return None
+
+    @property
+    def _unanswered(self) -> int:
+        return self._phases[MeetingPhase.PENDING] + self._phases[MeetingPhase.ASKING]
 
     def _move(self, to: Phase) -> None:
         if to not in PHASE_MOVES[self.phase]:
@@ -401,21 +451,23 @@ class Negotiation:
         return self._maybe_begin(now)
 
     @_guarded
-    def receive(self, env: Envelope, now: float) -> list[Action]:
-        """Feed one decoded message; raises ProtocolError for a message to drop (and log)."""
+    def receive(self, env: Envelope, now: float, peer: str | None = None) -> list[Action]:
+        """Feed one decoded message; raises ProtocolError for a message to drop (and log).
+        `peer` names the connection it came over (agents on one host share one); without it,
+        each agent is its own."""
         if not self._started:
             raise UsageError("receive() before start()")
         self.guard.admit(env)
         sender, body = env.sender, env.body
         if isinstance(body, Hello):
-            return self._on_hello(sender, env.session, body, now)
+            return self._on_hello(sender, env.session, body, now, peer or sender)
         self.guard.require_bound(env)
         if sender in self._lost:
             # Back from a partition, same process: it proved it hears us in this
             # session already. What it missed while lost stays counted as "no".
             self._lost.discard(sender)
             self._ready.add(sender)
-        self.liveness.heard(sender, now)
+        self._heard(sender, peer or sender, now)
         if isinstance(body, Ready):
             return self._on_ready(sender, now)
         if isinstance(body, Heartbeat):
@@ -429,13 +481,16 @@ class Negotiation:
         raise ProtocolError(f"{type(body).__name__} is not something an agent sends")
 
     @_guarded
-    def tick(self, now: float) -> list[Action]:
-        """Act on every deadline that has passed by `now`."""
+    def tick(self, now: float, *, backlog: bool = False) -> list[Action]:
+        """Act on every deadline that has passed by `now`. With `backlog` (messages have arrived
+        that the caller has not fed yet), silence is not judged: the answers may be among them."""
         actions: list[Action] = []
         if self.phase is Phase.DONE or not self._started:
             return actions
-        for who in self.liveness.expired(now):
-            actions += self._on_lost(who, now)
+        if not backlog:
+            gone = [who for peer in self.liveness.expired(now) for who in sorted(self._forget_peer(peer))]
+            if gone:
+                actions += self._on_lost(gone, now)
         if self._heartbeat_due is not None and now >= self._heartbeat_due:
             self._heartbeat_due = now + self.settings.heartbeat_s
             actions.append(Publish(Heartbeat()))
@@ -445,11 +500,9 @@ class Negotiation:
                 pending = tuple(a for a in self.expected if self.guard.session(a) and a not in self._ready)
                 actions += [Publish(self._welcome(a), to=(a,)) for a in pending]
             return actions + self._maybe_begin(now)
-        for st in list(self._queue):
-            if st.phase is MeetingPhase.ASKING and st.asking is not None and now >= st.asking.deadline:
-                actions += self._asking_timed_out(st, now)
-            elif st.phase is MeetingPhase.HOLDING and st.hold is not None and now >= st.hold.exchange.deadline:
-                actions += self._hold_timed_out(st, now)
+        while not backlog and (due := self._due()) is not None and now >= due:
+            _, _, st, ex = heapq.heappop(self._deadlines)
+            actions += self._asking_timed_out(st, now) if st.asking is ex else self._hold_timed_out(st, now)
         actions += self._advance(now)
         if self._announce_due is not None and now >= self._announce_due:
             actions += self._flush_announcements()
@@ -462,11 +515,7 @@ class Negotiation:
         times = [self.liveness.next_deadline(), self._heartbeat_due, self._announce_due]
         if self.phase is Phase.JOINING:
             times += [self._welcome_due, self._join_deadline]
-        for st in self._queue:
-            if st.asking is not None:
-                times.append(st.asking.deadline)
-            if st.hold is not None:
-                times.append(st.hold.exchange.deadline)
+        times.append(self._due())
         return min((t for t in times if t is not None), default=None)
 
     @property
@@ -500,7 +549,46 @@ class Negotiation:
     def _welcome(self, who: AgentId) -> Welcome:
         return Welcome(name=who, heartbeat_s=self.settings.heartbeat_s)
 
-    def _on_hello(self, sender: AgentId, session: str, body: Hello, now: float) -> list[Action]:
+    def _heard(self, who: AgentId, peer: str, now: float) -> None:
+        old = self._peer_of.get(who)
+        if old != peer:
+            if old is not None:
+                self._members[old].discard(who)
+                if not self._members[old]:
+                    self._forget_peer(old)
+            self._peer_of[who] = peer
+            self._members.setdefault(peer, set()).add(who)
+        self.liveness.heard(peer, now)
+
+    def _forget_peer(self, peer: str) -> set[AgentId]:
+        """A connection gone (or emptied): its agents, who no longer have one."""
+        members = self._members.pop(peer, set())
+        for who in members:
+            self._peer_of.pop(who, None)
+        self.liveness.forget(peer)
+        self._replied_at.pop(peer, None)
+        return members
+
+    def _replied(self, who: AgentId, ex: _Exchange, now: float) -> None:
+        self._answered_upto[who] = max(self._answered_upto.get(who, 0), ex.sent)
+        peer = self._peer_of.get(who)
+        if peer is not None:
+            self._replied_at[peer] = now
+
+    def _busy(self, waiting: set[AgentId], ex: _Exchange, now: float, timeout_s: float) -> bool:
+        """Some silent agent has answered nothing sent since this exchange, yet its connection
+        answered something else within the timeout: it is working through a backlog in order,
+        and this request is still in its queue. Waiting again is cheaper than sending it twice."""
+        if ex.waited >= PATIENCE:
+            return False
+        for who in waiting:
+            peer = self._peer_of.get(who)
+            if self._answered_upto.get(who, 0) < ex.sent and peer is not None \
+                    and now - self._replied_at.get(peer, -timeout_s) < timeout_s:
+                return True
+        return False
+
+    def _on_hello(self, sender: AgentId, session: str, body: Hello, now: float, peer: str) -> list[Action]:
         if body.name != sender:
             raise ProtocolError(f"Hello names {body.name!r} but was sent by {sender!r}")
         if self.guard.bind(sender, session) or sender in self._lost:
@@ -508,7 +596,7 @@ class Negotiation:
             # hears us again before it counts as present.
             self._ready.discard(sender)
             self._lost.discard(sender)
-        self.liveness.heard(sender, now)
+        self._heard(sender, peer, now)
         return [Publish(self._welcome(sender), to=(sender,))]
 
     def _on_ready(self, sender: AgentId, now: float) -> list[Action]:
@@ -530,7 +618,7 @@ class Negotiation:
         return told
 
     def _maybe_begin(self, now: float) -> list[Action]:
-        everyone = all(a in self._ready for a in self.expected)
+        everyone = len(self._ready) == len(self.expected)  # only expected agents get past the guard
         if self._join_deadline is None:
             raise UsageError("start() must be called first")
         if not everyone and now < self._join_deadline:
@@ -538,7 +626,7 @@ class Negotiation:
         self._move(Phase.NEGOTIATING)
         actions: list[Action] = [Started(self.joined, self.missing)]
         actions += self._flush_announcements()  # decisions resumed from a journal, told again
-        for st in self._queue:
+        for st in self._turns.ordered() if self._ordered else list(self._by_id.values()):
             if st.phase is MeetingPhase.PENDING:  # decisions resumed from a journal are not asked again
                 actions += self._ask(st, now)
         return actions + self._advance(now)
@@ -567,7 +655,8 @@ class Negotiation:
             return []  # nothing to wait for; _advance decides it
         st.move(MeetingPhase.ASKING)
         st.round_trips += 1
-        st.asking = _Exchange(self._new_round(), asked, now + self.settings.response_timeout_s)
+        st.asking = _Exchange(self._new_round(), asked, now + self.settings.response_timeout_s, sent=next(self._sent))
+        self._arm(st, st.asking)
         return [Publish(self._availability_request(st, st.asking.round), to=tuple(sorted(asked)))]
 
     def _answered(self, st: _MeetingState) -> None:
@@ -584,6 +673,7 @@ class Negotiation:
         if sender in ex.replied:
             return []  # a duplicate of an answer we already have
         ex.replied.add(sender)
+        self._replied(sender, ex, now)
         st.answers[sender] = list(body.available)
         if not ex.waiting:
             self._answered(st)
@@ -593,8 +683,15 @@ class Negotiation:
     def _asking_timed_out(self, st: _MeetingState, now: float) -> list[Action]:
         ex = st.asking
         assert ex is not None
+        if self._busy(ex.waiting, ex, now, self.settings.response_timeout_s):
+            ex.waited += 1
+            ex.deadline = now + self.settings.response_timeout_s
+            self._arm(st, ex)
+            return []
+        ex.sent = next(self._sent)  # a re-send is a new request, in order behind the rest
         if ex.retry(now, self.settings.response_timeout_s, st.spec.policies.silence.retries(self.settings.retries)):
             self.stats.resends += 1
+            self._arm(st, ex)
             return [Publish(self._availability_request(st, ex.round), to=tuple(sorted(ex.waiting)))]
         for who in ex.waiting:
             st.absent[who] = Absence.SILENT
@@ -607,24 +704,22 @@ class Negotiation:
         """Start (or finish) every meeting that no open meeting ahead of it shares people with."""
         actions: list[Action] = []
         if not self._ordered:
-            if any(st.phase in (MeetingPhase.PENDING, MeetingPhase.ASKING) for st in self._queue):
+            if self._unanswered:
                 return actions  # the priority ranks by answers: wait for all of them
             priority = self.plan.priority
-            self._queue.sort(key=lambda st: priority.key(st.judge.facts(st.spec.order, True)))
+            open_ = [st for st in self._by_id.values() if st.phase in _OPEN]
+            open_.sort(key=lambda st: priority.key(st.judge.facts(st.spec.order, True)))
+            self._turns.reset(open_)
             self._ordered = True
         if self._to_optimize:
-            if any(st.phase in (MeetingPhase.PENDING, MeetingPhase.ASKING) for st in self._queue):
+            if self._unanswered:
                 return actions  # the plan needs every meeting's answers
             self._to_optimize = False
             actions += self._optimize()
-        blocked: set[AgentId] = set()
-        for st in self._queue:
-            if st.phase is MeetingPhase.ANSWERED and blocked.isdisjoint(st.spec.invitees):
+        for st in self._turns.ready():  # only meetings whose turn an event may have brought
+            if st.phase is MeetingPhase.ANSWERED:
                 actions += self._walk(st, now)  # may decide it
-            if st.phase in _OPEN:
-                blocked.update(st.spec.invitees)
-        self._queue = [st for st in self._queue if st.phase in _OPEN]
-        if self.phase is Phase.NEGOTIATING and not self._queue and not self.open_ended:
+        if self.phase is Phase.NEGOTIATING and not self.open_count and not self.open_ended:
             self._move(Phase.DONE)
             actions += self._flush_announcements()
             actions.append(Publish(Shutdown()))
@@ -644,6 +739,8 @@ class Negotiation:
     def _preference(self, st: _MeetingState) -> list[int]:
         """Candidate indices in the slot order's preference."""
         order = st.spec.policies.slot_order
+        if isinstance(order, Earliest):  # the candidates are in time order already
+            return list(range(len(st.spec.candidates)))
         facts = st.judge.facts(st.spec.order, order.needs_free_at)
         return sorted(range(len(st.spec.candidates)), key=lambda i: order.key(facts, i))
 
@@ -654,7 +751,8 @@ class Negotiation:
 
         budget = self.plan.optimize_s
         assert budget is not None
-        open_ = [st for st in self._queue if st.phase is MeetingPhase.ANSWERED]
+        queue = self._turns.ordered()
+        open_ = [st for st in queue if st.phase is MeetingPhase.ANSWERED]
         lowest = min((st.spec.priority for st in open_), default=0)
         preference = {st.id: self._preference(st) for st in open_}
         booked_per_day: dict[tuple[AgentId, date], int] = {}
@@ -678,8 +776,8 @@ class Negotiation:
             option = placement.chosen.get(st.id)
             if option is not None:
                 st.walk_order = [option.index] + [i for i in preference[st.id] if i != option.index]
-        planned = [st for st in self._queue if st.id in placement.chosen]
-        self._queue = planned + [st for st in self._queue if st.id not in placement.chosen]
+        planned = [st for st in queue if st.id in placement.chosen]
+        self._turns.reset(planned + [st for st in queue if st.id not in placement.chosen])
         return [Notice(f"placement: optimize plans {len(placement.chosen)} of {len(open_)} meetings "
                        f"({placement.how}, budget {budget:g}s)")]
 
@@ -706,9 +804,12 @@ class Negotiation:
         # Fixed for the walk: these people are this meeting's until it ends, and nobody's
         # absence changes while no request for this meeting is outstanding.
         load, judged = st.judge.load(), st.judge.judged_meeting()
+        # A candidate fewer than `required` said yes to cannot satisfy the rule (its minimum is
+        # the fewest attendees it accepts): skipped before the per-person checks, which dominate.
+        yes, enough = st.judge.yes_counts(), judged.required
         while st.cursor < len(st.walk_order):
             i = st.walk_order[st.cursor]
-            chosen = st.judge.choose(i, load, judged)
+            chosen = st.judge.choose(i, load, judged) if yes[i] >= enough else None
             if chosen:
                 return self._send_holds(st, i, chosen, now)
             st.cursor += 1
@@ -720,9 +821,10 @@ class Negotiation:
     def _send_holds(self, st: _MeetingState, i: int, attendees: list[AgentId], now: float) -> list[Action]:
         when = self._interval(st, i)
         st.round_trips += 1
-        ex = _Exchange(self._new_round(), set(attendees), now + self.settings.hold_timeout_s)
+        ex = _Exchange(self._new_round(), set(attendees), now + self.settings.hold_timeout_s, sent=next(self._sent))
         st.move(MeetingPhase.HOLDING)
         st.hold = _Hold(ex, i)
+        self._arm(st, ex)
         return [SendTo(who, self._hold_message(st, ex.round, when)) for who in attendees]
 
     def _hold_message(self, st: _MeetingState, round_: int, when: Interval) -> Hold:
@@ -739,6 +841,7 @@ class Negotiation:
         if sender in hold.exchange.replied:
             return []
         hold.exchange.replied.add(sender)
+        self._replied(sender, hold.exchange, now)
         if body.accepted:
             hold.confirmed.append(sender)
         else:
@@ -753,8 +856,15 @@ class Negotiation:
         hold = st.hold
         assert hold is not None
         ex = hold.exchange
+        if self._busy(ex.waiting, ex, now, self.settings.hold_timeout_s):
+            ex.waited += 1
+            ex.deadline = now + self.settings.hold_timeout_s
+            self._arm(st, ex)
+            return []
+        ex.sent = next(self._sent)
         if ex.retry(now, self.settings.hold_timeout_s, self.settings.retries):
             self.stats.resends += 1
+            self._arm(st, ex)
             when = self._interval(st, hold.slot_index)
             return [SendTo(w, self._hold_message(st, ex.round, when)) for w in sorted(ex.waiting)]
         for who in ex.waiting:
@@ -814,14 +924,14 @@ class Negotiation:
         """New meetings, negotiated against everything booked; ids must be new (the service
         answers a repeated request itself)."""
         self._require_open_ended("submit")
+        for spec in specs:
+            if spec.id in self._by_id:
+                raise UsageError(f"meeting {spec.id} exists already")
         fresh = [self._meeting_state(spec) for spec in specs]
-        for st in fresh:
-            if st.id in self._by_id:
-                raise UsageError(f"meeting {st.id} exists already")
         fresh.sort(key=lambda st: self.plan.priority.key(st.judge.facts(st.spec.order, False)))
         for st in fresh:
             self._by_id[st.id] = st
-        self._queue += fresh
+            self._turns.append(st)
         if self.phase is not Phase.NEGOTIATING:
             return []  # asked when joining ends
         # Agents hear every cancellation and move before they are asked again: a slot the ledger
@@ -842,7 +952,7 @@ class Negotiation:
         st = self._meeting_state(spec)
         st.previous = old.decision
         self._by_id[st.id] = st
-        self._queue.append(st)
+        self._turns.append(st)
         if self.phase is not Phase.NEGOTIATING:
             return []
         return self._flush_announcements() + self._ask(st, now) + self._advance(now)
@@ -865,7 +975,6 @@ class Negotiation:
             self.ledger.unbook(st.id, previous.attendees)
         st.decision = previous
         st.move(MeetingPhase.CANCELLED)
-        self._queue = [q for q in self._queue if q is not st]
         self._announce(MeetingCancelled(meeting_id=st.id), st.spec.invitees, now)
         actions.append(Cancelled(st.id, previous))  # the shell's record comes before anyone hears
         if self.phase is Phase.NEGOTIATING:
@@ -926,7 +1035,7 @@ class Negotiation:
     @property
     def open_count(self) -> int:
         """Meetings still being negotiated (moves included)."""
-        return len(self._queue)
+        return sum(self._phases[p] for p in _OPEN)
 
     @property
     def lost(self) -> tuple[AgentId, ...]:
@@ -943,32 +1052,43 @@ class Negotiation:
 
     # --- faults -------------------------------------------------------------------------------
 
-    def _on_lost(self, who: AgentId, now: float) -> list[Action]:
-        """A silent agent answers "no" to everything still asked of it."""
-        self._lost.add(who)
-        self._ready.discard(who)
-        actions: list[Action] = [Lost(who)]
-        for st in self._queue:
-            if st.asking is not None and who in st.asking.waiting:
-                st.asking.replied.add(who)
-                st.absent[who] = Absence.LOST
-                if not st.asking.waiting:
-                    self._answered(st)
-            hold = st.hold
-            if hold is not None and who in hold.exchange.asked:
-                # Even a confirmed hold is void: nobody can vouch for a lost agent's calendar.
-                hold.exchange.replied.add(who)
-                if who in hold.confirmed:
-                    hold.confirmed.remove(who)
-                hold.refused[who] = "stopped responding"
-                if not hold.exchange.waiting:
-                    actions += self._resolve_hold(st, now)
-            # Meetings past asking lose its answers; those not yet asked decide absence when
-            # they ask (it may be back by then: a crash and restart while everyone joins).
-            if st.phase in (MeetingPhase.ANSWERED, MeetingPhase.HOLDING) and who in st.spec.invitees:
-                st.absent.setdefault(who, Absence.LOST)
+    def _on_lost(self, gone: Sequence[AgentId], now: float) -> list[Action]:
+        """Silent agents (a whole host's, when its connection went) answer "no" to everything
+        still asked of them: one pass over the open meetings for all of them."""
+        actions: list[Action] = []
+        for who in gone:
+            self._lost.add(who)
+            self._ready.discard(who)
+            actions.append(Lost(who))
+        lost = set(gone)
+        for st in [st for st in self._by_id.values() if st.phase in _OPEN]:
+            for who in st.spec.invitees:
+                if who in lost:
+                    actions += self._lose_from(st, who, now)
         if self.phase is Phase.NEGOTIATING:
             actions += self._advance(now)
+        return actions
+
+    def _lose_from(self, st: _MeetingState, who: AgentId, now: float) -> list[Action]:
+        actions: list[Action] = []
+        if st.asking is not None and who in st.asking.waiting:
+            st.asking.replied.add(who)
+            st.absent[who] = Absence.LOST
+            if not st.asking.waiting:
+                self._answered(st)
+        hold = st.hold
+        if hold is not None and who in hold.exchange.asked:
+            # Even a confirmed hold is void: nobody can vouch for a lost agent's calendar.
+            hold.exchange.replied.add(who)
+            if who in hold.confirmed:
+                hold.confirmed.remove(who)
+            hold.refused[who] = "stopped responding"
+            if not hold.exchange.waiting:
+                actions += self._resolve_hold(st, now)
+        # Meetings past asking lose its answers; those not yet asked decide absence when
+        # they ask (it may be back by then: a crash and restart while everyone joins).
+        if st.phase in (MeetingPhase.ANSWERED, MeetingPhase.HOLDING):
+            st.absent.setdefault(who, Absence.LOST)
         return actions
 
     def _meeting(self, meeting_id: str) -> _MeetingState:

@@ -165,6 +165,11 @@ class SlotJudge:
             free.append(who)
         return free
 
+    def yes_counts(self) -> list[int]:
+        """Per candidate, how many present invitees said yes: an upper bound on who is free there."""
+        said = [self.answers[w] for w in self.invitees if w in self.answers and w not in self.absent]
+        return [sum(column) for column in zip(*said, strict=True)] if said else [0] * len(self.slots)
+
     def load(self) -> dict[AgentId, int]:
         return {who: self.ledger.load(who) for who in self.invitees}
 

@@ -1,21 +1,31 @@
-"""The participant's shell: one DEALER socket to the coordinator around the responder core.
+"""The participant's shell: one DEALER socket to the coordinator around one or many responder cores.
 
-Everything the coordinator says and everything the agent answers travels over that one
-connection. Every frame is decoded at one door; anything that does not decode, or that the core
-refuses, is logged and dropped, and the agent carries on.
+A process hosts any number of agents (`slotwise participant --name a --name b`, `run --hosts K`).
+Each is still its own identity on the wire: its own Hello, its own session and sequence numbers,
+its own private calendar, answering only for itself. What they share is the connection: the
+coordinator sends a message meant for several of them once, with a routing frame naming them,
+and the process wakes once per batch of frames, not once per agent.
 
-The loop is a plain blocking `zmq.Poller`, not asyncio: an agent has exactly one thing to wait
-for, and its per-wake-up cost is what a 50-agent machine pays thousands of times per negotiation
-(asyncio's futures made it several times dearer). SIGTERM and SIGINT raise out of `poll`, so a
-signal is acted on at once.
+Every frame is decoded at one door; anything that does not decode, or that a core refuses, is
+logged and dropped, and the agents carry on.
+
+The loop is a plain blocking `zmq.Poller`, not asyncio: per-wake-up cost is what a host pays
+thousands of times per negotiation. Each agent's next deadline (Hello, heartbeat, patience) and
+next reminder sit in a heap, so a wake-up costs nothing for the agents it does not concern.
+SIGTERM and SIGINT raise out of `poll`, so a signal is acted on at once.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
+import math
 import signal
 import time
 from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -31,9 +41,10 @@ from slotwise.participant.responder import AgentAction, Booked, Exit, Responder,
 from slotwise.shared.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.endpoints import Endpoints
 from slotwise.shared.errors import DecodeError, ProtocolError
-from slotwise.shared.ids import MeetingId
+from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.keys import ClientKeys
 from slotwise.shared.ratelog import RateLimitedLog
+from slotwise.shared.routing import parse_recipients
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -41,6 +52,7 @@ if TYPE_CHECKING:
     from slotwise.participant.calendar_writer import CalendarWriter
     from slotwise.participant.watch import CalendarWatch
 
+QUEUE_LIMIT = 100_000  # messages queued each way; the coordinator's per-connection limit too
 DRAIN_BATCH = 1000  # frames read per wake-up before deadlines are checked again
 HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
                     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
@@ -55,71 +67,145 @@ def _raise_stopped(signum: int, frame: FrameType | None) -> None:
     raise _Stopped(signal.Signals(signum).name)
 
 
+class _Wakeups:
+    """When each agent next needs the loop, in one heap; an agent's later entries replace earlier
+    ones lazily (a stale entry is skipped when it surfaces), so there is one live entry per agent."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, AgentId]] = []
+        self._at: dict[AgentId, float] = {}
+        self._tiebreak = itertools.count()
+
+    def set(self, who: AgentId, when: float) -> None:
+        if when < self._at.get(who, math.inf):
+            self._at[who] = when
+            heapq.heappush(self._heap, (when, next(self._tiebreak), who))
+
+    def next(self) -> float:
+        while self._heap and self._at.get(self._heap[0][2]) != self._heap[0][0]:
+            heapq.heappop(self._heap)
+        return self._heap[0][0] if self._heap else math.inf
+
+    def due(self, now: float) -> list[AgentId]:
+        """Agents whose time has come; each must be `set` again by the caller."""
+        out = []
+        while self.next() <= now:
+            _, _, who = heapq.heappop(self._heap)
+            del self._at[who]
+            out.append(who)
+        return out
+
+
+@dataclass
+class Hosted:
+    """One agent in this process: its core and what acts for it here."""
+
+    responder: Responder
+    codec: Encoder
+    reminders: ReminderClock
+    log: Logger
+    writer: CalendarWriter | None = None
+    watch: CalendarWatch | None = None
+    exit: Exit | None = None
+
+    @property
+    def name(self) -> AgentId:
+        return self.responder.name
+
+
 class AgentService:
-    def __init__(self, responder: Responder, endpoints: Endpoints,
+    def __init__(self, responders: Responder | Sequence[Responder], endpoints: Endpoints,
                  context: zmq.Context[zmq.Socket[bytes]] | None = None,
                  keys: ClientKeys | None = None, reply_delay_s: float = 0.0,
-                 reminders: ReminderClock | None = None, notify_command: str | None = None,
-                 writer: CalendarWriter | None = None, watch: CalendarWatch | None = None) -> None:
-        self.responder = responder
+                 mute_until: datetime | None = None, notify_command: str | None = None,
+                 writers: Mapping[str, CalendarWriter] | None = None,
+                 watches: Mapping[str, CalendarWatch] | None = None, host: str | None = None) -> None:
+        responders = [responders] if isinstance(responders, Responder) else list(responders)
+        if not responders:
+            raise ValueError("a host needs at least one agent")
+        self.host = host or responders[0].name
+        self.log: Logger = logger.bind(role="participant", agent=self.host)
+        writers, watches = writers or {}, watches or {}
+        self.agents: dict[AgentId, Hosted] = {}
+        for r in responders:
+            self.agents[r.name] = Hosted(r, Encoder(r.name), ReminderClock(mute_until=mute_until),
+                                         logger.bind(role="participant", agent=r.name),
+                                         writers.get(r.name), watches.get(r.name))
+        # One agent's heartbeats keep the whole connection alive: the coordinator counts
+        # liveness per connection, and a thousand heartbeats a second would be pure cost.
+        for r in responders[1:]:
+            r.heartbeats = False
         # Fault injection for tests and drills: hold every reply this long (a slow link).
         self.reply_delay_s = reply_delay_s
         self._outbox: deque[tuple[float, bytes]] = deque()
         self._ctx = context or zmq.Context.instance()
-        self._codec = Encoder(responder.name)
         self._dealer = self._ctx.socket(zmq.DEALER)
         self._dealer.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
-        self._dealer.setsockopt(zmq.RCVHWM, 100_000)
+        self._dealer.setsockopt(zmq.RCVHWM, QUEUE_LIMIT)
+        self._dealer.setsockopt(zmq.SNDHWM, QUEUE_LIMIT)  # a host answers thousands of requests at once
         self._dealer.setsockopt(zmq.LINGER, 500)
         if keys is not None:  # CURVE: only the holder of the coordinator's secret key can talk to us
             keys.apply(self._dealer)
-        # Watch the connection's handshakes: a refused key or a security mismatch ends the agent
-        # with the reason (it would never be heard), and a new connection after the first (the
-        # coordinator or the network came back) must be named by a fresh Hello.
+        # Watch the connection's handshakes: a refused key or a security mismatch ends the agents
+        # with the reason (they would never be heard), and a new connection after the first (the
+        # coordinator or the network came back) must be named by fresh Hellos.
         self._monitor = self._dealer.get_monitor_socket(HANDSHAKE_EVENTS)
         self._handshakes = 0
         self.secure = keys is not None
         self._dealer.connect(endpoints.reply)
         self.dropped = 0
         self._drops = RateLimitedLog(5.0)
-        self.log: Logger = logger.bind(role="participant", agent=responder.name)
-        # Reminders run on the wall clock (meetings are at wall-clock times); everything else
-        # on the monotonic one. The poll below waits for whichever is due first.
-        self.reminders = reminders or ReminderClock()
-        self.notifier = Notifier(responder.name, notify_command, self.log)
-        self.writer = writer  # agreed meetings into the owner's CalDAV calendar, if asked
-        self.watch = watch  # the owner's calendars, read again to notice changes
+        self.notifier = Notifier(notify_command, self.log)
+        self._wake = _Wakeups()  # monotonic: each agent's next deadline
+        self._remind = _Wakeups()  # wall clock (meetings are at wall-clock times), as a timestamp
+        self._live = len(self.agents)
 
-    def run(self) -> Exit:
+    @property
+    def responder(self) -> Responder:
+        """The first (for a single agent, the only) agent's core."""
+        return next(iter(self.agents.values())).responder
+
+    def run(self) -> dict[AgentId, Exit]:
+        """Until every hosted agent has exited; returns why each did."""
         previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
         poller = zmq.Poller()
         poller.register(self._dealer, zmq.POLLIN)
         poller.register(self._monitor, zmq.POLLIN)
+        watched = [h for h in self.agents.values() if h.watch is not None]
         try:
-            outcome = self._perform(self.responder.start(time.monotonic()))
-            while outcome is None:
-                due = self.responder.next_deadline()
-                if self._outbox:
-                    due = min(due, self._outbox[0][0])
-                if self.watch is not None:
-                    due = min(due, self.watch.due())
-                remind_at = self.reminders.next_at()
-                if remind_at is not None:
-                    due = min(due, time.monotonic() + (remind_at - datetime.now(UTC)).total_seconds())
-                wait_ms = max(0, int((due - time.monotonic()) * 1000) + 1)
-                for sock, _ in poller.poll(wait_ms):
-                    outcome = outcome or (self._watch() if sock is self._monitor else self._drain())
-                outcome = outcome or self._perform(self.responder.tick(time.monotonic()))
-                if self.watch is not None and time.monotonic() >= self.watch.due() and self.watch.check():
-                    self.log.info("the calendar changed: checking accepted meetings")
-                    outcome = outcome or self._perform(self.responder.calendar_changed())
-                self._remind()
+            now = time.monotonic()
+            for h in self.agents.values():
+                self._perform(h, h.responder.start(now))
+                self._wake.set(h.name, h.responder.next_deadline())
+            while self._live:
+                due = min(self._wake.next(), self._outbox[0][0] if self._outbox else math.inf,
+                          min((h.watch.due() for h in watched if h.watch is not None), default=math.inf),
+                          time.monotonic() + (self._remind.next() - time.time()))
+                wait_ms = max(0, int((due - time.monotonic()) * 1000) + 1) if due < math.inf else 60_000
+                for sock, _ in poller.poll(min(wait_ms, 60_000)):
+                    if sock is self._monitor:
+                        self._watch_connection()
+                    else:
+                        self._drain()
+                now = time.monotonic()
+                for name in self._wake.due(now):
+                    h = self.agents[name]
+                    if h.exit is None:
+                        self._perform(h, h.responder.tick(now))
+                        self._wake.set(name, h.responder.next_deadline())
+                for h in watched:
+                    if h.exit is None and h.watch is not None and now >= h.watch.due() and h.watch.check():
+                        h.log.info("the calendar changed: checking accepted meetings")
+                        self._perform(h, h.responder.calendar_changed())
+                self._fire_reminders()
                 while self._outbox and self._outbox[0][0] <= time.monotonic():
                     self._send(self._outbox.popleft()[1])
-            return outcome
+            return self.exits()
         except _Stopped as stop:
             self._settle()
-            return Exit(f"stopped by {stop}")
+            for h in self.agents.values():
+                h.exit = h.exit or Exit(f"stopped by {stop}")
+            return self.exits()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -127,41 +213,66 @@ class AgentService:
             self._monitor.close(linger=0)
             self._dealer.close()
             self.notifier.close()
-            if self.writer is not None:
-                self.writer.close()
+            for h in self.agents.values():
+                if h.writer is not None:
+                    h.writer.close()
+
+    def exits(self) -> dict[AgentId, Exit]:
+        return {name: h.exit or Exit("still running") for name, h in self.agents.items()}
 
     def _settle(self) -> None:
         """On a stop: take in what has already arrived (a decision announced a moment ago), so
-        the record written next is as current as this agent can know it."""
+        the records written next are as current as these agents can know them."""
         try:
             self._drain()
         except _Stopped:
             pass  # a second signal: stop now
 
-    def _remind(self) -> None:
-        now = datetime.now(UTC)
-        for fired in self.reminders.due(now):
-            self.notifier.notify(fired, now)
+    def _fire_reminders(self) -> None:
+        now_ts = time.time()
+        for name in self._remind.due(now_ts):
+            h = self.agents[name]
+            now = datetime.now(UTC)
+            for fired in h.reminders.due(now):
+                self.notifier.notify(name, fired, now)
+            self._schedule_reminder(h)
         self.notifier.reap()
 
-    def _watch(self) -> Exit | None:
-        """Act on the reply connection's handshake events."""
+    def _schedule_reminder(self, h: Hosted) -> None:
+        at = h.reminders.next_at()
+        if at is not None:
+            self._remind.set(h.name, at.timestamp())
+
+    def _end(self, h: Hosted, exit_: Exit) -> None:
+        if h.exit is None:
+            h.exit = exit_
+            self._live -= 1
+            (h.log.info if exit_.clean else h.log.error)("exiting: {}", exit_.reason)
+
+    def _end_all(self, reason: str) -> None:
+        for h in self.agents.values():
+            self._end(h, Exit(reason, clean=False))
+
+    def _watch_connection(self) -> None:
+        """Act on the connection's handshake events (one connection for every hosted agent)."""
         while self._monitor.poll(0):
             event = recv_monitor_message(self._monitor)
             kind, value = event["event"], event["value"]
             if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self._handshakes += 1
                 if self._handshakes > 1:
-                    self.log.info("reply connection re-established: saying Hello again")
-                    self.responder.reconnected(time.monotonic())
+                    self.log.info("connection re-established: saying Hello again")
+                    now = time.monotonic()
+                    for h in self.agents.values():
+                        h.responder.reconnected(now)
+                        self._wake.set(h.name, now)
             elif kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
-                return Exit(f"the coordinator refused this agent's key (status {value}): is "
-                            f"{self.responder.name}.key on its allow-list?", clean=False)
+                self._end_all(f"the coordinator refused this {'host' if len(self.agents) > 1 else 'agent'}'s "
+                              f"key (status {value}): is {self.host}.key on its allow-list?")
             elif kind in (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL):
                 hint = ("this agent uses CURVE keys; does the coordinator?" if self.secure
                         else "the coordinator may require CURVE keys: pass --keys DIR")
-                return Exit(f"handshake with the coordinator failed ({hex(value)}): {hint}", clean=False)
-        return None
+                self._end_all(f"handshake with the coordinator failed ({hex(value)}): {hint}")
 
     def _send(self, frame: bytes) -> None:
         """Never block: with no connection (yet), the message is dropped; Hello and the
@@ -171,32 +282,38 @@ class AgentService:
         except zmq.Again:
             self.log.debug("no connection to the coordinator: a message was not sent")
 
-    def _drain(self) -> Exit | None:
+    def _drain(self) -> None:
         for _ in range(DRAIN_BATCH):
             try:
                 frames = self._dealer.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
-                return None
-            exit_ = self._handle(frames)
-            if exit_ is not None:
-                return exit_
-        return None
+                return
+            self._handle(frames)
 
-    def _handle(self, frames: list[bytes]) -> Exit | None:
-        if len(frames) != 1:
-            self._drop("undecodable", f"{len(frames)} frames (expected 1)")
-            return None
+    def _handle(self, frames: list[bytes]) -> None:
+        """[recipients, message]: decoded once, given to each named agent hosted here."""
+        if len(frames) != 2:
+            self._drop("undecodable", f"{len(frames)} frames (expected 2)")
+            return
         try:
-            env = decode(frames[0])
-            actions = self.responder.receive(env, time.monotonic())
+            names = parse_recipients(frames[0], self.agents)
+            env = decode(frames[1])
         except DecodeError as exc:
             self._drop("undecodable", str(exc))
-            return None
-        except ProtocolError as exc:
-            self._drop("refused", str(exc))
-            return None
-        # Anything else is our bug: it propagates, and the agent stops with exit 1.
-        return self._perform(actions)
+            return
+        now = time.monotonic()
+        for name in names:
+            h = self.agents[name]
+            if h.exit is not None:
+                continue
+            try:
+                actions = h.responder.receive(env, now)
+            except ProtocolError as exc:
+                self._drop("refused", f"{name}: {exc}")
+                continue
+            # Anything else is our bug: it propagates, and the process stops with exit 1.
+            self._perform(h, actions)
+            self._wake.set(name, h.responder.next_deadline())
 
     def _drop(self, kind: str, why: str) -> None:
         """Logged once per kind per interval: one peer's garbage cannot hide another's forgery."""
@@ -206,28 +323,29 @@ class AgentService:
             self.log.warning("dropped message: {}{}", why,
                              f" ({suppressed} more since the last report)" if suppressed else "")
 
-    def _perform(self, actions: list[AgentAction]) -> Exit | None:
+    def _perform(self, h: Hosted, actions: list[AgentAction]) -> None:
         for action in actions:
             if isinstance(action, Exit):
-                return action
+                self._end(h, action)
+                return
             if isinstance(action, Booked):
                 m = action.meeting
-                self.reminders.schedule(MeetingId(m.meeting_id), m.name, m.start, m.end, m.remind,
-                                        datetime.now(UTC))
-                if self.writer is not None:
-                    self.writer.scheduled(m)
+                h.reminders.schedule(MeetingId(m.meeting_id), m.name, m.start, m.end, m.remind,
+                                     datetime.now(UTC))
+                self._schedule_reminder(h)
+                if h.writer is not None:
+                    h.writer.scheduled(m)
                 continue
             if isinstance(action, Unbooked):
-                self.reminders.drop(action.meeting_id)
-                if self.writer is not None:
-                    self.writer.dropped(action.meeting_id)
+                h.reminders.drop(action.meeting_id)
+                if h.writer is not None:
+                    h.writer.dropped(action.meeting_id)
                 continue
-            frame = self._codec.encode(action.body)
+            frame = h.codec.encode(action.body)
             if self.reply_delay_s > 0:
                 self._outbox.append((time.monotonic() + self.reply_delay_s, frame))
             else:
                 self._send(frame)
-        return None
 
 
 def write_record(path: Path, responder: Responder, exit_: Exit) -> None:
@@ -243,3 +361,4 @@ def write_record(path: Path, responder: Responder, exit_: Exit) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(record, indent=2))
     tmp.replace(path)
+

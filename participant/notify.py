@@ -25,18 +25,19 @@ MAX_RUNNING = 16
 
 
 class Notifier:
-    def __init__(self, participant: str, command: str | None, log: Logger) -> None:
-        self.participant = participant
+    """One per process: a host's agents share its bound on running commands."""
+
+    def __init__(self, command: str | None, log: Logger) -> None:
         self.argv = shlex.split(command) if command else None
         self.log = log
         self._running: list[tuple[float, subprocess.Popen[bytes]]] = []
         self.sent = 0
 
-    def notify(self, fired: Fired, now: datetime) -> None:
+    def notify(self, participant: str, fired: Fired, now: datetime) -> None:
         self.sent += 1
         late = " (late: its time passed while this agent was not running)" if fired.late else ""
-        self.log.info("reminder: {} starts at {} ({} before){}", fired.title, fired.start.isoformat(),
-                      format_offset(fired.offset_s), late)
+        self.log.bind(agent=participant).info("reminder for {}: {} starts at {} ({} before){}", participant,
+                                              fired.title, fired.start.isoformat(), format_offset(fired.offset_s), late)
         if self.argv is None:
             return
         self.reap()
@@ -44,7 +45,7 @@ class Notifier:
             self.log.warning("reminder for {} not passed to the notify command: {} still running",
                              fired.meeting_id, len(self._running))
             return
-        payload = json.dumps(fired.as_json(self.participant, now)).encode()
+        payload = json.dumps(fired.as_json(participant, now)).encode()
         try:
             proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE)
             assert proc.stdin is not None

@@ -38,6 +38,7 @@ from slotwise.shared.messages import (
 from slotwise.shared.slots import Interval, SlotGrid
 
 HELLO_RESEND_S = 0.5  # until welcomed; cheap, and covers a coordinator that starts after us
+HELLO_RESEND_MAX_S = 4.0  # doubling up to this: ten thousand agents must not flood a busy coordinator
 REJOIN_AFTER_HEARTBEATS = 4  # this many silent heartbeat intervals: say Hello again
 
 
@@ -78,6 +79,9 @@ class Responder:
         self._heartbeat_s = 1.0
         self._last_heard = 0.0
         self._hello_due = 0.0
+        self._hello_every = HELLO_RESEND_S
+        # Off for all but one agent of a host: the coordinator counts liveness per connection.
+        self.heartbeats = True
         self._heartbeat_due: float | None = None
         self._asked: dict[str, AvailabilityRequest] = {}  # last request per open meeting
         self.guard = SessionGuard([COORDINATOR])
@@ -117,7 +121,8 @@ class Responder:
                 self.calendar.holds.clear()
             self.welcomed = True
             self._heartbeat_s = body.heartbeat_s
-            self._heartbeat_due = now + body.heartbeat_s
+            self._heartbeat_due = now + body.heartbeat_s if self.heartbeats else None
+            self._hello_every = HELLO_RESEND_S
             self._last_heard = now
             return [Send(Ready())]
         welcomed_by = self.guard.session(COORDINATOR)
@@ -184,6 +189,7 @@ class Responder:
         """Our connection is new (the coordinator's side sees a stranger): say Hello on it now."""
         self.welcomed = False
         self._hello_due = now
+        self._hello_every = HELLO_RESEND_S
 
     def _answer(self, req: AvailabilityRequest) -> AvailabilityResponse:
         yes = self.calendar.answer(SlotGrid(req.origin, req.slot_minutes), req.duration_minutes,
@@ -200,7 +206,8 @@ class Responder:
             self.welcomed = False
             self._hello_due = now
         if not self.welcomed and now >= self._hello_due:
-            self._hello_due = now + HELLO_RESEND_S
+            self._hello_due = now + self._hello_every
+            self._hello_every = min(HELLO_RESEND_MAX_S, self._hello_every * 2)
             return [Send(self._hello())]
         if self._heartbeat_due is not None and now >= self._heartbeat_due:
             self._heartbeat_due = now + self._heartbeat_s
@@ -210,8 +217,10 @@ class Responder:
     def next_deadline(self) -> float:
         # 0: never give up (a live service's agent waits out a restart).
         times = [self._last_heard + self.coordinator_timeout_s] if self.coordinator_timeout_s > 0 else []
-        if not self.welcomed or self._heartbeat_due is None:
+        if not self.welcomed:
             times.append(self._hello_due)
-        if self._heartbeat_due is not None:
-            times.append(self._heartbeat_due)
+        else:
+            times.append(self._last_heard + REJOIN_AFTER_HEARTBEATS * self._heartbeat_s)
+            if self._heartbeat_due is not None:
+                times.append(self._heartbeat_due)
         return min(times)

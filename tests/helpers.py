@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from slotwise.participant.agent import AgentService
+from slotwise.participant.responder import Responder
 from slotwise.shared.scenario import Scenario
 from slotwise.synthetic import synthetic_scenario
 
@@ -72,3 +74,32 @@ def spec(rule: object | None = None, **fields: Any) -> MeetingSpec:
     draft = MeetingSpec(MeetingId(m.id), m.name, m.title, m.duration_minutes, tuple(AgentId(p) for p in m.invitees),
                         m.min_participants, 0, m.priority, 0, None, m.not_before, m.not_after, None, policies)
     return replace(draft, required=policies.rule.minimum(draft))
+
+
+def socketless_shell(*responders: Responder) -> AgentService:
+    """An agent shell (hosting `responders`) with no sockets: its frame handling alone, with
+    what it would send collected in `shell.sent_frames`."""
+    from collections import deque
+
+    from loguru import logger
+
+    from slotwise.participant.agent import Hosted, _Wakeups
+    from slotwise.participant.reminders import ReminderClock
+    from slotwise.shared.codec import Encoder
+    from slotwise.shared.ratelog import RateLimitedLog
+
+    shell = AgentService.__new__(AgentService)
+    shell.agents = {r.name: Hosted(r, Encoder(r.name), ReminderClock(), logger.bind(role="test", agent=r.name))
+                    for r in responders}
+    shell.host = responders[0].name
+    shell.dropped = 0
+    shell._drops = RateLimitedLog(5.0)
+    shell.log = logger.bind(role="test", agent=shell.host)
+    shell._wake, shell._remind = _Wakeups(), _Wakeups()
+    shell._live = len(responders)
+    shell.reply_delay_s = 0.0
+    shell._outbox = deque()
+    sent: list[bytes] = []
+    shell.sent_frames = sent  # type: ignore[attr-defined]
+    shell._send = sent.append  # type: ignore[method-assign]
+    return shell

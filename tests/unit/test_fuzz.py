@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slotwise.coordinator.plan import compile_plan
-from slotwise.participant.agent import AgentService
 from slotwise.shared.codec import Encoder, decode
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId
@@ -32,8 +31,7 @@ from slotwise.shared.messages import (
     Shutdown,
     Welcome,
 )
-from slotwise.shared.ratelog import RateLimitedLog
-from tests.helpers import make_scenario
+from tests.helpers import make_scenario, socketless_shell
 from tests.unit.fakenet import FakeNetwork, envelope
 
 T0 = datetime(2024, 7, 22, 8, tzinfo=UTC)
@@ -127,13 +125,6 @@ def test_agent_shell_handles_any_frames_without_raising(frames: list[bytes]) -> 
     from slotwise.participant.responder import Responder
     from slotwise.shared.slots import FreeTime
 
-    shell = AgentService.__new__(AgentService)  # no sockets: only the frame handling is under test
-    shell.responder = Responder(AgentId("a"), Calendar(FreeTime([])), 30)
-    shell.dropped = 0
-    shell._drops = RateLimitedLog(5.0)
-    from loguru import logger
-
-    shell.log = logger.bind(role="fuzz", agent="a")
-    shell._codec = Encoder(AgentId("a"))
+    shell = socketless_shell(Responder(AgentId("a"), Calendar(FreeTime([])), 30))
     assert shell._handle(frames) is None
     assert shell.dropped == 1  # counted and logged as a drop, never raised

@@ -12,16 +12,14 @@ from slotwise.coordinator.negotiation import Joined, Negotiation
 from slotwise.coordinator.plan import compile_plan
 from slotwise.coordinator.service import CoordinatorService
 from slotwise.participant import agent as agent_shell
-from slotwise.participant.agent import AgentService
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.responder import Responder
 from slotwise.shared.codec import Encoder, decode
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.ids import COORDINATOR, AgentId
 from slotwise.shared.messages import Heartbeat, Hello, Ready, Release
-from slotwise.shared.ratelog import RateLimitedLog
 from slotwise.shared.slots import FreeTime
-from tests.helpers import make_scenario
+from tests.helpers import make_scenario, socketless_shell
 
 S = make_scenario({"a": {}, "b": {}}, [{"id": "m", "duration_minutes": 30, "invitees": ["a", "b"]}])
 
@@ -44,11 +42,7 @@ def test_a_send_to_a_vanished_peer_is_seen_and_not_counted(tmp_path: object) -> 
 
 
 def test_a_sigterm_while_a_message_is_handled_still_stops_the_agent(monkeypatch: pytest.MonkeyPatch) -> None:
-    shell = AgentService.__new__(AgentService)  # no sockets: the frame path is under test
-    shell.responder = Responder(AgentId("a"), Calendar(FreeTime([])), 30)
-    shell.dropped = 0
-    shell._drops = RateLimitedLog(5.0)
-    shell.log = logger.bind(role="test", agent="a")
+    shell = socketless_shell(Responder(AgentId("a"), Calendar(FreeTime([])), 30))
 
     def signalled(*args: object, **kwargs: object) -> list[object]:
         agent_shell._raise_stopped(signal.SIGTERM, None)  # the handler runs mid-message
@@ -57,7 +51,7 @@ def test_a_sigterm_while_a_message_is_handled_still_stops_the_agent(monkeypatch:
     monkeypatch.setattr(shell.responder, "receive", signalled)
     frame = Encoder(COORDINATOR).encode(Heartbeat())
     with pytest.raises(agent_shell._Stopped):
-        shell._handle([frame])
+        shell._handle([b"a", frame])
 
 
 def test_joining_reports_each_agent_ready() -> None:
