@@ -116,7 +116,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario, plan = _plan(args.scenario, args)
     with _progress(plan, args.quiet) as on_action:
         local = run_locally(scenario, plan, transport=args.transport, on_action=on_action, secure=not args.insecure,
-                            log_level="DEBUG" if args.verbose > 1 else "WARNING")
+                            log_level="DEBUG" if args.verbose > 1 else "WARNING", hosts=args.hosts,
+                            coordinator_timeout_s=args.coordinator_timeout)
     result = local.result
     _report(plan, result, args.out, args.quiet, args.failed_only, args.ics_out)
     problems = audit(scenario, plan, result.decisions) + disagreements(result.decisions, local.records)
@@ -254,7 +255,8 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 def cmd_keys(args: argparse.Namespace) -> int:
     from slotwise.shared.keys import generate
 
-    public, secret = generate(args.dir, args.name, admin=args.admin)
+    host_for = [n for n in args.host_for.split(",") if n] if args.host_for is not None else None
+    public, secret = generate(args.dir, args.name, admin=args.admin, host_for=host_for)
     out, _ = _consoles()
     holder = "participants" if args.name == "coordinator" else "service" if args.admin else "coordinator"
     out.print(f"wrote {public} (public: give it to the {holder})"
@@ -292,16 +294,24 @@ def cmd_participant(args: argparse.Namespace) -> int:
 def add_participant_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--connect", required=True, metavar="ADDRESS",
                    help="coordinator address: tcp://HOST:PORT or ipc://PATH")
-    p.add_argument("--name", required=True, help="the participant this agent speaks for")
+    p.add_argument("--name", action="append", metavar="NAME",
+                   help="a participant this process speaks for; repeat it to host several agents "
+                        "in one process, over one connection")
+    p.add_argument("--all", action="store_true", help="host every participant of --scenario")
+    p.add_argument("--host", metavar="NAME",
+                   help="this process's name as an agent host: its logs, and with --keys its key "
+                        "DIR/hosts/NAME.key_secret, bound to the names it may speak for")
     source = p.add_mutually_exclusive_group()
-    source.add_argument("--scenario", type=Path, help="take this person's availability from a scenario")
+    source.add_argument("--scenario", type=Path, help="take the availability from a scenario")
     source.add_argument("--availability", type=Path, metavar="FILE",
-                        help="availability file (YAML/JSON: timezone, available, busy)")
+                        help="availability file (YAML/JSON: timezone, available, busy), or for several "
+                             "agents a host file {\"agents\": {NAME: availability}}")
     p.add_argument("--coordinator-timeout", type=float, default=30.0, metavar="SECONDS",
                    help="give up when the coordinator has been silent this long (default 30; 0: never, "
                         "as for a live service that may restart)")
-    p.add_argument("--record", type=Path, metavar="FILE",
-                   help="on exit, write the meetings this agent accepted as JSON")
+    p.add_argument("--record", type=Path, metavar="PATH",
+                   help="on exit, write the meetings each agent accepted as JSON: to PATH for one "
+                        "agent, to PATH/NAME.record.json for several (or when PATH is a folder)")
     p.add_argument("--keys", type=Path, metavar="DIR",
                    help="CURVE keys: DIR/NAME.key_secret and DIR/coordinator.key (see slotwise keys)")
     p.add_argument("--reply-delay", type=float, default=0.0, metavar="SECONDS",
@@ -351,6 +361,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="fresh CURVE keys for this run, in a private temporary folder (the default)")
     security.add_argument("--insecure", action="store_true",
                           help="no keys: any local process could speak for a participant (see the README)")
+    run.add_argument("--hosts", type=int, metavar="K",
+                     help="spread the participants over K agent host processes (default: one per core); "
+                          "0: one process per participant")
+    run.add_argument("--coordinator-timeout", type=float, default=30.0, metavar="SECONDS",
+                     help="how long each agent waits out a silent coordinator before giving up (default 30; 0: never)")
     run.add_argument("--failed-only", action="store_true",
                      help="list only the meetings that were not placed (the summary still counts all)")
     run.set_defaults(func=cmd_run)
@@ -400,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     keys_gen.add_argument("--dir", type=Path, default=Path("keys"), help="directory (default ./keys)")
     keys_gen.add_argument("--admin", action="store_true",
                           help="an admin key for a live service's admin socket (written under DIR/admins/)")
+    keys_gen.add_argument("--host-for", metavar="A,B,...",
+                          help="an agent host's key, bound to these participants (written under DIR/hosts/); "
+                               "its process runs with --host NAME")
     keys_gen.set_defaults(func=cmd_keys)
 
     gen = sub.add_parser("generate", help="write a seeded synthetic scenario (for load and trials)")

@@ -1,6 +1,9 @@
-"""`slotwise run`: the coordinator in this process, one participant process per person.
+"""`slotwise run`: the coordinator in this process, the participants in agent hosts beside it.
 
-Every child is started the one way (`participant.launch`) and always cleaned up.
+By default the participants are spread over as many host processes as the machine has cores
+(each agent still its own identity on the wire, with its own calendar); `hosts=0` keeps one
+process per participant. Every child is started the one way (`participant.launch`) and always
+cleaned up.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -23,28 +26,51 @@ from slotwise.coordinator.explain import CandidateRow
 from slotwise.coordinator.negotiation import Action, Explained
 from slotwise.coordinator.plan import Plan, compile_plan
 from slotwise.coordinator.service import CoordinatorService, RunResult
-from slotwise.participant.launch import participant_command, write_availability
+from slotwise.participant.launch import participant_command, write_agents, write_availability
 from slotwise.shared.decision import Decision
 from slotwise.shared.endpoints import Endpoints, parse_endpoints
 from slotwise.shared.ids import COORDINATOR, MeetingId
 from slotwise.shared.keys import ServerKeys, generate
+from slotwise.shared.limits import ensure_open_files
 from slotwise.shared.scenario import Scenario
 
 Records = dict[str, list[Decision]]
 
 
+def default_hosts() -> int:
+    """One host per core: more processes than cores only add memory and context switches."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def host_groups(names: Sequence[str], hosts: int) -> dict[str, list[str]]:
+    """Process name -> the participants it hosts: `hosts` contiguous shares, or (0) one each."""
+    if hosts <= 0:
+        return {n: [n] for n in names}
+    k = min(hosts, len(names))
+    size, extra = divmod(len(names), k)
+    groups, at = {}, 0
+    for i in range(k):
+        take = size + (1 if i < extra else 0)
+        groups[f"host{i}"] = list(names[at:at + take])
+        at += take
+    return groups
+
+
 class ParticipantProcesses:
-    """Context manager: `with ParticipantProcesses(...) as procs:`; every child dies at exit."""
+    """Context manager: `with ParticipantProcesses(...) as procs:`; every child dies at exit.
+    `procs` maps each process's name (a participant's, or a host's) to it."""
 
     def __init__(self, scenario: Scenario, endpoints: Endpoints, workdir: Path,
                  log_level: str = "WARNING", coordinator_timeout_s: float = 30.0,
-                 keys_dir: Path | None = None) -> None:
+                 keys_dir: Path | None = None, hosts: int = 0) -> None:
         self.scenario = scenario
         self.keys_dir = keys_dir
         self.endpoints = endpoints
         self.workdir = workdir
         self.log_level = log_level
         self.coordinator_timeout_s = coordinator_timeout_s
+        self.groups = host_groups(list(scenario.participants), hosts)
+        self.hosted = hosts > 0
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def record_path(self, name: str) -> Path:
@@ -52,18 +78,24 @@ class ParticipantProcesses:
 
     def __enter__(self) -> ParticipantProcesses:
         try:
-            for name in self.scenario.participants:
-                self.procs[name] = self._spawn(name)
+            for process, names in self.groups.items():
+                self.procs[process] = self._spawn(process, names)
         except BaseException:
             self.stop(grace_s=0)
             raise
         return self
 
-    def _spawn(self, name: str) -> subprocess.Popen[bytes]:
-        cmd = participant_command(
-            str(self.endpoints), name, availability=write_availability(self.scenario, name, self.workdir),
-            record=self.record_path(name), coordinator_timeout_s=self.coordinator_timeout_s,
-            keys_dir=self.keys_dir, log_level=self.log_level)
+    def _spawn(self, process: str, names: list[str]) -> subprocess.Popen[bytes]:
+        if self.hosted:
+            cmd = participant_command(
+                str(self.endpoints), names, host=process, record=self.workdir,
+                availability=write_agents(self.scenario, names, self.workdir / f"{process}.agents.json"),
+                coordinator_timeout_s=self.coordinator_timeout_s, keys_dir=self.keys_dir, log_level=self.log_level)
+        else:
+            cmd = participant_command(
+                str(self.endpoints), process, availability=write_availability(self.scenario, process, self.workdir),
+                record=self.record_path(process), coordinator_timeout_s=self.coordinator_timeout_s,
+                keys_dir=self.keys_dir, log_level=self.log_level)
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -96,7 +128,7 @@ class ParticipantProcesses:
     def records(self) -> Records:
         """Each agent's own record of the decisions it was told of (agents that wrote one)."""
         out: Records = {}
-        for name in self.procs:
+        for name in self.scenario.participants:
             path = self.record_path(name)
             if path.exists():
                 accepted = json.loads(path.read_text())["accepted"]
@@ -113,13 +145,19 @@ class LocalRun:
 
 def run_locally(scenario: Scenario, plan: Plan | None = None, *, transport: str = "tcp",
                 log_level: str = "WARNING", on_action: Callable[[Action], None] | None = None,
-                explain: frozenset[MeetingId] = frozenset(), secure: bool = True) -> LocalRun:
-    """`slotwise run`: the coordinator here, one process per participant, over loopback.
+                explain: frozenset[MeetingId] = frozenset(), secure: bool = True,
+                hosts: int | None = None, coordinator_timeout_s: float = 30.0) -> LocalRun:
+    """`slotwise run`: the coordinator here, the participants in `hosts` agent hosts (default
+    one per core; 0: one process per participant), over loopback.
 
     `plan` defaults to the scenario compiled. With `secure` (the default), every process gets a
     fresh CURVE key pair for this run only, in a private temporary folder: on a shared host no
-    other local process can join as a participant or pose as the coordinator."""
+    other local process can join as a participant or pose as the coordinator. A host's key is
+    bound to the participants it carries, and speaks for no one else."""
     plan = plan or compile_plan(scenario)
+    hosts = default_hosts() if hosts is None else hosts
+    groups = host_groups(list(scenario.participants), hosts)
+    ensure_open_files(len(groups))
     explanations: dict[MeetingId, tuple[CandidateRow, ...]] = {}
 
     def observe(action: Action) -> None:
@@ -131,14 +169,15 @@ def run_locally(scenario: Scenario, plan: Plan | None = None, *, transport: str 
     with tempfile.TemporaryDirectory(prefix="slotwise-") as tmp:
         keys_dir = Path(tmp) / "keys" if secure else None
         if keys_dir is not None:
-            for name in [COORDINATOR, *scenario.participants]:
-                generate(keys_dir, name)
+            generate(keys_dir, COORDINATOR)
+            for process, names in groups.items():
+                generate(keys_dir, process, host_for=names if hosts > 0 else None)
         bind = f"ipc://{tmp}/slotwise" if transport == "ipc" else "tcp://127.0.0.1:*"
         service = CoordinatorService(plan, parse_endpoints(bind), on_action=observe, explain=explain,
                                      keys=ServerKeys.load(keys_dir) if keys_dir is not None else None)
         try:
             procs = ParticipantProcesses(scenario, service.bind(), Path(tmp), log_level=log_level,
-                                         keys_dir=keys_dir)
+                                         keys_dir=keys_dir, hosts=hosts, coordinator_timeout_s=coordinator_timeout_s)
             launched_at = time.monotonic()
             with procs:
                 result = asyncio.run(service.run(started_at=launched_at))

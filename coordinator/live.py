@@ -204,11 +204,12 @@ class LiveService:
                     polling.cancel()
                     break
                 ready = dict(polling.result())
+                backlog = False
                 if self.agents.router in ready:
-                    self.agents.drain(self.core, self.log)
+                    backlog = self.agents.drain(self.core, self.log)
                 if self._admin in ready:
                     self._drain_admin()
-                self.agents.perform(self.core.tick(time.monotonic()), self.log)
+                self.agents.perform(self.core.tick(time.monotonic(), backlog=self.agents.behind(backlog)), self.log)
                 self._resolve_conflicts()
                 self._answer_waiters(time.monotonic())
                 self._publish_schedule(time.monotonic())

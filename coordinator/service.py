@@ -8,6 +8,7 @@ state and raises, so the process stops loudly instead of negotiating on half-cha
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from slotwise.shared.ids import COORDINATOR, AgentId, MeetingId
 from slotwise.shared.keys import ServerKeys
 from slotwise.shared.messages import Body, Heartbeat, Hello, MeetingFailed, MeetingScheduled
 from slotwise.shared.ratelog import RateLimitedLog
+from slotwise.shared.routing import EVERYONE, recipients_frame
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -58,6 +60,8 @@ class RunStats:
     sent: int = 0
     received: int = 0
     dropped: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
     startup_s: float = 0.0
     negotiation_s: float = 0.0
 
@@ -102,7 +106,8 @@ class CoordinatorService:
         self._ctx = context or zmq.asyncio.Context.instance()
         self._codec = Encoder(COORDINATOR)
         self._identities: dict[AgentId, bytes] = {}
-        self._names: dict[bytes, AgentId] = {}
+        # A connection speaks for the agents that said Hello over it: one, or a host's many.
+        self._names: dict[bytes, set[AgentId]] = {}
         self.stats = RunStats()
         # One socket for agents, both ways. Not PUB/SUB: libzmq keeps every subscription a peer
         # sends, with no limit on their number, so a publisher's memory would be its peers' to
@@ -124,6 +129,8 @@ class CoordinatorService:
             self._router.curve_secretkey = keys.secret
             self._router.curve_publickey = keys.public
         self.endpoints: Endpoints | None = None
+        self._backlog_since: float | None = None
+        self._joined_at: float | None = None
 
     def bind(self) -> Endpoints:
         """Bind; returns the actual address (an ephemeral port resolved). An address that cannot
@@ -144,42 +151,64 @@ class CoordinatorService:
         """Negotiate to the end. Start-up is timed from `started_at` (when the caller began
         launching agents, say), or from now."""
         core = Negotiation(self.plan, self.explain, self.resume)
+        # The plan and the core's indexes live for the whole run: out of the collector's sight,
+        # its full passes over them (hundreds of ms each at 20,000 meetings) stop.
+        gc.collect()
+        gc.freeze()
         log = logger.bind(role="coordinator")
         clock = time.monotonic()
         t0 = started_at if started_at is not None else clock
-        joined_at: float | None = None
+        self._joined_at = None
+        try:
+            await self._negotiate(core, clock, log)
+        finally:
+            gc.unfreeze()  # a process that runs again (a test suite) must be able to collect this run
+        end = time.monotonic()
+        joined_at = self._joined_at or end
+        self.stats.rounds, self.stats.resends = core.stats.rounds, core.stats.resends
+        self.stats.startup_s, self.stats.negotiation_s = joined_at - t0, end - joined_at
+        return RunResult(list(core.decisions), core.joined, core.missing, self.stats)
+
+    async def _negotiate(self, core: Negotiation, clock: float, log: Logger) -> None:
         self.perform(core.start(clock), log)
         while not core.done:
             deadline = core.next_deadline()
             wait_ms = 1000 if deadline is None else max(0, int((deadline - time.monotonic()) * 1000) + 1)
+            backlog = False
             if await self._router.poll(wait_ms):
-                self.drain(core, log)
+                backlog = self.drain(core, log)
             try:
-                self.perform(core.tick(time.monotonic()), log)
+                self.perform(core.tick(time.monotonic(), backlog=self.behind(backlog)), log)
             except CoreError:
                 log.error("negotiation core stopped: {}", core.describe())
                 raise
-            if joined_at is None and core.phase is not Phase.JOINING:
-                joined_at = time.monotonic()
-        end = time.monotonic()
-        joined_at = joined_at or end
-        self.stats.rounds, self.stats.resends = core.stats.rounds, core.stats.resends
-        self.stats.startup_s, self.stats.negotiation_s = joined_at - t0, end - joined_at
-        return RunResult(list(core.decisions), core.joined, core.missing, self.stats)
 
     @property
     def router(self) -> zmq.asyncio.Socket:
         """The agents' reply socket, for a caller's own poller (the live service)."""
         return self._router
 
-    def drain(self, core: Negotiation, log: Logger) -> None:
-        """Feed the core what has arrived, at most DRAIN_BATCH frames (deadlines come next)."""
+    def drain(self, core: Negotiation, log: Logger) -> bool:
+        """Feed the core what has arrived, at most DRAIN_BATCH frames (deadlines come next).
+        True if more may be waiting: the core must not yet judge anyone silent."""
         for _ in range(DRAIN_BATCH):
             try:
                 frames = self._router_sync.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
-                return
+                return False
             self._handle(core, frames, log)
+        return True
+
+    def behind(self, backlog: bool) -> bool:
+        """Silence is judged only once what arrived has been read, but for at most
+        MAX_BACKLOG_S in a row: a flood cannot stop every deadline for ever."""
+        now = time.monotonic()
+        if not backlog:
+            self._backlog_since = None
+            return False
+        if self._backlog_since is None:
+            self._backlog_since = now
+        return now - self._backlog_since < MAX_BACKLOG_S
 
     def _handle(self, core: Negotiation, frames: list[zmq.Frame], log: Logger) -> None:
         self.stats.received += 1
@@ -187,12 +216,15 @@ class CoordinatorService:
             self._drop(log, frames[0].bytes if frames else b"", f"{len(frames) - 1} payload frames (expected 1)")
             return
         identity, payload = frames[0].bytes, frames[1]
+        self.stats.bytes_received += len(payload)
         bucket = self._buckets.get(identity)
         if bucket is None:
             if len(self._buckets) >= MAX_PEERS_TRACKED:  # reconnect churn must not grow this forever
                 self._buckets.clear()
             bucket = self._buckets[identity] = _Bucket()
-        if not bucket.take(time.monotonic()):
+        names = self._names.get(identity)
+        # A host's allowance grows with the agents it carries (each bound by a checked Hello).
+        if not bucket.take(time.monotonic(), len(names) if names else 1):
             self.stats.dropped += 1
             if bucket.should_log():
                 log.warning("peer {} exceeds {} messages/s: dropping its excess", identity.hex()[:16], RATE_PER_S)
@@ -200,12 +232,12 @@ class CoordinatorService:
         user_id = payload.get("User-Id") if self.keys is not None else None  # the name CURVE proved
         owner = user_id if isinstance(user_id, str) else None
         try:
-            env = decode(payload.bytes, sender=owner)
-            claimed = self._names.get(identity)
+            speaks_for = self.keys.speaks_for(owner) if self.keys is not None and owner is not None else ()
+            env = decode(payload.bytes, sender=owner, speaks_for=speaks_for)
             hello = isinstance(env.body, Hello)
-            if not hello and claimed != env.sender:
-                raise ProtocolError(f"sender {env.sender!r} on a connection that said Hello as {claimed!r}")
-            actions = core.receive(env, time.monotonic())
+            if not hello and (names is None or env.sender not in names):
+                raise ProtocolError(f"sender {env.sender!r} on a connection that said no Hello as {env.sender!r}")
+            actions = core.receive(env, time.monotonic(), peer=identity.hex())
         except (DecodeError, ProtocolError) as exc:
             self._drop(log, identity, str(exc), owner)
             return
@@ -219,9 +251,13 @@ class CoordinatorService:
     def _bind_identity(self, name: AgentId, identity: bytes) -> None:
         old = self._identities.get(name)
         if old is not None and old != identity:
-            self._names.pop(old, None)
+            names = self._names.get(old)
+            if names is not None:
+                names.discard(name)
+                if not names:
+                    del self._names[old]
         self._identities[name] = identity
-        self._names[identity] = name
+        self._names.setdefault(identity, set()).add(name)
 
     def _drop(self, log: Logger, identity: bytes, why: str, owner: str | None = None) -> None:
         self.stats.dropped += 1
@@ -240,6 +276,7 @@ class CoordinatorService:
             elif isinstance(action, SendTo):
                 self._send_to(action.agent, action.body, log)
             elif isinstance(action, Started):
+                self._joined_at = time.monotonic()  # negotiation is timed from the first request
                 log.info("negotiating with {} agent(s); missing: {}", len(action.joined),
                          ", ".join(action.missing) or "none")
             elif isinstance(action, Lost):
@@ -262,26 +299,38 @@ class CoordinatorService:
             self.on_action(action)
 
     def _publish(self, body: Body, to: tuple[AgentId, ...] | None) -> None:
-        """To the named agents, or to every agent that has said Hello: encoded once, sent to each
-        connection. An agent without one misses it; deadlines and rejoining cover that."""
+        """To the named agents, or to every agent that has said Hello: encoded once, and sent once
+        per connection with the names it is for (a host's agents share one). An agent without a
+        connection misses it; deadlines and rejoining cover that."""
         frame = self._codec.encode(body)
         log = logger.bind(role="coordinator")
-        for agent in (tuple(self._identities) if to is None else to):
-            self._send_frame(agent, frame, body, log, quiet=isinstance(body, Heartbeat))
+        quiet = isinstance(body, Heartbeat)
+        if to is None:
+            for identity, names in list(self._names.items()):
+                self._send_frame(identity, EVERYONE, frame, body, tuple(names), log, quiet)
+            return
+        by_connection: dict[bytes, list[AgentId]] = {}
+        for agent in to:
+            identity = self._identities.get(agent)
+            if identity is None:
+                self._not_sent(log, agent, body, "no connection", quiet)
+            else:
+                by_connection.setdefault(identity, []).append(agent)
+        for identity, agents in by_connection.items():
+            self._send_frame(identity, recipients_frame(agents), frame, body, agents, log, quiet)
 
     def _send_to(self, agent: AgentId, body: Body, log: Logger) -> None:
-        self._send_frame(agent, self._codec.encode(body), body, log)
+        self._publish(body, (agent,))
 
-    def _send_frame(self, agent: AgentId, frame: bytes, body: Body, log: Logger, *, quiet: bool = False) -> None:
-        identity = self._identities.get(agent)
-        if identity is None:
-            self._not_sent(log, agent, body, "no connection", quiet)
-            return
+    def _send_frame(self, identity: bytes, routing: bytes, frame: bytes, body: Body,
+                    agents: Sequence[AgentId], log: Logger, quiet: bool) -> None:
         try:
-            self._router_sync.send_multipart([identity, frame], zmq.NOBLOCK)
+            self._router_sync.send_multipart([identity, routing, frame], zmq.NOBLOCK)
             self.stats.sent += 1
-        except zmq.ZMQError as exc:  # EHOSTUNREACH: the agent disconnected; EAGAIN: its queue is full
-            self._not_sent(log, agent, body, exc.strerror, quiet)
+            self.stats.bytes_sent += len(frame) + len(routing)
+        except zmq.ZMQError as exc:  # EHOSTUNREACH: the host disconnected; EAGAIN: its queue is full
+            for agent in agents:
+                self._not_sent(log, agent, body, exc.strerror, quiet)
 
     def _not_sent(self, log: Logger, agent: AgentId, body: Body, why: str, quiet: bool) -> None:
         """An agent that went away is reported once per interval, not once per message."""
@@ -296,7 +345,8 @@ class CoordinatorService:
 DROP_LOG_INTERVAL_S = 5.0  # a misbehaving peer is reported at most this often
 RATE_PER_S = 2000.0  # sustained messages per second per peer; an honest agent sends far fewer
 RATE_BURST = 5000.0  # enough for an agent answering hundreds of requests at once
-MAX_PEERS_TRACKED = 10_000
+MAX_PEERS_TRACKED = 100_000
+MAX_BACKLOG_S = 30.0  # judge silence at least this often, however far behind reading we are
 
 
 @dataclass
@@ -307,8 +357,9 @@ class _Bucket:
     stamp: float = 0.0
     logged: float = -1.0
 
-    def take(self, now: float) -> bool:
-        self.tokens = min(RATE_BURST, self.tokens + (now - self.stamp) * RATE_PER_S)
+    def take(self, now: float, agents: int = 1) -> bool:
+        """One message from a connection carrying `agents` agents: each has its own allowance."""
+        self.tokens = min(RATE_BURST * agents, self.tokens + (now - self.stamp) * RATE_PER_S * agents)
         self.stamp = now
         if self.tokens >= 1:
             self.tokens -= 1

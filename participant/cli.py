@@ -1,13 +1,13 @@
-"""`slotwise participant`: run one person's agent against a coordinator, here or elsewhere."""
+"""`slotwise participant`: run one person's agent, or host many, against a coordinator."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from slotwise.participant.agent import AgentService, write_record
 from slotwise.participant.calendar import Calendar
-from slotwise.participant.reminders import ReminderClock
 from slotwise.participant.responder import Responder
 from slotwise.participant.watch import CalendarWatch
 from slotwise.shared.endpoints import parse_endpoints
@@ -15,79 +15,140 @@ from slotwise.shared.errors import KeysError, Problem, ScenarioError
 from slotwise.shared.ids import AgentId, is_valid_name
 from slotwise.shared.keys import ClientKeys
 from slotwise.shared.logsetup import configure
-from slotwise.shared.scenario import Availability, load_availability, load_scenario
+from slotwise.shared.scenario import Availability, load_agents, load_availability, load_scenario
+
+if TYPE_CHECKING:
+    from slotwise.participant.calendar_writer import CalendarWriter
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
 
-def _availability(args: argparse.Namespace) -> tuple[Availability, Path | None]:
-    """This person's availability, and the keys directory a scenario's security section names."""
+class _Refused(Exception):
+    """A command-line problem: one line, exit 2."""
+
+
+def _agents(args: argparse.Namespace) -> tuple[dict[str, Availability], Path | None]:
+    """Each hosted agent's availability, and the keys directory a scenario's security section names."""
+    names: list[str] = list(args.name or [])
+    if args.all:
+        if args.scenario is None:
+            raise _Refused("--all takes every participant of --scenario FILE")
+    elif not names:
+        raise _Refused("name the agents to run: --name NAME (repeatable), or --all with --scenario")
+    bad = [n for n in names if not is_valid_name(n)]
+    if bad:
+        raise _Refused(f"invalid --name {bad[0]!r}: letters, digits and _.@+- only, at most 64")
+    if len(set(names)) != len(names):
+        raise _Refused("a --name is given twice")
     if args.scenario is not None:
         scenario = load_scenario(args.scenario)
-        if args.name not in scenario.participants:
-            raise ScenarioError(str(args.scenario),
-                                [Problem("participants", f"no participant named {args.name!r}")])
-        return scenario.availability(args.name), scenario.keys_dir(args.scenario)
+        if args.all:
+            names = list(scenario.participants)
+        unknown = [n for n in names if n not in scenario.participants]
+        if unknown:
+            raise ScenarioError(str(args.scenario), [Problem("participants", f"no participant named {unknown[0]!r}")])
+        return {n: scenario.availability(n) for n in names}, scenario.keys_dir(args.scenario)
     if args.availability is not None:
-        return load_availability(args.availability), None
-    return Availability(), None
+        if len(names) == 1 and not _is_host_file(args.availability):
+            return {names[0]: load_availability(args.availability)}, None
+        hosted = load_agents(args.availability)
+        missing = [n for n in names if n not in hosted]
+        if missing:
+            raise ScenarioError(str(args.availability), [Problem("agents", f"no entry for {missing[0]!r}")])
+        return {n: hosted[n] for n in names}, None
+    return {n: Availability() for n in names}, None
 
 
-def run(args: argparse.Namespace) -> int:
-    configure(args.log_level, "participant", args.name)
+def _is_host_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(16).lstrip().startswith(b'{"agents"')
+    except OSError:
+        return False  # reported by the reader
+
+
+def _calendars(name: str, availability: Availability) -> CalendarWriter | None:
+    """Feeds fetched and CalDAV logged into now, so a bad address or password is a clear error."""
     from loguru import logger
 
-    if not is_valid_name(args.name):
-        logger.error("invalid --name {!r}: letters, digits and _.@+- only, at most 64", args.name)
-        return EXIT_BAD_INPUT
-    try:
-        endpoints = parse_endpoints(args.connect)
-        availability, scenario_keys = _availability(args)
-    except ValueError as exc:
-        logger.error("--connect: {}", exc)
-        return EXIT_BAD_INPUT
-    except ScenarioError as exc:
-        logger.error("{}", exc.render())
-        return EXIT_BAD_INPUT
-    writer = None
-    for url in availability.ics_url:  # fetched now: an unreachable feed is a clear error, exit 2
-        from slotwise.shared.caldav import CalendarError
+    from slotwise.shared.caldav import CalendarError
+
+    for url in availability.ics_url:
         from slotwise.shared.feeds import feed_for
 
         try:
             feed_for(url)
         except CalendarError as exc:
-            logger.error("calendar feed: {}", exc)
-            return EXIT_BAD_INPUT
-    if availability.caldav is not None:  # log in and find the calendars now: a clear error, exit 2
-        from slotwise.participant.calendar_writer import CalendarWriter
-        from slotwise.shared.caldav import CalendarError, reader_for
+            raise _Refused(f"{name}: calendar feed: {exc}") from None
+    if availability.caldav is None:
+        return None
+    from slotwise.participant.calendar_writer import CalendarWriter
+    from slotwise.shared.caldav import reader_for
 
-        try:
-            reader = reader_for(availability.caldav)
-            if availability.caldav.write:
-                reader.write_target()  # a write_to that names no calendar is an error now
-                writer = CalendarWriter(reader, args.name, logger.bind(role="participant", agent=args.name))
-        except CalendarError as exc:
-            logger.error("calendar: {}", exc)
-            return EXIT_BAD_INPUT
-    keys_dir = args.keys or scenario_keys
     try:
-        keys = ClientKeys.load(keys_dir, args.name) if keys_dir is not None else None
+        reader = reader_for(availability.caldav)
+        if availability.caldav.write:
+            reader.write_target()  # a write_to that names no calendar is an error now
+            return CalendarWriter(reader, name, logger.bind(role="participant", agent=name))
+    except CalendarError as exc:
+        raise _Refused(f"{name}: calendar: {exc}") from None
+    return None
+
+
+def _keys(args: argparse.Namespace, names: list[str], keys_dir: Path | None) -> ClientKeys | None:
+    if keys_dir is None:
+        return None
+    try:
+        if args.host is not None:
+            return ClientKeys.load_host(keys_dir, args.host)
+        if len(names) > 1:
+            raise _Refused("several agents share one connection, so they use one host key: give --host NAME "
+                           f"for {keys_dir}/hosts/NAME.key_secret (slotwise keys generate NAME --host-for ...)")
+        return ClientKeys.load(keys_dir, names[0])
     except (KeysError, OSError) as exc:
-        logger.error("--keys: {}", exc)
+        raise _Refused(f"--keys: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    label = args.host or (args.name[0] if args.name and len(args.name) == 1 else "host")
+    configure(args.log_level, "participant", label)
+    from loguru import logger
+
+    if args.host is not None and not is_valid_name(args.host):
+        logger.error("invalid --host {!r}: letters, digits and _.@+- only, at most 64", args.host)
         return EXIT_BAD_INPUT
-    responder = Responder(AgentId(args.name), Calendar(availability.free_time),
-                          args.coordinator_timeout)
-    logger.debug("connecting to {} as {}", endpoints, args.name)
-    reminders = ReminderClock(mute_until=args.mute_until)
-    outcome = AgentService(responder, endpoints, keys=keys, reply_delay_s=args.reply_delay,
-                           reminders=reminders, notify_command=args.notify_command, writer=writer,
-                           watch=CalendarWatch.of(availability)).run()
-    (logger.info if outcome.clean else logger.error)("exiting: {}", outcome.reason)
+    try:
+        endpoints = parse_endpoints(args.connect)
+    except ValueError as exc:
+        logger.error("--connect: {}", exc)
+        return EXIT_BAD_INPUT
+    try:
+        agents, scenario_keys = _agents(args)
+        names = list(agents)
+        writers = {n: w for n, a in agents.items() if (w := _calendars(n, a)) is not None}
+        keys = _keys(args, names, args.keys or scenario_keys)
+    except ScenarioError as exc:
+        logger.error("{}", exc.render())
+        return EXIT_BAD_INPUT
+    except _Refused as exc:
+        logger.error("{}", exc)
+        return EXIT_BAD_INPUT
+    responders = [Responder(AgentId(n), Calendar(a.free_time), args.coordinator_timeout) for n, a in agents.items()]
+    watches = {n: w for n, a in agents.items() if (w := CalendarWatch.of(a)) is not None}
+    logger.debug("connecting to {} as {}", endpoints, ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
+    service = AgentService(responders, endpoints, keys=keys, reply_delay_s=args.reply_delay,
+                           mute_until=args.mute_until, notify_command=args.notify_command,
+                           writers=writers, watches=watches, host=args.host)
+    exits = service.run()
+    clean = all(e.clean for e in exits.values())
+    if len(exits) > 1:
+        reasons = sorted({e.reason for e in exits.values()})
+        (logger.info if clean else logger.error)("{} agents exited: {}", len(exits), "; ".join(reasons[:3]))
     if args.record is not None:
-        write_record(args.record, responder, outcome)
-    return EXIT_OK if outcome.clean else EXIT_FAILURE
+        for r in responders:
+            path = args.record if len(responders) == 1 and not args.record.is_dir() else args.record / f"{r.name}.record.json"
+            write_record(path, r, exits[r.name])
+    return EXIT_OK if clean else EXIT_FAILURE
 
 
 def main(argv: list[str] | None = None) -> int:

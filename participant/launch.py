@@ -1,7 +1,8 @@
 """How a participant agent process is started, the one way `run`, `cluster` and tests use.
 
-Each agent gets only its own availability, in its own file: the process boundary is the privacy
-boundary, even on one machine.
+Each process gets only its own agents' availability, in its own file. With one agent per
+process, the process boundary is the privacy boundary, even on one machine; an agent host
+(`run --hosts K`) trades that for scale: its agents share a process, never a calendar.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from slotwise.shared.scenario import Scenario, dump_availability
+from slotwise.shared.scenario import Scenario, dump_agents, dump_availability
 
 
 def write_availability(scenario: Scenario, name: str, folder: Path) -> Path:
@@ -20,13 +21,25 @@ def write_availability(scenario: Scenario, name: str, folder: Path) -> Path:
     return path
 
 
-def participant_command(connect: str, name: str, *, availability: Path | None = None,
+def write_agents(scenario: Scenario, names: Sequence[str], path: Path) -> Path:
+    """A host's agents' availability, in one file (`participant --availability` for several)."""
+    path.write_text(dump_agents({n: scenario.availability(n) for n in names}))
+    return path
+
+
+def participant_command(connect: str, name: str | Sequence[str], *, availability: Path | None = None,
                         scenario: Path | None = None, record: Path | None = None,
                         coordinator_timeout_s: float | None = None, keys_dir: Path | None = None,
-                        log_level: str | None = None, extra: Sequence[str] = ()) -> list[str]:
+                        log_level: str | None = None, host: str | None = None,
+                        extra: Sequence[str] = ()) -> list[str]:
     """argv for `slotwise participant`, run by this interpreter (no PATH lookup, no shell).
-    The availability comes from its own file (what `run` and `cluster` give), or a scenario."""
-    argv = [sys.executable, "-m", "slotwise", "participant", "--connect", connect, "--name", name]
+    The availability comes from its own file (what `run` and `cluster` give), or a scenario.
+    Several names make an agent host (`host` names it, and its key)."""
+    argv = [sys.executable, "-m", "slotwise", "participant", "--connect", connect]
+    for n in [name] if isinstance(name, str) else name:
+        argv += ["--name", n]
+    if host is not None:
+        argv += ["--host", host]
     if availability is not None:
         argv += ["--availability", str(availability)]
     if scenario is not None:

@@ -19,6 +19,7 @@ import itertools
 import reprlib
 import uuid
 from dataclasses import dataclass
+from collections.abc import Collection
 from typing import Annotated, Any
 
 import msgpack
@@ -149,21 +150,23 @@ def _precheck(kind: str, body: object) -> None:
             raise DecodeError(f"invalid {kind}: {key} holds items that are not {item_type.__name__}")
 
 
-def decode(frame: bytes, max_bytes: int = MAX_FRAME_BYTES, sender: str | None = None) -> Envelope:
+def decode(frame: bytes, max_bytes: int = MAX_FRAME_BYTES, sender: str | None = None,
+           speaks_for: Collection[str] = ()) -> Envelope:
     """Untrusted bytes become an Envelope or a DecodeError whose text says what was wrong.
 
     With `sender` (the name CURVE authenticated the connection as), a frame claiming anyone
-    else is refused after the header is read and before the body is validated: an allow-listed
-    key cannot make us do the expensive work on someone else's behalf."""
+    else (but the agents a host key `speaks_for`) is refused after the header is read and
+    before the body is validated: an allow-listed key cannot make us do the expensive work on
+    someone else's behalf."""
     try:
-        return _decode(frame, max_bytes, sender)
+        return _decode(frame, max_bytes, sender, speaks_for)
     except DecodeError:
         raise
     except RecursionError:
         raise DecodeError("nested too deeply") from None
 
 
-def _decode(frame: bytes, max_bytes: int, sender: str | None) -> Envelope:
+def _decode(frame: bytes, max_bytes: int, sender: str | None, speaks_for: Collection[str]) -> Envelope:
     if len(frame) > max_bytes:
         raise DecodeError(f"frame of {len(frame)} bytes exceeds the {max_bytes}-byte limit")
     try:
@@ -178,8 +181,9 @@ def _decode(frame: bytes, max_bytes: int, sender: str | None) -> Envelope:
     model = MESSAGE_TYPES.get(kind) if isinstance(kind, str) else None
     if model is None:
         raise DecodeError(f"unknown message type {_short(kind)}")
-    if sender is not None and raw.get("sender") != sender:
-        raise DecodeError(f"claims to be {_short(raw.get('sender'))} but its key belongs to {sender!r}")
+    claimed = raw.get("sender")
+    if sender is not None and claimed != sender and not (isinstance(claimed, str) and claimed in speaks_for):
+        raise DecodeError(f"claims to be {_short(claimed)} but its key belongs to {sender!r}")
     _precheck(model.model_fields["type"].default, raw.get("body"))
     try:
         header = _Header.model_validate(raw)

@@ -11,6 +11,15 @@ The coordinator admits only keys on its allow-list, and the file name binds each
 participant name: a message that claims to come from `alice` but arrives over `mallory`'s key is
 dropped, however valid mallory's key is.
 
+An agent host (`slotwise participant --host H --name a --name b`) speaks for many agents over one
+connection, so it has one key, bound to the names it may speak for. Host keys live in their own
+folder and carry that list inside the certificate (`slotwise keys generate H --host-for a,b`):
+
+    hosts/h1.key            public: on the coordinator's host; metadata `names = "a,b"`
+    hosts/h1.key_secret     secret: the agent host only (beside coordinator.key in its keys dir)
+
+A host key speaks for exactly its names: a message from `c` over h1's key is dropped.
+
 Admins of a live service (`slotwise serve --admin`) have their keys in a folder of their own,
 `admins/NAME.key`, so no participant key can ever reach the admin socket and no admin key can
 speak for a participant:
@@ -23,7 +32,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,12 +43,37 @@ from slotwise.shared.ids import COORDINATOR, is_valid_name
 
 PUBLIC, SECRET = ".key", ".key_secret"
 ADMINS = "admins"
+HOSTS = "hosts"
+MAX_HOSTED = 100_000  # names one host key may carry
 
 
-def generate(directory: Path, name: str, *, admin: bool = False) -> tuple[Path, Path]:
-    """Write NAME.key and NAME.key_secret (mode 0600), under admins/ for an admin; refuses to overwrite."""
-    if not is_valid_name(name) or (admin and name == COORDINATOR):
-        raise KeysError(f"{name!r} is not a valid {'admin' if admin else 'participant'} name")
+def host_names(path: Path) -> frozenset[str]:
+    """The names a host certificate is bound to (its `names` metadata)."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, _, value = line.strip().partition("=")
+        if key.strip() == "names":
+            names = [n for n in value.strip().strip('"').split(",") if n]
+            bad = [n for n in names if not is_valid_name(n) or n == COORDINATOR]
+            if bad or not names or len(names) > MAX_HOSTED:
+                raise KeysError(f"{path}: names must be 1 to {MAX_HOSTED:,} participant names"
+                                + (f" ({bad[0]!r} is not one)" if bad else ""))
+            return frozenset(names)
+    raise KeysError(f"{path} is not a host key: it names no participants (names = \"a,b\")")
+
+
+def generate(directory: Path, name: str, *, admin: bool = False,
+             host_for: Sequence[str] | None = None) -> tuple[Path, Path]:
+    """Write NAME.key and NAME.key_secret (mode 0600), under admins/ for an admin and hosts/ for
+    an agent host (bound to `host_for`); refuses to overwrite."""
+    if not is_valid_name(name) or ((admin or host_for is not None) and name == COORDINATOR):
+        raise KeysError(f"{name!r} is not a valid {'admin' if admin else 'host' if host_for else 'participant'} name")
+    metadata = None
+    if host_for is not None:
+        bad = [n for n in host_for if not is_valid_name(n) or n == COORDINATOR]
+        if bad or not host_for:
+            raise KeysError(f"a host key needs participant names{f' ({bad[0]!r} is not one)' if bad else ''}")
+        metadata = {"names": ",".join(host_for)}
+        directory = directory / HOSTS
     if admin:
         directory = directory / ADMINS
     directory.mkdir(parents=True, exist_ok=True)
@@ -50,6 +84,12 @@ def generate(directory: Path, name: str, *, admin: bool = False) -> tuple[Path, 
     old = os.umask(0o077)  # the secret is never readable by others, not even for a moment
     try:
         made_public, made_secret = zmq.auth.create_certificates(str(directory), name)
+        if metadata is not None:  # pyzmq writes a metadata section's header but not its entries
+            for made in (made_public, made_secret):
+                text = Path(made).read_text()
+                entries = "".join(f'    {k} = "{v}"\n' for k, v in metadata.items())
+                text = text.replace("\nmetadata\ncurve\n", "\ncurve\n", 1)
+                Path(made).write_text(text.replace("\ncurve\n", f"\nmetadata\n{entries}curve\n", 1))
     finally:
         os.umask(old)
     os.chmod(made_secret, 0o600)
@@ -82,6 +122,8 @@ class ServerKeys:
     allowed: dict[bytes, str] = field(default_factory=dict)  # z85 public key -> participant name
     directory: Path = Path()
     admins: dict[bytes, str] = field(default_factory=dict)  # z85 public key -> admin name
+    # Host keys: name -> the participants it speaks for (its own name is in `allowed`).
+    hosts: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, directory: Path) -> ServerKeys:
@@ -91,16 +133,29 @@ class ServerKeys:
             name = path.name.removesuffix(PUBLIC)
             if name != COORDINATOR and is_valid_name(name):
                 allowed[_public(path)] = name
+        hosts: dict[str, frozenset[str]] = {}
+        for path in sorted((directory / HOSTS).glob(f"*{PUBLIC}")):
+            name = path.name.removesuffix(PUBLIC)
+            if is_valid_name(name) and name != COORDINATOR:
+                if name in allowed.values():
+                    raise KeysError(f"{path}: {name!r} is a participant's key name as well")
+                allowed[_public(path)] = name
+                hosts[name] = host_names(path)
         if not allowed:
             raise KeysError(f"{directory} holds no participant public keys (NAME.key)")
         admins = {_public(path): path.name.removesuffix(PUBLIC)
                   for path in sorted((directory / ADMINS).glob(f"*{PUBLIC}"))
                   if is_valid_name(path.name.removesuffix(PUBLIC))}
-        return cls(public, secret, allowed, directory, admins)
+        return cls(public, secret, allowed, directory, admins, hosts)
+
+    def speaks_for(self, key_name: str) -> frozenset[str]:
+        """The participants a connection with this key may speak for."""
+        return self.hosts.get(key_name) or frozenset({key_name})
 
     def require(self, names: Iterable[str]) -> None:
         """Every one of `names` must have a key here, or it could never join."""
-        unknown = sorted(set(names) - set(self.allowed.values()))
+        covered = set(self.allowed.values()).union(*self.hosts.values())
+        unknown = sorted(set(names) - covered)
         if unknown:
             raise KeysError(f"no public key for {', '.join(unknown)} in {self.directory}; they could not join")
 
@@ -114,6 +169,12 @@ class ClientKeys:
     @classmethod
     def load(cls, directory: Path, name: str) -> ClientKeys:
         public, secret = _secret(directory, name)
+        return cls(public, secret, _public(directory / f"{COORDINATOR}{PUBLIC}"))
+
+    @classmethod
+    def load_host(cls, directory: Path, host: str) -> ClientKeys:
+        """An agent host's keys: hosts/HOST.key_secret, and the coordinator's public key."""
+        public, secret = _secret(directory / HOSTS, host)
         return cls(public, secret, _public(directory / f"{COORDINATOR}{PUBLIC}"))
 
     @classmethod

@@ -12,7 +12,8 @@ can be written once as YAML anchors and referenced with `*name`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -37,7 +38,7 @@ from pydantic import (
 
 from slotwise.shared.errors import Problem, ScenarioError
 from slotwise.shared.ics import busy_from_ics, read_calendar
-from slotwise.shared.ids import NAME_PATTERN, AgentId, MeetingId
+from slotwise.shared.ids import NAME_PATTERN, AgentId, MeetingId, is_valid_name
 from slotwise.shared.messages import MAX_CANDIDATES, MAX_REMIND_S
 from slotwise.shared.recurrence import RecurrenceError, expand, parse
 from slotwise.shared.slots import ALWAYS, FreeTime, Interval, SlotGrid, subtract
@@ -769,6 +770,38 @@ def load_availability(path: str | Path) -> Availability:
     if data is None:
         data = {}
     return _validate(Availability, data, str(path), lines)  # type: ignore[no-any-return]
+
+
+def load_agents(path: str | Path) -> dict[str, Availability]:
+    """Read a host's availability file: `{"agents": {NAME: availability, ...}}` (what `run
+    --hosts` writes, one per host process, so each holds only its own agents' calendars)."""
+    path = Path(path)
+    try:  # what `run` writes is JSON, read at C speed; anything else goes through the YAML door
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ValueError("too large for the fast path")
+        data, lines = json.loads(path.read_bytes()), {}
+    except (OSError, ValueError):
+        data, lines = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("agents"), dict) or set(data) != {"agents"}:
+        raise ScenarioError(str(path), [Problem("agents", "a host's availability file holds only "
+                                                          "`agents:`, a mapping of names to availability")])
+    out: dict[str, Availability] = {}
+    for name, entry in data["agents"].items():
+        if not isinstance(name, str) or not is_valid_name(name):
+            raise ScenarioError(str(path), [Problem("agents", f"{name!r} is not a participant name")])
+        try:
+            out[name] = _validate(Availability, entry if entry is not None else {}, str(path), {})
+        except ScenarioError as exc:
+            raise ScenarioError(str(path), [Problem(f"agents.{name}" + (f".{p.path}" if p.path else ""),
+                                                    p.message, _line_for(("agents", name), lines))
+                                            for p in exc.problems]) from None
+    return out
+
+
+def dump_agents(agents: Mapping[str, Availability]) -> str:
+    """The host availability file, as JSON (valid YAML, exact for datetimes)."""
+    return "{\"agents\": {" + ", ".join(f"{json.dumps(name)}: {dump_availability(a)}"
+                                         for name, a in agents.items()) + "}}"
 
 
 def dump_availability(availability: Availability) -> str:

@@ -121,7 +121,7 @@ def test_a_running_agent_survives_100k_mutated_frames(workdir: Path, children: C
                     except DecodeError:
                         continue
                     if isinstance(body, Hello):
-                        router.send_multipart([identity, codec.encode(Welcome(name="alice", heartbeat_s=5))])
+                        router.send_multipart([identity, b"alice", codec.encode(Welcome(name="alice", heartbeat_s=5))])
                     elif isinstance(body, Ready):
                         return identity
             raise AssertionError("the agent never said Ready")
@@ -131,7 +131,7 @@ def test_a_running_agent_survives_100k_mutated_frames(workdir: Path, children: C
         # Shutdown left out: a mangled copy that still decodes is a real order to exit.
         frames = real_frames(honest, [b for b in coordinator_bodies("alice") if not isinstance(b, Shutdown)])
         for frame in mutated(13, frames, CONNECTIONS * PER_CONNECTION):
-            router.send_multipart([identity, frame])
+            router.send_multipart([identity, b"alice", frame])
         # A new coordinator incarnation (fresh session, fresh sequence numbers) asks for real:
         # the agent hears nothing from the old one for a while and says Hello again.
         after = Encoder(COORDINATOR)
@@ -143,8 +143,8 @@ def test_a_running_agent_survives_100k_mutated_frames(workdir: Path, children: C
         while answer is None and time.monotonic() < deadline:
             # Welcome again each time: a mangled Welcome of the old incarnation may have drawn the
             # Ready that welcome() saw, and the agent answers only the incarnation it last greeted.
-            router.send_multipart([identity, after.encode(Welcome(name="alice", heartbeat_s=5))])
-            router.send_multipart([identity, after.encode(request)])
+            router.send_multipart([identity, b"alice", after.encode(Welcome(name="alice", heartbeat_s=5))])
+            router.send_multipart([identity, b"alice", after.encode(request)])
             if router.poll(500):
                 for _ in range(1000):  # skip Hellos and heartbeats still in flight
                     try:
@@ -160,7 +160,7 @@ def test_a_running_agent_survives_100k_mutated_frames(workdir: Path, children: C
         # alice is free 09:00-12:00 and 14:00-17:00 in the tutorial: 09:00 and 10:00 yes, 13:00 no.
         assert answer.available == (True, True, False)
         peak = _peak_rss_kb(agent.pid)
-        router.send_multipart([identity, after.encode(Shutdown())])
+        router.send_multipart([identity, b"alice", after.encode(Shutdown())])
         assert agent.wait(timeout=30) == 0
     finally:
         router.close(0)

@@ -1,0 +1,140 @@
+"""Organisation scale: thousands of agents in a few host processes, one table.
+
+    python benchmarks/scale.py                          # P = 50, 500, 2,000, 10,000; M = 2P
+    python benchmarks/scale.py --people 50 500 --per-process 50 200
+
+Each size is a seeded working week (`slotwise generate`'s generator) run as `slotwise run` runs
+it: the coordinator in this process, the participants in `--hosts` agent host processes (default
+one per core; the targets allow at most 16), CURVE keys on. Columns:
+
+- start-up s: from launching the hosts until every agent is proven to hear the coordinator;
+- negotiation s: from the first request to the last decision; meetings/s is M over it;
+- messages and MB per meeting: frames (and their bytes) both ways through the coordinator;
+- RSS: the coordinator's peak, and each host's peak (VmHWM) divided by its agents;
+- audit: the schedule checked independently (nobody double-booked, every rule met, every
+  agent's own record agreeing with the coordinator's).
+
+`--per-process` adds rows with one process per participant (`--hosts 0`), for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import resource
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from slotwise.coordinator.plan import compile_plan
+from slotwise.local import run_locally
+from slotwise.report.audit import audit, disagreements
+from slotwise.shared.logsetup import configure
+from slotwise.shared.scenario import Scenario
+from slotwise.synthetic import synthetic_scenario
+
+DEFAULT_PEOPLE = [50, 500, 2000, 10000]
+
+
+def _children_peaks(peaks: dict[int, int], stop: threading.Event) -> None:
+    """Every child's peak resident memory (VmHWM, kB), read until the run ends."""
+    me = os.getpid()
+    while not stop.wait(0.5):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                status = Path(entry.path, "status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            if int(fields.get("PPid", "0").strip()) != me:
+                continue
+            hwm = fields.get("VmHWM")
+            if hwm is not None:
+                peaks[int(entry.name)] = max(peaks.get(int(entry.name), 0), int(hwm.split()[0]))
+
+
+@dataclass
+class Row:
+    people: int
+    meetings: int
+    hosts: int
+    startup_s: float
+    negotiation_s: float
+    messages: int
+    megabytes: float
+    coordinator_mb: float
+    host_mb: float
+    per_agent_kb: float
+    placed: int
+    audit: str
+
+
+def run_one(people: int, meetings: int, hosts: int | None, seed: int, timeout_s: float) -> Row:
+    scenario = Scenario.model_validate(synthetic_scenario(seed, people, meetings))
+    plan = compile_plan(scenario).with_settings(join_timeout_s=max(60.0, people / 100))
+    gc.collect()
+    peaks: dict[int, int] = {}
+    stop = threading.Event()
+    sampler = threading.Thread(target=_children_peaks, args=(peaks, stop), daemon=True)
+    sampler.start()
+    try:
+        local = run_locally(scenario, plan, hosts=hosts, coordinator_timeout_s=timeout_s)
+    finally:
+        stop.set()
+        sampler.join()
+    result = local.result
+    problems = audit(scenario, plan, result.decisions) + disagreements(result.decisions, local.records)
+    processes = max(1, len(peaks))
+    host_kb = sum(peaks.values())
+    st = result.stats
+    return Row(people, meetings, processes if hosts != 0 else people, st.startup_s, st.negotiation_s,
+               st.messages, (st.bytes_sent + st.bytes_received) / 1e6,
+               resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, host_kb / 1024 / processes,
+               host_kb / people, sum(d.scheduled for d in result.decisions),
+               "ok" if not problems else f"{len(problems)} problems: {problems[0]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", nargs="+", type=int, default=DEFAULT_PEOPLE, metavar="P")
+    parser.add_argument("--meetings-per-person", type=float, default=2.0, help="M = this x P (default 2)")
+    parser.add_argument("--hosts", type=int, default=None, help="agent host processes (default: one per core)")
+    parser.add_argument("--per-process", nargs="*", type=int, default=[], metavar="P",
+                        help="also run these sizes with one process per participant")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--coordinator-timeout", type=float, default=120.0)
+    args = parser.parse_args(argv)
+    configure("ERROR", "bench")
+    console = Console(width=max(Console().width, 160))
+    table = Table(title="slotwise at organisation scale (CURVE, 15-minute slots over a 5-day week, "
+                        f"M = {args.meetings_per_person:g} x P, {os.cpu_count()} cores)")
+    for col in ("P", "M", "processes", "start-up s", "negotiation s", "meetings/s", "msgs/meeting",
+                "MB/meeting", "coord. RSS MB", "RSS/host MB", "RSS/agent kB", "placed", "audit"):
+        table.add_column(col, justify="right")
+    failures = 0
+    runs = [(p, args.hosts) for p in args.people] + [(p, 0) for p in args.per_process]
+    for people, hosts in runs:
+        meetings = int(people * args.meetings_per_person)
+        row = run_one(people, meetings, hosts, args.seed, args.coordinator_timeout)
+        failures += row.audit != "ok"
+        table.add_row(f"{people:,}", f"{meetings:,}", f"{row.hosts}{' (1/agent)' if hosts == 0 else ''}",
+                      f"{row.startup_s:.1f}", f"{row.negotiation_s:.2f}",
+                      f"{meetings / row.negotiation_s:,.0f}" if row.negotiation_s else "-",
+                      f"{row.messages / meetings:.1f}", f"{row.megabytes / meetings:.4f}",
+                      f"{row.coordinator_mb:,.0f}", f"{row.host_mb:,.0f}", f"{row.per_agent_kb:,.0f}",
+                      f"{row.placed:,}", row.audit)
+        console.print(f"P={people:,}: done", style="dim")
+    console.print(table)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
