@@ -232,10 +232,11 @@ def cmd_cluster(args: argparse.Namespace) -> int:
         workdir = (args.workdir if kept else Path(tmp)).resolve()  # relative: the caller's directory
         workdir.mkdir(parents=True, exist_ok=True)
         cluster = Cluster(args.scenario.resolve(), workdir, network="netns" if args.netns else "loopback",
+                          agent_hosts=args.hosts,
                           secure=not args.insecure)
         try:
             cluster.start()
-            err.print(f"{len(cluster.scenario.participants) + 1} processes on {cluster.net.name}; "
+            err.print(f"{len(cluster.groups) + 1} processes on {cluster.net.name}; "
                       f"coordinator at {cluster.address}; "
                       + (f"logs in {workdir}" if kept else "pass --workdir DIR to keep the logs"))
             doc = cluster.wait(timeout_s=args.timeout)
@@ -403,6 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     clu.add_argument("--netns", action="store_true",
                      help="each process on its own network namespace (root and iproute2 needed)")
     clu.add_argument("--insecure", action="store_true", help="no CURVE keys")
+    clu.add_argument("--hosts", type=int, default=0, metavar="K",
+                     help="run the participants in K agent hosts, each its own process and host (default 0: one each)")
     clu.add_argument("--out", type=Path)
     clu.add_argument("--workdir", type=Path, help="keep keys, logs and the journal here")
     clu.add_argument("--timeout", type=float, default=300.0)

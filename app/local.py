@@ -15,7 +15,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -26,7 +26,7 @@ from slotwise.coordinator.explain import CandidateRow
 from slotwise.coordinator.negotiation import Action, Explained
 from slotwise.coordinator.plan import Plan, compile_plan
 from slotwise.coordinator.service import CoordinatorService, RunResult
-from slotwise.participant.launch import participant_command, write_agents, write_availability
+from slotwise.participant.launch import host_groups, participant_command, write_agents, write_availability
 from slotwise.shared.decision import Decision
 from slotwise.shared.endpoints import Endpoints, parse_endpoints
 from slotwise.shared.ids import COORDINATOR, MeetingId
@@ -40,20 +40,6 @@ Records = dict[str, list[Decision]]
 def default_hosts() -> int:
     """One host per core: more processes than cores only add memory and context switches."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-
-
-def host_groups(names: Sequence[str], hosts: int) -> dict[str, list[str]]:
-    """Process name -> the participants it hosts: `hosts` contiguous shares, or (0) one each."""
-    if hosts <= 0:
-        return {n: [n] for n in names}
-    k = min(hosts, len(names))
-    size, extra = divmod(len(names), k)
-    groups, at = {}, 0
-    for i in range(k):
-        take = size + (1 if i < extra else 0)
-        groups[f"host{i}"] = list(names[at:at + take])
-        at += take
-    return groups
 
 
 class ParticipantProcesses:

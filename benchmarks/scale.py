@@ -25,7 +25,6 @@ import os
 import resource
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -211,8 +211,10 @@ class LiveService:
                     self._drain_admin()
                 self.agents.perform(self.core.tick(time.monotonic(), backlog=self.agents.behind(backlog)), self.log)
                 self._resolve_conflicts()
+                self.agents.flush()  # agents hear of a decision before the client that asked for it
                 self._answer_waiters(time.monotonic())
                 self._publish_schedule(time.monotonic())
+                self.agents.flush()
         finally:
             stopping.cancel()
             self._publish_schedule(None)

@@ -58,9 +58,9 @@ from typing import ParamSpec, TypeVar
 
 from slotwise.coordinator.explain import CandidateRow, candidate_rows
 from slotwise.coordinator.liveness import Liveness
-from slotwise.coordinator.policies.slot_orders import Earliest
 from slotwise.coordinator.placement import Absence, Attempt, Ledger, SlotJudge, explain_failure
 from slotwise.coordinator.plan import MeetingSpec, Plan
+from slotwise.coordinator.policies.slot_orders import Earliest
 from slotwise.coordinator.turns import Turns
 from slotwise.shared.codec import Envelope
 from slotwise.shared.decision import Decision
@@ -368,6 +368,7 @@ class Negotiation:
         self._sent = itertools.count(1)  # exchanges sent, in order
         self._answered_upto: dict[AgentId, int] = {}  # the latest exchange each agent has answered
         self._replied_at: dict[str, float] = {}  # when each connection last answered anything
+        self._invited: dict[AgentId, dict[MeetingId, None]] = {}  # each person's meetings, in order
         queue = [self._meeting_state(m) for m in plan.meetings]
         # placement: optimize plans every meeting at once when all answers are in (batch runs).
         self._to_optimize = plan.optimize_s is not None and not open_ended
@@ -404,6 +405,8 @@ class Negotiation:
         judge = SlotJudge(spec, self.grid, self.ledger, self.plan.people, answers, absent)
         st = _MeetingState(spec, judge, answers, absent, moved=self._moved)
         self._phases[st.phase] += 1
+        for who in spec.invitees:
+            self._invited.setdefault(who, {})[spec.id] = None
         return st
 
     def _moved(self, st: _MeetingState, was: MeetingPhase) -> None:
@@ -608,7 +611,8 @@ class Negotiation:
         # A restarted agent rejoining: tell it the meetings it holds (and, in the live service,
         # those of its meetings cancelled meanwhile).
         told: list[Action] = []
-        for st in self._by_id.values():
+        for meeting_id in self._invited.get(sender, ()):
+            st = self._by_id[meeting_id]
             d = st.current
             if d is None or sender not in d.participants:
                 continue
@@ -806,10 +810,10 @@ class Negotiation:
         load, judged = st.judge.load(), st.judge.judged_meeting()
         # A candidate fewer than `required` said yes to cannot satisfy the rule (its minimum is
         # the fewest attendees it accepts): skipped before the per-person checks, which dominate.
-        yes, enough = st.judge.yes_counts(), judged.required
+        said, enough = st.judge.said_yes(), judged.required
         while st.cursor < len(st.walk_order):
             i = st.walk_order[st.cursor]
-            chosen = st.judge.choose(i, load, judged) if yes[i] >= enough else None
+            chosen = st.judge.choose(i, load, judged) if sum(s[i] for s in said) >= enough else None
             if chosen:
                 return self._send_holds(st, i, chosen, now)
             st.cursor += 1
@@ -825,7 +829,8 @@ class Negotiation:
         st.move(MeetingPhase.HOLDING)
         st.hold = _Hold(ex, i)
         self._arm(st, ex)
-        return [SendTo(who, self._hold_message(st, ex.round, when)) for who in attendees]
+        # One message for all of them: a host carrying several gets it once.
+        return [Publish(self._hold_message(st, ex.round, when), to=tuple(attendees))]
 
     def _hold_message(self, st: _MeetingState, round_: int, when: Interval) -> Hold:
         return Hold(meeting_id=st.id, round=round_, start=when.start, end=when.end)
@@ -866,7 +871,7 @@ class Negotiation:
             self.stats.resends += 1
             self._arm(st, ex)
             when = self._interval(st, hold.slot_index)
-            return [SendTo(w, self._hold_message(st, ex.round, when)) for w in sorted(ex.waiting)]
+            return [Publish(self._hold_message(st, ex.round, when), to=tuple(sorted(ex.waiting)))]
         for who in ex.waiting:
             hold.refused[who] = "no reply"
         return self._resolve_hold(st, now)
@@ -891,8 +896,8 @@ class Negotiation:
                 st.answers[who][hold.slot_index] = False
         st.attempts.append(Attempt(st.spec.candidates[hold.slot_index], tuple(hold.confirmed),
                                    tuple(hold.refused.items())))
-        releases: list[Action] = [SendTo(w, Release(meeting_id=st.id, round=hold.exchange.round))
-                                  for w in hold.confirmed]
+        releases: list[Action] = [Publish(Release(meeting_id=st.id, round=hold.exchange.round),
+                                          to=tuple(hold.confirmed))] if hold.confirmed else []
         if len(st.attempts) >= self.settings.max_hold_attempts:
             return releases + self._fail(st, now, gave_up=True)
         return releases  # _advance resumes the walk at the next candidate

@@ -165,10 +165,9 @@ class SlotJudge:
             free.append(who)
         return free
 
-    def yes_counts(self) -> list[int]:
-        """Per candidate, how many present invitees said yes: an upper bound on who is free there."""
-        said = [self.answers[w] for w in self.invitees if w in self.answers and w not in self.absent]
-        return [sum(column) for column in zip(*said, strict=True)] if said else [0] * len(self.slots)
+    def said_yes(self) -> list[Sequence[bool]]:
+        """The present invitees' answers: how many said yes at a candidate bounds who is free there."""
+        return [self.answers[w] for w in self.invitees if w in self.answers and w not in self.absent]
 
     def load(self) -> dict[AgentId, int]:
         return {who: self.ledger.load(who) for who in self.invitees}

@@ -29,7 +29,6 @@ from slotwise.coordinator.negotiation import (
     MoveFailed,
     Negotiation,
     Notice,
-    Phase,
     Publish,
     SendTo,
     Started,
@@ -50,6 +49,8 @@ if TYPE_CHECKING:
     from loguru import Logger
 
 QUEUE_LIMIT = 100_000  # messages per peer queued before ZeroMQ drops; far above any scenario
+MAX_BATCH = 100  # envelopes in one ZeroMQ message, either way (as agents send them)
+DRAIN_SLICE_S = 0.05  # ... or this long, whichever comes first
 DRAIN_BATCH = 1_000  # frames handled before deadlines are checked again, so ticks never starve
 
 
@@ -130,6 +131,7 @@ class CoordinatorService:
             self._router.curve_publickey = keys.public
         self.endpoints: Endpoints | None = None
         self._backlog_since: float | None = None
+        self._outgoing: dict[bytes, list[tuple[bytes, bytes, Body, Sequence[AgentId], bool]]] = {}
         self._joined_at: float | None = None
 
     def bind(self) -> Endpoints:
@@ -143,6 +145,7 @@ class CoordinatorService:
         return self.endpoints
 
     def close(self) -> None:
+        self.flush()
         self._router.close()
         if self._auth is not None:
             self._auth.stop()
@@ -182,6 +185,7 @@ class CoordinatorService:
             except CoreError:
                 log.error("negotiation core stopped: {}", core.describe())
                 raise
+            self.flush()
 
     @property
     def router(self) -> zmq.asyncio.Socket:
@@ -190,13 +194,17 @@ class CoordinatorService:
 
     def drain(self, core: Negotiation, log: Logger) -> bool:
         """Feed the core what has arrived, at most DRAIN_BATCH frames (deadlines come next).
-        True if more may be waiting: the core must not yet judge anyone silent."""
+        True if more may be waiting: the core must not yet judge anyone silent. At most
+        DRAIN_SLICE_S of work, so what the core decided goes out while the rest waits."""
+        until = time.monotonic() + DRAIN_SLICE_S
         for _ in range(DRAIN_BATCH):
             try:
                 frames = self._router_sync.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return False
             self._handle(core, frames, log)
+            if time.monotonic() >= until:
+                break
         return True
 
     def behind(self, backlog: bool) -> bool:
@@ -211,11 +219,18 @@ class CoordinatorService:
         return now - self._backlog_since < MAX_BACKLOG_S
 
     def _handle(self, core: Negotiation, frames: list[zmq.Frame], log: Logger) -> None:
-        self.stats.received += 1
-        if len(frames) != 2:
-            self._drop(log, frames[0].bytes if frames else b"", f"{len(frames) - 1} payload frames (expected 1)")
+        """[identity, envelope, envelope, ...]: a host sends what its agents said in one message."""
+        identity = frames[0].bytes
+        if not 2 <= len(frames) <= MAX_BATCH + 1:
+            self.stats.received += 1
+            self._drop(log, identity, f"{len(frames) - 1} payload frames (expected 1 to {MAX_BATCH})")
             return
-        identity, payload = frames[0].bytes, frames[1]
+        peer = identity.hex()
+        for payload in frames[1:]:
+            self._handle_one(core, identity, peer, payload, log)
+
+    def _handle_one(self, core: Negotiation, identity: bytes, peer: str, payload: zmq.Frame, log: Logger) -> None:
+        self.stats.received += 1
         self.stats.bytes_received += len(payload)
         bucket = self._buckets.get(identity)
         if bucket is None:
@@ -237,7 +252,7 @@ class CoordinatorService:
             hello = isinstance(env.body, Hello)
             if not hello and (names is None or env.sender not in names):
                 raise ProtocolError(f"sender {env.sender!r} on a connection that said no Hello as {env.sender!r}")
-            actions = core.receive(env, time.monotonic(), peer=identity.hex())
+            actions = core.receive(env, time.monotonic(), peer=peer)
         except (DecodeError, ProtocolError) as exc:
             self._drop(log, identity, str(exc), owner)
             return
@@ -324,13 +339,30 @@ class CoordinatorService:
 
     def _send_frame(self, identity: bytes, routing: bytes, frame: bytes, body: Body,
                     agents: Sequence[AgentId], log: Logger, quiet: bool) -> None:
-        try:
-            self._router_sync.send_multipart([identity, routing, frame], zmq.NOBLOCK)
-            self.stats.sent += 1
-            self.stats.bytes_sent += len(frame) + len(routing)
-        except zmq.ZMQError as exc:  # EHOSTUNREACH: the host disconnected; EAGAIN: its queue is full
-            for agent in agents:
-                self._not_sent(log, agent, body, exc.strerror, quiet)
+        """Queued per connection until `flush`: a host gets one ZeroMQ message per wake-up of
+        ours, not one per envelope (each send costs a system call and a wake-up at each end)."""
+        self._outgoing.setdefault(identity, []).append((routing, frame, body, agents, quiet))
+        self.stats.sent += 1
+        self.stats.bytes_sent += len(frame) + len(routing)
+
+    def flush(self) -> None:
+        """Send what is queued, per connection in order, at most MAX_BATCH envelopes per message."""
+        outgoing, self._outgoing = self._outgoing, {}
+        log = logger.bind(role="coordinator")
+        for identity, queued in outgoing.items():
+            for at in range(0, len(queued), MAX_BATCH):
+                chunk = queued[at:at + MAX_BATCH]
+                parts = [identity]
+                for routing, frame, *_ in chunk:
+                    parts += (routing, frame)
+                try:
+                    self._router_sync.send_multipart(parts, zmq.NOBLOCK)
+                except zmq.ZMQError as exc:  # EHOSTUNREACH: the host disconnected; EAGAIN: its queue is full
+                    for routing, frame, body, agents, quiet in chunk:
+                        self.stats.sent -= 1
+                        self.stats.bytes_sent -= len(frame) + len(routing)
+                        for agent in agents:
+                            self._not_sent(log, agent, body, exc.strerror, quiet)
 
     def _not_sent(self, log: Logger, agent: AgentId, body: Body, why: str, quiet: bool) -> None:
         """An agent that went away is reported once per interval, not once per message."""

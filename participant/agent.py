@@ -52,8 +52,10 @@ if TYPE_CHECKING:
     from slotwise.participant.calendar_writer import CalendarWriter
     from slotwise.participant.watch import CalendarWatch
 
+MAX_BATCH = 100  # envelopes in one ZeroMQ message, either way
 QUEUE_LIMIT = 100_000  # messages queued each way; the coordinator's per-connection limit too
 DRAIN_BATCH = 1000  # frames read per wake-up before deadlines are checked again
+DRAIN_SLICE_S = 0.02  # ... or this long, whichever comes first
 HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
                     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
@@ -159,6 +161,7 @@ class AgentService:
         self._wake = _Wakeups()  # monotonic: each agent's next deadline
         self._remind = _Wakeups()  # wall clock (meetings are at wall-clock times), as a timestamp
         self._live = len(self.agents)
+        self._pending: list[bytes] = []
 
     @property
     def responder(self) -> Responder:
@@ -200,9 +203,11 @@ class AgentService:
                 self._fire_reminders()
                 while self._outbox and self._outbox[0][0] <= time.monotonic():
                     self._send(self._outbox.popleft()[1])
+                self._flush()
             return self.exits()
         except _Stopped as stop:
             self._settle()
+            self._flush()
             for h in self.agents.values():
                 h.exit = h.exit or Exit(f"stopped by {stop}")
             return self.exits()
@@ -275,29 +280,51 @@ class AgentService:
                 self._end_all(f"handshake with the coordinator failed ({hex(value)}): {hint}")
 
     def _send(self, frame: bytes) -> None:
-        """Never block: with no connection (yet), the message is dropped; Hello and the
-        coordinator's re-asking cover the loss, and the deadlines keep running."""
-        try:
-            self._dealer.send(frame, zmq.NOBLOCK)
-        except zmq.Again:
-            self.log.debug("no connection to the coordinator: a message was not sent")
+        """Queued until the end of this wake-up, then sent together (see _flush)."""
+        self._pending.append(frame)
+
+    def _flush(self) -> None:
+        """What this wake-up's agents said, as few ZeroMQ messages as possible: one message of
+        up to MAX_BATCH frames, each frame one agent's envelope. Never blocks: with no
+        connection (yet), it is dropped; Hello and the coordinator's re-asking cover the loss."""
+        pending, self._pending = self._pending, []
+        for at in range(0, len(pending), MAX_BATCH):
+            try:
+                self._dealer.send_multipart(pending[at:at + MAX_BATCH], zmq.NOBLOCK)
+            except zmq.Again:
+                self.log.debug("no connection to the coordinator: {} message(s) not sent",
+                               len(pending[at:at + MAX_BATCH]))
 
     def _drain(self) -> None:
+        """Read until nothing is waiting, but for at most DRAIN_SLICE_S: then deadlines and the
+        replies so far go out, so a host working through a backlog is heard (and its heartbeats
+        sent) all along, not once at the end."""
+        until = time.monotonic() + DRAIN_SLICE_S
         for _ in range(DRAIN_BATCH):
             try:
                 frames = self._dealer.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
             self._handle(frames)
+            if time.monotonic() >= until:
+                return
 
     def _handle(self, frames: list[bytes]) -> None:
-        """[recipients, message]: decoded once, given to each named agent hosted here."""
-        if len(frames) != 2:
-            self._drop("undecodable", f"{len(frames)} frames (expected 2)")
+        """[recipients, message] pairs: each message decoded once, given to each named agent."""
+        if not frames or len(frames) % 2 or len(frames) > 2 * MAX_BATCH:
+            self._drop("undecodable", f"{len(frames)} frames (expected pairs of routing and message)")
             return
+        until = time.monotonic() + DRAIN_SLICE_S
+        for at in range(0, len(frames), 2):
+            self._deliver(frames[at], frames[at + 1])
+            if time.monotonic() >= until:  # a long batch: what is answered so far goes out now
+                self._flush()
+                until = time.monotonic() + DRAIN_SLICE_S
+
+    def _deliver(self, routing: bytes, frame: bytes) -> None:
         try:
-            names = parse_recipients(frames[0], self.agents)
-            env = decode(frames[1])
+            names = parse_recipients(routing, self.agents)
+            env = decode(frame)
         except DecodeError as exc:
             self._drop("undecodable", str(exc))
             return

@@ -21,6 +21,20 @@ def write_availability(scenario: Scenario, name: str, folder: Path) -> Path:
     return path
 
 
+def host_groups(names: Sequence[str], hosts: int) -> dict[str, list[str]]:
+    """Process name -> the participants it hosts: `hosts` contiguous shares, or (0) one each."""
+    if hosts <= 0:
+        return {n: [n] for n in names}
+    k = min(hosts, len(names))
+    size, extra = divmod(len(names), k)
+    groups, at = {}, 0
+    for i in range(k):
+        take = size + (1 if i < extra else 0)
+        groups[f"host{i}"] = list(names[at:at + take])
+        at += take
+    return groups
+
+
 def write_agents(scenario: Scenario, names: Sequence[str], path: Path) -> Path:
     """A host's agents' availability, in one file (`participant --availability` for several)."""
     path.write_text(dump_agents({n: scenario.availability(n) for n in names}))

@@ -33,7 +33,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from slotwise.shared.ids import NAME_PATTERN
 from slotwise.shared.slots import require_aware
 
-PROTOCOL_VERSION = 4  # 4: a routing frame names the agents a message is for (agent hosts); 3: MeetingCancelled, reminders; 2: the envelope lost its unused id, sent_at and parent
+PROTOCOL_VERSION = 4  # 4: a routing frame names the recipients (agent hosts); 3: MeetingCancelled, reminders;
+# 2: the envelope lost its unused id, sent_at and parent
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 MeetingKey = Annotated[str, Field(min_length=1, max_length=128)]

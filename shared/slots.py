@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 def require_aware(moment: datetime) -> datetime:
     """Return the instant in UTC; a naive datetime is a programming error, not a guess."""
+    if moment.tzinfo is UTC:
+        return moment
     if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
         raise ValueError(f"naive datetime {moment.isoformat()} (a time zone is required)")
     return moment.astimezone(UTC)

@@ -102,4 +102,5 @@ def socketless_shell(*responders: Responder) -> AgentService:
     sent: list[bytes] = []
     shell.sent_frames = sent  # type: ignore[attr-defined]
     shell._send = sent.append  # type: ignore[method-assign]
+    shell._pending = []
     return shell

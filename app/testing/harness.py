@@ -27,7 +27,7 @@ from typing import Any
 
 from slotwise.coordinator.journal import read_journal
 from slotwise.coordinator.plan import load_plan
-from slotwise.participant.launch import participant_command, write_availability
+from slotwise.participant.launch import host_groups, participant_command, write_agents, write_availability
 from slotwise.shared.decision import Decision
 from slotwise.shared.ids import COORDINATOR
 from slotwise.shared.keys import generate
@@ -158,7 +158,7 @@ class Cluster:
     def __init__(self, scenario: Path, workdir: Path, *, network: str = "loopback",
                  secure: bool = True, coordinator_args: Sequence[str] = (),
                  participant_args: dict[str, list[str]] | None = None,
-                 participant_timeout_s: float = 60.0) -> None:
+                 participant_timeout_s: float = 60.0, agent_hosts: int = 0) -> None:
         # Relative paths are the caller's: resolved now, before children start in `workdir`.
         self.scenario_path = scenario.resolve()
         # Checked and compiled as `slotwise validate` does, before any process starts.
@@ -169,13 +169,18 @@ class Cluster:
         self.coordinator_args = list(coordinator_args)
         self.participant_args = participant_args or {}  # extra options per participant
         self.participant_timeout_s = participant_timeout_s
-        hosts = [COORDINATOR, *self.scenario.participants]
+        # Process name -> the participants it runs: one each, or `agent_hosts` agent hosts
+        # (host0, host1, ...), each on its own host (namespace) with one key for all its agents.
+        self.groups = host_groups(list(self.scenario.participants), agent_hosts)
+        self.agent_hosts = agent_hosts
+        hosts = [COORDINATOR, *self.groups]
         self.net: Loopback | Namespaces = Namespaces(hosts) if network == "netns" else Loopback(hosts)
         self.address = f"tcp://{self.net.address(COORDINATOR)}:{self.net.port()}"
         self.keys = workdir / "keys" if secure else None
         if self.keys is not None:
-            for name in hosts:
-                generate(self.keys, name)
+            generate(self.keys, COORDINATOR)
+            for process, names in self.groups.items():
+                generate(self.keys, process, host_for=names if agent_hosts > 0 else None)
         self.journal = workdir / "journal.jsonl"
         self.results_path = workdir / "results.json"
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -194,6 +199,15 @@ class Cluster:
         return proc
 
     def start_participant(self, name: str) -> subprocess.Popen[bytes]:
+        """Start a participant's process, or (with agent hosts) the host process `name`."""
+        if self.agent_hosts > 0:
+            names = self.groups[name]
+            argv = participant_command(
+                self.address, names, host=name, record=self.workdir,
+                availability=write_agents(self.scenario, names, self.workdir / f"{name}.agents.json"),
+                coordinator_timeout_s=self.participant_timeout_s, keys_dir=self.keys,
+                extra=self.participant_args.get(name, []))
+            return self._start(name, name, argv)
         argv = participant_command(
             self.address, name, availability=write_availability(self.scenario, name, self.workdir),
             record=self.record_path(name), coordinator_timeout_s=self.participant_timeout_s,
@@ -201,11 +215,16 @@ class Cluster:
         return self._start(name, name, argv)
 
     def start_participants(self) -> None:
-        for name in self.scenario.participants:
-            self.start_participant(name)
+        for process in self.groups:
+            self.start_participant(process)
+
+    def host_of(self, participant: str) -> str:
+        """The process (and host) that runs a participant."""
+        return next(process for process, names in self.groups.items() if participant in names)
 
     def restart_participant(self, name: str, sig: int = signal.SIGKILL) -> subprocess.Popen[bytes]:
-        """Kill a participant's process and start a fresh one under the same name (no memory)."""
+        """Kill a participant's (or agent host's) process and start a fresh one under the same
+        name (no memory)."""
         old = self.procs[name]
         old.send_signal(sig)
         old.wait(timeout=10)
@@ -272,7 +291,7 @@ class Cluster:
     def wait_participants(self, timeout_s: float = 60.0) -> dict[str, int | None]:
         deadline = time.monotonic() + timeout_s
         codes: dict[str, int | None] = {}
-        for name in self.scenario.participants:
+        for name in self.groups:
             try:
                 codes[name] = self.procs[name].wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:

@@ -127,4 +127,4 @@ def test_agent_shell_handles_any_frames_without_raising(frames: list[bytes]) -> 
 
     shell = socketless_shell(Responder(AgentId("a"), Calendar(FreeTime([])), 30))
     assert shell._handle(frames) is None
-    assert shell.dropped == 1  # counted and logged as a drop, never raised
+    assert 1 <= shell.dropped <= max(1, len(frames) // 2)  # each pair counted and logged as a drop, never raised

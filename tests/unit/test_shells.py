@@ -33,6 +33,7 @@ def test_a_send_to_a_vanished_peer_is_seen_and_not_counted(tmp_path: object) -> 
         sink = logger.add(lambda m: lines.append(str(m)), level="WARNING")
         try:
             service._send_to(AgentId("a"), Release(meeting_id="m", round=1), logger.bind(role="test"))
+            service.flush()  # sends go out together, at the end of each wake-up
         finally:
             logger.remove(sink)
         assert service.stats.sent == 0
