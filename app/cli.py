@@ -141,6 +141,10 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     keys_dir = args.keys or scenario.keys_dir(args.scenario)
     keys = ServerKeys.load(keys_dir) if keys_dir is not None else None
     require_protection(requested, keys=keys is not None, insecure=args.insecure)
+    from slotwise.shared.limits import fit_participants
+
+    if (warning := fit_participants(len(plan.people))) is not None:
+        err.print(f"warning: {warning}")
     resumed = []
     if args.resume is not None:
         resumed = read_journal(args.resume, plan.name, known={m.id for m in plan.meetings})

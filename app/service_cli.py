@@ -39,6 +39,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     keys_dir = args.keys or scenario.keys_dir(args.scenario)
     keys = ServerKeys.load(keys_dir) if keys_dir is not None else None
     require_protection(requested, keys=keys is not None, insecure=args.insecure)
+    from slotwise.shared.limits import fit_participants
+
+    if (warning := fit_participants(len(plan.people))) is not None:
+        logger.warning(warning)
     itip = None
     if args.ics_out is not None:
         from slotwise.coordinator.itip import ItipWriter

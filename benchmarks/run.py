@@ -1,11 +1,11 @@
-"""End-to-end benchmark: seeded synthetic scenarios, real participant processes, one table.
+"""End-to-end benchmark: seeded synthetic scenarios, real agent processes, one table.
 
-    python benchmarks/run.py                 # the standard sizes
-    python benchmarks/run.py --sizes 50x200 --repeat 3 --transport ipc
+    python benchmarks/run.py                 # the standard sizes, agents in one host per core
+    python benchmarks/run.py --sizes 50x200 --repeat 3 --transport ipc --hosts 0
 
-Start-up (spawning agents until every one is proven to receive broadcasts) and negotiation
-(first request to last decision) are timed apart: start-up is Python process creation and scales
-with the number of agents; negotiation is the protocol. Round trips per meeting count request
+Start-up (spawning the agent processes until every agent has answered its Welcome) and
+negotiation (first request to last decision) are timed apart: start-up is Python process
+creation, one per host (or per agent with --hosts 0); negotiation is the protocol. Round trips per meeting count request
 rounds (availability and holds, resends included) divided by meetings.
 """
 
@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; the table shows medians")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--transport", choices=["tcp", "ipc"], default="tcp")
+    parser.add_argument("--hosts", type=int, default=None, metavar="K",
+                        help="agent host processes, as `slotwise run --hosts` (default one per core; 0: one per agent)")
     security = parser.add_mutually_exclusive_group()
     security.add_argument("--secure", action="store_true",
                           help="CURVE on every socket, fresh keys per run (the default, as in `slotwise run`)")
@@ -50,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(width=max(Console().width, 132))  # the table stays whole in CI logs too
 
     secure = not args.insecure
-    table = Table(title=f"slotwise end to end ({args.transport}{', CURVE' if secure else ', no keys'}, "
+    hosting = "one process per agent" if args.hosts == 0 else f"{args.hosts or 'one per core'} agent host(s)"
+    table = Table(title=f"slotwise end to end ({args.transport}{', CURVE' if secure else ', no keys'}, {hosting}, "
                         f"15-minute slots over a 5-day week, median of {args.repeat})")
     for col in ("participants", "meetings", "placed", "slots/meeting", "start-up s",
                 "negotiation s", "messages", "round trips/meeting", "coord. RSS MB"):
@@ -63,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for _ in range(args.repeat):
             started = time.monotonic()
-            result = run_locally(scenario, plan, transport=args.transport, secure=secure).result
+            result = run_locally(scenario, plan, transport=args.transport, secure=secure, hosts=args.hosts).result
             problems = audit(scenario, plan, result.decisions)
             failures += len(problems)
             for p in problems:

@@ -31,3 +31,14 @@ def ensure_open_files(connections: int, *, strict: bool = True) -> int:
                          f"open at most {soft:,} (the hard limit): raise it (ulimit -Hn, or LimitNOFILE= for a "
                          f"systemd service), or run fewer connections with --hosts K")
     return int(soft)
+
+
+def fit_participants(participants: int) -> str | None:
+    """For a coordinator whose agents connect from elsewhere (one connection each, or fewer
+    through agent hosts): raise the limit as far as allowed; a warning if one each cannot fit."""
+    limit = ensure_open_files(participants, strict=False)
+    if limit < participants + SPARE_FDS:
+        return (f"at most {limit - SPARE_FDS:,} agent connections fit under the open-file limit ({limit:,}) "
+                f"for {participants:,} participants: use agent hosts, or raise it (ulimit -Hn)")
+    return None
+
