@@ -21,18 +21,21 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import resource
+import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from slotwise.coordinator.plan import compile_plan
-from slotwise.local import run_locally
+from slotwise.local import default_hosts, run_locally
+from slotwise.participant.launch import host_groups
 from slotwise.report.audit import audit, disagreements
 from slotwise.shared.logsetup import configure
 from slotwise.shared.scenario import Scenario
@@ -44,7 +47,7 @@ DEFAULT_PEOPLE = [50, 500, 2000, 10000]
 def _children_peaks(peaks: dict[int, int], stop: threading.Event) -> None:
     """Every child's peak resident memory (VmHWM, kB), read until the run ends."""
     me = os.getpid()
-    while not stop.wait(0.5):
+    while not stop.wait(0.1):
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
@@ -91,14 +94,24 @@ def run_one(people: int, meetings: int, hosts: int | None, seed: int, timeout_s:
         sampler.join()
     result = local.result
     problems = audit(scenario, plan, result.decisions) + disagreements(result.decisions, local.records)
-    processes = max(1, len(peaks))
+    processes = len(host_groups(list(scenario.participants), default_hosts() if hosts is None else hosts))
     host_kb = sum(peaks.values())
     st = result.stats
-    return Row(people, meetings, processes if hosts != 0 else people, st.startup_s, st.negotiation_s,
+    return Row(people, meetings, processes, st.startup_s, st.negotiation_s,
                st.messages, (st.bytes_sent + st.bytes_received) / 1e6,
                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, host_kb / 1024 / processes,
                host_kb / people, sum(d.scheduled for d in result.decisions),
                "ok" if not problems else f"{len(problems)} problems: {problems[0]}")
+
+
+def _isolated(people: int, meetings: int, hosts: int | None, seed: int, timeout_s: float) -> Row:
+    """One size in a fresh interpreter, so the coordinator's peak memory is that run's alone."""
+    argv = [sys.executable, __file__, "--one", str(people), str(meetings), str(-1 if hosts is None else hosts),
+            str(seed), str(timeout_s)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=3600, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"P={people} failed: {done.stderr[-2000:]}")
+    return Row(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,8 +123,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run these sizes with one process per participant")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--coordinator-timeout", type=float, default=120.0)
+    parser.add_argument("--one", nargs=5, help=argparse.SUPPRESS)  # P M HOSTS SEED TIMEOUT: one row, as JSON
     args = parser.parse_args(argv)
     configure("ERROR", "bench")
+    if args.one is not None:
+        p, m, h, seed, timeout_s = args.one
+        row = run_one(int(p), int(m), None if int(h) < 0 else int(h), int(seed), float(timeout_s))
+        print(json.dumps(asdict(row)))
+        return 0
     console = Console(width=max(Console().width, 160))
     table = Table(title="slotwise at organisation scale (CURVE, 15-minute slots over a 5-day week, "
                         f"M = {args.meetings_per_person:g} x P, {os.cpu_count()} cores)")
@@ -122,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = [(p, args.hosts) for p in args.people] + [(p, 0) for p in args.per_process]
     for people, hosts in runs:
         meetings = int(people * args.meetings_per_person)
-        row = run_one(people, meetings, hosts, args.seed, args.coordinator_timeout)
+        row = _isolated(people, meetings, hosts, args.seed, args.coordinator_timeout)
         failures += row.audit != "ok"
         table.add_row(f"{people:,}", f"{meetings:,}", f"{row.hosts}{' (1/agent)' if hosts == 0 else ''}",
                       f"{row.startup_s:.1f}", f"{row.negotiation_s:.2f}",

@@ -88,7 +88,13 @@ from slotwise.shared.slots import Interval
 # this request (it is working through a backlog, in order): wait again, up to this many times,
 # before re-sending or counting it absent. Slow is not dead.
 PATIENCE = 8
-WELCOME_RESEND_S = 0.1  # how often an unconfirmed Welcome is published again while joining
+# An unconfirmed Welcome is sent again after WELCOME_RESEND_S, then twice as long each time, up
+# to WELCOME_RESEND_MAX_S. The connection is reliable and in order, so this only covers a
+# Welcome lost with a dropped connection (the agent's own Hello resends cover that too); sent
+# more often, ten thousand joining agents would be re-welcomed faster than they can answer.
+WELCOME_RESEND_S = 1.0
+WELCOME_RESEND_MAX_S = 8.0
+HELLO_ANSWERED_S = 1.0  # a Hello repeated this soon after our Welcome, same connection: no second one
 LIVENESS_FACTOR = 4  # an agent is lost after this many heartbeat intervals of silence
 # Decisions go to everyone in bursts, at most this long after they are made. Each broadcast wakes
 # every agent; a burst wakes each once. An attendee's hold blocks the slot until then, and our
@@ -272,7 +278,7 @@ class _MeetingState:
     phase: MeetingPhase = MeetingPhase.PENDING
     asking: _Exchange | None = None  # in ASKING
     hold: _Hold | None = None  # in HOLDING
-    walk_order: list[int] | None = None  # candidate indices in slot-order preference
+    walk_order: Sequence[int] | None = None  # candidate indices in slot-order preference
     cursor: int = 0  # position in walk_order
     attempts: list[Attempt] = field(default_factory=list)
     round_trips: int = 0
@@ -351,6 +357,8 @@ class Negotiation:
         self._ready: set[AgentId] = set()
         self._lost: set[AgentId] = set()
         self._welcome_due: float | None = None
+        # Welcomed, not yet Ready: when to welcome again, and the interval after that.
+        self._unconfirmed: dict[AgentId, tuple[float, float]] = {}
         self._join_deadline: float | None = None
         self._heartbeat_due: float | None = None
         self._next_round = 1
@@ -369,6 +377,7 @@ class Negotiation:
         self._answered_upto: dict[AgentId, int] = {}  # the latest exchange each agent has answered
         self._replied_at: dict[str, float] = {}  # when each connection last answered anything
         self._invited: dict[AgentId, dict[MeetingId, None]] = {}  # each person's meetings, in order
+        self._silent_peers: dict[str, set[AgentId]] = {}  # judged gone: their agents, if they speak again
         queue = [self._meeting_state(m) for m in plan.meetings]
         # placement: optimize plans every meeting at once when all answers are in (batch runs).
         self._to_optimize = plan.optimize_s is not None and not open_ended
@@ -412,7 +421,8 @@ class Negotiation:
     def _moved(self, st: _MeetingState, was: MeetingPhase) -> None:
         self._phases[was] -= 1
         self._phases[st.phase] += 1
-        self._turns.touch(st)
+        if st.phase is MeetingPhase.ANSWERED or st.phase not in _OPEN:
+            self._turns.touch(st)  # its turn may have come, or, closed, the next one's
 
     def _arm(self, st: _MeetingState, ex: _Exchange) -> None:
         heapq.heappush(self._deadlines, (ex.deadline, next(self._tiebreak), st, ex))
@@ -491,7 +501,13 @@ class Negotiation:
         if self.phase is Phase.DONE or not self._started:
             return actions
         if not backlog:
-            gone = [who for peer in self.liveness.expired(now) for who in sorted(self._forget_peer(peer))]
+            gone = []
+            for peer in self.liveness.expired(now):
+                members = self._forget_peer(peer)
+                if len(self._silent_peers) >= len(self.expected):  # reconnect churn: keep it bounded
+                    self._silent_peers.pop(next(iter(self._silent_peers)))
+                self._silent_peers[peer] = members
+                gone += sorted(members)
             if gone:
                 actions += self._on_lost(gone, now)
         if self._heartbeat_due is not None and now >= self._heartbeat_due:
@@ -500,8 +516,11 @@ class Negotiation:
         if self.phase is Phase.JOINING:
             if self._welcome_due is not None and now >= self._welcome_due:
                 self._welcome_due = now + WELCOME_RESEND_S
-                pending = tuple(a for a in self.expected if self.guard.session(a) and a not in self._ready)
-                actions += [Publish(self._welcome(a), to=(a,)) for a in pending]
+                again = [a for a, (due, _) in self._unconfirmed.items() if now >= due]
+                for a in again:
+                    _, every = self._unconfirmed[a]
+                    self._unconfirmed[a] = (now + every * 2, min(WELCOME_RESEND_MAX_S, every * 2))
+                actions += [Publish(self._welcome(a), to=(a,)) for a in again]
             return actions + self._maybe_begin(now)
         while not backlog and (due := self._due()) is not None and now >= due:
             _, _, st, ex = heapq.heappop(self._deadlines)
@@ -553,6 +572,16 @@ class Negotiation:
         return Welcome(name=who, heartbeat_s=self.settings.heartbeat_s)
 
     def _heard(self, who: AgentId, peer: str, now: float) -> None:
+        back = self._silent_peers.pop(peer, None)
+        if back is not None:
+            # A connection judged gone speaks again, same processes: all its agents are back
+            # (what they missed meanwhile stays counted as "no"), not just the one that spoke.
+            for agent in back:
+                if agent in self._lost and agent not in self._peer_of:
+                    self._lost.discard(agent)
+                    self._ready.add(agent)
+                    self._peer_of[agent] = peer
+                    self._members.setdefault(peer, set()).add(agent)
         old = self._peer_of.get(who)
         if old != peer:
             if old is not None:
@@ -594,17 +623,25 @@ class Negotiation:
     def _on_hello(self, sender: AgentId, session: str, body: Hello, now: float, peer: str) -> list[Action]:
         if body.name != sender:
             raise ProtocolError(f"Hello names {body.name!r} but was sent by {sender!r}")
-        if self.guard.bind(sender, session) or sender in self._lost:
+        moved = self._peer_of.get(sender) not in (None, peer)  # a new connection: the Welcome was lost with the old
+        fresh = self.guard.bind(sender, session)
+        if fresh or sender in self._lost:
             # A first Hello, a restarted agent, or one back from silence: it must prove it
             # hears us again before it counts as present.
             self._ready.discard(sender)
             self._lost.discard(sender)
         self._heard(sender, peer, now)
+        if sender not in self._ready:
+            waiting = self._unconfirmed.get(sender)
+            if not fresh and not moved and waiting is not None and now < waiting[0] - waiting[1] + HELLO_ANSWERED_S:
+                return []  # a Hello resent while our Welcome was on its way: that Welcome answers it
+            self._unconfirmed[sender] = (now + WELCOME_RESEND_S, WELCOME_RESEND_S)
         return [Publish(self._welcome(sender), to=(sender,))]
 
     def _on_ready(self, sender: AgentId, now: float) -> list[Action]:
         new = sender not in self._ready
         self._ready.add(sender)
+        self._unconfirmed.pop(sender, None)
         if self.phase is Phase.JOINING:
             joined: list[Action] = [Joined(sender, len(self._ready))] if new else []
             return joined + self._maybe_begin(now)
@@ -740,11 +777,11 @@ class Negotiation:
         self._announce_due = None
         return burst
 
-    def _preference(self, st: _MeetingState) -> list[int]:
+    def _preference(self, st: _MeetingState) -> Sequence[int]:
         """Candidate indices in the slot order's preference."""
         order = st.spec.policies.slot_order
         if isinstance(order, Earliest):  # the candidates are in time order already
-            return list(range(len(st.spec.candidates)))
+            return range(len(st.spec.candidates))
         facts = st.judge.facts(st.spec.order, order.needs_free_at)
         return sorted(range(len(st.spec.candidates)), key=lambda i: order.key(facts, i))
 
@@ -808,12 +845,12 @@ class Negotiation:
         # Fixed for the walk: these people are this meeting's until it ends, and nobody's
         # absence changes while no request for this meeting is outstanding.
         load, judged = st.judge.load(), st.judge.judged_meeting()
-        # A candidate fewer than `required` said yes to cannot satisfy the rule (its minimum is
-        # the fewest attendees it accepts): skipped before the per-person checks, which dominate.
-        said, enough = st.judge.said_yes(), judged.required
+        # A candidate where fewer than `required` can come cannot satisfy the rule (its minimum
+        # is the fewest attendees it accepts): skipped before the per-person checks.
+        possible = st.judge.open_mask(judged.required)
         while st.cursor < len(st.walk_order):
             i = st.walk_order[st.cursor]
-            chosen = st.judge.choose(i, load, judged) if sum(s[i] for s in said) >= enough else None
+            chosen = st.judge.choose(i, load, judged) if possible is None or possible[i] else None
             if chosen:
                 return self._send_holds(st, i, chosen, now)
             st.cursor += 1

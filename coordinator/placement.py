@@ -7,6 +7,7 @@ proposes a slot that collides with a meeting it has already placed for that pers
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,10 @@ class Ledger:
             entries = self._booked.get(who, [])
             entries[:] = [e for e in entries if e[2].meeting_id != meeting]
 
+    def entries(self, who: AgentId) -> Sequence[tuple[int, int, Booking]]:
+        """`who`'s bookings as (start, end) minutes from the origin, and the booking."""
+        return self._booked.get(who, ())
+
     def bookings(self, who: AgentId, ignore: MeetingId | None = None) -> list[Booking]:
         return [b for _, _, b in self._booked.get(who, ()) if b.meeting_id != ignore]
 
@@ -122,6 +127,7 @@ class SlotJudge:
         self.absent = absent
         self.invitees = meeting.invitees
         self._per_person = [c for c in self.policies.constraints if c.per_attendee]
+        self._starts: Sequence[int] | None = None  # candidate starts in minutes from the origin
 
     def _minutes(self, i: int) -> tuple[int, int]:
         start = self.slots[i] * self.grid.minutes
@@ -165,9 +171,36 @@ class SlotJudge:
             free.append(who)
         return free
 
-    def said_yes(self) -> list[Sequence[bool]]:
-        """The present invitees' answers: how many said yes at a candidate bounds who is free there."""
-        return [self.answers[w] for w in self.invitees if w in self.answers and w not in self.absent]
+    def open_mask(self, required: int) -> bytes | None:
+        """Per candidate, non-zero where at least `required` present invitees said yes and are not
+        booked then: where the rule may hold (per-person constraints aside). None for a meeting
+        too large for the trick, which is: each invitee's candidates as one byte each (answers,
+        with the ledger's bookings cleared by slice), summed as one big integer, so every lane
+        adds at once, then compared with `required` lane by lane by one addition and one mask.
+        The walk then skips, at C speed, the candidates that cannot work."""
+        n = len(self.slots)
+        if n == 0 or len(self.invitees) > 127 or required > 127:
+            return None
+        if self._starts is None:
+            step, first = self.grid.minutes, self.slots[0]
+            contiguous = self.slots[-1] - first + 1 == n  # the usual case: a range, not a list
+            self._starts = range(first * step, (first + n) * step, step) if contiguous else [s * step for s in self.slots]
+        starts, duration, me = self._starts, self.meeting.duration_minutes, self.meeting.id
+        total = 0
+        for who in self.invitees:
+            said = self.answers.get(who)
+            if said is None or who in self.absent:
+                continue
+            lane = bytearray(said)
+            for a, b, booking in self.ledger.entries(who):
+                if booking.meeting_id != me:  # candidates starting in (a - duration, b) overlap it
+                    lo, hi = bisect.bisect_right(starts, a - duration), bisect.bisect_left(starts, b)
+                    if lo < hi:
+                        lane[lo:hi] = bytes(hi - lo)
+            total += int.from_bytes(lane, "little")
+        ones = int.from_bytes(b"\x01" * n, "little")
+        hits = (total + (128 - max(required, 0)) * ones) & (0x80 * ones)  # lane >= required: bit 7
+        return hits.to_bytes(n, "little")
 
     def load(self) -> dict[AgentId, int]:
         return {who: self.ledger.load(who) for who in self.invitees}

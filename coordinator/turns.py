@@ -49,7 +49,8 @@ class Turns(Generic[T]):
         self.touch(item)
 
     def touch(self, item: T) -> None:
-        """`item` changed: if open, its turn may have come; if closed, its invitees' next may."""
+        """`item` changed: if open, its turn may have come; if closed, its invitees' next may.
+        Every meeting that closes must be touched (that is how it leaves the order)."""
         if self._is_open(item):
             if item in self._rank:
                 heapq.heappush(self._dirty, (self._rank[item], next(self._tiebreak), item))
@@ -70,8 +71,8 @@ class Turns(Generic[T]):
 
     def _head(self, who: str) -> T | None:
         lane = self._lanes.get(who)
-        while lane and (lane[0] not in self._rank or not self._is_open(lane[0])):
-            lane.popleft()  # closed meetings leave their lanes lazily, from the front
+        while lane and lane[0] not in self._rank:
+            lane.popleft()  # closed meetings (touched when they closed) leave lazily, from the front
         if lane is None or not lane:
             self._lanes.pop(who, None)
             return None

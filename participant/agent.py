@@ -17,6 +17,7 @@ SIGTERM and SIGINT raise out of `poll`, so a signal is acted on at once.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 import json
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from slotwise.participant.watch import CalendarWatch
 
 MAX_BATCH = 100  # envelopes in one ZeroMQ message, either way
+GC_THRESHOLD = 50_000  # allocations between young collections (Python's default: 700)
 QUEUE_LIMIT = 100_000  # messages queued each way; the coordinator's per-connection limit too
 DRAIN_BATCH = 1000  # frames read per wake-up before deadlines are checked again
 DRAIN_SLICE_S = 0.02  # ... or this long, whichever comes first
@@ -175,6 +177,11 @@ class AgentService:
         poller.register(self._dealer, zmq.POLLIN)
         poller.register(self._monitor, zmq.POLLIN)
         watched = [h for h in self.agents.values() if h.watch is not None]
+        # The agents' calendars live as long as the process: out of the cyclic collector's
+        # sight, and collections made rarer, a host of thousands stops rescanning them.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
         try:
             now = time.monotonic()
             for h in self.agents.values():

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from slotwise.participant.agent import AgentService, write_record
 from slotwise.participant.calendar import Calendar
-from slotwise.participant.responder import Responder
+from slotwise.participant.responder import Link, Responder
 from slotwise.participant.watch import CalendarWatch
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.errors import KeysError, Problem, ScenarioError
@@ -133,7 +133,9 @@ def run(args: argparse.Namespace) -> int:
     except _Refused as exc:
         logger.error("{}", exc)
         return EXIT_BAD_INPUT
-    responders = [Responder(AgentId(n), Calendar(a.free_time), args.coordinator_timeout) for n, a in agents.items()]
+    link = Link()  # one connection: the coordinator heard by one agent is heard by all
+    responders = [Responder(AgentId(n), Calendar(a.free_time), args.coordinator_timeout, link)
+                  for n, a in agents.items()]
     watches = {n: w for n, a in agents.items() if (w := CalendarWatch.of(a)) is not None}
     logger.debug("connecting to {} as {}", endpoints, ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
     service = AgentService(responders, endpoints, keys=keys, reply_delay_s=args.reply_delay,

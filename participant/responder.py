@@ -70,14 +70,24 @@ class Unbooked:
 AgentAction = Send | Exit | Booked | Unbooked
 
 
+@dataclass(slots=True)
+class Link:
+    """When the coordinator was last heard over a connection. Agents hosted together share one:
+    a frame for any of them proves the coordinator is there for all, so a busy host's quiet
+    agents do not each decide it has gone and flood it with Hellos."""
+
+    heard: float = 0.0
+
+
 class Responder:
-    def __init__(self, name: AgentId, calendar: Calendar, coordinator_timeout_s: float) -> None:
+    def __init__(self, name: AgentId, calendar: Calendar, coordinator_timeout_s: float,
+                 link: Link | None = None) -> None:
         self.name = name
+        self.link = link if link is not None else Link()
         self.calendar = calendar
         self.coordinator_timeout_s = coordinator_timeout_s
         self.welcomed = False
         self._heartbeat_s = 1.0
-        self._last_heard = 0.0
         self._hello_due = 0.0
         self._hello_every = HELLO_RESEND_S
         # Off for all but one agent of a host: the coordinator counts liveness per connection.
@@ -91,7 +101,7 @@ class Responder:
         self._conflicts: set[MeetingId] = set()  # reported, not yet answered by a new announcement
 
     def start(self, now: float) -> list[AgentAction]:
-        self._last_heard = now
+        self.link.heard = now
         self._hello_due = now + HELLO_RESEND_S
         return [Send(self._hello())]
 
@@ -123,7 +133,7 @@ class Responder:
             self._heartbeat_s = body.heartbeat_s
             self._heartbeat_due = now + body.heartbeat_s if self.heartbeats else None
             self._hello_every = HELLO_RESEND_S
-            self._last_heard = now
+            self.link.heard = now
             return [Send(Ready())]
         welcomed_by = self.guard.session(COORDINATOR)
         if welcomed_by is None:
@@ -131,7 +141,7 @@ class Responder:
         if env.session != welcomed_by:
             raise ProtocolError(f"{type(body).__name__} from coordinator session {env.session[:12]} "
                                 "(not the one that welcomed us)")
-        self._last_heard = now
+        self.link.heard = now
         if isinstance(body, AvailabilityRequest):
             self._asked[body.meeting_id] = body
             return [Send(self._answer(body))]
@@ -197,10 +207,10 @@ class Responder:
         return AvailabilityResponse(meeting_id=req.meeting_id, round=req.round, available=yes)
 
     def tick(self, now: float) -> list[AgentAction]:
-        if self.coordinator_timeout_s > 0 and now >= self._last_heard + self.coordinator_timeout_s:
+        if self.coordinator_timeout_s > 0 and now >= self.link.heard + self.coordinator_timeout_s:
             return [Exit(f"coordinator silent for {self.coordinator_timeout_s:g}s; giving up",
                          clean=False)]
-        if self.welcomed and now >= self._last_heard + REJOIN_AFTER_HEARTBEATS * self._heartbeat_s:
+        if self.welcomed and now >= self.link.heard + REJOIN_AFTER_HEARTBEATS * self._heartbeat_s:
             # The coordinator went quiet: it may have restarted elsewhere or lost us. Say Hello
             # until one answers (a new incarnation resumes from its journal) or we give up.
             self.welcomed = False
@@ -216,11 +226,11 @@ class Responder:
 
     def next_deadline(self) -> float:
         # 0: never give up (a live service's agent waits out a restart).
-        times = [self._last_heard + self.coordinator_timeout_s] if self.coordinator_timeout_s > 0 else []
+        times = [self.link.heard + self.coordinator_timeout_s] if self.coordinator_timeout_s > 0 else []
         if not self.welcomed:
             times.append(self._hello_due)
         else:
-            times.append(self._last_heard + REJOIN_AFTER_HEARTBEATS * self._heartbeat_s)
+            times.append(self.link.heard + REJOIN_AFTER_HEARTBEATS * self._heartbeat_s)
             if self._heartbeat_due is not None:
                 times.append(self._heartbeat_due)
         return min(times)
