@@ -21,7 +21,7 @@ from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.ids import AgentId
 from slotwise.shared.keys import ServerKeys, generate
 from slotwise.shared.messages import Hello
-from slotwise.shared.scenario import dump_availability
+from slotwise.shared.scenario import dump_agents, dump_availability
 from tests.helpers import REPO, make_scenario
 from tests.integration.conftest import SLOTWISE, Children, run_cli
 
@@ -99,6 +99,63 @@ async def test_impostors_and_name_thieves_change_nothing(workdir: Path, children
     assert result.stats.dropped == 1  # the stolen-name Hello; eve's never arrived at all
     for name, proc in agents.items():
         assert proc.wait(timeout=15) == 0, children.log(name)
+        assert children.record(name)["accepted"][0]["id"] == "m"
+
+
+async def test_a_host_key_speaks_only_for_the_names_it_is_bound_to(workdir: Path, children: Children) -> None:
+    s = make_scenario({"alice": {}, "bob": {}, "carol": {}, "mallory": {}},
+                      [{"id": "m", "duration_minutes": 60, "invitees": ["alice", "bob", "carol"]}], join_timeout_s=3)
+    keys = workdir / "keys"
+    generate(keys, "coordinator")
+    generate(keys, "carol")
+    generate(keys, "h1", host_for=["alice", "bob"])
+    generate(keys, "h2", host_for=["mallory"])
+    server = ServerKeys.load(keys)
+    service = CoordinatorService(compile_plan(s), parse_endpoints("tcp://127.0.0.1:*"), keys=server)
+    ctx = zmq.asyncio.Context.instance()
+    socks: list[zmq.asyncio.Socket] = []
+
+    def dealer(cert: Path) -> zmq.asyncio.Socket:
+        public, secret = zmq.auth.load_certificate(str(cert))
+        sock = ctx.socket(zmq.DEALER)
+        sock.linger = 0
+        sock.curve_secretkey, sock.curve_publickey, sock.curve_serverkey = secret, public, server.public
+        sock.connect(endpoints.reply)
+        socks.append(sock)
+        return sock
+
+    def on_action(action: Action) -> None:
+        if isinstance(action, Started):
+            # mallory's host, allowed in, speaking for alice; and h1's key (alice and bob's
+            # host) used again to speak for carol, who is not on its list.
+            mallory.send(Encoder(AgentId("alice")).encode(Hello(name="alice")))
+            rogue_h1.send(Encoder(AgentId("carol")).encode(Hello(name="carol")))
+
+    service.on_action = on_action
+    try:
+        endpoints = service.bind()
+        host_file = workdir / "h1.agents.json"
+        host_file.write_text(dump_agents({n: s.availability(n) for n in ("alice", "bob")}))
+        host = children.start([*SLOTWISE, "participant", "--connect", str(endpoints), "--keys", str(keys),
+                               "--host", "h1", "--name", "alice", "--name", "bob", "--availability", str(host_file),
+                               "--record", str(workdir), "--coordinator-timeout", "20"], "h1")
+        path = workdir / "carol.json"
+        path.write_text(dump_availability(s.availability("carol")))
+        carol = children.participant(str(endpoints), "carol", availability=path, keys=keys)
+        mallory = dealer(keys / "hosts" / "h2.key_secret")
+        rogue_h1 = dealer(keys / "hosts" / "h1.key_secret")
+        result = await asyncio.wait_for(service.run(), 30)
+    finally:
+        for sock in socks:
+            sock.close()
+        service.close()
+    (o,) = result.decisions
+    assert o.scheduled and o.attendees == ("alice", "bob", "carol")
+    assert result.missing == ("mallory",)
+    assert result.stats.dropped == 2  # both stolen Hellos, refused before their bodies were read
+    assert host.wait(timeout=15) == 0, children.log("h1")
+    assert carol.wait(timeout=15) == 0, children.log("carol")
+    for name in ("alice", "bob", "carol"):
         assert children.record(name)["accepted"][0]["id"] == "m"
 
 
