@@ -822,7 +822,8 @@ class Negotiation:
         return [Notice(f"placement: optimize plans {len(placement.chosen)} of {len(open_)} meetings "
                        f"({placement.how}, budget {budget:g}s)")]
 
-    def _dry_walk(self, open_: Sequence[_MeetingState], preference: dict[MeetingId, list[int]], lowest: int) -> int:
+    def _dry_walk(self, open_: Sequence[_MeetingState], preference: dict[MeetingId, Sequence[int]],
+                  lowest: int) -> int:
         """The weight the greedy walk would place from these answers (no holds refused), on a
         scratch ledger: the bar a plan must clear."""
         scratch = self.ledger.copy()

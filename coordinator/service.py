@@ -330,11 +330,11 @@ class CoordinatorService:
             return
         by_connection: dict[bytes, list[AgentId]] = {}
         for agent in to:
-            identity = self._identities.get(agent)
-            if identity is None:
+            connection = self._identities.get(agent)
+            if connection is None:
                 self._not_sent(log, agent, body, "no connection", quiet)
             else:
-                by_connection.setdefault(identity, []).append(agent)
+                by_connection.setdefault(connection, []).append(agent)
         for identity, agents in by_connection.items():
             self._send_frame(identity, recipients_frame(agents), frame, body, agents, log, quiet)
 

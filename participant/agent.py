@@ -177,12 +177,12 @@ class AgentService:
         poller.register(self._dealer, zmq.POLLIN)
         poller.register(self._monitor, zmq.POLLIN)
         watched = [h for h in self.agents.values() if h.watch is not None]
-        # The agents' calendars live as long as the process: out of the cyclic collector's
-        # sight, and collections made rarer, a host of thousands stops rescanning them.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
         try:
+            # The agents' calendars live as long as the process: out of the cyclic collector's
+            # sight, and collections made rarer, a host of thousands stops rescanning them.
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
             now = time.monotonic()
             for h in self.agents.values():
                 self._perform(h, h.responder.start(now))

@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     link = Link()  # one connection: the coordinator heard by one agent is heard by all
     responders = [Responder(AgentId(n), Calendar(a.free_time), args.coordinator_timeout, link)
                   for n, a in agents.items()]
-    watches = {n: w for n, a in agents.items() if (w := CalendarWatch.of(a)) is not None}
+    watches = {n: watch for n, a in agents.items() if (watch := CalendarWatch.of(a)) is not None}
     logger.debug("connecting to {} as {}", endpoints, ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
     service = AgentService(responders, endpoints, keys=keys, reply_delay_s=args.reply_delay,
                            mute_until=args.mute_until, notify_command=args.notify_command,

@@ -195,7 +195,7 @@ def _decode(frame: bytes, max_bytes: int, sender: str | None, speaks_for: Collec
     if sender is not None and claimed != sender and not (isinstance(claimed, str) and claimed in speaks_for):
         raise DecodeError(f"claims to be {_short(claimed)} but its key belongs to {sender!r}")
     _precheck(model.model_fields["type"].default, raw.get("body"))
-    sender_, session, seq = _header(kind, raw)
+    sender_, session, seq = _header(model.model_fields["type"].default, raw)
     try:
         body = model.model_validate(raw["body"])
     except ValidationError as exc:

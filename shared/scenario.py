@@ -779,7 +779,7 @@ def load_agents(path: str | Path) -> dict[str, Availability]:
     try:  # what `run` writes is JSON, read at C speed; anything else goes through the YAML door
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ValueError("too large for the fast path")
-        data, lines = json.loads(path.read_bytes()), {}
+        data, lines = json.loads(path.read_bytes()), dict[tuple[Any, ...], int]()
     except (OSError, ValueError):
         data, lines = read_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("agents"), dict) or set(data) != {"agents"}:
