@@ -8,7 +8,7 @@ days; every fourth is crowded (about eight meetings per person over two days), s
 everything fits. The optimum is computed here from the scenario itself (who is free when, the
 rules and per-person constraints, exactly as the walk judges them) by CP-SAT with a generous
 time limit; when it stops at the limit the bound is reported as FEASIBLE, not called optimal.
-Each placement is then negotiated for real (`run_locally`: one process per agent).
+Each placement is then negotiated for real (`run_locally`, agents in hosts as `slotwise run` runs them).
 
 Weighted counts weigh a meeting 1 for the lowest priority in its scenario and one more per
 priority step above it. `--speed` also times 50 x 200 (greedy against optimize).

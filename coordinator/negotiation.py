@@ -279,6 +279,7 @@ class _MeetingState:
     asking: _Exchange | None = None  # in ASKING
     hold: _Hold | None = None  # in HOLDING
     walk_order: Sequence[int] | None = None  # candidate indices in slot-order preference
+    planned: tuple[int, tuple[AgentId, ...]] | None = None  # placement: optimize's slot and attendees
     cursor: int = 0  # position in walk_order
     attempts: list[Attempt] = field(default_factory=list)
     round_trips: int = 0
@@ -809,14 +810,15 @@ class Negotiation:
         plan_weight = sum(1 + self._by_id[m].spec.priority - lowest for m in placement.chosen)
         walked = self._dry_walk(open_, preference, lowest)
         if plan_weight < walked:
-            # The model fixes each option's attendees; the walk may leave out an invitee booked
-            # elsewhere and still meet the rule. When that is worth more, walk.
+            # The solver ran out of time short of what one greedy pass reaches: walk greedily.
             return [Notice(f"placement: optimize planned weight {plan_weight}, the greedy walk reaches "
                            f"{walked}: walking greedily ({placement.how}, budget {budget:g}s)")]
         for st in open_:
             option = placement.chosen.get(st.id)
             if option is not None:
                 st.walk_order = [option.index] + [i for i in preference[st.id] if i != option.index]
+                if st.id in placement.attending:  # someone free there is planned elsewhere then
+                    st.planned = (option.index, placement.attending[st.id])
         planned = [st for st in queue if st.id in placement.chosen]
         self._turns.reset(planned + [st for st in queue if st.id not in placement.chosen])
         return [Notice(f"placement: optimize plans {len(placement.chosen)} of {len(open_)} meetings "
@@ -849,6 +851,15 @@ class Negotiation:
         # A candidate where fewer than `required` can come cannot satisfy the rule (its minimum
         # is the fewest attendees it accepts): skipped before the per-person checks.
         possible = st.judge.open_mask(judged.required)
+        if st.planned is not None:
+            # The plan's first hold: only the attendees it planned here, so those it needs in
+            # an overlapping meeting stay free for it. Any later attempt walks as usual.
+            i, attending = st.planned
+            st.planned = None
+            free = set(st.judge.free_at(i))
+            chosen = [who for who in attending if who in free]
+            if chosen and st.spec.policies.rule.satisfied(judged, chosen):
+                return self._send_holds(st, i, chosen, now)
         while st.cursor < len(st.walk_order):
             i = st.walk_order[st.cursor]
             chosen = st.judge.choose(i, load, judged) if possible is None or possible[i] else None

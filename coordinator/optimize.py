@@ -14,6 +14,12 @@ The solver starts from the greedy answer (meetings in priority order, each at it
 that fits) as a hint and as a floor: what comes back is never worse than greedy, and when the
 solver is missing or finds nothing in its time budget, greedy is the answer.
 
+An option's attendees need not all come: where its rule accepts fewer (at least the minimum,
+the required people, each role's count), every attendee has a literal of their own, and only
+those present occupy their time. The walk may likewise leave out an invitee booked elsewhere,
+so a model with fixed attendee sets could do worse than the walk on crowded weeks. The plan's
+attendees are the ones its first hold asks.
+
 Per-person constraints that link meetings are encoded too: `min-gap` by lengthening each
 interval by the gap, `daily-cap` as a count per person and local day. The result only proposes:
 each meeting's walk starts at its chosen slot, and the walk (holds, the ledger, every rule and
@@ -32,7 +38,21 @@ from typing import TYPE_CHECKING
 from slotwise.shared.ids import AgentId, MeetingId
 
 if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
+
     from slotwise.coordinator.placement import Ledger, Person, SlotJudge
+    from slotwise.coordinator.plan import MeetingSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Attendance:
+    """Which subsets of an option's attendees its rule accepts, as linear constraints: at least
+    `least` of them, every one of `must`, and at least `n` of each group's members present.
+    Without one (a rule the optimizer does not know), an option's attendees come all together."""
+
+    least: int
+    must: frozenset[AgentId] = frozenset()
+    groups: tuple[tuple[frozenset[AgentId], int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +62,9 @@ class Option:
     rank: int  # its place in the meeting's slot-order preference (0: most preferred)
     start: int  # minutes from the grid's origin
     end: int
-    attendees: tuple[AgentId, ...]
+    attendees: tuple[AgentId, ...]  # everyone free there whom the rule would hold
     days: tuple[tuple[AgentId, date], ...] = ()  # each attendee's local day, for daily caps
+    attendance: Attendance | None = None  # the subsets the rule accepts; None: all of them only
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +82,15 @@ class Wanted:
 class Placement:
     chosen: dict[MeetingId, Option] = field(default_factory=dict)
     how: str = "greedy"  # greedy | optimal | feasible (time limit) | greedy (no solver)
+    # Who attends, where the plan leaves out someone its option could have (they are needed
+    # elsewhere at that time); absent: all of the option's attendees.
+    attending: dict[MeetingId, tuple[AgentId, ...]] = field(default_factory=dict)
+
+    def attendees(self, meeting: MeetingId) -> tuple[AgentId, ...]:
+        return self.attending.get(meeting, self.chosen[meeting].attendees)
 
     def value(self, weights: Mapping[MeetingId, int]) -> tuple[int, int, int]:
-        return (sum(weights[m] for m in self.chosen), sum(len(o.attendees) for o in self.chosen.values()),
+        return (sum(weights[m] for m in self.chosen), sum(len(self.attendees(m)) for m in self.chosen),
                 -sum(o.rank for o in self.chosen.values()))
 
 
@@ -86,6 +113,7 @@ def wanted_for(judge: SlotJudge, preference: Sequence[int], weight: int, people:
     cap = min((c.cap for c in constraints if isinstance(c, DailyCap)), default=None)
     load, judged = judge.load(), judge.judged_meeting()
     options: list[Option] = []
+    rule = spec.policies.rule
     for r, i in enumerate(preference):
         if limit is not None and len(options) >= limit:
             break
@@ -103,8 +131,25 @@ def wanted_for(judge: SlotJudge, preference: Sequence[int], weight: int, people:
                     zone = people[who].zone
                     booked_per_day[(who, day)] = sum(1 for b in ledger.bookings(who)
                                                      if b.when.start.astimezone(zone).date() == day)
-        options.append(Option(spec.id, i, r, start, start + spec.duration_minutes, tuple(chosen), days))
+        options.append(Option(spec.id, i, r, start, start + spec.duration_minutes, tuple(chosen), days,
+                              attendance_for(rule, judged, chosen)))
     return Wanted(spec.id, weight, gap, cap, tuple(options))
+
+
+def attendance_for(rule: object, judged: MeetingSpec, chosen: Sequence[AgentId]) -> Attendance | None:
+    """The rule's accepted subsets of `chosen` as constraints, for the rules shipped with slotwise;
+    None for any other (a plug-in's), whose options then keep all their attendees."""
+    from slotwise.coordinator.policies.rules import MinParticipants, Quorum, RequiredAttendees, Roles
+
+    present = frozenset(chosen)
+    if isinstance(rule, (MinParticipants, Quorum)):
+        return Attendance(judged.required)
+    if isinstance(rule, RequiredAttendees):
+        return Attendance(judged.required, present & frozenset(rule.options.required))
+    if isinstance(rule, Roles):
+        groups = tuple((present & frozenset(g.members), g.min) for g in rule.options.groups.values() if g.min)
+        return Attendance(1, frozenset(), groups)
+    return None
 
 
 def _fits(option: Option, gap: int, taken: Mapping[AgentId, list[tuple[int, int]]],
@@ -133,6 +178,25 @@ def greedy(wanted: Sequence[Wanted], booked_per_day: Mapping[tuple[AgentId, date
     return out
 
 
+def _attendance_vars(model: cp_model.CpModel, o: Option, placed: cp_model.IntVar) -> dict[AgentId, cp_model.IntVar]:
+    """One literal per attendee of an option whose rule accepts fewer than all of them: each
+    implies the option, and the rule's counts hold when it is placed. Empty when the option's
+    attendees can only come all together (then the option's own literal stands for each)."""
+    a = o.attendance
+    if a is None or (len(o.attendees) <= a.least and not a.groups):
+        return {}
+    present = {who: model.new_bool_var("") for who in o.attendees}
+    for who, lit in present.items():
+        if who in a.must:
+            model.add(lit == placed)
+        else:
+            model.add_implication(lit, placed)
+    model.add(sum(present.values()) >= a.least * placed)
+    for members, least in a.groups:
+        model.add(sum(present[m] for m in members) >= least * placed)
+    return present
+
+
 def optimize(wanted: Sequence[Wanted], time_limit_s: float,
              booked_per_day: Mapping[tuple[AgentId, date], int] | None = None) -> Placement:
     """The best placement CP-SAT finds within `time_limit_s`, never worse than greedy; raises
@@ -147,6 +211,7 @@ def optimize(wanted: Sequence[Wanted], time_limit_s: float,
     max_rank = 1 + max((o.rank for w in wanted for o in w.options), default=0)
     tier2 = len(wanted) * max_rank + 1  # one more attendee outweighs any earliness
     x: dict[tuple[MeetingId, int], cp_model.IntVar] = {}
+    y: dict[tuple[MeetingId, int], dict[AgentId, cp_model.IntVar]] = {}  # who attends, where it may vary
     intervals: dict[AgentId, list[cp_model.IntervalVar]] = defaultdict(list)
     day_vars: dict[tuple[AgentId, date], list[cp_model.IntVar]] = defaultdict(list)
     day_caps: dict[tuple[AgentId, date], int] = {}
@@ -157,14 +222,19 @@ def optimize(wanted: Sequence[Wanted], time_limit_s: float,
             var = model.new_bool_var(f"x_{w.id}_{o.index}")
             x[(w.id, o.index)] = var
             chosen_here.append(var)
+            present = _attendance_vars(model, o, var)
+            if present:
+                y[(w.id, o.index)] = present
             for who in o.attendees:
-                intervals[who].append(model.new_optional_fixed_size_interval_var(o.start, o.end - o.start + w.gap, var, ""))
-            for d in o.days:
-                day_vars[d].append(var)
+                lit = present.get(who, var)
+                intervals[who].append(model.new_optional_fixed_size_interval_var(o.start, o.end - o.start + w.gap, lit, ""))
+            for who, day in o.days:
+                day_vars[(who, day)].append(present.get(who, var))
                 if w.cap is not None:
-                    day_caps[d] = min(day_caps.get(d, w.cap), w.cap)
+                    day_caps[(who, day)] = min(day_caps.get((who, day), w.cap), w.cap)
             first.append(var * w.weight)
-            second.append(var * (len(o.attendees) * tier2 + (max_rank - o.rank)))
+            second.append(var * (max_rank - o.rank))
+            second += [lit * tier2 for lit in present.values()] if present else [var * (len(o.attendees) * tier2)]
         model.add_at_most_one(chosen_here)
     for spans in intervals.values():
         if len(spans) > 1:
@@ -183,7 +253,10 @@ def optimize(wanted: Sequence[Wanted], time_limit_s: float,
         model.clear_hints()  # type: ignore[no-untyped-call]  # untyped in OR-Tools 9.15
         for w in wanted:
             for o in w.options:
-                model.add_hint(x[(w.id, o.index)], best.chosen.get(w.id) == o)
+                on = best.chosen.get(w.id) == o
+                model.add_hint(x[(w.id, o.index)], on)
+                for who, lit in y.get((w.id, o.index), {}).items():
+                    model.add_hint(lit, on and who in best.attendees(w.id))
         model.maximize(sum(objective))
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = left / 2 if stage == 0 else left
@@ -192,6 +265,10 @@ def optimize(wanted: Sequence[Wanted], time_limit_s: float,
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             break
         found = Placement({w.id: o for w in wanted for o in w.options if solver.value(x[(w.id, o.index)])})
+        for m, o in found.chosen.items():
+            present = y.get((m, o.index))
+            if present is not None:
+                found.attending[m] = tuple(who for who in o.attendees if solver.value(present[who]))
         proven = status == cp_model.OPTIMAL
         if stage == 0:  # judged on the weighted count alone; the rest is the next stage's
             if found.value(weights)[0] > best.value(weights)[0]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from slotwise.coordinator.negotiation import Notice
-from slotwise.coordinator.optimize import Option, Placement, Wanted, _fits, greedy, optimize
+from slotwise.coordinator.optimize import Attendance, Option, Placement, Wanted, _fits, greedy, optimize
 from slotwise.shared.ids import AgentId, MeetingId
 from tests.helpers import at, make_scenario
 from tests.unit.fakenet import FakeNetwork
@@ -65,6 +65,83 @@ def test_the_optimizer_finds_the_brute_force_optimum(seed: int) -> None:
             assert _fits(o, 0, taken, {}, None)
             for who in o.attendees:
                 taken.setdefault(who, []).append((o.start, o.end))
+
+
+def flexible_instance(seed: int) -> list[Wanted]:
+    """Options whose rule accepts any `least` of their attendees, one of whom may be required."""
+    rng = random.Random(seed)
+    wanted = []
+    for m in range(rng.randint(3, 5)):
+        mid = MeetingId(f"m{m}")
+        starts = sorted(rng.sample(range(0, 4 * 60, 30), rng.randint(1, 3)))
+        options = []
+        for i, start in enumerate(starts):
+            people = tuple(sorted(rng.sample(PEOPLE, rng.randint(2, 4))))
+            must = frozenset(rng.sample(people, 1)) if rng.random() < 0.3 else frozenset()
+            options.append(Option(mid, i, i, start, start + 60, people,
+                                  attendance=Attendance(rng.randint(1, len(people)), must)))
+        wanted.append(Wanted(mid, rng.randint(1, 3), options=tuple(options)))
+    return wanted
+
+
+def brute_force_flexible(wanted: list[Wanted]) -> tuple[int, int, int]:
+    """Every option, and every subset of its attendees the rule accepts."""
+    weights = {w.id: w.weight for w in wanted}
+    choices: list[list[tuple[Option, tuple[AgentId, ...]] | None]] = []
+    for w in wanted:
+        mine: list[tuple[Option, tuple[AgentId, ...]] | None] = [None]
+        for o in w.options:
+            assert o.attendance is not None
+            for k in range(o.attendance.least, len(o.attendees) + 1):
+                mine += [(o, sub) for sub in itertools.combinations(o.attendees, k) if o.attendance.must <= set(sub)]
+        choices.append(mine)
+    best = (0, 0, 0)
+    for pick in itertools.product(*choices):
+        taken: dict[AgentId, list[tuple[int, int]]] = {}
+        placed = Placement()
+        for w, c in zip(wanted, pick, strict=True):
+            if c is None:
+                continue
+            o, sub = c
+            if any(a < o.end and o.start < b for who in sub for a, b in taken.get(who, ())):
+                break
+            for who in sub:
+                taken.setdefault(who, []).append((o.start, o.end))
+            placed.chosen[w.id], placed.attending[w.id] = o, sub
+        else:
+            best = max(best, placed.value(weights))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_with_attendance_variables_the_optimizer_matches_brute_force_over_subsets(seed: int) -> None:
+    wanted = flexible_instance(seed)
+    weights = {w.id: w.weight for w in wanted}
+    found = optimize(wanted, time_limit_s=5)
+    assert found.value(weights) == brute_force_flexible(wanted)
+    taken: dict[AgentId, list[tuple[int, int]]] = {}
+    for w in wanted:  # a packing of the people actually attending, each option's rule met
+        o = found.chosen.get(w.id)
+        if o is None:
+            continue
+        who_comes = found.attendees(w.id)
+        assert o.attendance is not None and len(who_comes) >= o.attendance.least
+        assert o.attendance.must <= set(who_comes) <= set(o.attendees)
+        for who in who_comes:
+            assert all(not (a < o.end and o.start < b) for a, b in taken.get(who, ()))
+            taken.setdefault(who, []).append((o.start, o.end))
+
+
+def test_leaving_someone_out_of_one_meeting_can_place_another() -> None:
+    """x is free for both meetings at once; a needs any 1 of {x, y}, b needs x. Fixed attendee
+    sets place one meeting; attendance variables place both, a without x."""
+    x, y = AgentId("x"), AgentId("y")
+    a, b = MeetingId("a"), MeetingId("b")
+    wanted = [Wanted(a, 1, options=(Option(a, 0, 0, 0, 60, (x, y), attendance=Attendance(1)),)),
+              Wanted(b, 1, options=(Option(b, 0, 0, 30, 90, (x,), attendance=Attendance(1)),))]
+    found = optimize(wanted, 5)
+    assert set(found.chosen) == {a, b}
+    assert found.attendees(a) == (y,) and found.attendees(b) == (x,)
 
 
 def test_min_gap_and_daily_caps_are_respected() -> None:
@@ -128,3 +205,23 @@ def test_a_refused_hold_sends_the_meeting_on_and_the_schedule_stays_valid() -> N
     for d1, d2 in itertools.combinations(placed, 2):  # nobody double-booked
         assert not (set(d1.participants) & set(d2.participants)) or d1.end <= d2.start or d2.end <= d1.start
     assert got["a"].scheduled  # the other meeting is untouched by b's refusal
+
+
+def _shared(placement: str) -> FakeNetwork:
+    """One slot, 09:00. a needs any one of x and y, b needs x: the walk holds both x and y for a
+    (everyone free comes), and b, needing x at the same hour, fails. The plan sends y to a and x
+    to b, and the walk's first hold for a asks y alone."""
+    scenario = make_scenario(
+        {"x": {}, "y": {}},
+        [{"id": "a", "duration_minutes": 60, "invitees": ["x", "y"], "min_participants": 1, "priority": 1},
+         {"id": "b", "duration_minutes": 60, "invitees": ["x"]}],
+        hours=(9, 10), slot=60, policies={"placement": placement})
+    return FakeNetwork(scenario)
+
+
+def test_through_the_core_the_plan_leaves_someone_out_to_place_another_meeting() -> None:
+    greedy_run = {d.id: d for d in _shared("greedy").run()}
+    assert greedy_run["a"].attendees == ("x", "y") and not greedy_run["b"].scheduled
+    got = {d.id: d for d in _shared("optimize").run()}
+    assert got["a"].scheduled and got["a"].attendees == ("y",)
+    assert got["b"].scheduled and got["b"].attendees == ("x",)
