@@ -857,9 +857,9 @@ class Negotiation:
             i, attending = st.planned
             st.planned = None
             free = set(st.judge.free_at(i))
-            chosen = [who for who in attending if who in free]
-            if chosen and st.spec.policies.rule.satisfied(judged, chosen):
-                return self._send_holds(st, i, chosen, now)
+            planned = [who for who in attending if who in free]
+            if planned and st.spec.policies.rule.satisfied(judged, planned):
+                return self._send_holds(st, i, planned, now)
         while st.cursor < len(st.walk_order):
             i = st.walk_order[st.cursor]
             chosen = st.judge.choose(i, load, judged) if possible is None or possible[i] else None

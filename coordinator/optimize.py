@@ -266,9 +266,9 @@ def optimize(wanted: Sequence[Wanted], time_limit_s: float,
             break
         found = Placement({w.id: o for w in wanted for o in w.options if solver.value(x[(w.id, o.index)])})
         for m, o in found.chosen.items():
-            present = y.get((m, o.index))
-            if present is not None:
-                found.attending[m] = tuple(who for who in o.attendees if solver.value(present[who]))
+            literals = y.get((m, o.index))
+            if literals is not None:
+                found.attending[m] = tuple(who for who in o.attendees if solver.value(literals[who]))
         proven = status == cp_model.OPTIMAL
         if stage == 0:  # judged on the weighted count alone; the rest is the next stage's
             if found.value(weights)[0] > best.value(weights)[0]:
