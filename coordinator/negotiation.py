@@ -280,6 +280,7 @@ class _MeetingState:
     hold: _Hold | None = None  # in HOLDING
     walk_order: Sequence[int] | None = None  # candidate indices in slot-order preference
     planned: tuple[int, tuple[AgentId, ...]] | None = None  # placement: optimize's slot and attendees
+    batch: int | None = None  # live service: the request it came in, planned together once answered
     cursor: int = 0  # position in walk_order
     attempts: list[Attempt] = field(default_factory=list)
     round_trips: int = 0
@@ -382,6 +383,10 @@ class Negotiation:
         queue = [self._meeting_state(m) for m in plan.meetings]
         # placement: optimize plans every meeting at once when all answers are in (batch runs).
         self._to_optimize = plan.optimize_s is not None and not open_ended
+        # The live service plans each request's meetings together once their answers are in,
+        # against what is booked; meetings already walking or confirmed are never moved.
+        self._batches: dict[int, list[_MeetingState]] = {}
+        self._batch_ids = itertools.count(1)
         # Order now if the priority can; otherwise once every meeting's answers are in.
         # The live service orders each request's meetings when they arrive (an answer-based
         # priority cannot wait for answers to a stream that never ends).
@@ -757,9 +762,13 @@ class Negotiation:
             if self._unanswered:
                 return actions  # the plan needs every meeting's answers
             self._to_optimize = False
-            actions += self._optimize()
+            actions += self._optimize([st for st in self._turns.ordered() if st.phase is MeetingPhase.ANSWERED])
+        for batch, members in list(self._batches.items()):
+            if all(st.phase not in (MeetingPhase.PENDING, MeetingPhase.ASKING) for st in members):
+                del self._batches[batch]
+                actions += self._optimize([st for st in members if st.phase is MeetingPhase.ANSWERED])
         for st in self._turns.ready():  # only meetings whose turn an event may have brought
-            if st.phase is MeetingPhase.ANSWERED:
+            if st.phase is MeetingPhase.ANSWERED and st.batch not in self._batches:
                 actions += self._walk(st, now)  # may decide it
         if self.phase is Phase.NEGOTIATING and not self.open_count and not self.open_ended:
             self._move(Phase.DONE)
@@ -786,15 +795,16 @@ class Negotiation:
         facts = st.judge.facts(st.spec.order, order.needs_free_at)
         return sorted(range(len(st.spec.candidates)), key=lambda i: order.key(facts, i))
 
-    def _optimize(self) -> list[Action]:
-        """Choose every open meeting's slot at once (coordinator/optimize.py), then let each
-        walk start there; the walk and the holds still decide."""
+    def _optimize(self, open_: list[_MeetingState]) -> list[Action]:
+        """Choose these meetings' slots at once (coordinator/optimize.py), against what is booked,
+        then let each walk start there; the walk and the holds still decide. The batch run plans
+        every meeting; the live service, each request's meetings once their answers are in."""
         from slotwise.coordinator.optimize import optimize, wanted_for
 
         budget = self.plan.optimize_s
         assert budget is not None
-        queue = self._turns.ordered()
-        open_ = [st for st in queue if st.phase is MeetingPhase.ANSWERED]
+        if not open_:
+            return []
         lowest = min((st.spec.priority for st in open_), default=0)
         preference = {st.id: self._preference(st) for st in open_}
         booked_per_day: dict[tuple[AgentId, date], int] = {}
@@ -819,8 +829,15 @@ class Negotiation:
                 st.walk_order = [option.index] + [i for i in preference[st.id] if i != option.index]
                 if st.id in placement.attending:  # someone free there is planned elsewhere then
                     st.planned = (option.index, placement.attending[st.id])
-        planned = [st for st in queue if st.id in placement.chosen]
-        self._turns.reset(planned + [st for st in queue if st.id not in placement.chosen])
+        # Planned meetings first, in the places these meetings held in the order: meetings of
+        # other requests keep theirs (first come, first served).
+        queue, members = self._turns.ordered(), set(open_)
+        places = [k for k, st in enumerate(queue) if st in members]
+        ours = [queue[k] for k in places]
+        ours = [st for st in ours if st.id in placement.chosen] + [st for st in ours if st.id not in placement.chosen]
+        for k, st in zip(places, ours, strict=True):
+            queue[k] = st
+        self._turns.reset(queue)
         return [Notice(f"placement: optimize plans {len(placement.chosen)} of {len(open_)} meetings "
                        f"({placement.how}, budget {budget:g}s)")]
 
@@ -983,6 +1000,11 @@ class Negotiation:
                 raise UsageError(f"meeting {spec.id} exists already")
         fresh = [self._meeting_state(spec) for spec in specs]
         fresh.sort(key=lambda st: self.plan.priority.key(st.judge.facts(st.spec.order, False)))
+        if self.plan.optimize_s is not None and len(fresh) > 1:
+            batch = next(self._batch_ids)
+            self._batches[batch] = fresh
+            for st in fresh:
+                st.batch = batch
         for st in fresh:
             self._by_id[st.id] = st
             self._turns.append(st)

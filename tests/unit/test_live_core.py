@@ -189,3 +189,25 @@ def test_submitted_meetings_are_checked_as_a_scenario_would_be() -> None:
     with pytest.raises(ScenarioError, match=r"\d+ occurrences; at most 5000 per request"):
         compile_submission(month, [meeting(f"r{i}", "ana", minutes=60, recurrence="FREQ=HOURLY")
                                    for i in range(8)])
+
+
+def test_a_request_of_several_meetings_is_planned_together_under_placement_optimize() -> None:
+    """a needs any one of ana and bo, b needs ana, and there is one hour: taken one by one, a
+    holds both and b finds nothing; planned together, a goes ahead with bo alone. A meeting
+    already confirmed is never moved for them."""
+    def run(placement: str) -> FakeNetwork:
+        scenario = make_scenario({"ana": {}, "bo": {}, "cy": {}}, [], hours=(9, 11), slot=60,
+                                 policies={"placement": placement})
+        net = FakeNetwork(scenario, open_ended=True)
+        net.settle()
+        submit(net, meeting("early", "cy", not_after=at(10)))  # confirmed before the request
+        submit(net, meeting("a", "ana", "bo", min_participants=1, priority=1, not_after=at(10)),
+               meeting("b", "ana", not_after=at(10)))
+        return net
+
+    greedy_net, planned_net = run("greedy"), run("optimize")
+    assert standing(greedy_net, "a")[1].attendees == ("ana", "bo") and not standing(greedy_net, "b")[1].scheduled
+    a, b = standing(planned_net, "a")[1], standing(planned_net, "b")[1]
+    assert a.scheduled and a.attendees == ("bo",) and b.scheduled and b.attendees == ("ana",)
+    assert standing(planned_net, "early")[1].attendees == ("cy",)
+    assert_no_double_booking(planned_net)
