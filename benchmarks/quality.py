@@ -74,7 +74,7 @@ def optimum(scenario: Scenario, plan: Plan, limit_s: float) -> tuple[int, int, s
         judge = SlotJudge(spec, plan.grid, ledger, plan.people, answers, {})
         wanted.append(wanted_for(judge, list(range(len(spec.candidates))), w[spec.id], plan.people, ledger, booked,
                                  limit=None))
-    found = optimize(wanted, limit_s, booked)
+    found = optimize(wanted, limit_s, booked, attendance=True)  # the exact model: subsets of attendees too
     return len(found.chosen), sum(w[m] for m in found.chosen), found.how
 
 

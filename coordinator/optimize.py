@@ -94,6 +94,10 @@ class Placement:
                 -sum(o.rank for o in self.chosen.values()))
 
 
+# Beyond this many (attendee, option) pairs, a literal per pair makes the model too hard for a
+# budget of seconds (measured: at 50 x 200 it used its whole 3 s and still fell back to greedy
+# on crowded weeks), so options keep their attendees together.
+ATTENDANCE_PAIRS = 3_000
 OPTIONS_PER_MEETING = 40  # the most preferred feasible candidates each meeting offers the solver
 
 
@@ -198,11 +202,19 @@ def _attendance_vars(model: cp_model.CpModel, o: Option, placed: cp_model.IntVar
 
 
 def optimize(wanted: Sequence[Wanted], time_limit_s: float,
-             booked_per_day: Mapping[tuple[AgentId, date], int] | None = None) -> Placement:
+             booked_per_day: Mapping[tuple[AgentId, date], int] | None = None,
+             attendance: bool | None = None) -> Placement:
     """The best placement CP-SAT finds within `time_limit_s`, never worse than greedy; raises
-    ImportError when OR-Tools is not installed (the caller falls back and says so)."""
+    ImportError when OR-Tools is not installed (the caller falls back and says so).
+
+    `attendance`: a literal per attendee where the rule accepts subsets (exact, and a much
+    harder model), or options whose attendees come all together (fast: proven optimal in well
+    under a second on most weeks). None chooses: per attendee when the model stays small
+    (a request of a few meetings, a small week), whole options otherwise."""
     from ortools.sat.python import cp_model
 
+    if attendance is None:
+        attendance = sum(len(o.attendees) for w in wanted for o in w.options) <= ATTENDANCE_PAIRS
     floor = greedy(wanted, booked_per_day)
     weights = {w.id: w.weight for w in wanted}
     if not any(w.options for w in wanted):
@@ -222,7 +234,7 @@ def optimize(wanted: Sequence[Wanted], time_limit_s: float,
             var = model.new_bool_var(f"x_{w.id}_{o.index}")
             x[(w.id, o.index)] = var
             chosen_here.append(var)
-            present = _attendance_vars(model, o, var)
+            present = _attendance_vars(model, o, var) if attendance else {}
             if present:
                 y[(w.id, o.index)] = present
             for who in o.attendees:
