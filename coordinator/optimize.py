@@ -98,6 +98,11 @@ class Placement:
 # budget of seconds (measured: at 50 x 200 it used its whole 3 s and still fell back to greedy
 # on crowded weeks), so options keep their attendees together.
 ATTENDANCE_PAIRS = 3_000
+# Beyond this many pairs CP-SAT found not even a first solution in a budget of seconds (50 x 200,
+# every feasible candidate: about 50,000 pairs, nothing within 2 s), so a short budget is not
+# spent on it; given LARGE_MODEL_S or more (the quality benchmark's reference), it is tried.
+MAX_PAIRS = 30_000
+LARGE_MODEL_S = 20.0
 OPTIONS_PER_MEETING = 40  # the most preferred feasible candidates each meeting offers the solver
 
 
@@ -213,9 +218,13 @@ def optimize(wanted: Sequence[Wanted], time_limit_s: float,
     (a request of a few meetings, a small week), whole options otherwise."""
     from ortools.sat.python import cp_model
 
+    pairs = sum(len(o.attendees) for w in wanted for o in w.options)
     if attendance is None:
-        attendance = sum(len(o.attendees) for w in wanted for o in w.options) <= ATTENDANCE_PAIRS
+        attendance = pairs <= ATTENDANCE_PAIRS
     floor = greedy(wanted, booked_per_day)
+    if pairs > MAX_PAIRS and time_limit_s < LARGE_MODEL_S:
+        floor.how = f"greedy: a model of {pairs:,} attendee-option pairs is too large for {time_limit_s:g}s"
+        return floor
     weights = {w.id: w.weight for w in wanted}
     if not any(w.options for w in wanted):
         return floor
