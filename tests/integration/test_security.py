@@ -51,6 +51,17 @@ def test_coordinator_refuses_keys_that_leave_participants_out(workdir: Path) -> 
     assert done.returncode == 2 and "no public key for bob, charlie, diana" in done.stderr
 
 
+def _curve_dealer(cert: Path, server: ServerKeys, address: str) -> zmq.asyncio.Socket:
+    """A raw DEALER holding `cert`'s key pair, connected to the coordinator: a peer the
+    allow-list may admit, saying whatever a test makes it say."""
+    public, secret = zmq.auth.load_certificate(str(cert))
+    sock = zmq.asyncio.Context.instance().socket(zmq.DEALER)
+    sock.linger = 0
+    sock.curve_secretkey, sock.curve_publickey, sock.curve_serverkey = secret, public, server.public
+    sock.connect(address)
+    return sock
+
+
 async def test_impostors_and_name_thieves_change_nothing(workdir: Path, children: Children) -> None:
     s = make_scenario({"alice": {}, "bob": {}, "mallory": {}},
                       [{"id": "m", "duration_minutes": 60, "invitees": ["alice", "bob"]}], join_timeout_s=3)
@@ -60,17 +71,11 @@ async def test_impostors_and_name_thieves_change_nothing(workdir: Path, children
     generate(workdir / "stranger", "eve")  # a valid key pair that nobody allowed in
     server = ServerKeys.load(keys)
     service = CoordinatorService(compile_plan(s), parse_endpoints("tcp://127.0.0.1:*"), keys=server)
-    ctx = zmq.asyncio.Context.instance()
     socks: list[zmq.asyncio.Socket] = []
 
     def dealer(cert: Path) -> zmq.asyncio.Socket:
-        public, secret = zmq.auth.load_certificate(str(cert))
-        sock = ctx.socket(zmq.DEALER)
-        sock.linger = 0
-        sock.curve_secretkey, sock.curve_publickey, sock.curve_serverkey = secret, public, server.public
-        sock.connect(endpoints.reply)
-        socks.append(sock)
-        return sock
+        socks.append(_curve_dealer(cert, server, endpoints.reply))
+        return socks[-1]
 
     stolen = Encoder(AgentId("alice")).encode(Hello(name="alice"))
 
@@ -112,17 +117,11 @@ async def test_a_host_key_speaks_only_for_the_names_it_is_bound_to(workdir: Path
     generate(keys, "h2", host_for=["mallory"])
     server = ServerKeys.load(keys)
     service = CoordinatorService(compile_plan(s), parse_endpoints("tcp://127.0.0.1:*"), keys=server)
-    ctx = zmq.asyncio.Context.instance()
     socks: list[zmq.asyncio.Socket] = []
 
     def dealer(cert: Path) -> zmq.asyncio.Socket:
-        public, secret = zmq.auth.load_certificate(str(cert))
-        sock = ctx.socket(zmq.DEALER)
-        sock.linger = 0
-        sock.curve_secretkey, sock.curve_publickey, sock.curve_serverkey = secret, public, server.public
-        sock.connect(endpoints.reply)
-        socks.append(sock)
-        return sock
+        socks.append(_curve_dealer(cert, server, endpoints.reply))
+        return socks[-1]
 
     def on_action(action: Action) -> None:
         if isinstance(action, Started):
