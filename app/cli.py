@@ -420,11 +420,12 @@ def build_parser() -> argparse.ArgumentParser:
     keys_gen = keys_sub.add_parser("generate", help="write NAME.key and NAME.key_secret (0600)")
     keys_gen.add_argument("name", help="a participant name, or 'coordinator'")
     keys_gen.add_argument("--dir", type=Path, default=Path("keys"), help="directory (default ./keys)")
-    keys_gen.add_argument("--admin", action="store_true",
-                          help="an admin key for a live service's admin socket (written under DIR/admins/)")
-    keys_gen.add_argument("--host-for", metavar="A,B,...",
-                          help="an agent host's key, bound to these participants (written under DIR/hosts/); "
-                               "its process runs with --host NAME")
+    kind = keys_gen.add_mutually_exclusive_group()
+    kind.add_argument("--admin", action="store_true",
+                      help="an admin key for a live service's admin socket (written under DIR/admins/)")
+    kind.add_argument("--host-for", metavar="A,B,...",
+                      help="an agent host's key, bound to these participants (written under DIR/hosts/); "
+                           "its process runs with --host NAME")
     keys_gen.set_defaults(func=cmd_keys)
 
     gen = sub.add_parser("generate", help="write a seeded synthetic scenario (for load and trials)")
