@@ -613,6 +613,18 @@ class Negotiation:
         if peer is not None:
             self._replied_at[peer] = now
 
+    def _wait_again(self, st: _MeetingState, ex: _Exchange, now: float, timeout_s: float) -> bool:
+        """An exchange's deadline passed. True if its silent agents are busy (see _busy): the
+        deadline is armed again. Otherwise the exchange counts as sent anew, for the re-send
+        that may follow (in order behind everything sent before it)."""
+        if self._busy(ex.waiting, ex, now, timeout_s):
+            ex.waited += 1
+            ex.deadline = now + timeout_s
+            self._arm(st, ex)
+            return True
+        ex.sent = next(self._sent)
+        return False
+
     def _busy(self, waiting: set[AgentId], ex: _Exchange, now: float, timeout_s: float) -> bool:
         """Some silent agent has answered nothing sent since this exchange, yet its connection
         answered something else within the timeout: it is working through a backlog in order,
@@ -730,12 +742,8 @@ class Negotiation:
     def _asking_timed_out(self, st: _MeetingState, now: float) -> list[Action]:
         ex = st.asking
         assert ex is not None
-        if self._busy(ex.waiting, ex, now, self.settings.response_timeout_s):
-            ex.waited += 1
-            ex.deadline = now + self.settings.response_timeout_s
-            self._arm(st, ex)
+        if self._wait_again(st, ex, now, self.settings.response_timeout_s):
             return []
-        ex.sent = next(self._sent)  # a re-send is a new request, in order behind the rest
         if ex.retry(now, self.settings.response_timeout_s, st.spec.policies.silence.retries(self.settings.retries)):
             self.stats.resends += 1
             self._arm(st, ex)
@@ -927,12 +935,8 @@ class Negotiation:
         hold = st.hold
         assert hold is not None
         ex = hold.exchange
-        if self._busy(ex.waiting, ex, now, self.settings.hold_timeout_s):
-            ex.waited += 1
-            ex.deadline = now + self.settings.hold_timeout_s
-            self._arm(st, ex)
+        if self._wait_again(st, ex, now, self.settings.hold_timeout_s):
             return []
-        ex.sent = next(self._sent)
         if ex.retry(now, self.settings.hold_timeout_s, self.settings.retries):
             self.stats.resends += 1
             self._arm(st, ex)
