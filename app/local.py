@@ -26,7 +26,7 @@ from slotwise.coordinator.explain import CandidateRow
 from slotwise.coordinator.negotiation import Action, Explained
 from slotwise.coordinator.plan import Plan, compile_plan
 from slotwise.coordinator.service import CoordinatorService, RunResult
-from slotwise.participant.launch import host_groups, participant_command, write_agents, write_availability
+from slotwise.participant.launch import group_command, host_groups
 from slotwise.shared.decision import Decision
 from slotwise.shared.endpoints import Endpoints, parse_endpoints
 from slotwise.shared.ids import COORDINATOR, MeetingId
@@ -72,16 +72,9 @@ class ParticipantProcesses:
         return self
 
     def _spawn(self, process: str, names: list[str]) -> subprocess.Popen[bytes]:
-        if self.hosted:
-            cmd = participant_command(
-                str(self.endpoints), names, host=process, record=self.workdir,
-                availability=write_agents(self.scenario, names, self.workdir / f"{process}.agents.json"),
-                coordinator_timeout_s=self.coordinator_timeout_s, keys_dir=self.keys_dir, log_level=self.log_level)
-        else:
-            cmd = participant_command(
-                str(self.endpoints), process, availability=write_availability(self.scenario, process, self.workdir),
-                record=self.record_path(process), coordinator_timeout_s=self.coordinator_timeout_s,
-                keys_dir=self.keys_dir, log_level=self.log_level)
+        cmd = group_command(str(self.endpoints), self.scenario, process, names, self.workdir, hosted=self.hosted,
+                            coordinator_timeout_s=self.coordinator_timeout_s, keys_dir=self.keys_dir,
+                            log_level=self.log_level)
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

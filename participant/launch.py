@@ -41,6 +41,23 @@ def write_agents(scenario: Scenario, names: Sequence[str], path: Path) -> Path:
     return path
 
 
+def group_command(connect: str, scenario: Scenario, process: str, names: Sequence[str], workdir: Path, *,
+                  hosted: bool, coordinator_timeout_s: float, keys_dir: Path | None,
+                  log_level: str | None = None, extra: Sequence[str] = ()) -> list[str]:
+    """argv for one process of a deployment, with its agents' availability written to `workdir`
+    and their records to `workdir/NAME.record.json`: an agent host (`hosted`; its name is
+    `process`) or one participant's own process (`process` is the participant)."""
+    if hosted:
+        return participant_command(
+            connect, names, host=process, record=workdir,
+            availability=write_agents(scenario, names, workdir / f"{process}.agents.json"),
+            coordinator_timeout_s=coordinator_timeout_s, keys_dir=keys_dir, log_level=log_level, extra=extra)
+    return participant_command(
+        connect, process, availability=write_availability(scenario, process, workdir),
+        record=workdir / f"{process}.record.json", coordinator_timeout_s=coordinator_timeout_s,
+        keys_dir=keys_dir, log_level=log_level, extra=extra)
+
+
 def participant_command(connect: str, name: str | Sequence[str], *, availability: Path | None = None,
                         scenario: Path | None = None, record: Path | None = None,
                         coordinator_timeout_s: float | None = None, keys_dir: Path | None = None,

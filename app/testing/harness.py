@@ -27,7 +27,7 @@ from typing import Any
 
 from slotwise.coordinator.journal import read_journal
 from slotwise.coordinator.plan import load_plan
-from slotwise.participant.launch import host_groups, participant_command, write_agents, write_availability
+from slotwise.participant.launch import group_command, host_groups
 from slotwise.shared.decision import Decision
 from slotwise.shared.ids import COORDINATOR
 from slotwise.shared.keys import generate
@@ -200,27 +200,14 @@ class Cluster:
 
     def start_participant(self, name: str) -> subprocess.Popen[bytes]:
         """Start a participant's process, or (with agent hosts) the host process `name`."""
-        if self.agent_hosts > 0:
-            names = self.groups[name]
-            argv = participant_command(
-                self.address, names, host=name, record=self.workdir,
-                availability=write_agents(self.scenario, names, self.workdir / f"{name}.agents.json"),
-                coordinator_timeout_s=self.participant_timeout_s, keys_dir=self.keys,
-                extra=self.participant_args.get(name, []))
-            return self._start(name, name, argv)
-        argv = participant_command(
-            self.address, name, availability=write_availability(self.scenario, name, self.workdir),
-            record=self.record_path(name), coordinator_timeout_s=self.participant_timeout_s,
-            keys_dir=self.keys, extra=self.participant_args.get(name, []))
+        argv = group_command(self.address, self.scenario, name, self.groups[name], self.workdir,
+                             hosted=self.agent_hosts > 0, coordinator_timeout_s=self.participant_timeout_s,
+                             keys_dir=self.keys, extra=self.participant_args.get(name, []))
         return self._start(name, name, argv)
 
     def start_participants(self) -> None:
         for process in self.groups:
             self.start_participant(process)
-
-    def host_of(self, participant: str) -> str:
-        """The process (and host) that runs a participant."""
-        return next(process for process, names in self.groups.items() if participant in names)
 
     def restart_participant(self, name: str, sig: int = signal.SIGKILL) -> subprocess.Popen[bytes]:
         """Kill a participant's (or agent host's) process and start a fresh one under the same
