@@ -654,7 +654,8 @@ class Negotiation:
             if not fresh and not moved and waiting is not None and now < waiting[0] - waiting[1] + HELLO_ANSWERED_S:
                 return []  # a Hello resent while our Welcome was on its way: that Welcome answers it
             self._unconfirmed[sender] = (now + WELCOME_RESEND_S, WELCOME_RESEND_S)
-        return [Publish(self._welcome(sender), to=(sender,))]
+        welcome: list[Action] = [Publish(self._welcome(sender), to=(sender,))]
+        return welcome if self.phase is Phase.JOINING else welcome + self._tell(sender)
 
     def _on_ready(self, sender: AgentId, now: float) -> list[Action]:
         new = sender not in self._ready
@@ -663,8 +664,12 @@ class Negotiation:
         if self.phase is Phase.JOINING:
             joined: list[Action] = [Joined(sender, len(self._ready))] if new else []
             return joined + self._maybe_begin(now)
-        # A restarted agent rejoining: tell it the meetings it holds (and, in the live service,
-        # those of its meetings cancelled meanwhile).
+        return []  # a rejoining agent was told its meetings with its Welcome
+
+    def _tell(self, sender: AgentId) -> list[Action]:
+        """A restarted agent rejoining: the meetings it holds (and, in the live service, those of
+        its meetings cancelled meanwhile). Sent right behind its Welcome, which it reads first on
+        the same connection: so it learns them even if the run ends before its Ready is read."""
         told: list[Action] = []
         for meeting_id in self._invited.get(sender, ()):
             st = self._by_id[meeting_id]
