@@ -58,9 +58,12 @@ from typing import ParamSpec, TypeVar
 
 from slotwise.coordinator.explain import CandidateRow, candidate_rows
 from slotwise.coordinator.liveness import Liveness
+from slotwise.coordinator.optimize import optimize
+from slotwise.coordinator.packing import gap_minutes, wanted_for
 from slotwise.coordinator.placement import Absence, Attempt, Ledger, SlotJudge, explain_failure
 from slotwise.coordinator.plan import MeetingSpec, Plan
 from slotwise.coordinator.policies.slot_orders import Earliest
+from slotwise.coordinator.repair import greedy_with_repair
 from slotwise.coordinator.turns import Turns
 from slotwise.shared.codec import Envelope
 from slotwise.shared.decision import Decision
@@ -383,6 +386,10 @@ class Negotiation:
         queue = [self._meeting_state(m) for m in plan.meetings]
         # placement: optimize plans every meeting at once when all answers are in (batch runs).
         self._to_optimize = plan.optimize_s is not None and not open_ended
+        self._said_no_solver = False  # the missing-solver warning, once per run, not per request
+        # The plan's seats of meetings not yet decided: (start, end) minutes with the gap, and
+        # the planned attendees. A refused hold re-plans its meeting around them.
+        self._seats: dict[MeetingId, tuple[int, int, frozenset[AgentId]]] = {}
         # The live service plans each request's meetings together once their answers are in,
         # against what is booked; meetings already walking or confirmed are never moved.
         self._batches: dict[int, list[_MeetingState]] = {}
@@ -812,8 +819,6 @@ class Negotiation:
         """Choose these meetings' slots at once (coordinator/optimize.py), against what is booked,
         then let each walk start there; the walk and the holds still decide. The batch run plans
         every meeting; the live service, each request's meetings once their answers are in."""
-        from slotwise.coordinator.optimize import optimize, wanted_for
-
         budget = self.plan.optimize_s
         assert budget is not None
         if not open_:
@@ -825,23 +830,29 @@ class Negotiation:
         # the walk itself would place, and so could the plan.
         wanted = [wanted_for(st.judge, preference[st.id], 1 + st.spec.priority - lowest, self.plan.people,
                              self.ledger, booked_per_day, limit=None) for st in open_]
+        notices: list[Action] = []
         try:
             placement = optimize(wanted, budget, booked_per_day)
         except ImportError:
-            return [Notice("placement: optimize needs OR-Tools (pip install 'slotwise[optimize]'); "
-                           "placing with the greedy walk instead", warning=True)]
+            if not self._said_no_solver:
+                self._said_no_solver = True
+                notices.append(Notice("placement: optimize needs OR-Tools (pip install 'slotwise[optimize]'); "
+                                      "placing with the greedy walk and its repair pass instead", warning=True))
+            placement = greedy_with_repair(wanted, booked_per_day)
         plan_weight = sum(1 + self._by_id[m].spec.priority - lowest for m in placement.chosen)
         walked = self._dry_walk(open_, preference, lowest)
         if plan_weight < walked:
             # The solver ran out of time short of what one greedy pass reaches: walk greedily.
-            return [Notice(f"placement: optimize planned weight {plan_weight}, the greedy walk reaches "
-                           f"{walked}: walking greedily ({placement.how}, budget {budget:g}s)")]
+            return [*notices, Notice(f"placement: optimize planned weight {plan_weight}, the greedy walk reaches "
+                                     f"{walked}: walking greedily ({placement.how}, budget {budget:g}s)")]
         for st in open_:
             option = placement.chosen.get(st.id)
             if option is not None:
                 st.walk_order = [option.index] + [i for i in preference[st.id] if i != option.index]
                 if st.id in placement.attending:  # someone free there is planned elsewhere then
                     st.planned = (option.index, placement.attending[st.id])
+                self._seats[st.id] = (option.start, option.end + gap_minutes(st.spec),
+                                      frozenset(placement.attendees(st.id)))
         # Planned meetings first, in the places these meetings held in the order: meetings of
         # other requests keep theirs (first come, first served).
         queue, members = self._turns.ordered(), set(open_)
@@ -851,8 +862,8 @@ class Negotiation:
         for k, st in zip(places, ours, strict=True):
             queue[k] = st
         self._turns.reset(queue)
-        return [Notice(f"placement: optimize plans {len(placement.chosen)} of {len(open_)} meetings "
-                       f"({placement.how}, budget {budget:g}s)")]
+        return [*notices, Notice(f"placement: optimize plans {len(placement.chosen)} of {len(open_)} meetings "
+                                 f"({placement.how}, budget {budget:g}s)")]
 
     def _dry_walk(self, open_: Sequence[_MeetingState], preference: dict[MeetingId, Sequence[int]],
                   lowest: int) -> int:
@@ -975,7 +986,32 @@ class Negotiation:
                                           to=tuple(hold.confirmed))] if hold.confirmed else []
         if len(st.attempts) >= self.settings.max_hold_attempts:
             return releases + self._fail(st, now, gave_up=True)
+        if st.id in self._seats:
+            self._replan(st)
         return releases  # _advance resumes the walk at the next candidate
+
+    def _replan(self, st: _MeetingState) -> None:
+        """A planned meeting's hold was refused: re-plan this meeting only. The candidates left
+        in its walk where its rule is met without anyone the plan seats in another undecided
+        meeting at an overlapping time come first, so the rest of the plan stands; the others
+        stay behind them, as the walk would have taken them."""
+        assert st.walk_order is not None
+        del self._seats[st.id]
+        gap = gap_minutes(st.spec)
+        load, judged = st.judge.load(), st.judge.judged_meeting()
+        rule = st.spec.policies.rule
+
+        def clear(i: int) -> bool:
+            start = st.spec.candidates[i] * self.grid.minutes
+            end = start + st.spec.duration_minutes + gap
+            taken = {who for a, b, people in self._seats.values() if a < end and start < b for who in people}
+            free = [who for who in st.judge.free_at(i) if who not in taken]
+            chosen = rule.select(judged, free, load)
+            return bool(chosen) and rule.satisfied(judged, chosen)
+
+        done, rest = list(st.walk_order[:st.cursor]), list(st.walk_order[st.cursor:])
+        first = [i for i in rest if clear(i)]
+        st.walk_order = done + first + [i for i in rest if i not in set(first)]
 
     def _fail(self, st: _MeetingState, now: float, *, gave_up: bool) -> list[Action]:
         explained = self._explain(st, None)
@@ -984,6 +1020,7 @@ class Negotiation:
 
     def _decide(self, st: _MeetingState, decision: Decision, now: float) -> list[Action]:
         st.move(MeetingPhase.DECIDED)
+        self._seats.pop(st.id, None)
         if st.previous is not None and st.previous.scheduled and not decision.scheduled:
             # A move that found nothing: the meeting stays where it was, booked all along.
             st.decision, st.move_failure = st.previous, decision.reason or "no slot found"

@@ -435,7 +435,8 @@ class NegotiationSettings(_Strict):
 
 
 class OptimizeOptions(_Strict):
-    time_limit_s: Annotated[float, Field(gt=0, le=600)] = 3.0
+    # 0: no solver, the greedy walk and its repair pass (what runs without OR-Tools).
+    time_limit_s: Annotated[float, Field(ge=0, le=600)] = 3.0
 
 
 class OptimizeChoice(_Strict):

@@ -1,5 +1,5 @@
 """placement: optimize: against a brute-force optimum on small cases, through the core, and
-without OR-Tools (falls back to the greedy walk and says so)."""
+without OR-Tools (falls back to the greedy walk with its repair pass, and says so)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from slotwise.coordinator.negotiation import Notice
-from slotwise.coordinator.optimize import Attendance, Option, Placement, Wanted, _fits, greedy, optimize
+from slotwise.coordinator.optimize import optimize
+from slotwise.coordinator.packing import Attendance, Option, Placement, Wanted
+from slotwise.coordinator.repair import greedy_with_repair
 from slotwise.shared.ids import AgentId, MeetingId
 from tests.helpers import at, make_scenario
 from tests.unit.fakenet import FakeNetwork
@@ -31,16 +33,20 @@ def random_instance(seed: int) -> list[Wanted]:
     return wanted
 
 
+def _fits(option: Option, taken: dict[AgentId, list[tuple[int, int]]]) -> bool:
+    return all(not (a < option.end and option.start < b) for who in option.attendees for a, b in taken.get(who, ()))
+
+
 def brute_force(wanted: list[Wanted]) -> tuple[int, int, int]:
     weights = {w.id: w.weight for w in wanted}
     best = (0, 0, 0)
     for pick in itertools.product(*[(None, *w.options) for w in wanted]):
         taken: dict[AgentId, list[tuple[int, int]]] = {}
         ok = True
-        for w, o in zip(wanted, pick, strict=True):
+        for o in pick:
             if o is None:
                 continue
-            if not _fits(o, w.gap, taken, {}, None):
+            if not _fits(o, taken):
                 ok = False
                 break
             for who in o.attendees:
@@ -57,12 +63,12 @@ def test_the_optimizer_finds_the_brute_force_optimum(seed: int) -> None:
     weights = {w.id: w.weight for w in wanted}
     found = optimize(wanted, time_limit_s=5)
     assert found.value(weights) == brute_force(wanted)
-    assert found.value(weights) >= greedy(wanted).value(weights)
+    assert found.value(weights) >= greedy_with_repair(wanted).value(weights)
     taken: dict[AgentId, list[tuple[int, int]]] = {}
     for w in wanted:  # and what it chose is a packing: nobody in two places at once
         o = found.chosen.get(w.id)
         if o is not None:
-            assert _fits(o, 0, taken, {}, None)
+            assert _fits(o, taken)
             for who in o.attendees:
                 taken.setdefault(who, []).append((o.start, o.end))
 
@@ -174,13 +180,16 @@ def test_through_the_core_optimize_places_what_greedy_cannot() -> None:
     assert any(isinstance(a, Notice) and "plans 2 of 2" in a.text for a in net.actions)
 
 
-def test_without_ortools_it_falls_back_to_greedy_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_ortools_it_falls_back_to_the_repaired_greedy_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ortools.sat.python", None)  # as if the extra were not installed
     net = _crowded("optimize")
     got = {d.id: d for d in net.run()}
-    assert got["a"].scheduled and not got["b"].scheduled  # exactly the greedy walk's result
-    [notice] = [a for a in net.actions if isinstance(a, Notice)]
-    assert notice.warning and "pip install 'slotwise[optimize]'" in notice.text
+    # The greedy walk places a alone; its repair pass moves a to 10:00 to make room for b.
+    assert got["a"].scheduled and got["b"].scheduled
+    assert (got["a"].start.isoformat(), got["b"].start.isoformat()) == (at(10), at(9))
+    warning, plan = [a for a in net.actions if isinstance(a, Notice)]
+    assert warning.warning and "pip install 'slotwise[optimize]'" in warning.text
+    assert "plans 2 of 2" in plan.text and "greedy with repair" in plan.text
 
 
 def test_a_refused_hold_sends_the_meeting_on_and_the_schedule_stays_valid() -> None:
@@ -225,3 +234,39 @@ def test_through_the_core_the_plan_leaves_someone_out_to_place_another_meeting()
     got = {d.id: d for d in _shared("optimize").run()}
     assert got["a"].scheduled and got["a"].attendees == ("y",)
     assert got["b"].scheduled and got["b"].attendees == ("x",)
+
+
+def _refusal_ahead_of_a_plan(placement: str) -> tuple[dict[str, Any], list[Any]]:
+    """Slots 09, 10, 11. b (x, z) can only go at 10: z is free then alone. a (x, y, higher
+    priority) is planned at 09, but y's calendar fills at 09 after answering, so a's hold there
+    is refused. Walking on, a's next choice is 10 (its preference, earliest), which takes x from
+    b; re-planned, a goes to 11 and b keeps its planned 10."""
+    scenario = make_scenario(
+        {"x": {}, "y": {}, "z": {"available": [[at(10), at(11)]]}},
+        [{"id": "a", "duration_minutes": 60, "invitees": ["x", "y"], "priority": 2},
+         {"id": "b", "duration_minutes": 60, "invitees": ["x", "z"], "priority": 1}],
+        hours=(9, 12), slot=60, policies={"placement": placement})
+    net = FakeNetwork(scenario)
+    refused: list[Any] = []
+
+    def deliver(sender: str, recipient: str, body: Any) -> bool:
+        if type(body).__name__ == "Hold" and recipient == "y" and not refused:
+            refused.append(body)
+            from slotwise.participant.calendar import Commitment
+            from slotwise.shared.slots import Interval
+
+            agent = net.agents[AgentId("y")]
+            agent.calendar.accepted[MeetingId("other")] = Commitment(MeetingId("other"), Interval(body.start, body.end), 0)
+        return True
+
+    net.deliver = deliver
+    return {d.id: d for d in net.run()}, refused
+
+
+def test_a_refused_hold_re_plans_its_meeting_around_the_rest_of_the_plan() -> None:
+    got, refused = _refusal_ahead_of_a_plan("optimize")
+    assert refused and refused[0].start.hour == 9
+    assert got["a"].scheduled and got["a"].start.isoformat() == at(11)
+    assert got["b"].scheduled and got["b"].start.isoformat() == at(10)
+    walked, _ = _refusal_ahead_of_a_plan("greedy")  # the walk alone: a takes 10, b has nowhere
+    assert walked["a"].start.isoformat() == at(10) and not walked["b"].scheduled

@@ -1,0 +1,136 @@
+"""The placement problem as data: each open meeting's options (a slot and whom the rule would
+hold there), and a placement choosing at most one option per meeting.
+
+Built once from the answers and the ledger (`wanted_for`), then read by the greedy walk with
+its repair pass (repair.py) and by the solver (optimize.py), which never touch the judge again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from slotwise.shared.ids import AgentId, MeetingId
+
+if TYPE_CHECKING:
+    from slotwise.coordinator.placement import Ledger, Person, SlotJudge
+    from slotwise.coordinator.plan import MeetingSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Attendance:
+    """Which subsets of an option's attendees its rule accepts, as linear constraints: at least
+    `least` of them, every one of `must`, and at least `n` of each group's members present.
+    Without one (a rule the optimizer does not know), an option's attendees come all together."""
+
+    least: int
+    must: frozenset[AgentId] = frozenset()
+    groups: tuple[tuple[frozenset[AgentId], int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    meeting: MeetingId
+    index: int  # the candidate's index in the meeting's candidate list
+    rank: int  # its place in the meeting's slot-order preference (0: most preferred)
+    start: int  # minutes from the grid's origin
+    end: int
+    attendees: tuple[AgentId, ...]  # everyone free there whom the rule would hold
+    days: tuple[tuple[AgentId, date], ...] = ()  # each attendee's local day, for daily caps
+    attendance: Attendance | None = None  # the subsets the rule accepts; None: all of them only
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """One open meeting as the optimizer sees it."""
+
+    id: MeetingId
+    weight: int
+    gap: int = 0  # minutes its attendees need free after it (min-gap)
+    cap: int | None = None  # meetings a day for its attendees (daily-cap)
+    options: tuple[Option, ...] = ()
+
+
+@dataclass
+class Placement:
+    chosen: dict[MeetingId, Option] = field(default_factory=dict)
+    how: str = "greedy"  # greedy | greedy with repair | optimal | feasible (time limit)
+    # The solver's proven upper bound on the weighted count (None: no solver ran). Equal to the
+    # placement's weighted count when that is proven optimal, even if attendees and earliness
+    # were not.
+    bound: int | None = None
+    # Who attends, where the plan leaves out someone its option could have (they are needed
+    # elsewhere at that time); absent: all of the option's attendees.
+    attending: dict[MeetingId, tuple[AgentId, ...]] = field(default_factory=dict)
+
+    def attendees(self, meeting: MeetingId) -> tuple[AgentId, ...]:
+        return self.attending.get(meeting, self.chosen[meeting].attendees)
+
+    def value(self, weights: Mapping[MeetingId, int]) -> tuple[int, int, int]:
+        return (sum(weights[m] for m in self.chosen), sum(len(self.attendees(m)) for m in self.chosen),
+                -sum(o.rank for o in self.chosen.values()))
+
+
+def wanted_for(judge: SlotJudge, preference: Sequence[int], weight: int, people: Mapping[AgentId, Person],
+               ledger: Ledger, booked_per_day: dict[tuple[AgentId, date], int],
+               limit: int | None = None) -> Wanted:
+    """One meeting's options from its judge (answers, ledger and per-person constraints as the
+    walk sees them): its first `limit` feasible candidates in slot-order `preference` (None: all
+    of them; fewer keep the model small, but then the plan may fall below the greedy walk, which
+    may go anywhere). Fills `booked_per_day` (what the ledger holds per person and local day) where a
+    daily cap needs it."""
+    from slotwise.coordinator.policies.constraints import DailyCap
+
+    spec, grid = judge.meeting, judge.grid
+    constraints = spec.policies.constraints
+    gap = gap_minutes(spec)
+    cap = min((c.cap for c in constraints if isinstance(c, DailyCap)), default=None)
+    load, judged = judge.load(), judge.judged_meeting()
+    options: list[Option] = []
+    rule = spec.policies.rule
+    for r, i in enumerate(preference):
+        if limit is not None and len(options) >= limit:
+            break
+        chosen = judge.choose(i, load, judged)
+        if not chosen:
+            continue
+        slot = spec.candidates[i]
+        start = slot * grid.minutes
+        days: tuple[tuple[AgentId, date], ...] = ()
+        if cap is not None:
+            when = grid.start(slot)
+            days = tuple((who, when.astimezone(people[who].zone).date()) for who in chosen)
+            for who, day in days:
+                if (who, day) not in booked_per_day:
+                    zone = people[who].zone
+                    booked_per_day[(who, day)] = sum(1 for b in ledger.bookings(who)
+                                                     if b.when.start.astimezone(zone).date() == day)
+        options.append(Option(spec.id, i, r, start, start + spec.duration_minutes, tuple(chosen), days,
+                              attendance_for(rule, judged, chosen)))
+    return Wanted(spec.id, weight, gap, cap, tuple(options))
+
+
+def attendance_for(rule: object, judged: MeetingSpec, chosen: Sequence[AgentId]) -> Attendance | None:
+    """The rule's accepted subsets of `chosen` as constraints, for the rules shipped with slotwise;
+    None for any other (a plug-in's), whose options then keep all their attendees."""
+    from slotwise.coordinator.policies.rules import MinParticipants, Quorum, RequiredAttendees, Roles
+
+    present = frozenset(chosen)
+    if isinstance(rule, (MinParticipants, Quorum)):
+        return Attendance(judged.required)
+    if isinstance(rule, RequiredAttendees):
+        return Attendance(judged.required, present & frozenset(rule.options.required))
+    if isinstance(rule, Roles):
+        groups = tuple((present & frozenset(g.members), g.min) for g in rule.options.groups.values() if g.min)
+        return Attendance(1, frozenset(), groups)
+    return None
+
+
+def gap_minutes(spec: MeetingSpec) -> int:
+    """Minutes a meeting's attendees need free after it (`min-gap`; 0 without one)."""
+    from slotwise.coordinator.policies.constraints import MinGap
+
+    return max((int(c.gap.total_seconds() // 60) for c in spec.policies.constraints if isinstance(c, MinGap)),
+               default=0)
