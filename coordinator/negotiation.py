@@ -58,7 +58,7 @@ from typing import ParamSpec, TypeVar
 
 from slotwise.coordinator.explain import CandidateRow, candidate_rows
 from slotwise.coordinator.liveness import Liveness
-from slotwise.coordinator.optimize import optimize
+from slotwise.coordinator.optimize import optimize, warm_up
 from slotwise.coordinator.packing import gap_minutes, wanted_for
 from slotwise.coordinator.placement import Absence, Attempt, Ledger, SlotJudge, explain_failure
 from slotwise.coordinator.plan import MeetingSpec, Plan
@@ -386,6 +386,8 @@ class Negotiation:
         queue = [self._meeting_state(m) for m in plan.meetings]
         # placement: optimize plans every meeting at once when all answers are in (batch runs).
         self._to_optimize = plan.optimize_s is not None and not open_ended
+        if plan.optimize_s:
+            warm_up()  # a missing solver is said when the plan is made, where it changes something
         self._said_no_solver = False  # the missing-solver warning, once per run, not per request
         # The plan's seats of meetings not yet decided: (start, end) minutes with the gap, and
         # the planned attendees. A refused hold re-plans its meeting around them.

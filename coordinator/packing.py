@@ -90,9 +90,12 @@ def wanted_for(judge: SlotJudge, preference: Sequence[int], weight: int, people:
     load, judged = judge.load(), judge.judged_meeting()
     options: list[Option] = []
     rule = spec.policies.rule
+    possible = judge.open_mask(judged.required)  # skips, at C speed, where too few can come
     for r, i in enumerate(preference):
         if limit is not None and len(options) >= limit:
             break
+        if possible is not None and not possible[i]:
+            continue
         chosen = judge.choose(i, load, judged)
         if not chosen:
             continue

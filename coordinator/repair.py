@@ -60,6 +60,8 @@ class Board:
 
     def __init__(self, wanted: Sequence[Wanted], booked_per_day: Mapping[tuple[AgentId, date], int]) -> None:
         self.wanted = {w.id: w for w in wanted}
+        # Each meeting's options, most preferred first: the order every pass tries them in.
+        self.by_rank = {w.id: sorted(w.options, key=lambda o: o.rank) for w in wanted}
         self.seats: dict[MeetingId, _Seat] = {}
         self._spans: dict[AgentId, dict[MeetingId, tuple[int, int]]] = defaultdict(dict)
         self._per_day: dict[tuple[AgentId, date], int] = defaultdict(int, booked_per_day)
@@ -71,9 +73,13 @@ class Board:
                 if m != option.meeting and a < option.end + gap and option.start < b]
 
     def free(self, who: AgentId, option: Option) -> bool:
+        """`who` may attend `option`: no placed meeting in the way, room under the daily cap.
+        The hot path of every pass, so it stops at the first meeting in the way."""
         w = self.wanted[option.meeting]
-        if self.blockers(who, option, w.gap):
-            return False
+        start, end, me = option.start, option.end + w.gap, option.meeting
+        for m, (a, b) in self._spans.get(who, {}).items():
+            if a < end and start < b and m != me:
+                return False
         if w.cap is None:
             return True
         seat = self.seats.get(option.meeting)
@@ -137,10 +143,6 @@ class Board:
         return out
 
 
-def _by_rank(w: Wanted) -> list[Option]:
-    return sorted(w.options, key=lambda o: o.rank)
-
-
 def _release(board: Board, who: AgentId, option: Option, moves_left: int, keep: set[MeetingId]) -> int | None:
     """Free `who` for `option`'s time: leave them out of each blocking meeting that can spare
     them, else move that meeting to another of its options. Returns the moves left, or None
@@ -165,20 +167,20 @@ def _move(board: Board, meeting: MeetingId, making_room: Option) -> bool:
     """Seat a placed meeting at another of its options, taking nobody `making_room` may need
     at an overlapping time."""
     seat = board.seats[meeting]
-    room_gap = board.wanted[making_room.meeting].gap
+    gap = max(board.wanted[making_room.meeting].gap, board.wanted[meeting].gap)
     needed = set(making_room.attendees)
-    for other in _by_rank(board.wanted[meeting]):
-        if other == seat.option:
+    mark = board.mark()
+    board.put(meeting, None)  # its own time is free to move into
+    for other in board.by_rank[meeting]:
+        if other is seat.option:
             continue
-        mark = board.mark()
-        board.put(meeting, None)
         present = board.free_attendees(other)
-        if _overlaps(other, making_room, max(room_gap, board.wanted[meeting].gap)):
+        if _overlaps(other, making_room, gap):
             present = [p for p in present if p not in needed]
         if accepts(other, present):
             board.put(meeting, _Seat(other, tuple(present)))
             return True
-        board.undo(mark)
+    board.undo(mark)
     return False
 
 
@@ -197,7 +199,7 @@ def _capped(board: Board, who: AgentId, option: Option) -> bool:
 def _repair(board: Board, w: Wanted) -> bool:
     """Place unplaced `w` at the first of its options where freeing the people it needs works
     (see the module's docstring); the board is unchanged when none does."""
-    return any(_repair_at(board, w, option) for option in _by_rank(w))
+    return any(_repair_at(board, w, option) for option in board.by_rank[w.id])
 
 
 def _repair_at(board: Board, w: Wanted, option: Option) -> bool:
@@ -226,7 +228,7 @@ def _trade(board: Board, w: Wanted) -> bool:
     """Place unplaced `w` in place of one placed meeting of lower weight that is in its way,
     then try to repair that one elsewhere: the weight placed rises by at least the
     difference. The board is unchanged when no trade works."""
-    for option in _by_rank(w):
+    for option in board.by_rank[w.id]:
         in_way = {m for who in option.attendees for m in board.blockers(who, option, w.gap)}
         for other in sorted(in_way, key=lambda m: (board.wanted[m].weight, m)):
             if board.wanted[other].weight >= w.weight:
@@ -244,7 +246,7 @@ def first_pass(board: Board, wanted: Sequence[Wanted]) -> None:
     """The greedy walk: in the given (priority) order, each meeting at its most preferred
     option where its rule accepts whoever is free."""
     for w in wanted:
-        for option in _by_rank(w):
+        for option in board.by_rank[w.id]:
             if board.seat_at(option):
                 break
 
