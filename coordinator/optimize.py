@@ -12,10 +12,11 @@ optional extra: `pip install 'slotwise[optimize]'`), lexicographically maximisin
 
 The solver starts from the greedy walk with its repair pass (coordinator/repair.py) as a hint
 and as a floor: what comes back is never worse than that, and when the solver is missing or
-finds nothing better in its time budget, that is the answer. The start matters: on crowded weeks
-CP-SAT from the plain greedy answer reached 92 % of the optimum in 3 s, from the repaired one
-98 % (benchmarks/quality.py). Most of the budget goes to the weighted count alone; attendees and
-earliness are a second, shorter solve holding that count.
+finds nothing better in its time budget, that is the answer. The start matters: CP-SAT alone
+reached 90-93 % of the optimum in 3 s on the largest crowded weeks, and from the repaired
+answer 98.5-99 % over all the quality benchmark's weeks (benchmarks/quality.py). Most of the
+budget goes to the weighted count alone; attendees and earliness are a second, shorter solve
+holding that count.
 
 An option's attendees need not all come: where its rule accepts fewer (at least the minimum,
 the required people, each role's count), every attendee has a literal of their own, and only
