@@ -51,15 +51,27 @@ def test_coordinator_refuses_keys_that_leave_participants_out(workdir: Path) -> 
     assert done.returncode == 2 and "no public key for bob, charlie, diana" in done.stderr
 
 
-def _curve_dealer(cert: Path, server: ServerKeys, address: str) -> zmq.asyncio.Socket:
-    """A raw DEALER holding `cert`'s key pair, connected to the coordinator: a peer the
-    allow-list may admit, saying whatever a test makes it say."""
-    public, secret = zmq.auth.load_certificate(str(cert))
-    sock = zmq.asyncio.Context.instance().socket(zmq.DEALER)
-    sock.linger = 0
-    sock.curve_secretkey, sock.curve_publickey, sock.curve_serverkey = secret, public, server.public
-    sock.connect(address)
-    return sock
+class _CurveDealers:
+    """Raw DEALERs holding a key pair each, connected to the coordinator: peers the allow-list
+    may admit, saying whatever a test makes them say. Closed together at the test's end."""
+
+    def __init__(self, server: ServerKeys) -> None:
+        self.server = server
+        self.address = ""  # the coordinator's, once bound
+        self.socks: list[zmq.asyncio.Socket] = []
+
+    def open(self, cert: Path) -> zmq.asyncio.Socket:
+        public, secret = zmq.auth.load_certificate(str(cert))
+        sock = zmq.asyncio.Context.instance().socket(zmq.DEALER)
+        sock.linger = 0
+        sock.curve_secretkey, sock.curve_publickey, sock.curve_serverkey = secret, public, self.server.public
+        sock.connect(self.address)
+        self.socks.append(sock)
+        return sock
+
+    def close(self) -> None:
+        for sock in self.socks:
+            sock.close()
 
 
 async def test_impostors_and_name_thieves_change_nothing(workdir: Path, children: Children) -> None:
@@ -71,11 +83,7 @@ async def test_impostors_and_name_thieves_change_nothing(workdir: Path, children
     generate(workdir / "stranger", "eve")  # a valid key pair that nobody allowed in
     server = ServerKeys.load(keys)
     service = CoordinatorService(compile_plan(s), parse_endpoints("tcp://127.0.0.1:*"), keys=server)
-    socks: list[zmq.asyncio.Socket] = []
-
-    def dealer(cert: Path) -> zmq.asyncio.Socket:
-        socks.append(_curve_dealer(cert, server, endpoints.reply))
-        return socks[-1]
+    dealers = _CurveDealers(server)
 
     stolen = Encoder(AgentId("alice")).encode(Hello(name="alice"))
 
@@ -86,17 +94,17 @@ async def test_impostors_and_name_thieves_change_nothing(workdir: Path, children
     service.on_action = on_action
     try:
         endpoints = service.bind()
+        dealers.address = endpoints.reply
         agents = {}
         for name in ("alice", "bob"):
             path = workdir / f"{name}.json"
             path.write_text(dump_availability(s.availability(name)))
             agents[name] = children.participant(str(endpoints), name, availability=path, keys=keys)
-        dealer(workdir / "stranger" / "eve.key_secret").send(stolen)  # never gets past the handshake
-        mallory = dealer(keys / "mallory.key_secret")
+        dealers.open(workdir / "stranger" / "eve.key_secret").send(stolen)  # never gets past the handshake
+        mallory = dealers.open(keys / "mallory.key_secret")
         result = await asyncio.wait_for(service.run(), 30)
     finally:
-        for sock in socks:
-            sock.close()
+        dealers.close()
         service.close()
     (o,) = result.decisions
     assert o.scheduled and o.attendees == ("alice", "bob")
@@ -117,11 +125,7 @@ async def test_a_host_key_speaks_only_for_the_names_it_is_bound_to(workdir: Path
     generate(keys, "h2", host_for=["mallory"])
     server = ServerKeys.load(keys)
     service = CoordinatorService(compile_plan(s), parse_endpoints("tcp://127.0.0.1:*"), keys=server)
-    socks: list[zmq.asyncio.Socket] = []
-
-    def dealer(cert: Path) -> zmq.asyncio.Socket:
-        socks.append(_curve_dealer(cert, server, endpoints.reply))
-        return socks[-1]
+    dealers = _CurveDealers(server)
 
     def on_action(action: Action) -> None:
         if isinstance(action, Started):
@@ -133,6 +137,7 @@ async def test_a_host_key_speaks_only_for_the_names_it_is_bound_to(workdir: Path
     service.on_action = on_action
     try:
         endpoints = service.bind()
+        dealers.address = endpoints.reply
         host_file = workdir / "h1.agents.json"
         host_file.write_text(dump_agents({n: s.availability(n) for n in ("alice", "bob")}))
         host = children.start([*SLOTWISE, "participant", "--connect", str(endpoints), "--keys", str(keys),
@@ -141,12 +146,11 @@ async def test_a_host_key_speaks_only_for_the_names_it_is_bound_to(workdir: Path
         path = workdir / "carol.json"
         path.write_text(dump_availability(s.availability("carol")))
         carol = children.participant(str(endpoints), "carol", availability=path, keys=keys)
-        mallory = dealer(keys / "hosts" / "h2.key_secret")
-        rogue_h1 = dealer(keys / "hosts" / "h1.key_secret")
+        mallory = dealers.open(keys / "hosts" / "h2.key_secret")
+        rogue_h1 = dealers.open(keys / "hosts" / "h1.key_secret")
         result = await asyncio.wait_for(service.run(), 30)
     finally:
-        for sock in socks:
-            sock.close()
+        dealers.close()
         service.close()
     (o,) = result.decisions
     assert o.scheduled and o.attendees == ("alice", "bob", "carol")

@@ -192,22 +192,28 @@ def test_without_ortools_it_falls_back_to_the_repaired_greedy_and_says_so(monkey
     assert "plans 2 of 2" in plan.text and "greedy with repair" in plan.text
 
 
-def test_a_refused_hold_sends_the_meeting_on_and_the_schedule_stays_valid() -> None:
-    net = _crowded("optimize")
+def _fill_at_first_hold(net: FakeNetwork, who: str) -> list[Any]:
+    """`who`'s calendar fills at the time of the first hold it is sent, after it answered, so
+    that hold is refused. Returns the list the refused hold is put in."""
+    from slotwise.participant.calendar import Commitment
+    from slotwise.shared.slots import Interval
+
     refused: list[Any] = []
 
     def deliver(sender: str, recipient: str, body: Any) -> bool:
-        # z's calendar fills at 09:00 after it answered: its hold there is refused.
-        if type(body).__name__ == "Hold" and recipient == "z" and not refused:
+        if type(body).__name__ == "Hold" and recipient == who and not refused:
             refused.append(body)
-            from slotwise.participant.calendar import Commitment
-            from slotwise.shared.slots import Interval
-
-            agent = net.agents[AgentId("z")]
+            agent = net.agents[AgentId(who)]
             agent.calendar.accepted[MeetingId("other")] = Commitment(MeetingId("other"), Interval(body.start, body.end), 0)
         return True
 
     net.deliver = deliver
+    return refused
+
+
+def test_a_refused_hold_sends_the_meeting_on_and_the_schedule_stays_valid() -> None:
+    net = _crowded("optimize")
+    refused = _fill_at_first_hold(net, "z")  # z's hold at 09:00
     got = {d.id: d for d in net.run()}
     assert refused
     placed = [d for d in got.values() if d.scheduled]
@@ -247,19 +253,7 @@ def _refusal_ahead_of_a_plan(placement: str) -> tuple[dict[str, Any], list[Any]]
          {"id": "b", "duration_minutes": 60, "invitees": ["x", "z"], "priority": 1}],
         hours=(9, 12), slot=60, policies={"placement": placement})
     net = FakeNetwork(scenario)
-    refused: list[Any] = []
-
-    def deliver(sender: str, recipient: str, body: Any) -> bool:
-        if type(body).__name__ == "Hold" and recipient == "y" and not refused:
-            refused.append(body)
-            from slotwise.participant.calendar import Commitment
-            from slotwise.shared.slots import Interval
-
-            agent = net.agents[AgentId("y")]
-            agent.calendar.accepted[MeetingId("other")] = Commitment(MeetingId("other"), Interval(body.start, body.end), 0)
-        return True
-
-    net.deliver = deliver
+    refused = _fill_at_first_hold(net, "y")
     return {d.id: d for d in net.run()}, refused
 
 
