@@ -75,8 +75,7 @@ def optimum(scenario: Scenario, plan: Plan, limit_s: float) -> tuple[int, int, i
         answers = {who: [free[who].covers(plan.grid.interval(c, spec.duration_minutes)) for c in spec.candidates]
                    for who in spec.invitees}
         judge = SlotJudge(spec, plan.grid, ledger, plan.people, answers, {})
-        wanted.append(wanted_for(judge, list(range(len(spec.candidates))), w[spec.id], plan.people, ledger, booked,
-                                 limit=None))
+        wanted.append(wanted_for(judge, list(range(len(spec.candidates))), w[spec.id], plan.people, ledger, booked))
     found = optimize(wanted, limit_s, booked)
     weighted = sum(w[m] for m in found.chosen)
     return len(found.chosen), weighted, weighted if found.bound is None else found.bound

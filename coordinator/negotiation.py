@@ -828,10 +828,8 @@ class Negotiation:
         lowest = min((st.spec.priority for st in open_), default=0)
         preference = {st.id: self._preference(st) for st in open_}
         booked_per_day: dict[tuple[AgentId, date], int] = {}
-        # Every feasible candidate: with fewer, the greedy floor inside the model falls below what
-        # the walk itself would place, and so could the plan.
         wanted = [wanted_for(st.judge, preference[st.id], 1 + st.spec.priority - lowest, self.plan.people,
-                             self.ledger, booked_per_day, limit=None) for st in open_]
+                             self.ledger, booked_per_day) for st in open_]
         notices: list[Action] = []
         try:
             placement = optimize(wanted, budget, booked_per_day)
@@ -993,10 +991,11 @@ class Negotiation:
         return releases  # _advance resumes the walk at the next candidate
 
     def _replan(self, st: _MeetingState) -> None:
-        """A planned meeting's hold was refused: re-plan this meeting only. The candidates left
-        in its walk where its rule is met without anyone the plan seats in another undecided
-        meeting at an overlapping time come first, so the rest of the plan stands; the others
-        stay behind them, as the walk would have taken them."""
+        """A planned meeting's hold was refused: re-plan this meeting only, once (later refusals
+        walk on in this order). The candidates left in its walk where its rule is met without
+        anyone the plan seats in another undecided meeting at an overlapping time come first, so
+        the rest of the plan stands; the others stay behind them, as the walk would have taken
+        them."""
         assert st.walk_order is not None
         del self._seats[st.id]
         gap = gap_minutes(st.spec)
@@ -1011,9 +1010,10 @@ class Negotiation:
             chosen = rule.select(judged, free, load)
             return bool(chosen) and rule.satisfied(judged, chosen)
 
-        done, rest = list(st.walk_order[:st.cursor]), list(st.walk_order[st.cursor:])
-        first = [i for i in rest if clear(i)]
-        st.walk_order = done + first + [i for i in rest if i not in set(first)]
+        done, rest = list(st.walk_order[:st.cursor]), st.walk_order[st.cursor:]
+        clear_of_plan = [clear(i) for i in rest]
+        st.walk_order = (done + [i for i, ok in zip(rest, clear_of_plan, strict=True) if ok]
+                         + [i for i, ok in zip(rest, clear_of_plan, strict=True) if not ok])
 
     def _fail(self, st: _MeetingState, now: float, *, gave_up: bool) -> list[Action]:
         explained = self._explain(st, None)

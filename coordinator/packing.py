@@ -74,13 +74,11 @@ class Placement:
 
 
 def wanted_for(judge: SlotJudge, preference: Sequence[int], weight: int, people: Mapping[AgentId, Person],
-               ledger: Ledger, booked_per_day: dict[tuple[AgentId, date], int],
-               limit: int | None = None) -> Wanted:
+               ledger: Ledger, booked_per_day: dict[tuple[AgentId, date], int]) -> Wanted:
     """One meeting's options from its judge (answers, ledger and per-person constraints as the
-    walk sees them): its first `limit` feasible candidates in slot-order `preference` (None: all
-    of them; fewer keep the model small, but then the plan may fall below the greedy walk, which
-    may go anywhere). Fills `booked_per_day` (what the ledger holds per person and local day) where a
-    daily cap needs it."""
+    walk sees them): every feasible candidate, ranked by slot-order `preference` (with fewer,
+    the plan could fall below the greedy walk, which may go anywhere). Fills `booked_per_day`
+    (what the ledger holds per person and local day) where a daily cap needs it."""
     from slotwise.coordinator.policies.constraints import DailyCap
 
     spec, grid = judge.meeting, judge.grid
@@ -92,8 +90,6 @@ def wanted_for(judge: SlotJudge, preference: Sequence[int], weight: int, people:
     rule = spec.policies.rule
     possible = judge.open_mask(judged.required)  # skips, at C speed, where too few can come
     for r, i in enumerate(preference):
-        if limit is not None and len(options) >= limit:
-            break
         if possible is not None and not possible[i]:
             continue
         chosen = judge.choose(i, load, judged)
