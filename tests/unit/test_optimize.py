@@ -57,6 +57,15 @@ def brute_force(wanted: list[Wanted]) -> tuple[int, int, int]:
     return best
 
 
+def assert_a_packing(found: Placement) -> None:
+    """Nobody attending is in two of the chosen meetings at once."""
+    taken: dict[AgentId, list[tuple[int, int]]] = {}
+    for m, o in found.chosen.items():
+        for who in found.attendees(m):
+            assert all(not (a < o.end and o.start < b) for a, b in taken.get(who, ())), f"{who} in two places"
+            taken.setdefault(who, []).append((o.start, o.end))
+
+
 @pytest.mark.parametrize("seed", range(25))
 def test_the_optimizer_finds_the_brute_force_optimum(seed: int) -> None:
     wanted = random_instance(seed)
@@ -64,13 +73,7 @@ def test_the_optimizer_finds_the_brute_force_optimum(seed: int) -> None:
     found = optimize(wanted, time_limit_s=5)
     assert found.value(weights) == brute_force(wanted)
     assert found.value(weights) >= greedy_with_repair(wanted).value(weights)
-    taken: dict[AgentId, list[tuple[int, int]]] = {}
-    for w in wanted:  # and what it chose is a packing: nobody in two places at once
-        o = found.chosen.get(w.id)
-        if o is not None:
-            assert _fits(o, taken)
-            for who in o.attendees:
-                taken.setdefault(who, []).append((o.start, o.end))
+    assert_a_packing(found)  # and what it chose is a packing
 
 
 def flexible_instance(seed: int) -> list[Wanted]:
@@ -125,17 +128,11 @@ def test_with_attendance_variables_the_optimizer_matches_brute_force_over_subset
     weights = {w.id: w.weight for w in wanted}
     found = optimize(wanted, time_limit_s=5)
     assert found.value(weights) == brute_force_flexible(wanted)
-    taken: dict[AgentId, list[tuple[int, int]]] = {}
-    for w in wanted:  # a packing of the people actually attending, each option's rule met
-        o = found.chosen.get(w.id)
-        if o is None:
-            continue
-        who_comes = found.attendees(w.id)
+    assert_a_packing(found)  # of the people actually attending
+    for m, o in found.chosen.items():  # each option's rule met
+        who_comes = found.attendees(m)
         assert o.attendance is not None and len(who_comes) >= o.attendance.least
         assert o.attendance.must <= set(who_comes) <= set(o.attendees)
-        for who in who_comes:
-            assert all(not (a < o.end and o.start < b) for a, b in taken.get(who, ()))
-            taken.setdefault(who, []).append((o.start, o.end))
 
 
 def test_leaving_someone_out_of_one_meeting_can_place_another() -> None:
