@@ -22,7 +22,7 @@ from typing import Any
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from slotwise.shared import admin
+from slotwise.shared.wire import admin
 from slotwise.shared.errors import AdminError, Problem, ScenarioError
 from slotwise.shared.keys import ClientKeys
 

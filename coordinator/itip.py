@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from slotwise.shared.decision import Decision
 from slotwise.shared.events import uid_for, vevent
-from slotwise.shared.messages import MeetingScheduled
+from slotwise.shared.wire.messages import MeetingScheduled
 
 if TYPE_CHECKING:
     import icalendar

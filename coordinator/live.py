@@ -3,7 +3,7 @@
 The agents' side is the batch coordinator's, unchanged (`CoordinatorService`: sockets, CURVE,
 drops, rate limits); the core runs open-ended. What this shell adds:
 
-- an admin socket (ROUTER, JSON, see shared/admin.py), admitting only admin keys with CURVE and
+- an admin socket (ROUTER, JSON, see shared/wire/admin.py), admitting only admin keys with CURVE and
   bound to loopback or ipc without;
 - the store: every request and decision is committed before it is acknowledged or announced,
   and a restart rebuilds the core from it (decided meetings booked, in-flight ones asked again);
@@ -39,7 +39,7 @@ from slotwise.coordinator.negotiation import (
 from slotwise.coordinator.plan import MeetingSpec, Plan, compile_submission
 from slotwise.coordinator.service import CoordinatorService
 from slotwise.coordinator.store import Store, canonical
-from slotwise.shared import admin
+from slotwise.shared.wire import admin
 from slotwise.shared.decision import Decision
 from slotwise.shared.endpoints import Endpoints, is_loopback_address
 from slotwise.shared.errors import EndpointError, Problem, ScenarioError, UsageError

@@ -65,12 +65,12 @@ from slotwise.coordinator.plan import MeetingSpec, Plan
 from slotwise.coordinator.policies.slot_orders import Earliest
 from slotwise.coordinator.repair import greedy_with_repair
 from slotwise.coordinator.turns import Turns
-from slotwise.shared.codec import Envelope
+from slotwise.shared.wire.codec import Envelope
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import CoreError, ProtocolError, UsageError
-from slotwise.shared.guard import SessionGuard
+from slotwise.shared.wire.guard import SessionGuard
 from slotwise.shared.ids import AgentId, MeetingId
-from slotwise.shared.messages import (
+from slotwise.shared.wire.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
     Body,

@@ -39,13 +39,13 @@ from zmq.utils.monitor import recv_monitor_message
 from slotwise.participant.notify import Notifier
 from slotwise.participant.reminders import ReminderClock
 from slotwise.participant.responder import AgentAction, Booked, Exit, Responder, Unbooked
-from slotwise.shared.codec import MAX_FRAME_BYTES, Encoder, decode
+from slotwise.shared.wire.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.endpoints import Endpoints
 from slotwise.shared.errors import DecodeError, ProtocolError
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.keys import ClientKeys
 from slotwise.shared.ratelog import RateLimitedLog
-from slotwise.shared.routing import parse_recipients
+from slotwise.shared.wire.routing import parse_recipients
 
 if TYPE_CHECKING:
     from loguru import Logger

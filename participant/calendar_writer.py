@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import icalendar
     from loguru import Logger
 
-    from slotwise.shared.messages import MeetingScheduled
+    from slotwise.shared.wire.messages import MeetingScheduled
 
 MAX_PENDING = 1000
 

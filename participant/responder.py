@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from slotwise.participant.calendar import Calendar
-from slotwise.shared.codec import Envelope
+from slotwise.shared.wire.codec import Envelope
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import CoreError, ProtocolError
-from slotwise.shared.guard import SessionGuard
+from slotwise.shared.wire.guard import SessionGuard
 from slotwise.shared.ids import COORDINATOR, AgentId, MeetingId
-from slotwise.shared.messages import (
+from slotwise.shared.wire.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
     Body,

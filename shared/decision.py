@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from slotwise.shared.ids import NAME_PATTERN, AgentId, MeetingId
-from slotwise.shared.messages import MeetingFailed, MeetingScheduled
+from slotwise.shared.wire.messages import MeetingFailed, MeetingScheduled
 from slotwise.shared.slots import Interval, require_aware
 
 # ISO 8601 with the offset written out ("+00:00"), as the results file has always had it.

@@ -16,7 +16,7 @@ from slotwise.shared.caldav import WRITTEN_UID_SUFFIX
 if TYPE_CHECKING:
     import icalendar
 
-    from slotwise.shared.messages import MeetingScheduled
+    from slotwise.shared.wire.messages import MeetingScheduled
 
 ORGANIZER = "mailto:coordinator@slotwise.invalid"  # participants have names, not addresses
 

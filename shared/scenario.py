@@ -39,7 +39,7 @@ from pydantic import (
 from slotwise.shared.errors import Problem, ScenarioError
 from slotwise.shared.ics import busy_from_ics, read_calendar
 from slotwise.shared.ids import NAME_PATTERN, AgentId, MeetingId, is_valid_name
-from slotwise.shared.messages import MAX_CANDIDATES, MAX_REMIND_S
+from slotwise.shared.wire.messages import MAX_CANDIDATES, MAX_REMIND_S
 from slotwise.shared.recurrence import RecurrenceError, expand, parse
 from slotwise.shared.slots import ALWAYS, FreeTime, Interval, SlotGrid, subtract
 

@@ -85,7 +85,7 @@ def socketless_shell(*responders: Responder) -> AgentService:
 
     from slotwise.participant.agent import Hosted, _Wakeups
     from slotwise.participant.reminders import ReminderClock
-    from slotwise.shared.codec import Encoder
+    from slotwise.shared.wire.codec import Encoder
     from slotwise.shared.ratelog import RateLimitedLog
 
     shell = AgentService.__new__(AgentService)

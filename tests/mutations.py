@@ -15,9 +15,9 @@ from typing import Any
 
 import msgpack
 
-from slotwise.shared.codec import Encoder
+from slotwise.shared.wire.codec import Encoder
 from slotwise.shared.ids import COORDINATOR, AgentId
-from slotwise.shared.messages import (
+from slotwise.shared.wire.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
     Body,

@@ -10,11 +10,11 @@ import sys
 from slotwise.participant.agent import AgentService
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.responder import AgentAction, Responder
-from slotwise.shared.codec import Envelope
+from slotwise.shared.wire.codec import Envelope
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.ids import AgentId
 from slotwise.shared.logsetup import configure
-from slotwise.shared.messages import AvailabilityRequest, Hold
+from slotwise.shared.wire.messages import AvailabilityRequest, Hold
 from slotwise.shared.slots import FreeTime
 
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import zmq
 
-from slotwise.shared.codec import Encoder, decode
+from slotwise.shared.wire.codec import Encoder, decode
 from slotwise.shared.errors import DecodeError
 from slotwise.shared.ids import COORDINATOR
-from slotwise.shared.messages import (
+from slotwise.shared.wire.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
     Hello,

@@ -15,11 +15,11 @@ from slotwise.coordinator.negotiation import Decided, Explained, Negotiation, Pu
 from slotwise.coordinator.plan import compile_plan
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.responder import Exit, Responder, Send
-from slotwise.shared.codec import Encoder, Envelope, decode
+from slotwise.shared.wire.codec import Encoder, Envelope, decode
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId
-from slotwise.shared.messages import Body
+from slotwise.shared.wire.messages import Body
 from slotwise.shared.scenario import Scenario
 
 _SEQ = itertools.count(1_000_000)

@@ -11,7 +11,7 @@ from slotwise.coordinator.negotiation import Negotiation
 from slotwise.coordinator.plan import compile_plan
 from slotwise.report.audit import audit
 from slotwise.shared.ids import AgentId
-from slotwise.shared.messages import AvailabilityRequest, MeetingScheduled
+from slotwise.shared.wire.messages import AvailabilityRequest, MeetingScheduled
 from tests.helpers import make_scenario
 from tests.unit.fakenet import FakeNetwork
 

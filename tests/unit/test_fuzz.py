@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slotwise.coordinator.plan import compile_plan
-from slotwise.shared.codec import Encoder, decode
+from slotwise.shared.wire.codec import Encoder, decode
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId
-from slotwise.shared.messages import (
+from slotwise.shared.wire.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
     Heartbeat,

@@ -12,7 +12,7 @@ from slotwise.coordinator.negotiation import Cancelled, Decided, MeetingPhase, M
 from slotwise.coordinator.plan import MeetingSpec, compile_submission
 from slotwise.shared.errors import ScenarioError, UsageError
 from slotwise.shared.ids import AgentId, MeetingId
-from slotwise.shared.messages import MeetingCancelled, Release
+from slotwise.shared.wire.messages import MeetingCancelled, Release
 from slotwise.shared.scenario import Scenario
 from tests.helpers import at, make_scenario
 from tests.unit.fakenet import FakeNetwork

@@ -12,7 +12,7 @@ from slotwise.coordinator.plan import compile_plan
 from slotwise.participant.calendar import Commitment
 from slotwise.report.audit import audit
 from slotwise.shared.ids import AgentId
-from slotwise.shared.messages import AvailabilityRequest, AvailabilityResponse, Hold, HoldReply, Release
+from slotwise.shared.wire.messages import AvailabilityRequest, AvailabilityResponse, Hold, HoldReply, Release
 from slotwise.shared.scenario import Scenario, load_scenario
 from slotwise.shared.slots import Interval
 from tests.helpers import REPO, at, make_scenario, random_scenario

@@ -152,7 +152,7 @@ def test_blackout_dates_move_the_meeting() -> None:
 
 
 def _with_mute(on_silence: object, **kw: Any) -> tuple[FakeNetwork, Decision]:
-    from slotwise.shared.messages import AvailabilityResponse
+    from slotwise.shared.wire.messages import AvailabilityResponse
 
     people = {"a": {}, "b": {}, "mute": {}}
     s = make_scenario(people, [{"id": "m", "duration_minutes": 60, "invitees": ["a", "b", "mute"]}],
@@ -170,7 +170,7 @@ def test_silence_count_as_no_fails_an_all_hands() -> None:
 
 def test_silence_wait_asks_more_often() -> None:
     net, o = _with_mute({"wait": {"retries": 3}})
-    from slotwise.shared.messages import AvailabilityRequest
+    from slotwise.shared.wire.messages import AvailabilityRequest
 
     assert sum(1 for _, r, b in net.sent if r == "mute" and isinstance(b, AvailabilityRequest)) == 4
     assert not o.scheduled and net.now == 4.0

@@ -8,10 +8,10 @@ import pytest
 
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.responder import Exit, Responder, Send
-from slotwise.shared.codec import Encoder, decode
+from slotwise.shared.wire.codec import Encoder, decode
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId
-from slotwise.shared.messages import (
+from slotwise.shared.wire.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
     Body,

@@ -14,10 +14,10 @@ from slotwise.coordinator.service import CoordinatorService
 from slotwise.participant import agent as agent_shell
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.responder import Responder
-from slotwise.shared.codec import Encoder, decode
+from slotwise.shared.wire.codec import Encoder, decode
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.ids import COORDINATOR, AgentId
-from slotwise.shared.messages import Heartbeat, Hello, Ready, Release
+from slotwise.shared.wire.messages import Heartbeat, Hello, Ready, Release
 from slotwise.shared.slots import FreeTime
 from tests.helpers import make_scenario, socketless_shell
 

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from slotwise.shared.errors import DecodeError
 from slotwise.shared.ids import NAME_PATTERN, AgentId
-from slotwise.shared.messages import MAX_CANDIDATES, MESSAGE_TYPES, PROTOCOL_VERSION, Body, Message
+from slotwise.shared.wire.messages import MAX_CANDIDATES, MESSAGE_TYPES, PROTOCOL_VERSION, Body, Message
 
 MAX_FRAME_BYTES = 1 << 20  # also set as zmq.MAXMSGSIZE, so ZeroMQ drops bigger frames first
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from slotwise.shared.codec import Envelope
+from slotwise.shared.wire.codec import Envelope
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import AgentId
 
