@@ -23,7 +23,8 @@ from slotwise._version import __version__
 
 if TYPE_CHECKING:
     from slotwise.client import Client
-    from slotwise.coordinator.plan import MeetingSpec, Plan, compile_plan
+    from slotwise.coordinator.plan import Plan, compile_plan
+    from slotwise.coordinator.policies.base import MeetingSpec
     from slotwise.local import LocalRun, run_locally
     from slotwise.policies import Priority, Rule, Silence, SlotOrder, TimeConstraint
     from slotwise.shared.decision import Decision
@@ -60,7 +61,7 @@ _WHERE = {
     "Cluster": "slotwise.testing.harness",
     "Decision": "slotwise.shared.decision",
     "LocalRun": "slotwise.local",
-    "MeetingSpec": "slotwise.coordinator.plan",
+    "MeetingSpec": "slotwise.coordinator.policies.base",
     "Plan": "slotwise.coordinator.plan",
     "Priority": "slotwise.policies",
     "Rule": "slotwise.policies",

@@ -19,11 +19,11 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slotwise._version import __version__
+from slotwise.participant.arguments import add_participant_arguments  # stdlib only: cheap at start-up
 from slotwise.shared.endpoints import DEFAULT_BIND  # stdlib only: cheap at start-up
 
 if TYPE_CHECKING:  # the commands import what they use, so `slotwise participant` starts light
@@ -44,11 +44,14 @@ def _consoles() -> tuple[Console, Console]:
     return Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
 
 
-def _plan(path: Path, args: argparse.Namespace | None = None) -> tuple[Scenario, Plan]:
-    """Load and compile, with the command line's timeout overrides (ScenarioError: exit 2)."""
+def _plan(path: Path, args: argparse.Namespace | None = None, *, calendars: bool = False) -> tuple[Scenario, Plan]:
+    """Load and compile, with the command line's timeout overrides (ScenarioError: exit 2).
+    With `calendars` (the agents run here, or the file is being validated), every calendar file
+    a participant names must be readable too."""
     from slotwise.coordinator.plan import load_plan
+    from slotwise.participant.calendars.sources import calendar_file_problems
 
-    scenario, plan = load_plan(path)
+    scenario, plan = load_plan(path, checks=[calendar_file_problems] if calendars else ())
     if args is None:
         return scenario, plan
     changes = {k: v for k, v in {"join_timeout_s": getattr(args, "join_timeout", None),
@@ -113,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from slotwise.local import run_locally
     from slotwise.report.audit import audit, disagreements
 
-    scenario, plan = _plan(args.scenario, args)
+    scenario, plan = _plan(args.scenario, args, calendars=True)
     with _progress(plan, args.quiet) as on_action:
         local = run_locally(scenario, plan, transport=args.transport, on_action=on_action, secure=not args.insecure,
                             log_level="DEBUG" if args.verbose > 1 else "WARNING", hosts=args.hosts,
@@ -172,7 +175,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    _, plan = _plan(args.scenario)
+    _, plan = _plan(args.scenario, calendars=True)
     slots = sum(len(m.candidates) for m in plan.meetings)
     out, _ = _consoles()
     out.print(f"{args.scenario}: ok: {len(plan.people)} participants, {len(plan.meetings)} meetings, "
@@ -189,7 +192,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from slotwise.shared.slots import format_interval, format_moment
 
     out, err = _consoles()
-    scenario, plan = _plan(args.scenario, args)
+    scenario, plan = _plan(args.scenario, args, calendars=True)
     wanted = [m for m in plan.meetings if args.meeting in (m.id, m.series)]
     if not wanted:
         known = ", ".join(m.id for m in scenario.meetings)
@@ -294,48 +297,6 @@ def cmd_participant(args: argparse.Namespace) -> int:
     from slotwise.participant import cli as participant_cli
 
     return participant_cli.run(args)
-
-
-def add_participant_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--connect", required=True, metavar="ADDRESS",
-                   help="coordinator address: tcp://HOST:PORT or ipc://PATH")
-    p.add_argument("--name", action="append", metavar="NAME",
-                   help="a participant this process speaks for; repeat it to host several agents "
-                        "in one process, over one connection")
-    p.add_argument("--all", action="store_true", help="host every participant of --scenario")
-    p.add_argument("--host", metavar="NAME",
-                   help="this process's name as an agent host: its logs, and with --keys its key "
-                        "DIR/hosts/NAME.key_secret, bound to the names it may speak for")
-    source = p.add_mutually_exclusive_group()
-    source.add_argument("--scenario", type=Path, help="take the availability from a scenario")
-    source.add_argument("--availability", type=Path, metavar="FILE",
-                        help="availability file (YAML/JSON: timezone, available, busy), or for several "
-                             "agents a host file {\"agents\": {NAME: availability}}")
-    p.add_argument("--coordinator-timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="give up when the coordinator has been silent this long (default 30; 0: never, "
-                        "as for a live service that may restart)")
-    p.add_argument("--record", type=Path, metavar="PATH",
-                   help="on exit, write the meetings each agent accepted as JSON: to PATH for one "
-                        "agent, to PATH/NAME.record.json for several (or when PATH is a folder)")
-    p.add_argument("--keys", type=Path, metavar="DIR",
-                   help="CURVE keys: DIR/NAME.key_secret and DIR/coordinator.key (see slotwise keys)")
-    p.add_argument("--reply-delay", type=float, default=0.0, metavar="SECONDS",
-                   help="fault injection: send every reply this late, as over a slow link")
-    p.add_argument("--notify-command", metavar="CMD",
-                   help="run CMD (split like a shell would, not run by one) for each reminder, "
-                        "with the reminder as JSON on stdin; default: a log line")
-    p.add_argument("--mute-until", type=_moment, metavar="TIME",
-                   help="fire no reminder due before TIME (ISO 8601; a date is midnight UTC)")
-    p.add_argument("--log-level", default="INFO")
-
-
-def _moment(text: str) -> datetime:
-    """ISO 8601 date or time for the command line; naive means UTC."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date or time") from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,9 +22,9 @@ from typing import Any
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from slotwise.shared.wire import admin
 from slotwise.shared.errors import AdminError, Problem, ScenarioError
 from slotwise.shared.keys import ClientKeys
+from slotwise.shared.wire import admin
 
 _FAILED = zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
 

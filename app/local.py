@@ -26,13 +26,15 @@ from slotwise.coordinator.explain import CandidateRow
 from slotwise.coordinator.negotiation import Action, Explained
 from slotwise.coordinator.plan import Plan, compile_plan
 from slotwise.coordinator.service import CoordinatorService, RunResult
+from slotwise.participant.calendars.sources import calendar_file_problems
 from slotwise.participant.launch import group_command, host_groups
 from slotwise.shared.decision import Decision
 from slotwise.shared.endpoints import Endpoints, parse_endpoints
+from slotwise.shared.errors import Problem, ScenarioError
 from slotwise.shared.ids import COORDINATOR, MeetingId
 from slotwise.shared.keys import ServerKeys, generate
 from slotwise.shared.limits import ensure_open_files
-from slotwise.shared.scenario import Scenario
+from slotwise.shared.scenario import Scenario, render_path
 
 Records = dict[str, list[Decision]]
 
@@ -134,6 +136,9 @@ def run_locally(scenario: Scenario, plan: Plan | None = None, *, transport: str 
     other local process can join as a participant or pose as the coordinator. A host's key is
     bound to the participants it carries, and speaks for no one else."""
     plan = plan or compile_plan(scenario)
+    unreadable = [Problem(render_path(loc), message) for loc, message in calendar_file_problems(scenario)]
+    if unreadable:  # said now, not by agents exiting one by one while the coordinator waits
+        raise ScenarioError(scenario.name, unreadable)
     hosts = default_hosts() if hosts is None else hosts
     groups = host_groups(list(scenario.participants), hosts)
     ensure_open_files(len(groups))

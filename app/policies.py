@@ -8,12 +8,12 @@ a `MeetingSpec` (one compiled meeting occurrence) and never see sockets, clocks 
 
 from __future__ import annotations
 
-from slotwise.coordinator.plan import MeetingSpec
 from slotwise.coordinator.policies.base import (
     Booking,
     Configured,
     Kind,
     MeetingFacts,
+    MeetingSpec,
     NoOptions,
     PersonView,
     Priority,

@@ -21,9 +21,9 @@ import msgpack
 from rich.console import Console
 from rich.table import Table
 
-from slotwise.shared.wire.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.errors import DecodeError
 from slotwise.shared.ids import AgentId
+from slotwise.shared.wire.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.wire.messages import MAX_CANDIDATES, AvailabilityRequest, Hello
 
 TIME_TARGET_S = 0.005

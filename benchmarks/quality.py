@@ -31,6 +31,7 @@ from slotwise.coordinator.packing import wanted_for
 from slotwise.coordinator.placement import Ledger, SlotJudge
 from slotwise.coordinator.plan import Plan, compile_plan
 from slotwise.local import run_locally
+from slotwise.participant.calendars.sources import free_time
 from slotwise.report.audit import audit
 from slotwise.shared.decision import Decision
 from slotwise.shared.logsetup import configure
@@ -67,7 +68,7 @@ def optimum(scenario: Scenario, plan: Plan, limit_s: float) -> tuple[int, int, i
     """(placed, weighted, bound) of the best schedule CP-SAT finds from the scenario's own data,
     the bound being CP-SAT's proven upper bound on the weighted count (equal to it: optimal)."""
     ledger = Ledger(plan.grid)
-    free = {p: scenario.availability(p).free_time(plan.horizon) for p in plan.participants}
+    free = {p: free_time(scenario.availability(p), plan.horizon) for p in plan.participants}
     w = weights(plan)
     wanted = []
     booked: dict[Any, int] = {}

@@ -36,16 +36,17 @@ from slotwise.coordinator.negotiation import (
     MoveFailed,
     Negotiation,
 )
-from slotwise.coordinator.plan import MeetingSpec, Plan, compile_submission
+from slotwise.coordinator.plan import Plan, compile_submission
+from slotwise.coordinator.policies.base import MeetingSpec
 from slotwise.coordinator.service import CoordinatorService
 from slotwise.coordinator.store import Store, canonical
-from slotwise.shared.wire import admin
 from slotwise.shared.decision import Decision
 from slotwise.shared.endpoints import Endpoints, is_loopback_address
 from slotwise.shared.errors import EndpointError, Problem, ScenarioError, UsageError
 from slotwise.shared.ids import MeetingId
 from slotwise.shared.keys import ServerKeys
 from slotwise.shared.scenario import Scenario, render_path
+from slotwise.shared.wire import admin
 
 if TYPE_CHECKING:
     from loguru import Logger

@@ -61,15 +61,17 @@ from slotwise.coordinator.liveness import Liveness
 from slotwise.coordinator.optimize import optimize, warm_up
 from slotwise.coordinator.packing import gap_minutes, wanted_for
 from slotwise.coordinator.placement import Absence, Attempt, Ledger, SlotJudge, explain_failure
-from slotwise.coordinator.plan import MeetingSpec, Plan
+from slotwise.coordinator.plan import Plan
+from slotwise.coordinator.policies.base import MeetingSpec
 from slotwise.coordinator.policies.slot_orders import Earliest
 from slotwise.coordinator.repair import greedy_with_repair
 from slotwise.coordinator.turns import Turns
-from slotwise.shared.wire.codec import Envelope
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import CoreError, ProtocolError, UsageError
-from slotwise.shared.wire.guard import SessionGuard
 from slotwise.shared.ids import AgentId, MeetingId
+from slotwise.shared.slots import Interval
+from slotwise.shared.wire.codec import Envelope
+from slotwise.shared.wire.guard import SessionGuard
 from slotwise.shared.wire.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
@@ -85,7 +87,6 @@ from slotwise.shared.wire.messages import (
     Shutdown,
     Welcome,
 )
-from slotwise.shared.slots import Interval
 
 # A deadline passed, but the silent agent's connection is still answering what was sent before
 # this request (it is working through a backlog, in order): wait again, up to this many times,

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from slotwise.shared.ids import AgentId, MeetingId
 
 if TYPE_CHECKING:
-    from slotwise.coordinator.placement import Ledger, Person, SlotJudge
-    from slotwise.coordinator.plan import MeetingSpec
+    from slotwise.coordinator.placement import Ledger, SlotJudge
+    from slotwise.coordinator.policies.base import MeetingSpec, Person
 
 
 @dataclass(frozen=True, slots=True)

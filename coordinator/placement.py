@@ -13,15 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 from enum import Enum
-from typing import TYPE_CHECKING
 
-from slotwise.coordinator.policies.base import Booking, MeetingFacts, PersonView
+from slotwise.coordinator.policies.base import Booking, MeetingFacts, MeetingSpec, Person, PersonView
 from slotwise.shared.ids import AgentId, MeetingId
-from slotwise.shared.scenario import WorkingHoursSpec
 from slotwise.shared.slots import Interval, SlotGrid, format_moment
-
-if TYPE_CHECKING:
-    from slotwise.coordinator.plan import MeetingSpec
 
 
 class Ledger:
@@ -98,14 +93,6 @@ class Attempt:
     slot: int
     confirmed: tuple[AgentId, ...]
     refused: tuple[tuple[AgentId, str], ...]
-
-
-@dataclass(frozen=True)
-class Person:
-    """What the coordinator knows of a participant beyond its answers."""
-
-    zone: tzinfo
-    working_hours: WorkingHoursSpec | None = None
 
 
 class SlotJudge:

@@ -12,21 +12,21 @@ compile in `run`. Problems are reported with the field path of what to change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slotwise.coordinator.placement import Person
-from slotwise.coordinator.policies.base import Priority
-from slotwise.coordinator.policies.resolve import MeetingPolicies, resolve_policies
+from slotwise.coordinator.policies.base import MeetingPolicies, MeetingSpec, Person, Priority
+from slotwise.coordinator.policies.resolve import resolve_policies
 from slotwise.shared.errors import Problem, ScenarioError, UsageError
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.recurrence import RecurrenceError, expand
 from slotwise.shared.scenario import (
+    Check,
     Meeting,
     NegotiationSettings,
     Scenario,
@@ -40,31 +40,6 @@ from slotwise.shared.slots import Interval, SlotGrid
 MAX_OCCURRENCES = 1000  # per recurring meeting within the horizon; more is a scenario error
 
 Loc = tuple[Any, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class MeetingSpec:
-    """One meeting occurrence, ready to negotiate. Policies receive this, never file models."""
-
-    id: MeetingId
-    name: str  # as written ("" if none); `title` is what people read
-    title: str
-    duration_minutes: int
-    invitees: tuple[AgentId, ...]
-    min_participants: int | None  # as written in the file; None: the rule's default
-    required: int  # the fewest attendees the rule accepts: `rule.minimum`, asked once
-    priority: int
-    order: int  # position in the plan (file order; a series' occurrences in time order)
-    window: Interval | None  # the horizon cut to not_before / not_after; None: nothing left
-    not_before: datetime | None
-    not_after: datetime | None  # also the deadline for earliest-deadline-first
-    series: MeetingId | None  # for an occurrence: the id of the recurring meeting
-    policies: MeetingPolicies
-    all_slots: tuple[int, ...] = ()  # every candidate start in the window, as grid indices
-    candidates: tuple[int, ...] = ()  # those meeting-level constraints allow: what is asked
-    excluded_at: Mapping[int, str] = field(default_factory=dict)  # slot -> why it was removed
-    remind: tuple[int, ...] = ()  # reminder offsets before the start, seconds, largest first
-    on_conflict: str = "move"  # the live service's answer to an attendee's calendar changing
 
 
 @dataclass(frozen=True)
@@ -235,8 +210,9 @@ def compile_submission(scenario: Scenario, data: Any, source: str = "<request>",
     return list(updated.meetings), tuple(replace(m, order=order_from + m.order) for m in specs)
 
 
-def load_plan(path: str | Path) -> tuple[Scenario, Plan]:
-    """Read, check and compile a scenario file: every problem at once, with file and line."""
+def load_plan(path: str | Path, checks: Sequence[Check] = ()) -> tuple[Scenario, Plan]:
+    """Read, check and compile a scenario file: every problem at once, with file and line.
+    `checks` add what the caller knows to check (that an agent's calendar files can be read)."""
     compiled: list[Plan] = []
 
     def check(scenario: Scenario) -> Iterable[tuple[Loc, str]]:
@@ -245,7 +221,7 @@ def load_plan(path: str | Path) -> tuple[Scenario, Plan]:
             compiled.append(plan)
         return problems
 
-    scenario = load_scenario(path, checks=[check])
+    scenario = load_scenario(path, checks=[*checks, check])
     if not compiled:  # load_scenario raises first whenever a check reports a problem
         raise UsageError(f"{path}: the scenario did not compile")
     return scenario, compiled[0]

@@ -34,15 +34,15 @@ from slotwise.coordinator.negotiation import (
     Started,
 )
 from slotwise.coordinator.plan import Plan
-from slotwise.shared.wire.admin import ADMIN_DOMAIN
-from slotwise.shared.wire.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.decision import Decision
 from slotwise.shared.endpoints import Endpoints
 from slotwise.shared.errors import CoreError, DecodeError, EndpointError, ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId, MeetingId
 from slotwise.shared.keys import ServerKeys
-from slotwise.shared.wire.messages import Body, Heartbeat, Hello, MeetingFailed, MeetingScheduled
 from slotwise.shared.ratelog import RateLimitedLog
+from slotwise.shared.wire.admin import ADMIN_DOMAIN
+from slotwise.shared.wire.codec import MAX_FRAME_BYTES, Encoder, decode
+from slotwise.shared.wire.messages import Body, Heartbeat, Hello, MeetingFailed, MeetingScheduled
 from slotwise.shared.wire.routing import EVERYONE, recipients_frame
 
 if TYPE_CHECKING:

@@ -39,19 +39,19 @@ from zmq.utils.monitor import recv_monitor_message
 from slotwise.participant.notify import Notifier
 from slotwise.participant.reminders import ReminderClock
 from slotwise.participant.responder import AgentAction, Booked, Exit, Responder, Unbooked
-from slotwise.shared.wire.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.endpoints import Endpoints
 from slotwise.shared.errors import DecodeError, ProtocolError
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.keys import ClientKeys
 from slotwise.shared.ratelog import RateLimitedLog
+from slotwise.shared.wire.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.wire.routing import parse_recipients
 
 if TYPE_CHECKING:
     from loguru import Logger
 
-    from slotwise.participant.calendar_writer import CalendarWriter
-    from slotwise.participant.watch import CalendarWatch
+    from slotwise.participant.calendars.watch import CalendarWatch
+    from slotwise.participant.calendars.writer import CalendarWriter
 
 MAX_BATCH = 100  # envelopes in one ZeroMQ message, either way
 GC_THRESHOLD = 50_000  # allocations between young collections (Python's default: 700)

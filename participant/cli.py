@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slotwise.participant.agent import AgentService, write_record
+from slotwise.participant.arguments import add_participant_arguments
 from slotwise.participant.calendar import Calendar
+from slotwise.participant.calendars.sources import free_time, open_calendars
+from slotwise.participant.calendars.watch import CalendarWatch
 from slotwise.participant.responder import Link, Responder
-from slotwise.participant.watch import CalendarWatch
 from slotwise.shared.endpoints import parse_endpoints
-from slotwise.shared.errors import KeysError, Problem, ScenarioError
+from slotwise.shared.errors import CalendarError, IcsError, KeysError, Problem, ScenarioError
 from slotwise.shared.ids import AgentId, is_valid_name
 from slotwise.shared.keys import ClientKeys
 from slotwise.shared.logsetup import configure
 from slotwise.shared.scenario import Availability, load_agents, load_availability, load_scenario
 
 if TYPE_CHECKING:
-    from slotwise.participant.calendar_writer import CalendarWriter
+    from slotwise.participant.calendars.writer import CalendarWriter
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -68,31 +71,14 @@ def _is_host_file(path: Path) -> bool:
 
 
 def _calendars(name: str, availability: Availability) -> CalendarWriter | None:
-    """Feeds fetched and CalDAV logged into now, so a bad address or password is a clear error."""
+    """Files read, feeds fetched and CalDAV logged into now, so a bad path, address or password
+    is a clear error."""
     from loguru import logger
 
-    from slotwise.shared.caldav import CalendarError
-
-    for url in availability.ics_url:
-        from slotwise.shared.feeds import feed_for
-
-        try:
-            feed_for(url)
-        except CalendarError as exc:
-            raise _Refused(f"{name}: calendar feed: {exc}") from None
-    if availability.caldav is None:
-        return None
-    from slotwise.participant.calendar_writer import CalendarWriter
-    from slotwise.shared.caldav import reader_for
-
     try:
-        reader = reader_for(availability.caldav)
-        if availability.caldav.write:
-            reader.write_target()  # a write_to that names no calendar is an error now
-            return CalendarWriter(reader, name, logger.bind(role="participant", agent=name))
-    except CalendarError as exc:
+        return open_calendars(name, availability, logger.bind(role="participant"))
+    except (CalendarError, IcsError) as exc:
         raise _Refused(f"{name}: calendar: {exc}") from None
-    return None
 
 
 def _keys(args: argparse.Namespace, names: list[str], keys_dir: Path | None) -> ClientKeys | None:
@@ -134,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         logger.error("{}", exc)
         return EXIT_BAD_INPUT
     link = Link()  # one connection: the coordinator heard by one agent is heard by all
-    responders = [Responder(AgentId(n), Calendar(a.free_time), args.coordinator_timeout, link)
+    responders = [Responder(AgentId(n), Calendar(partial(free_time, a)), args.coordinator_timeout, link)
                   for n, a in agents.items()]
     watches = {n: watch for n, a in agents.items() if (watch := CalendarWatch.of(a)) is not None}
     logger.debug("connecting to {} as {}", endpoints, ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
@@ -154,8 +140,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from slotwise.cli import add_participant_arguments
-
     parser = argparse.ArgumentParser(prog="slotwise participant", description=__doc__)
     add_participant_arguments(parser)
     return run(parser.parse_args(argv))

@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from slotwise.participant.calendar import Calendar
-from slotwise.shared.wire.codec import Envelope
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import CoreError, ProtocolError
-from slotwise.shared.wire.guard import SessionGuard
 from slotwise.shared.ids import COORDINATOR, AgentId, MeetingId
+from slotwise.shared.slots import Interval, SlotGrid
+from slotwise.shared.wire.codec import Envelope
+from slotwise.shared.wire.guard import SessionGuard
 from slotwise.shared.wire.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
@@ -35,7 +36,6 @@ from slotwise.shared.wire.messages import (
     Shutdown,
     Welcome,
 )
-from slotwise.shared.slots import Interval, SlotGrid
 
 HELLO_RESEND_S = 0.5  # until welcomed; cheap, and covers a coordinator that starts after us
 HELLO_RESEND_MAX_S = 4.0  # doubling up to this: ten thousand agents must not flood a busy coordinator

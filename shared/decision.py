@@ -14,8 +14,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from slotwise.shared.ids import NAME_PATTERN, AgentId, MeetingId
-from slotwise.shared.wire.messages import MeetingFailed, MeetingScheduled
 from slotwise.shared.slots import Interval, require_aware
+from slotwise.shared.wire.messages import MeetingFailed, MeetingScheduled
 
 # ISO 8601 with the offset written out ("+00:00"), as the results file has always had it.
 Moment = Annotated[datetime, AfterValidator(require_aware), PlainSerializer(datetime.isoformat, return_type=str)]

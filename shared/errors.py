@@ -5,6 +5,7 @@
     │   ├── ScenarioError   names file, line, field and problem
     │   ├── PolicyError     an unknown policy name or bad policy options
     │   ├── IcsError        a calendar file that cannot be read
+    │   ├── CalendarError   a calendar server or feed that cannot be used
     │   ├── KeysError       a keys folder that cannot be used
     │   ├── EndpointError   an address that cannot be used (or may not be, without keys)
     │   └── JournalError    a journal that is torn in the middle or belongs to another scenario
@@ -69,6 +70,11 @@ class PolicyError(InputError):
 
 class IcsError(InputError, ValueError):
     """A file that is not a readable iCalendar calendar (a ValueError: validators report it)."""
+
+
+class CalendarError(InputError):
+    """A calendar server or feed that cannot be used: unreachable, a refused login, no such
+    calendar, too large."""
 
 
 class KeysError(InputError, ValueError):

@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from slotwise.shared.caldav import WRITTEN_UID_SUFFIX
-
 if TYPE_CHECKING:
     import icalendar
 
     from slotwise.shared.wire.messages import MeetingScheduled
 
+# The UIDs of events slotwise writes end so: an agent reading its owner's calendar skips them.
+WRITTEN_UID_SUFFIX = "@slotwise"
 ORGANIZER = "mailto:coordinator@slotwise.invalid"  # participants have names, not addresses
 
 

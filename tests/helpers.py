@@ -14,7 +14,7 @@ from slotwise.shared.scenario import Scenario
 from slotwise.synthetic import synthetic_scenario
 
 if TYPE_CHECKING:
-    from slotwise.coordinator.plan import MeetingSpec
+    from slotwise.coordinator.policies.base import MeetingSpec
 
 DAY = datetime(2024, 7, 22, tzinfo=UTC)  # a Monday
 REPO = Path(__file__).resolve().parent.parent
@@ -61,9 +61,8 @@ def spec(rule: object | None = None, **fields: Any) -> MeetingSpec:
     """A MeetingSpec as the plan compiles it, for testing one policy on its own."""
     from dataclasses import replace
 
-    from slotwise.coordinator.plan import MeetingSpec
+    from slotwise.coordinator.policies.base import MeetingPolicies, MeetingSpec
     from slotwise.coordinator.policies.registry import load_policy
-    from slotwise.coordinator.policies.resolve import MeetingPolicies
     from slotwise.shared.ids import AgentId, MeetingId
     from slotwise.shared.scenario import Meeting
 
@@ -85,8 +84,8 @@ def socketless_shell(*responders: Responder) -> AgentService:
 
     from slotwise.participant.agent import Hosted, _Wakeups
     from slotwise.participant.reminders import ReminderClock
-    from slotwise.shared.wire.codec import Encoder
     from slotwise.shared.ratelog import RateLimitedLog
+    from slotwise.shared.wire.codec import Encoder
 
     shell = AgentService.__new__(AgentService)
     shell.agents = {r.name: Hosted(r, Encoder(r.name), ReminderClock(), logger.bind(role="test", agent=r.name))

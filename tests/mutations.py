@@ -15,8 +15,8 @@ from typing import Any
 
 import msgpack
 
-from slotwise.shared.wire.codec import Encoder
 from slotwise.shared.ids import COORDINATOR, AgentId
+from slotwise.shared.wire.codec import Encoder
 from slotwise.shared.wire.messages import (
     AvailabilityRequest,
     AvailabilityResponse,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from slotwise.coordinator.plan import Plan
+from slotwise.participant.calendars.sources import free_time
 from slotwise.shared.decision import Decision
 from slotwise.shared.scenario import Scenario
 
@@ -22,7 +23,7 @@ def audit(scenario: Scenario, plan: Plan, decisions: Sequence[Decision]) -> list
     """
     problems: list[str] = []
     horizon = plan.horizon
-    free = {name: scenario.availability(name).free_time(horizon) for name in scenario.participants}
+    free = {name: free_time(scenario.availability(name), horizon) for name in scenario.participants}
     booked: dict[str, list[Decision]] = {}
     decided = {d.id for d in decisions}
     problems += [f"{m.id} was never decided" for m in plan.meetings if m.id not in decided]

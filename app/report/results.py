@@ -18,7 +18,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 from rich.table import Table
 
-from slotwise.coordinator.plan import MeetingSpec, Plan
+from slotwise.coordinator.plan import Plan
+from slotwise.coordinator.policies.base import MeetingSpec
 from slotwise.coordinator.service import RunResult
 from slotwise.shared.decision import Decision
 from slotwise.shared.slots import format_interval

@@ -1,4 +1,5 @@
-"""The four policy contracts. Every method is pure: facts in, verdict out, no I/O.
+"""The policy contracts, and the facts policies are given. Every method is pure: facts in,
+verdict out, no I/O.
 
 - Rule: does this set of available attendees satisfy the meeting, and whom should we hold?
 - Priority: in what order are meetings negotiated?
@@ -11,23 +12,24 @@ scenario is loaded, so a bad parameter is a scenario error with a field path) an
 `cls(options)`. Third-party packages register classes under the entry-point group
 `slotwise.policies` as `name = "package.module:Class"`; the class's `kind` says which of the
 four it is.
+
+The facts live here too, beside the contracts that read them: `MeetingSpec` (one compiled meeting
+occurrence, which carries its resolved `MeetingPolicies`), `Person` and `PersonView`. The
+compiler (coordinator/plan.py) makes them; nothing below this module knows of files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import tzinfo
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
+from datetime import datetime, tzinfo
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.scenario import WorkingHoursSpec
 from slotwise.shared.slots import Interval
-
-if TYPE_CHECKING:
-    from slotwise.coordinator.plan import MeetingSpec
 
 Kind = Literal["rule", "priority", "constraint", "slot_order", "silence"]
 
@@ -138,3 +140,44 @@ class Silence(Protocol):
 
     def judged_meeting(self, meeting: MeetingSpec, silent: Collection[str]) -> MeetingSpec:
         """The meeting as its rule should see it, given who stayed silent."""
+
+
+@dataclass(frozen=True)
+class MeetingPolicies:
+    rule: Rule
+    constraints: tuple[TimeConstraint, ...]
+    slot_order: SlotOrder
+    silence: Silence
+
+
+@dataclass(frozen=True)
+class Person:
+    """What the coordinator knows of a participant beyond its answers."""
+
+    zone: tzinfo
+    working_hours: WorkingHoursSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSpec:
+    """One meeting occurrence, ready to negotiate. Policies receive this, never file models."""
+
+    id: MeetingId
+    name: str  # as written ("" if none); `title` is what people read
+    title: str
+    duration_minutes: int
+    invitees: tuple[AgentId, ...]
+    min_participants: int | None  # as written in the file; None: the rule's default
+    required: int  # the fewest attendees the rule accepts: `rule.minimum`, asked once
+    priority: int
+    order: int  # position in the plan (file order; a series' occurrences in time order)
+    window: Interval | None  # the horizon cut to not_before / not_after; None: nothing left
+    not_before: datetime | None
+    not_after: datetime | None  # also the deadline for earliest-deadline-first
+    series: MeetingId | None  # for an occurrence: the id of the recurring meeting
+    policies: MeetingPolicies
+    all_slots: tuple[int, ...] = ()  # every candidate start in the window, as grid indices
+    candidates: tuple[int, ...] = ()  # those meeting-level constraints allow: what is asked
+    excluded_at: Mapping[int, str] = field(default_factory=dict)  # slot -> why it was removed
+    remind: tuple[int, ...] = ()  # reminder offsets before the start, seconds, largest first
+    on_conflict: str = "move"  # the live service's answer to an attendee's calendar changing

@@ -8,17 +8,13 @@ person during the walk, in that person's own time zone, so DST is the zone datab
 from __future__ import annotations
 
 from datetime import date, time, timedelta, tzinfo
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from slotwise.coordinator.policies.base import Kind, PersonView
+from slotwise.coordinator.policies.base import Kind, MeetingSpec, PersonView
 from slotwise.shared.scenario import DAYS, WORKDAYS, Day, WorkingHoursSpec
 from slotwise.shared.slots import Interval
-
-if TYPE_CHECKING:
-    from slotwise.coordinator.plan import MeetingSpec
-
 
 
 class _Opts(BaseModel):

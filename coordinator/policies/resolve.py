@@ -7,10 +7,9 @@ the option names say which rule is meant (see RULE_SHORTHANDS).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from slotwise.coordinator.policies.base import Kind, Priority, Rule, Silence, SlotOrder, TimeConstraint
+from slotwise.coordinator.policies.base import Kind, MeetingPolicies, Priority
 from slotwise.coordinator.policies.registry import load_policy, policy_class
 from slotwise.shared.errors import PolicyError
 from slotwise.shared.scenario import PolicySpec, Scenario
@@ -18,14 +17,6 @@ from slotwise.shared.scenario import PolicySpec, Scenario
 Loc = tuple[Any, ...]
 RULE_SHORTHANDS = {"required": "required-attendees", "fraction": "quorum", "groups": "roles",
                    "min_participants": "min-participants"}
-
-
-@dataclass(frozen=True)
-class MeetingPolicies:
-    rule: Rule
-    constraints: tuple[TimeConstraint, ...]
-    slot_order: SlotOrder
-    silence: Silence
 
 
 def _rule_spec(spec: PolicySpec) -> PolicySpec:

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from slotwise.coordinator.policies.base import Configured, Kind
+from slotwise.coordinator.policies.base import Configured, Kind, MeetingSpec
 from slotwise.shared.ids import AgentId
-
-if TYPE_CHECKING:
-    from slotwise.coordinator.plan import MeetingSpec
 
 
 def _names(people: Sequence[str]) -> str:

@@ -12,14 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from slotwise.coordinator.policies.base import Configured, Kind
-
-if TYPE_CHECKING:
-    from slotwise.coordinator.plan import MeetingSpec
+from slotwise.coordinator.policies.base import Configured, Kind, MeetingSpec
 
 
 class CountAsNo(Configured):

@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from slotwise.shared.wire.codec import Envelope
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import AgentId
+from slotwise.shared.wire.codec import Envelope
 
 SEEN_PER_SESSION = 4096
 SESSIONS_PER_SENDER = 4

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from slotwise.coordinator.plan import compile_plan
+from slotwise.participant.calendars.sources import free_time
 from slotwise.participant.launch import participant_command
 from slotwise.shared.scenario import Scenario
 from slotwise.shared.slots import Interval
@@ -111,7 +112,7 @@ def check_results(scenario: Scenario, doc: dict[str, Any]) -> None:
         assert when.minutes == s.duration_minutes
         assert scenario.horizon_interval.contains(when)
         for who in m["participants"]:
-            assert scenario.availability(who).free_time(scenario.horizon_interval).covers(when), f"{who} not free for {m['id']}"
+            assert free_time(scenario.availability(who), scenario.horizon_interval).covers(when), f"{who} not free for {m['id']}"
             for other, start, end in busy.get(who, []):
                 assert not when.overlaps(Interval(datetime.fromisoformat(start), datetime.fromisoformat(end))), \
                     f"{who} double-booked: {m['id']} and {other}"

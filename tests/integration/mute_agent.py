@@ -10,12 +10,12 @@ import sys
 from slotwise.participant.agent import AgentService
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.responder import AgentAction, Responder
-from slotwise.shared.wire.codec import Envelope
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.ids import AgentId
 from slotwise.shared.logsetup import configure
-from slotwise.shared.wire.messages import AvailabilityRequest, Hold
 from slotwise.shared.slots import FreeTime
+from slotwise.shared.wire.codec import Envelope
+from slotwise.shared.wire.messages import AvailabilityRequest, Hold
 
 
 class MuteResponder(Responder):

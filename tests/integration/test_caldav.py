@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from slotwise.shared.caldav import CalDavReader, CalendarError
-from slotwise.shared.ics import busy_from_ics
+from slotwise.participant.calendars.caldav import CalDavReader
+from slotwise.participant.calendars.ics import busy_from_ics
+from slotwise.shared.errors import CalendarError
 from slotwise.shared.scenario import CalDavSpec, load_scenario
 from slotwise.shared.slots import Interval
 from tests.helpers import REPO
@@ -298,7 +299,7 @@ def test_a_calendar_change_under_a_meeting_is_answered_by_its_policy(server: Rad
 
 
 def test_a_published_feed_reads_as_its_file_and_a_304_changes_nothing(server: Radicale) -> None:
-    from slotwise.shared.feeds import FeedReader
+    from slotwise.participant.calendars.feeds import FeedReader
 
     sample = next(p for p in SAMPLES if p.stem == "each_week_but_two_deleted")
     server.upload("bob", sample, "published")

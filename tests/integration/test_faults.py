@@ -22,11 +22,11 @@ from slotwise.coordinator.negotiation import Action, Decided, Started
 from slotwise.coordinator.plan import compile_plan
 from slotwise.coordinator.service import CoordinatorService, RunResult
 from slotwise.report.audit import audit
-from slotwise.shared.wire.codec import Encoder
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.ids import AgentId
-from slotwise.shared.wire.messages import PROTOCOL_VERSION, Heartbeat, MeetingScheduled
 from slotwise.shared.scenario import Scenario, dump_availability, load_scenario
+from slotwise.shared.wire.codec import Encoder
+from slotwise.shared.wire.messages import PROTOCOL_VERSION, Heartbeat, MeetingScheduled
 from tests.helpers import REPO, make_scenario
 from tests.integration.conftest import Children
 

@@ -16,12 +16,12 @@ import zmq.auth
 from slotwise.coordinator.negotiation import Action, Started
 from slotwise.coordinator.plan import compile_plan
 from slotwise.coordinator.service import CoordinatorService
-from slotwise.shared.wire.codec import Encoder
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.ids import AgentId
 from slotwise.shared.keys import ServerKeys, generate
-from slotwise.shared.wire.messages import Hello
 from slotwise.shared.scenario import dump_agents, dump_availability
+from slotwise.shared.wire.codec import Encoder
+from slotwise.shared.wire.messages import Hello
 from tests.helpers import REPO, make_scenario
 from tests.integration.conftest import SLOTWISE, Children, run_cli
 

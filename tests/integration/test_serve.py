@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from slotwise.client import Client
+from slotwise.participant.calendars.sources import free_time
 from slotwise.participant.launch import participant_command
 from slotwise.shared.errors import AdminError, ScenarioError
 from slotwise.shared.keys import generate
@@ -146,7 +147,7 @@ def check_schedule(scenario: Scenario, entries: list[dict[str, Any]]) -> None:
         assert len(e["participants"]) >= e["min_participants"], e
         assert scenario.horizon_interval.contains(when)
         for who in e["participants"]:
-            assert scenario.availability(who).free_time(scenario.horizon_interval).covers(when), f"{who} busy: {e}"
+            assert free_time(scenario.availability(who), scenario.horizon_interval).covers(when), f"{who} busy: {e}"
             for other, span in busy.get(who, []):
                 assert not when.overlaps(span), f"{who} double-booked: {e['id']} and {other}"
             busy.setdefault(who, []).append((e["id"], when))

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 import zmq
 
-from slotwise.shared.wire.codec import Encoder, decode
 from slotwise.shared.errors import DecodeError
 from slotwise.shared.ids import COORDINATOR
+from slotwise.shared.scenario import load_scenario
+from slotwise.shared.wire.codec import Encoder, decode
 from slotwise.shared.wire.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
@@ -29,7 +30,6 @@ from slotwise.shared.wire.messages import (
     Shutdown,
     Welcome,
 )
-from slotwise.shared.scenario import load_scenario
 from tests.helpers import REPO
 from tests.integration.conftest import SLOTWISE, Children, check_results
 from tests.mutations import T0, agent_bodies, agent_encoder, coordinator_bodies, mutated, real_frames

@@ -10,17 +10,19 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 from slotwise.coordinator.negotiation import Decided, Explained, Negotiation, Publish, SendTo
 from slotwise.coordinator.plan import compile_plan
 from slotwise.participant.calendar import Calendar
+from slotwise.participant.calendars.sources import free_time
 from slotwise.participant.responder import Exit, Responder, Send
-from slotwise.shared.wire.codec import Encoder, Envelope, decode
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId
-from slotwise.shared.wire.messages import Body
 from slotwise.shared.scenario import Scenario
+from slotwise.shared.wire.codec import Encoder, Envelope, decode
+from slotwise.shared.wire.messages import Body
 
 _SEQ = itertools.count(1_000_000)
 
@@ -59,7 +61,7 @@ class FakeNetwork:
                 self.start_agent(name)
 
     def start_agent(self, name: AgentId) -> Responder:
-        agent = Responder(name, Calendar(self.scenario.availability(name).free_time), 30.0)
+        agent = Responder(name, Calendar(partial(free_time, self.scenario.availability(name))), 30.0)
         self.agents[name] = agent
         self.codecs[name] = Encoder(name)
         self._agent_actions(name, agent.start(self.now))

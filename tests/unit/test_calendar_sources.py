@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from slotwise.shared.caldav import CalDavReader
+from slotwise.participant.calendars.caldav import CalDavReader
 from slotwise.shared.scenario import CalDavSpec
 from slotwise.shared.slots import Interval
 

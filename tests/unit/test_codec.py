@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slotwise.shared.wire.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.errors import DecodeError
 from slotwise.shared.ids import AgentId
+from slotwise.shared.wire.codec import MAX_FRAME_BYTES, Encoder, decode
 from slotwise.shared.wire.messages import (
     PROTOCOL_VERSION,
     AvailabilityRequest,

@@ -10,11 +10,11 @@ from slotwise.coordinator.negotiation import Negotiation
 from slotwise.coordinator.plan import compile_plan
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.responder import Responder
-from slotwise.shared.wire.codec import decode
 from slotwise.shared.errors import DecodeError, ProtocolError
 from slotwise.shared.ids import AgentId
-from slotwise.shared.wire.messages import Welcome
 from slotwise.shared.slots import FreeTime, Interval
+from slotwise.shared.wire.codec import decode
+from slotwise.shared.wire.messages import Welcome
 from tests.helpers import make_scenario
 from tests.mutations import T0, agent_bodies, agent_encoder, coordinator_bodies, coordinator_encoder, mutated, real_frames
 

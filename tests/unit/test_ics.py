@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from slotwise.participant.calendars.ics import IcsError, busy_from_ics
+from slotwise.participant.calendars.sources import calendar_file_problems
 from slotwise.shared.errors import ScenarioError
-from slotwise.shared.ics import IcsError, busy_from_ics
 from slotwise.shared.scenario import load_scenario
 from slotwise.shared.slots import Interval
 from tests.helpers import REPO
@@ -94,7 +95,10 @@ def test_a_participants_calendar_file_blocks_its_events(tmp_path: Path) -> None:
 
 
 def test_a_missing_calendar_file_is_a_scenario_error(tmp_path: Path) -> None:
+    """Checked where calendars are read (`run`, `validate`, the agent), with file, line and field;
+    the file schema itself never reads a calendar."""
     path = tmp_path / "s.yaml"
     path.write_text(SCENARIO)
+    assert load_scenario(path).availability("nextcloud").ics  # the schema alone: the path, resolved
     with pytest.raises(ScenarioError, match=r"s.yaml:6: participants.nextcloud.ics\[0\]: .*cannot read"):
-        load_scenario(path)
+        load_scenario(path, checks=[calendar_file_problems])

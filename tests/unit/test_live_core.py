@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from slotwise.coordinator.negotiation import Cancelled, Decided, MeetingPhase, MoveFailed
-from slotwise.coordinator.plan import MeetingSpec, compile_submission
+from slotwise.coordinator.plan import compile_submission
+from slotwise.coordinator.policies.base import MeetingSpec
 from slotwise.shared.errors import ScenarioError, UsageError
 from slotwise.shared.ids import AgentId, MeetingId
-from slotwise.shared.wire.messages import MeetingCancelled, Release
 from slotwise.shared.scenario import Scenario
+from slotwise.shared.wire.messages import MeetingCancelled, Release
 from tests.helpers import at, make_scenario
 from tests.unit.fakenet import FakeNetwork
 

@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 
 from slotwise.coordinator.plan import compile_plan
 from slotwise.participant.calendar import Commitment
+from slotwise.participant.calendars.sources import free_time
 from slotwise.report.audit import audit
 from slotwise.shared.ids import AgentId
-from slotwise.shared.wire.messages import AvailabilityRequest, AvailabilityResponse, Hold, HoldReply, Release
 from slotwise.shared.scenario import Scenario, load_scenario
 from slotwise.shared.slots import Interval
+from slotwise.shared.wire.messages import AvailabilityRequest, AvailabilityResponse, Hold, HoldReply, Release
 from tests.helpers import REPO, at, make_scenario, random_scenario
 from tests.unit.fakenet import FakeNetwork, envelope
 
@@ -188,7 +189,7 @@ def test_disjoint_meetings_are_placed_concurrently() -> None:
 
 def _sequential_reference(s: Scenario) -> dict[str, tuple[str, ...]]:
     """Place meetings one by one by brute force: what the pipelined core must reproduce."""
-    free = {n: s.availability(n).free_time(s.horizon_interval) for n in s.participants}
+    free = {n: free_time(s.availability(n), s.horizon_interval) for n in s.participants}
     booked: dict[str, list[Interval]] = {n: [] for n in s.participants}
     order = sorted(enumerate(compile_plan(s).meetings), key=lambda im: (-im[1].priority, im[0]))
     result: dict[str, tuple[str, ...]] = {}

@@ -14,9 +14,9 @@ from slotwise.coordinator.negotiation import Negotiation, Phase
 from slotwise.coordinator.plan import compile_plan, load_plan
 from slotwise.coordinator.service import RunResult, RunStats
 from slotwise.report.results import Results
-from slotwise.shared.wire.codec import Encoder, decode
 from slotwise.shared.errors import CoreError, DecodeError, ProtocolError, ScenarioError
 from slotwise.shared.ids import AgentId
+from slotwise.shared.wire.codec import Encoder, decode
 from slotwise.shared.wire.messages import PROTOCOL_VERSION, Hello
 from tests.helpers import make_scenario, scenario_dict, write_scenario
 from tests.unit.fakenet import FakeNetwork

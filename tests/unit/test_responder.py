@@ -8,9 +8,10 @@ import pytest
 
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.responder import Exit, Responder, Send
-from slotwise.shared.wire.codec import Encoder, decode
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId
+from slotwise.shared.slots import FreeTime, Interval
+from slotwise.shared.wire.codec import Encoder, decode
 from slotwise.shared.wire.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
@@ -25,7 +26,6 @@ from slotwise.shared.wire.messages import (
     Shutdown,
     Welcome,
 )
-from slotwise.shared.slots import FreeTime, Interval
 
 T0 = datetime(2024, 7, 22, 8, tzinfo=UTC)
 

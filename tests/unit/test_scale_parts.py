@@ -16,13 +16,13 @@ from slotwise.coordinator.plan import compile_plan
 from slotwise.coordinator.turns import Turns
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.responder import Link, Responder
-from slotwise.shared.wire.codec import Encoder, decode
 from slotwise.shared.errors import DecodeError, KeysError
 from slotwise.shared.ids import COORDINATOR, AgentId, MeetingId
 from slotwise.shared.keys import ClientKeys, ServerKeys, generate, host_names
+from slotwise.shared.slots import FreeTime, Interval, SlotGrid
+from slotwise.shared.wire.codec import Encoder, decode
 from slotwise.shared.wire.messages import AvailabilityRequest, Heartbeat, Hello, Ready, Welcome
 from slotwise.shared.wire.routing import parse_recipients, recipients_frame
-from slotwise.shared.slots import FreeTime, Interval, SlotGrid
 from tests.helpers import make_scenario, socketless_shell
 
 # --- whose turn it is ---------------------------------------------------------------------------

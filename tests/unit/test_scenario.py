@@ -46,16 +46,16 @@ def test_shipped_scenarios_load(path: Path) -> None:
 def test_naive_times_are_read_in_the_scenario_zone(tmp_path: Path) -> None:
     s = load_scenario(write(tmp_path, GOOD))
     assert s.horizon.start == datetime(2024, 7, 22, 6, tzinfo=UTC)  # 08:00 CEST
-    free = s.availability("alice").free_time()
+    free = s.availability("alice").declared_free_time()
     assert [iv.start for iv in free] == [datetime(2024, 7, 22, 7, tzinfo=UTC)]
     assert s.slot_minutes == 15 and compile_plan(s).meetings[0].required == 2 and s.meetings[0].title == "m"
 
 
 def test_free_time_is_available_minus_busy_and_unbounded_when_neither_given(tmp_path: Path) -> None:
     s = load_scenario(write(tmp_path, GOOD))
-    bob = list(s.availability("bob").free_time())
+    bob = list(s.availability("bob").declared_free_time())
     assert len(bob) == 2 and bob[0].end == datetime(2024, 7, 22, 13, tzinfo=UTC)
-    carol = s.availability("carol").free_time()
+    carol = s.availability("carol").declared_free_time()
     assert len(carol) == 1
 
 
@@ -108,10 +108,10 @@ def test_missing_file_and_non_mapping(tmp_path: Path) -> None:
 def test_availability_file(tmp_path: Path) -> None:
     path = tmp_path / "a.yaml"
     path.write_text("timezone: Asia/Tokyo\navailable: [[2024-07-22T09:00:00, 2024-07-22T17:00:00]]\n")
-    (window,) = load_availability(path).free_time()
+    (window,) = load_availability(path).declared_free_time()
     assert window.start == datetime(2024, 7, 22, 0, tzinfo=UTC)
     path.write_text("")
-    assert len(load_availability(path).free_time()) == 1
+    assert len(load_availability(path).declared_free_time()) == 1
 
 
 RECURRING = """\
@@ -136,7 +136,7 @@ meetings:
 
 def test_recurring_availability_is_dst_correct_with_exdate_and_rdate(tmp_path: Path) -> None:
     s = load_scenario(write(tmp_path, RECURRING))
-    free = list(s.availability("berlin").free_time(s.horizon_interval))
+    free = list(s.availability("berlin").declared_free_time(s.horizon_interval))
     starts = [iv.start for iv in free]
     # Berlin is UTC+1 until 31 March, UTC+2 after: 09:00 local moves from 08:00 to 07:00 UTC.
     assert starts[0] == datetime(2024, 3, 25, 8, tzinfo=UTC)
@@ -163,6 +163,6 @@ def test_availability_round_trips_through_the_agent_file_format(tmp_path: Path) 
     path.write_text(dump_availability(original))
     again = load_availability(path)
     assert again == original
-    assert list(again.free_time(s.horizon_interval)) == list(original.free_time(s.horizon_interval))
+    assert list(again.declared_free_time(s.horizon_interval)) == list(original.declared_free_time(s.horizon_interval))
     window = [["2024-07-22T09:00:00Z", "2024-07-22T10:00:00Z"]]
     assert isinstance(Availability.model_validate({"available": window}), Availability)

@@ -14,11 +14,11 @@ from slotwise.coordinator.service import CoordinatorService
 from slotwise.participant import agent as agent_shell
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.responder import Responder
-from slotwise.shared.wire.codec import Encoder, decode
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.ids import COORDINATOR, AgentId
-from slotwise.shared.wire.messages import Heartbeat, Hello, Ready, Release
 from slotwise.shared.slots import FreeTime
+from slotwise.shared.wire.codec import Encoder, decode
+from slotwise.shared.wire.messages import Heartbeat, Hello, Ready, Release
 from tests.helpers import make_scenario, socketless_shell
 
 S = make_scenario({"a": {}, "b": {}}, [{"id": "m", "duration_minutes": 30, "invitees": ["a", "b"]}])

@@ -8,8 +8,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from slotwise.shared.caldav import CalendarError, reader_for
-from slotwise.shared.feeds import FEED_POLL_S, feed_for
+from slotwise.participant.calendars.caldav import reader_for
+from slotwise.participant.calendars.feeds import FEED_POLL_S, feed_for
+from slotwise.shared.errors import CalendarError
 from slotwise.shared.scenario import Availability
 
 ICS_POLL_S = 5.0  # a stat per file: cheap enough to notice an edit within seconds

@@ -21,8 +21,8 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from slotwise.shared.caldav import CalendarError
-from slotwise.shared.ics import MAX_ICS_BYTES, calendar_busy
+from slotwise.participant.calendars.ics import MAX_ICS_BYTES, calendar_busy
+from slotwise.shared.errors import CalendarError
 from slotwise.shared.slots import Interval
 
 if TYPE_CHECKING:

@@ -29,8 +29,9 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from slotwise.shared.errors import InputError
-from slotwise.shared.ics import MAX_ICS_BYTES, calendar_busy
+from slotwise.participant.calendars.ics import MAX_ICS_BYTES, calendar_busy
+from slotwise.shared.errors import CalendarError
+from slotwise.shared.events import WRITTEN_UID_SUFFIX
 from slotwise.shared.slots import Interval
 
 if TYPE_CHECKING:
@@ -38,13 +39,8 @@ if TYPE_CHECKING:
 
     from slotwise.shared.scenario import CalDavSpec
 
-WRITTEN_UID_SUFFIX = "@slotwise"
 TIMEOUT_S = 10.0  # per HTTP request: a hung server must not hang an agent
 MAX_EVENTS = 100_000  # per refresh; a decade of a busy person's calendar is a few thousand
-
-
-class CalendarError(InputError):
-    """A calendar server that cannot be used: unreachable, a refused login, no such calendar."""
 
 
 def password_of(spec: CalDavSpec) -> str | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from slotwise.shared.caldav import CalDavReader
+from slotwise.participant.calendars.caldav import CalDavReader
 from slotwise.shared.events import uid_for, vevent, wrap
 
 if TYPE_CHECKING:

@@ -1,0 +1,59 @@
+"""Rules that span a scenario's fields, reported with the path of the field to change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from slotwise.shared.recurrence import RecurrenceError
+from slotwise.shared.scenario.models import Scenario
+from slotwise.shared.scenario.times import RecurringWindow
+from slotwise.shared.wire.messages import MAX_CANDIDATES
+
+
+def _semantic_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
+    """Rules that span fields, reported with the path of the field to change."""
+    if s.horizon.end <= s.horizon.start:
+        yield ("horizon", "end"), "the horizon ends at or before it starts"
+        return
+    for name, person in s.participants.items():
+        for key in ("available", "busy"):
+            for j, w in enumerate(getattr(person, key) or []) if person else ():
+                if isinstance(w, RecurringWindow):
+                    try:  # expanded here exactly as the agent will, so `validate` catches it
+                        w.occurrences(s.horizon_interval)
+                    except RecurrenceError as exc:
+                        yield ("participants", name, key, j, "rrule"), str(exc)
+    horizon_minutes = s.horizon_interval.minutes
+    if horizon_minutes // s.slot_minutes > MAX_CANDIDATES:
+        yield ("slot_minutes",), (
+            f"{horizon_minutes // s.slot_minutes} slots in the horizon; at most {MAX_CANDIDATES} "
+            "are supported (use longer slots or a shorter horizon)")
+    yield from _meeting_problems(s)
+
+
+def _meeting_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
+    horizon_minutes = s.horizon_interval.minutes
+    seen: dict[str, int] = {}
+    for i, m in enumerate(s.meetings):
+        if m.id in seen:
+            yield ("meetings", i, "id"), f"duplicate meeting id {m.id!r} (first at meetings[{seen[m.id]}])"
+        seen.setdefault(m.id, i)
+        for j, who in enumerate(m.invitees):
+            if who not in s.participants:
+                yield ("meetings", i, "invitees", j), (
+                    f"{who!r} is not listed under participants (add `{who}: {{}}` for someone "
+                    "free throughout the horizon)")
+            elif who in m.invitees[:j]:
+                yield ("meetings", i, "invitees", j), f"{who!r} is invited twice"
+        if m.min_participants is not None and m.min_participants > len(m.invitees):
+            yield ("meetings", i, "min_participants"), (
+                f"needs {m.min_participants} participants but only {len(m.invitees)} are invited")
+        start = max(s.horizon.start, m.not_before or s.horizon.start)
+        if (m.not_before or m.not_after) and min(s.horizon.end, m.not_after or s.horizon.end) <= start:
+            yield ("meetings", i, "not_after"), "not_after is not later than not_before within the horizon"
+        elif m.duration_minutes > horizon_minutes:
+            yield ("meetings", i, "duration_minutes"), (
+                f"{m.duration_minutes} minutes do not fit in the {horizon_minutes}-minute horizon")
+
+
