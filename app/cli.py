@@ -186,7 +186,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from slotwise.coordinator.explain import runs
+    from slotwise.coordinator.placement.reasons import runs
     from slotwise.local import run_locally
     from slotwise.report.results import Results
     from slotwise.shared.slots import format_interval, format_moment

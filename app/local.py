@@ -22,8 +22,8 @@ from types import TracebackType
 
 from loguru import logger
 
-from slotwise.coordinator.explain import CandidateRow
 from slotwise.coordinator.negotiation import Action, Explained
+from slotwise.coordinator.placement.reasons import CandidateRow
 from slotwise.coordinator.plan import Plan, compile_plan
 from slotwise.coordinator.service import CoordinatorService, RunResult
 from slotwise.participant.calendars.sources import calendar_file_problems

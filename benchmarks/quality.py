@@ -26,9 +26,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from slotwise.coordinator.optimize import optimize
-from slotwise.coordinator.packing import wanted_for
-from slotwise.coordinator.placement import Ledger, SlotJudge
+from slotwise.coordinator.placement.judge import SlotJudge
+from slotwise.coordinator.placement.ledger import Ledger
+from slotwise.coordinator.placement.problem import wanted_for
+from slotwise.coordinator.placement.solver import optimize
 from slotwise.coordinator.plan import Plan, compile_plan
 from slotwise.local import run_locally
 from slotwise.participant.calendars.sources import free_time

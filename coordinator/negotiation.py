@@ -56,15 +56,16 @@ from datetime import date
 from enum import Enum, auto
 from typing import ParamSpec, TypeVar
 
-from slotwise.coordinator.explain import CandidateRow, candidate_rows
 from slotwise.coordinator.liveness import Liveness
-from slotwise.coordinator.optimize import optimize, warm_up
-from slotwise.coordinator.packing import gap_minutes, wanted_for
-from slotwise.coordinator.placement import Absence, Attempt, Ledger, SlotJudge, explain_failure
+from slotwise.coordinator.placement.judge import Absence, SlotJudge
+from slotwise.coordinator.placement.ledger import Ledger
+from slotwise.coordinator.placement.problem import gap_minutes, wanted_for
+from slotwise.coordinator.placement.reasons import Attempt, CandidateRow, candidate_rows, explain_failure
+from slotwise.coordinator.placement.repair import greedy_with_repair
+from slotwise.coordinator.placement.solver import optimize, warm_up
 from slotwise.coordinator.plan import Plan
 from slotwise.coordinator.policies.base import MeetingSpec
 from slotwise.coordinator.policies.slot_orders import Earliest
-from slotwise.coordinator.repair import greedy_with_repair
 from slotwise.coordinator.turns import Turns
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import CoreError, ProtocolError, UsageError

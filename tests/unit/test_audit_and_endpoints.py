@@ -59,7 +59,7 @@ def test_loopback_detection() -> None:
 
 
 def test_ledger_conflicts_in_minutes_match_intervals() -> None:
-    from slotwise.coordinator.placement import Ledger
+    from slotwise.coordinator.placement.ledger import Ledger
 
     ledger = Ledger(S.grid)
     when = Interval(datetime.fromisoformat(at(9)), datetime.fromisoformat(at(10)))

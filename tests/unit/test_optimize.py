@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from slotwise.coordinator.negotiation import Notice
-from slotwise.coordinator.optimize import optimize
-from slotwise.coordinator.packing import Attendance, Option, Placement, Wanted
-from slotwise.coordinator.repair import greedy_with_repair
+from slotwise.coordinator.placement.problem import Attendance, Option, Placement, Wanted
+from slotwise.coordinator.placement.repair import greedy_with_repair
+from slotwise.coordinator.placement.solver import optimize
 from slotwise.shared.ids import AgentId, MeetingId
 from tests.helpers import at, make_scenario
 from tests.unit.fakenet import FakeNetwork

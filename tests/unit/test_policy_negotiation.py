@@ -221,8 +221,8 @@ def test_recurrence_errors_point_at_what_was_written(tmp_path: Any) -> None:
 
 
 def test_explanations_are_snapshots_taken_at_decision_time() -> None:
-    from slotwise.coordinator.explain import runs
     from slotwise.coordinator.negotiation import Negotiation
+    from slotwise.coordinator.placement.reasons import runs
 
     people = {"a": {"available": [[at(9), at(11)]]}, "b": {}}
     s = make_scenario(people, [

@@ -10,8 +10,8 @@ from datetime import date
 
 import pytest
 
-from slotwise.coordinator.packing import Attendance, Option, Placement, Wanted
-from slotwise.coordinator.repair import Board, accepts, first_pass, greedy_with_repair, repair_pass
+from slotwise.coordinator.placement.problem import Attendance, Option, Placement, Wanted
+from slotwise.coordinator.placement.repair import Board, accepts, first_pass, greedy_with_repair, repair_pass
 from slotwise.shared.ids import AgentId, MeetingId
 
 X, Y, Z = AgentId("x"), AgentId("y"), AgentId("z")

@@ -11,7 +11,8 @@ import pytest
 
 from slotwise.coordinator.liveness import Liveness
 from slotwise.coordinator.negotiation import Lost, Negotiation
-from slotwise.coordinator.placement import Ledger, SlotJudge
+from slotwise.coordinator.placement.judge import SlotJudge
+from slotwise.coordinator.placement.ledger import Ledger
 from slotwise.coordinator.plan import compile_plan
 from slotwise.coordinator.turns import Turns
 from slotwise.participant.calendar import Calendar

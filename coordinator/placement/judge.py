@@ -1,81 +1,19 @@
-"""Bookings and the reasons a meeting could not be placed.
+"""Who can attend a meeting's candidate slot, under its policies, and why the others cannot.
 
-The ledger is the coordinator's own record of who attends what. It is the second line of
-defence against double-booking: agents refuse overlapping holds, and the coordinator never even
-proposes a slot that collides with a meeting it has already placed for that person.
+The judge reads the answers, the absences and the ledger live, so it sees refusals and bookings
+as they happen; the walk, the planner and the reasons all ask it the same question.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import timedelta, tzinfo
 from enum import Enum
 
-from slotwise.coordinator.policies.base import Booking, MeetingFacts, MeetingSpec, Person, PersonView
-from slotwise.shared.ids import AgentId, MeetingId
-from slotwise.shared.slots import Interval, SlotGrid, format_moment
-
-
-class Ledger:
-    """Bookings per person, in whole minutes from the slot grid's origin.
-
-    The walk asks "is this person booked then?" for every candidate of every meeting; integer
-    comparisons keep that off the coordinator's critical path (one Interval per check did not).
-    """
-
-    def __init__(self, grid: SlotGrid) -> None:
-        self.grid = grid
-        self._booked: dict[AgentId, list[tuple[int, int, Booking]]] = {}
-
-    def _minutes(self, when: Interval) -> tuple[int, int]:
-        a = (when.start - self.grid.origin) // timedelta(minutes=1)
-        b = -((self.grid.origin - when.end) // timedelta(minutes=1))  # ceiling
-        return a, b
-
-    def conflict_at(self, who: AgentId, start: int, end: int, ignore: MeetingId | None = None) -> MeetingId | None:
-        """The meeting `who` is booked in during [start, end) minutes from the origin, if any.
-
-        A meeting never conflicts with itself (`ignore`): a meeting being moved keeps its old
-        slot booked until the new one is confirmed, and may move to an overlapping slot."""
-        for a, b, booking in self._booked.get(who, ()):
-            if a < end and start < b and booking.meeting_id != ignore:
-                return booking.meeting_id
-        return None
-
-    def conflict(self, who: AgentId, when: Interval) -> MeetingId | None:
-        return self.conflict_at(who, *self._minutes(when))
-
-    def book(self, meeting: MeetingId, when: Interval, attendees: Sequence[AgentId]) -> None:
-        a, b = self._minutes(when)
-        for who in attendees:
-            clash = self.conflict_at(who, a, b)
-            assert clash is None, f"{who} would be double-booked: {meeting} overlaps {clash}"
-            self._booked.setdefault(who, []).append((a, b, Booking(meeting, when)))
-
-    def copy(self) -> Ledger:
-        """A scratch ledger to try placements on (the optimizer's dry run of the walk)."""
-        other = Ledger(self.grid)
-        other._booked = {who: list(entries) for who, entries in self._booked.items()}
-        return other
-
-    def unbook(self, meeting: MeetingId, attendees: Sequence[AgentId]) -> None:
-        """Free the attendees' slot for `meeting` (cancelled, or moved elsewhere)."""
-        for who in attendees:
-            entries = self._booked.get(who, [])
-            entries[:] = [e for e in entries if e[2].meeting_id != meeting]
-
-    def entries(self, who: AgentId) -> Sequence[tuple[int, int, Booking]]:
-        """`who`'s bookings as (start, end) minutes from the origin, and the booking."""
-        return self._booked.get(who, ())
-
-    def bookings(self, who: AgentId, ignore: MeetingId | None = None) -> list[Booking]:
-        return [b for _, _, b in self._booked.get(who, ()) if b.meeting_id != ignore]
-
-    def load(self, who: AgentId) -> int:
-        return len(self._booked.get(who, ()))
+from slotwise.coordinator.placement.ledger import Ledger
+from slotwise.coordinator.policies.base import MeetingFacts, MeetingSpec, Person, PersonView
+from slotwise.shared.ids import AgentId
+from slotwise.shared.slots import SlotGrid
 
 
 class Absence(Enum):
@@ -84,15 +22,6 @@ class Absence(Enum):
     NEVER_JOINED = "never joined"
     SILENT = "did not answer"
     LOST = "stopped responding"
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """One hold that did not gather enough confirmations."""
-
-    slot: int
-    confirmed: tuple[AgentId, ...]
-    refused: tuple[tuple[AgentId, str], ...]
 
 
 class SlotJudge:
@@ -213,51 +142,3 @@ class SlotJudge:
         chosen = [rule.select(meeting, f, load) for f in free]
         feasible = sum(1 for c in chosen if c and rule.satisfied(meeting, c))
         return MeetingFacts(self.meeting, order, self.slots, free, chosen, load, feasible)
-
-
-def explain_failure(judge: SlotJudge, zone: tzinfo, attempts: Sequence[Attempt] = (),
-                    gave_up: bool = False) -> str:
-    """A reason a person can act on: the closest slot, who was missing there, and why."""
-    grid, slots = judge.grid, judge.slots
-    # Counted by kind ("not on an allowed weekday"), without the per-slot detail.
-    excluded = Counter(r.split(" (")[0] for r in judge.meeting.excluded_at.values())
-    parts: list[str] = []
-    if excluded:
-        parts.append(f"{sum(excluded.values())} candidate slots excluded ("
-                     + ", ".join(f"{why}: {n}" for why, n in sorted(excluded.items())) + ")")
-    if not slots:
-        return "; ".join(parts) if parts else \
-            "no candidate slot: the meeting does not fit in the horizon and its own time window"
-    for a in attempts:
-        refusals = ", ".join(f"{who} ({why})" for who, why in a.refused) or "nobody"
-        parts.append(f"hold at {format_moment(grid.start(a.slot), zone)} got {len(a.confirmed)} "
-                     f"confirmations; refused by {refusals}")
-    if gave_up:
-        parts.append(f"gave up after {len(attempts)} hold attempts")
-        return "; ".join(parts)
-    free_at = [judge.free_at(i) for i in range(len(slots))]
-    best = max(range(len(slots)), key=lambda i: (len(free_at[i]), -i))
-    there = free_at[best]
-    rule = judge.policies.rule
-    parts.insert(0, f"best slot {format_moment(grid.start(slots[best]), zone)} "
-                    f"{rule.shortfall(judge.judged_meeting(), there)}")
-    for who in judge.invitees:
-        if who in there:
-            continue
-        said = judge.answers.get(who)
-        yes = [i for i, ok in enumerate(said) if ok] if said is not None and who not in judge.absent else []
-        if who in judge.absent:
-            parts.append(f"{who} {judge.absent[who].value}")
-        elif not yes:
-            parts.append(f"{who} unavailable in all candidate slots")
-        elif not any(who in free_at[i] for i in yes):
-            reasons = Counter(judge.why_not(who, i) for i in yes)
-            booked = sorted(r.removeprefix("booked in ") for r in reasons if r and r.startswith("booked in "))
-            if booked and len(booked) == len(reasons):
-                parts.append(f"{who} free only when already booked ({', '.join(booked)})")
-            else:
-                common = reasons.most_common(1)[0][0]
-                parts.append(f"{who} free only when excluded: {common}")
-        else:
-            parts.append(f"{who} {judge.why_not(who, best)}")
-    return "; ".join(parts)

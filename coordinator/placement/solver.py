@@ -38,8 +38,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from slotwise.coordinator.packing import Option, Placement, Wanted
-from slotwise.coordinator.repair import greedy_with_repair
+from slotwise.coordinator.placement.problem import Option, Placement, Wanted
+from slotwise.coordinator.placement.repair import greedy_with_repair
 from slotwise.shared.ids import AgentId, MeetingId
 
 if TYPE_CHECKING:

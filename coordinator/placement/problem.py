@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from slotwise.shared.ids import AgentId, MeetingId
 
 if TYPE_CHECKING:
-    from slotwise.coordinator.placement import Ledger, SlotJudge
+    from slotwise.coordinator.placement.judge import SlotJudge
+    from slotwise.coordinator.placement.ledger import Ledger
     from slotwise.coordinator.policies.base import MeetingSpec, Person
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from slotwise.coordinator.packing import Option, Placement, Wanted
+from slotwise.coordinator.placement.problem import Option, Placement, Wanted
 from slotwise.shared.ids import AgentId, MeetingId
 
 # Placed meetings one repair may move. A move never moves another meeting in turn, so one
