@@ -1,8 +1,12 @@
 """The placement problem as data: each open meeting's options (a slot and whom the rule would
 hold there), and a placement choosing at most one option per meeting.
 
-Built once from the answers and the ledger (`wanted_for`), then read by the greedy walk with
-its repair pass (repair.py) and by the solver (optimize.py), which never touch the judge again.
+Built once from the answers and the ledger (`wanted_for`), then read by the greedy placement
+with its repair pass (repair.py) and by the solver (solver.py), which never touch the judge
+again. What a rule or a constraint contributes beyond the judge's verdicts (which subsets of
+attendees a rule accepts, the gap and daily cap a constraint imposes across meetings) comes
+through the policy hooks (policies/hooks.py), so a plug-in policy reaches the model as the
+built-in ones do.
 """
 
 from __future__ import annotations
@@ -12,23 +16,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
+from slotwise.coordinator.policies.base import Attendance
+from slotwise.coordinator.policies.hooks import attendance, daily_cap, gap_minutes
 from slotwise.shared.ids import AgentId, MeetingId
 
 if TYPE_CHECKING:
     from slotwise.coordinator.placement.judge import SlotJudge
     from slotwise.coordinator.placement.ledger import Ledger
-    from slotwise.coordinator.policies.base import MeetingSpec, Person
-
-
-@dataclass(frozen=True, slots=True)
-class Attendance:
-    """Which subsets of an option's attendees its rule accepts, as linear constraints: at least
-    `least` of them, every one of `must`, and at least `n` of each group's members present.
-    Without one (a rule the optimizer does not know), an option's attendees come all together."""
-
-    least: int
-    must: frozenset[AgentId] = frozenset()
-    groups: tuple[tuple[frozenset[AgentId], int], ...] = ()
+    from slotwise.coordinator.policies.base import Person
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +75,8 @@ def wanted_for(judge: SlotJudge, preference: Sequence[int], weight: int, people:
     walk sees them): every feasible candidate, ranked by slot-order `preference` (with fewer,
     the plan could fall below the greedy walk, which may go anywhere). Fills `booked_per_day`
     (what the ledger holds per person and local day) where a daily cap needs it."""
-    from slotwise.coordinator.policies.constraints import DailyCap
-
     spec, grid = judge.meeting, judge.grid
-    constraints = spec.policies.constraints
-    gap = gap_minutes(spec)
-    cap = min((c.cap for c in constraints if isinstance(c, DailyCap)), default=None)
+    gap, cap = gap_minutes(spec), daily_cap(spec)
     load, judged = judge.load(), judge.judged_meeting()
     options: list[Option] = []
     rule = spec.policies.rule
@@ -108,29 +99,5 @@ def wanted_for(judge: SlotJudge, preference: Sequence[int], weight: int, people:
                     booked_per_day[(who, day)] = sum(1 for b in ledger.bookings(who)
                                                      if b.when.start.astimezone(zone).date() == day)
         options.append(Option(spec.id, i, r, start, start + spec.duration_minutes, tuple(chosen), days,
-                              attendance_for(rule, judged, chosen)))
+                              attendance(rule, judged, chosen)))
     return Wanted(spec.id, weight, gap, cap, tuple(options))
-
-
-def attendance_for(rule: object, judged: MeetingSpec, chosen: Sequence[AgentId]) -> Attendance | None:
-    """The rule's accepted subsets of `chosen` as constraints, for the rules shipped with slotwise;
-    None for any other (a plug-in's), whose options then keep all their attendees."""
-    from slotwise.coordinator.policies.rules import MinParticipants, Quorum, RequiredAttendees, Roles
-
-    present = frozenset(chosen)
-    if isinstance(rule, (MinParticipants, Quorum)):
-        return Attendance(judged.required)
-    if isinstance(rule, RequiredAttendees):
-        return Attendance(judged.required, present & frozenset(rule.options.required))
-    if isinstance(rule, Roles):
-        groups = tuple((present & frozenset(g.members), g.min) for g in rule.options.groups.values() if g.min)
-        return Attendance(1, frozenset(), groups)
-    return None
-
-
-def gap_minutes(spec: MeetingSpec) -> int:
-    """Minutes a meeting's attendees need free after it (`min-gap`; 0 without one)."""
-    from slotwise.coordinator.policies.constraints import MinGap
-
-    return max((int(c.gap.total_seconds() // 60) for c in spec.policies.constraints if isinstance(c, MinGap)),
-               default=0)

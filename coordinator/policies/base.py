@@ -181,3 +181,15 @@ class MeetingSpec:
     excluded_at: Mapping[int, str] = field(default_factory=dict)  # slot -> why it was removed
     remind: tuple[int, ...] = ()  # reminder offsets before the start, seconds, largest first
     on_conflict: str = "move"  # the live service's answer to an attendee's calendar changing
+
+
+@dataclass(frozen=True, slots=True)
+class Attendance:
+    """Which subsets of some present attendees a rule accepts, as linear constraints: at least
+    `least` of them, every one of `must`, and at least `n` of each group's members present. A
+    rule says so through its optional `attendance` hook (policies/hooks.py); without one, the
+    attendees it would hold come all together."""
+
+    least: int
+    must: frozenset[AgentId] = frozenset()
+    groups: tuple[tuple[frozenset[AgentId], int], ...] = ()

@@ -122,6 +122,10 @@ class MinGap(_AttendeeOnly):
     def __init__(self, options: MinGapOptions) -> None:
         self.gap = timedelta(minutes=options.minutes)
 
+    def gap_minutes(self) -> int:
+        """The optional hook (policies/hooks.py): the solver lengthens each meeting by it."""
+        return int(self.gap.total_seconds() // 60)
+
     def attendee_reason(self, meeting: MeetingSpec, when: Interval, person: PersonView) -> str | None:
         for b in person.bookings:
             if when.start - self.gap < b.when.end and b.when.start < when.end + self.gap:
@@ -141,6 +145,10 @@ class DailyCap(_AttendeeOnly):
 
     def __init__(self, options: DailyCapOptions) -> None:
         self.cap = options.max_meetings
+
+    def daily_cap(self) -> int | None:
+        """The optional hook (policies/hooks.py): the solver counts meetings per local day."""
+        return self.cap
 
     def attendee_reason(self, meeting: MeetingSpec, when: Interval, person: PersonView) -> str | None:
         day = when.start.astimezone(person.zone).date()

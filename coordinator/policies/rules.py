@@ -13,7 +13,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from slotwise.coordinator.policies.base import Configured, Kind, MeetingSpec
+from slotwise.coordinator.policies.base import Attendance, Configured, Kind, MeetingSpec
 from slotwise.shared.ids import AgentId
 
 
@@ -23,6 +23,10 @@ def _names(people: Sequence[str]) -> str:
 
 class _AllAvailable(Configured):
     """Hold everyone who can come: more attendees never hurt a rule without caps."""
+
+    def attendance(self, meeting: MeetingSpec, present: Sequence[AgentId]) -> Attendance | None:
+        """Any `required` of them (the optional hook, policies/hooks.py)."""
+        return Attendance(meeting.required)
 
     def satisfied(self, meeting: MeetingSpec, attendees: Sequence[AgentId]) -> bool:
         return len(attendees) >= meeting.required
@@ -84,6 +88,9 @@ class RequiredAttendees(_AllAvailable):
 
     def satisfied(self, meeting: MeetingSpec, attendees: Sequence[AgentId]) -> bool:
         return set(self.options.required) <= set(attendees) and len(attendees) >= meeting.required
+
+    def attendance(self, meeting: MeetingSpec, present: Sequence[AgentId]) -> Attendance | None:
+        return Attendance(meeting.required, frozenset(present) & frozenset(self.options.required))
 
     def shortfall(self, meeting: MeetingSpec, attendees: Sequence[AgentId]) -> str:
         missing = [p for p in self.options.required if p not in attendees]
@@ -147,6 +154,11 @@ class Roles(Configured):
         members = [p for g in groups for p in g.members]
         disjoint = len(members) == len(set(members))
         return max(1, sum(g.min for g in groups) if disjoint else max(g.min for g in groups))
+
+    def attendance(self, meeting: MeetingSpec, present: Sequence[AgentId]) -> Attendance | None:
+        here = frozenset(present)
+        return Attendance(1, frozenset(), tuple((here & frozenset(g.members), g.min)
+                                                for g in self.options.groups.values() if g.min))
 
     def satisfied(self, meeting: MeetingSpec, attendees: Sequence[AgentId]) -> bool:
         present = set(attendees)
