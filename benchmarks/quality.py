@@ -78,7 +78,7 @@ def optimum(scenario: Scenario, plan: Plan, limit_s: float) -> tuple[int, int, i
                    for who in spec.invitees}
         judge = SlotJudge(spec, plan.grid, ledger, plan.people, answers, {})
         wanted.append(wanted_for(judge, list(range(len(spec.candidates))), w[spec.id], plan.people, ledger, booked))
-    found = optimize(wanted, limit_s, booked)
+    found = optimize(wanted, limit_s, booked, clock=time.monotonic)
     weighted = sum(w[m] for m in found.chosen)
     return len(found.chosen), weighted, weighted if found.bound is None else found.bound
 

@@ -32,9 +32,10 @@ from slotwise.coordinator.negotiation import (
     Cancelled,
     ConflictReported,
     Decided,
+    LiveNegotiation,
     MeetingPhase,
+    MeetingView,
     MoveFailed,
-    Negotiation,
 )
 from slotwise.coordinator.plan import Plan, compile_submission
 from slotwise.coordinator.policies.base import MeetingSpec
@@ -99,7 +100,7 @@ class LiveService:
             self._admin.curve_publickey = keys.public
         self._admin_requested = admin_address
         self.admin_endpoint: str | None = None
-        self.core = Negotiation(self.plan, open_ended=True)
+        self.core = LiveNegotiation(self.plan)
         self._specs: dict[MeetingId, MeetingSpec] = {}
         self._series: dict[MeetingId, list[MeetingId]] = {}  # submitted id -> its occurrences
         self._waiters: list[_Waiter] = []
@@ -185,10 +186,10 @@ class LiveService:
         pending, moves = self._restore()
         fresh = [m for m in self._initial if m.id not in self._specs]
         now = time.monotonic()
-        self.agents.perform(self.core.start(now), self.log)
+        self.agents.perform(self.core.start(now), self.log, self.core)
         if fresh:  # the scenario's own meetings, the first time this store sees them
             self._add_specs(fresh, self._scenario_requests(fresh))
-        self.agents.perform(self.core.submit([self._upcoming(s) for s in pending], now), self.log)
+        self.agents.perform(self.core.submit([self._upcoming(s) for s in pending], now), self.log, self.core)
         for spec, window in moves:
             self._start_move(spec, window)
         poller = zmq.asyncio.Poller()
@@ -210,7 +211,7 @@ class LiveService:
                     backlog = self.agents.drain(self.core, self.log)
                 if self._admin in ready:
                     self._drain_admin()
-                self.agents.perform(self.core.tick(time.monotonic(), backlog=self.agents.behind(backlog)), self.log)
+                self.agents.perform(self.core.tick(time.monotonic(), backlog=self.agents.behind(backlog)), self.log, self.core)
                 self._resolve_conflicts()
                 self.agents.flush()  # agents hear of a decision before the client that asked for it
                 self._answer_waiters(time.monotonic())
@@ -245,7 +246,7 @@ class LiveService:
             if policy == "drop-attendee":
                 actions = self.core.drop_attendee(c.meeting_id, c.agent, time.monotonic())
                 if actions:
-                    self.agents.perform(actions, self.log)
+                    self.agents.perform(actions, self.log, self.core)
                     continue
                 self.log.info("{} cannot go on without {}: moving it instead", c.meeting_id, c.agent)
             self.store.move_started(c.meeting_id, {})
@@ -354,7 +355,7 @@ class LiveService:
             return
         self.store.add(requests, [(s.id, s.series or s.id) for s in specs])  # committed first
         self._remember(specs)
-        self.agents.perform(self.core.submit([self._upcoming(s) for s in specs], time.monotonic()), self.log)
+        self.agents.perform(self.core.submit([self._upcoming(s) for s in specs], time.monotonic()), self.log, self.core)
 
     def _resolve_ids(self, req: dict[str, Any]) -> list[MeetingId]:
         meeting_id = req.get("meeting_id")
@@ -371,7 +372,7 @@ class LiveService:
         self.store.cancel(live)  # committed before anyone is told
         now = time.monotonic()
         for meeting_id in live:
-            self.agents.perform(self.core.cancel(meeting_id, now), self.log)
+            self.agents.perform(self.core.cancel(meeting_id, now), self.log, self.core)
         return admin.ok(rid, [self.entry(i) for i in ids])
 
     def _op_move(self, identity: bytes, rid: int, req: dict[str, Any]) -> dict[str, Any] | None:
@@ -409,7 +410,7 @@ class LiveService:
         current = self._decision(spec.id)
         exclude = current.start if current is not None and current.scheduled else None
         if not check_only:
-            self.agents.perform(self.core.move(self._upcoming(moved, exclude), time.monotonic()), self.log)
+            self.agents.perform(self.core.move(self._upcoming(moved, exclude), time.monotonic()), self.log, self.core)
             self._changed = True
 
     def _wait_or_answer(self, identity: bytes, rid: int, ids: tuple[MeetingId, ...], wait: float,
@@ -446,16 +447,16 @@ class LiveService:
         """Every meeting (occurrence) ever requested, in request order."""
         return list(self._specs)
 
-    def _state(self, meeting_id: MeetingId) -> tuple[MeetingSpec, MeetingPhase, Decision | None, str | None] | None:
+    def _state(self, meeting_id: MeetingId) -> MeetingView | None:
         return self.core.meeting(meeting_id)
 
     def _phase(self, meeting_id: MeetingId) -> MeetingPhase | None:
         view = self._state(meeting_id)
-        return None if view is None else view[1]
+        return None if view is None else view.phase
 
     def _decision(self, meeting_id: MeetingId) -> Decision | None:
         view = self._state(meeting_id)
-        return None if view is None else view[2]
+        return None if view is None else view.decision
 
     def entry(self, meeting_id: MeetingId) -> dict[str, Any]:
         """A meeting in the results file's shape, plus "status" (and "move" while or after moving)."""
@@ -463,8 +464,7 @@ class LiveService:
 
         view = self._state(meeting_id)
         assert view is not None, f"{meeting_id} is known to the service but not to its core"
-        spec, phase, decision, move_failure = view
-        moving = self.core.moving(meeting_id)
+        spec, phase, decision, move_failure, moving = view.spec, view.phase, view.decision, view.move_failure, view.moving
         status = self.entry_status(meeting_id)
         shown = decision or Decision(id=spec.id, scheduled=False)
         if phase is MeetingPhase.CANCELLED:
@@ -495,7 +495,7 @@ class LiveService:
     def entry_status(self, meeting_id: MeetingId) -> str:
         view = self._state(meeting_id)
         assert view is not None
-        _, phase, decision, _ = view
+        phase, decision = view.phase, view.decision
         if phase is MeetingPhase.CANCELLED:
             return "cancelled"
         if decision is None:

@@ -30,9 +30,10 @@ from slotwise.coordinator.negotiation import (
     Negotiation,
     Notice,
     Publish,
-    SendTo,
+    Solve,
     Started,
 )
+from slotwise.coordinator.placement.solver import solve, solver_available
 from slotwise.coordinator.plan import Plan
 from slotwise.shared.decision import Decision
 from slotwise.shared.endpoints import Endpoints
@@ -41,8 +42,9 @@ from slotwise.shared.ids import COORDINATOR, AgentId, MeetingId
 from slotwise.shared.keys import ServerKeys
 from slotwise.shared.ratelog import RateLimitedLog
 from slotwise.shared.wire.admin import ADMIN_DOMAIN
-from slotwise.shared.wire.codec import MAX_FRAME_BYTES, Encoder, decode
-from slotwise.shared.wire.messages import Body, Heartbeat, Hello, MeetingFailed, MeetingScheduled
+from slotwise.shared.wire.codec import MAX_FRAME_BYTES, Encoder
+from slotwise.shared.wire.gate import Gate
+from slotwise.shared.wire.messages import Body, Heartbeat, MeetingFailed, MeetingScheduled
 from slotwise.shared.wire.routing import EVERYONE, recipients_frame
 
 if TYPE_CHECKING:
@@ -106,9 +108,9 @@ class CoordinatorService:
         self.on_action = on_action or (lambda action: None)
         self._ctx = context or zmq.asyncio.Context.instance()
         self._codec = Encoder(COORDINATOR)
-        self._identities: dict[AgentId, bytes] = {}
-        # A connection speaks for the agents that said Hello over it: one, or a host's many.
-        self._names: dict[bytes, set[AgentId]] = {}
+        # Admission: a connection speaks for the agents that said Hello over it (one, or a host's
+        # many), and for no one its key does not.
+        self.gate = Gate(plan.participants, keys.speaks_for if keys is not None else None)
         self.stats = RunStats()
         # One socket for agents, both ways. Not PUB/SUB: libzmq keeps every subscription a peer
         # sends, with no limit on their number, so a publisher's memory would be its peers' to
@@ -154,6 +156,8 @@ class CoordinatorService:
         """Negotiate to the end. Start-up is timed from `started_at` (when the caller began
         launching agents, say), or from now."""
         core = Negotiation(self.plan, self.explain, self.resume)
+        if self.plan.optimize_s:
+            solver_available()  # imported now, not in the middle of the negotiation
         # The plan and the core's indexes live for the whole run: out of the collector's sight,
         # its full passes over them (hundreds of ms each at 20,000 meetings) stop. And a batch
         # run is bounded and ends: reference counting frees what it drops, and the cyclic
@@ -177,7 +181,7 @@ class CoordinatorService:
         return RunResult(list(core.decisions), core.joined, core.missing, self.stats)
 
     async def _negotiate(self, core: Negotiation, clock: float, log: Logger) -> None:
-        self.perform(core.start(clock), log)
+        self.perform(core.start(clock), log, core)
         while not core.done:
             deadline = core.next_deadline()
             wait_ms = 1000 if deadline is None else max(0, int((deadline - time.monotonic()) * 1000) + 1)
@@ -185,7 +189,7 @@ class CoordinatorService:
             if await self._router.poll(wait_ms):
                 backlog = self.drain(core, log)
             try:
-                self.perform(core.tick(time.monotonic(), backlog=self.behind(backlog)), log)
+                self.perform(core.tick(time.monotonic(), backlog=self.behind(backlog)), log, core)
             except CoreError:
                 log.error("negotiation core stopped: {}", core.describe())
                 raise
@@ -241,9 +245,8 @@ class CoordinatorService:
             if len(self._buckets) >= MAX_PEERS_TRACKED:  # reconnect churn must not grow this forever
                 self._buckets.clear()
             bucket = self._buckets[identity] = _Bucket()
-        names = self._names.get(identity)
         # A host's allowance grows with the agents it carries (each bound by a checked Hello).
-        if not bucket.take(time.monotonic(), len(names) if names else 1):
+        if not bucket.take(time.monotonic(), max(1, self.gate.names_on(peer))):
             self.stats.dropped += 1
             if bucket.should_log():
                 log.warning("peer {} exceeds {} messages/s: dropping its excess", identity.hex()[:16], RATE_PER_S)
@@ -251,32 +254,14 @@ class CoordinatorService:
         user_id = payload.get("User-Id") if self.keys is not None else None  # the name CURVE proved
         owner = user_id if isinstance(user_id, str) else None
         try:
-            speaks_for = self.keys.speaks_for(owner) if self.keys is not None and owner is not None else ()
-            env = decode(payload.bytes, sender=owner, speaks_for=speaks_for)
-            hello = isinstance(env.body, Hello)
-            if not hello and (names is None or env.sender not in names):
-                raise ProtocolError(f"sender {env.sender!r} on a connection that said no Hello as {env.sender!r}")
-            actions = core.receive(env, time.monotonic(), peer=peer)
+            actions = core.receive(self.gate.admit(payload.bytes, peer, owner), time.monotonic())
         except (DecodeError, ProtocolError) as exc:
             self._drop(log, identity, str(exc), owner)
             return
         except CoreError:
             log.error("negotiation core stopped: {}", core.describe())
             raise
-        if hello:  # only a Hello every check accepted names a connection
-            self._bind_identity(env.sender, identity)
-        self.perform(actions, log)
-
-    def _bind_identity(self, name: AgentId, identity: bytes) -> None:
-        old = self._identities.get(name)
-        if old is not None and old != identity:
-            names = self._names.get(old)
-            if names is not None:
-                names.discard(name)
-                if not names:
-                    del self._names[old]
-        self._identities[name] = identity
-        self._names.setdefault(identity, set()).add(name)
+        self.perform(actions, log, core)
 
     def _drop(self, log: Logger, identity: bytes, why: str, owner: str | None = None) -> None:
         self.stats.dropped += 1
@@ -286,14 +271,16 @@ class CoordinatorService:
             more = f" ({suppressed} more since the last report)" if suppressed else ""
             log.warning("dropped message from peer {}: {}{}", peer, why, more)
 
-    def perform(self, actions: list[Action], log: Logger) -> None:
+    def perform(self, actions: list[Action], log: Logger, core: Negotiation | None = None) -> None:
         for action in actions:
             if isinstance(action, Publish):
                 if self.journal is not None and isinstance(action.body, (MeetingScheduled, MeetingFailed)):
                     self.journal.sync()  # durable before anyone hears of it
                 self._publish(action.body, action.to)
-            elif isinstance(action, SendTo):
-                self._send_to(action.agent, action.body, log)
+            elif isinstance(action, Solve):
+                assert core is not None, "a Solve comes from a core the caller names"
+                placement = solve(action.problem, action.budget_s, time.monotonic)  # inline: a batch run waits for it
+                self.perform(core.solved(action.ticket, placement, time.monotonic()), log, core)
             elif isinstance(action, Started):
                 self._joined_at = time.monotonic()  # negotiation is timed from the first request
                 log.info("negotiating with {} agent(s); missing: {}", len(action.joined),
@@ -325,21 +312,18 @@ class CoordinatorService:
         log = logger.bind(role="coordinator")
         quiet = isinstance(body, Heartbeat)
         if to is None:
-            for identity, names in list(self._names.items()):
-                self._send_frame(identity, EVERYONE, frame, body, tuple(names), log, quiet)
+            for conn, names in list(self.gate.connections().items()):
+                self._send_frame(bytes.fromhex(conn), EVERYONE, frame, body, tuple(names), log, quiet)
             return
-        by_connection: dict[bytes, list[AgentId]] = {}
+        by_connection: dict[str, list[AgentId]] = {}
         for agent in to:
-            connection = self._identities.get(agent)
+            connection = self.gate.connection_of(agent)
             if connection is None:
                 self._not_sent(log, agent, body, "no connection", quiet)
             else:
                 by_connection.setdefault(connection, []).append(agent)
-        for identity, agents in by_connection.items():
-            self._send_frame(identity, recipients_frame(agents), frame, body, agents, log, quiet)
-
-    def _send_to(self, agent: AgentId, body: Body, log: Logger) -> None:
-        self._publish(body, (agent,))
+        for connection, agents in by_connection.items():
+            self._send_frame(bytes.fromhex(connection), recipients_frame(agents), frame, body, agents, log, quiet)
 
     def _send_frame(self, identity: bytes, routing: bytes, frame: bytes, body: Body,
                     agents: Sequence[AgentId], log: Logger, quiet: bool) -> None:

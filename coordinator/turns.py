@@ -78,6 +78,10 @@ class Turns(Generic[T]):
             return None
         return lane[0]
 
+    def position(self, item: T) -> int:
+        """Its rank in the order (smaller goes first); only open items have one."""
+        return self._rank[item]
+
     def __len__(self) -> int:
         """Open meetings in the order (closed ones leave when touched)."""
         return len(self._rank)

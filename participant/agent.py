@@ -45,6 +45,7 @@ from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.keys import ClientKeys
 from slotwise.shared.ratelog import RateLimitedLog
 from slotwise.shared.wire.codec import MAX_FRAME_BYTES, Encoder, decode
+from slotwise.shared.wire.gate import AgentGate
 from slotwise.shared.wire.routing import parse_recipients
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ class Hosted:
 
     responder: Responder
     codec: Encoder
+    gate: AgentGate
     reminders: ReminderClock
     log: Logger
     writer: CalendarWriter | None = None
@@ -132,7 +134,7 @@ class AgentService:
         writers, watches = writers or {}, watches or {}
         self.agents: dict[AgentId, Hosted] = {}
         for r in responders:
-            self.agents[r.name] = Hosted(r, Encoder(r.name), ReminderClock(mute_until=mute_until),
+            self.agents[r.name] = Hosted(r, Encoder(r.name), AgentGate(r.name), ReminderClock(mute_until=mute_until),
                                          logger.bind(role="participant", agent=r.name),
                                          writers.get(r.name), watches.get(r.name))
         # One agent's heartbeats keep the whole connection alive: the coordinator counts
@@ -341,7 +343,10 @@ class AgentService:
             if h.exit is not None:
                 continue
             try:
-                actions = h.responder.receive(env, now)
+                admitted = h.gate.check(env)
+                if admitted is None:
+                    continue  # not for this agent yet (before its Welcome)
+                actions = h.responder.receive(admitted, now)
             except ProtocolError as exc:
                 self._drop("refused", f"{name}: {exc}")
                 continue

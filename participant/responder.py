@@ -3,9 +3,10 @@
 The agent tells the coordinator nothing but yes/no per candidate slot and whether a hold
 succeeded; its free time, its other meetings and the reasons behind a "no" stay here.
 
-Every message first passes the same SessionGuard the coordinator uses (only the coordinator may
-speak, only the incarnation that welcomed us, nothing twice). A ProtocolError drops the message;
-any other exception is our bug and leaves the responder in its error state (CoreError after).
+Every message first passes the agent's admission gate (shared/wire/gate.py: only the
+coordinator may speak, only the incarnation that welcomed us, nothing twice). A ProtocolError
+drops the message; any other exception is our bug and leaves the responder in its error state
+(CoreError after; shared/guarded.py).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from dataclasses import dataclass
 
 from slotwise.participant.calendar import Calendar
 from slotwise.shared.decision import Decision
-from slotwise.shared.errors import CoreError, ProtocolError
-from slotwise.shared.ids import COORDINATOR, AgentId, MeetingId
+from slotwise.shared.errors import ProtocolError
+from slotwise.shared.guarded import Guarded, guarded
+from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.slots import Interval, SlotGrid
-from slotwise.shared.wire.codec import Envelope
-from slotwise.shared.wire.guard import SessionGuard
+from slotwise.shared.wire.gate import Admitted
 from slotwise.shared.wire.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
@@ -79,7 +80,9 @@ class Link:
     heard: float = 0.0
 
 
-class Responder:
+class Responder(Guarded):
+    core_name = "responder"
+
     def __init__(self, name: AgentId, calendar: Calendar, coordinator_timeout_s: float,
                  link: Link | None = None) -> None:
         self.name = name
@@ -94,8 +97,7 @@ class Responder:
         self.heartbeats = True
         self._heartbeat_due: float | None = None
         self._asked: dict[str, AvailabilityRequest] = {}  # last request per open meeting
-        self.guard = SessionGuard([COORDINATOR])
-        self.error: str | None = None
+        self.coordinator_session: str | None = None  # of the coordinator that last welcomed us
         # What this agent was told was decided with it attending, for its record.
         self.decisions: dict[MeetingId, Decision] = {}
         self._conflicts: set[MeetingId] = set()  # reported, not yet answered by a new announcement
@@ -108,39 +110,22 @@ class Responder:
     def _hello(self) -> Hello:
         return Hello(name=self.name, accepted=tuple(sorted(self.calendar.accepted)))
 
-    def receive(self, env: Envelope, now: float) -> list[AgentAction]:
-        """Feed one decoded message; raises ProtocolError to drop it."""
-        if self.error is not None:
-            raise CoreError(f"the responder stopped after an internal error: {self.error}")
-        try:
-            return self._receive(env, now)
-        except ProtocolError:
-            raise
-        except Exception as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
-            raise CoreError(f"internal error in the responder: {self.error}") from exc
-
-    def _receive(self, env: Envelope, now: float) -> list[AgentAction]:
+    @guarded
+    def receive(self, admitted: Admitted, now: float) -> list[AgentAction]:
+        """Feed one message the gate admitted; raises ProtocolError to drop it."""
+        env = admitted.env
         body = env.body
-        self.guard.admit(env)
         if isinstance(body, Welcome):
-            if body.name != self.name:
-                raise ProtocolError(f"Welcome for {body.name!r} reached {self.name!r}")
-            if self.guard.bind(env.sender, env.session):
+            if admitted.fresh:
                 # First contact, or the coordinator restarted: holds from before mean nothing.
                 self.calendar.holds.clear()
+            self.coordinator_session = env.session
             self.welcomed = True
             self._heartbeat_s = body.heartbeat_s
             self._heartbeat_due = now + body.heartbeat_s if self.heartbeats else None
             self._hello_every = HELLO_RESEND_S
             self.link.heard = now
             return [Send(Ready())]
-        welcomed_by = self.guard.session(COORDINATOR)
-        if welcomed_by is None:
-            return []  # broadcasts (heartbeats) reach us before our Welcome: not for us yet
-        if env.session != welcomed_by:
-            raise ProtocolError(f"{type(body).__name__} from coordinator session {env.session[:12]} "
-                                "(not the one that welcomed us)")
         self.link.heard = now
         if isinstance(body, AvailabilityRequest):
             self._asked[body.meeting_id] = body
@@ -183,7 +168,7 @@ class Responder:
         """The owner's calendar was read again: report each accepted meeting it no longer
         leaves room for, once per meeting until the coordinator says where it stands."""
         self.calendar.invalidate()
-        if self.guard.session(COORDINATOR) is None:
+        if self.coordinator_session is None:
             return []
         fresh = [m for m in self.calendar.conflicts() if m not in self._conflicts]
         self._conflicts.update(fresh)

@@ -86,10 +86,11 @@ def socketless_shell(*responders: Responder) -> AgentService:
     from slotwise.participant.reminders import ReminderClock
     from slotwise.shared.ratelog import RateLimitedLog
     from slotwise.shared.wire.codec import Encoder
+    from slotwise.shared.wire.gate import AgentGate
 
     shell = AgentService.__new__(AgentService)
-    shell.agents = {r.name: Hosted(r, Encoder(r.name), ReminderClock(), logger.bind(role="test", agent=r.name))
-                    for r in responders}
+    shell.agents = {r.name: Hosted(r, Encoder(r.name), AgentGate(r.name), ReminderClock(),
+                                   logger.bind(role="test", agent=r.name)) for r in responders}
     shell.host = responders[0].name
     shell.dropped = 0
     shell._drops = RateLimitedLog(5.0)
@@ -103,3 +104,12 @@ def socketless_shell(*responders: Responder) -> AgentService:
     shell._send = sent.append  # type: ignore[method-assign]
     shell._pending = []
     return shell
+
+
+def to_agent(responder: object, gate: object, frame: bytes, now: float) -> list[object]:
+    """A frame from the coordinator to one agent's core, through its gate as its host delivers
+    it: [] for a message not for it yet (before its Welcome)."""
+    from slotwise.shared.wire.codec import decode
+
+    admitted = gate.check(decode(frame))  # type: ignore[attr-defined]
+    return [] if admitted is None else list(responder.receive(admitted, now))  # type: ignore[attr-defined]

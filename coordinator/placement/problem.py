@@ -49,10 +49,24 @@ class Wanted:
     options: tuple[Option, ...] = ()
 
 
+@dataclass(frozen=True)
+class Problem:
+    """Open meetings to place together, against what is booked already: handed to a solver,
+    possibly on another thread, so it is plain frozen data."""
+
+    wanted: tuple[Wanted, ...]
+    booked_per_day: Mapping[tuple[AgentId, date], int]  # meetings the ledger holds per person and local day
+
+    @property
+    def weights(self) -> dict[MeetingId, int]:
+        return {w.id: w.weight for w in self.wanted}
+
+
 @dataclass
 class Placement:
     chosen: dict[MeetingId, Option] = field(default_factory=dict)
     how: str = "greedy"  # greedy | greedy with repair | optimal | feasible (time limit)
+    solver_missing: bool = False  # OR-Tools is not installed: this is the repaired greedy answer
     # The solver's proven upper bound on the weighted count (None: no solver ran). Equal to the
     # placement's weighted count when that is proven optimal, even if attendees and earliness
     # were not.

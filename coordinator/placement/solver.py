@@ -10,7 +10,7 @@ optional extra: `pip install 'slotwise[optimize]'`), lexicographically maximisin
   2. then the number of attendees,
   3. then earliness (each meeting's rank in its own slot-order preference).
 
-The solver starts from the greedy walk with its repair pass (coordinator/repair.py) as a hint
+The solver starts from the greedy placement with its repair pass (repair.py) as a hint
 and as a floor: what comes back is never worse than that, and when the solver is missing or
 finds nothing better in its time budget, that is the answer. The start matters: CP-SAT alone
 reached 90-93 % of the optimum in 3 s on the largest crowded weeks, and from the repaired
@@ -32,13 +32,12 @@ constraint) still decides. A refused hold sends that meeting on along its usual 
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from slotwise.coordinator.placement.problem import Option, Placement, Wanted
+from slotwise.coordinator.placement.problem import Option, Placement, Problem, Wanted
 from slotwise.coordinator.placement.repair import greedy_with_repair
 from slotwise.shared.ids import AgentId, MeetingId
 
@@ -83,9 +82,9 @@ def _attendance_vars(model: cp_model.CpModel, o: Option, placed: cp_model.IntVar
     return present
 
 
-def warm_up() -> bool:
-    """Import OR-Tools now (0.2 s), so that the first plan does not pay for it in the middle of
-    a negotiation; False when it is not installed."""
+def solver_available() -> bool:
+    """Import OR-Tools now (0.2 s), so that the first placement does not pay for it in the middle
+    of a negotiation; False when it is not installed."""
     try:
         from ortools.sat.python import cp_model  # noqa: F401
     except ImportError:
@@ -93,13 +92,25 @@ def warm_up() -> bool:
     return True
 
 
+def solve(problem: Problem, budget_s: float, clock: Callable[[], float]) -> Placement:
+    """What a core's `Solve` asks for: `optimize` within `budget_s` measured on `clock`; without
+    OR-Tools, the repaired greedy answer (computed once), marked `solver_missing`."""
+    if budget_s > 0 and not solver_available():
+        floor = greedy_with_repair(problem.wanted, problem.booked_per_day)
+        floor.solver_missing = True
+        return floor
+    return optimize(problem.wanted, budget_s, problem.booked_per_day, clock=clock)
+
+
 def optimize(wanted: Sequence[Wanted], time_limit_s: float,
-             booked_per_day: Mapping[tuple[AgentId, date], int] | None = None) -> Placement:
-    """The best placement CP-SAT finds within `time_limit_s`, never worse than the greedy walk
-    with its repair pass (coordinator/repair.py), which is also where the solver starts; raises
-    ImportError when OR-Tools is not installed (the caller falls back and says so). A budget
-    of 0 asks for no solver: the repaired greedy answer, OR-Tools or not."""
-    started = time.monotonic()  # the budget covers the repaired greedy answer too
+             booked_per_day: Mapping[tuple[AgentId, date], int] | None = None, *,
+             clock: Callable[[], float] | None = None) -> Placement:
+    """The best placement CP-SAT finds within `time_limit_s` on `clock` (the caller's: nothing
+    here reads one; without it, the whole budget goes to the solver), never worse than the
+    greedy placement with its repair pass (repair.py), which is also where the solver starts;
+    raises ImportError when OR-Tools is not installed. A budget of 0 asks for no solver: the
+    repaired greedy answer, OR-Tools or not."""
+    elapsed = _stopwatch(clock)  # the budget covers the repaired greedy answer too
     weights = {w.id: w.weight for w in wanted}
     floor = greedy_with_repair(wanted, booked_per_day)
     if time_limit_s <= 0:
@@ -150,7 +161,7 @@ def optimize(wanted: Sequence[Wanted], time_limit_s: float,
     # then, holding that count, attendees and earliness.
     best, how, bound = floor, floor.how, None
     for stage, objective in enumerate((first, second)):
-        left = time_limit_s - (time.monotonic() - started)
+        left = time_limit_s - elapsed()
         if left <= 0:
             break
         model.clear_hints()  # type: ignore[no-untyped-call]  # untyped in OR-Tools 9.15
@@ -188,3 +199,11 @@ def optimize(wanted: Sequence[Wanted], time_limit_s: float,
     best.how = how
     best.bound = bound
     return best
+
+
+def _stopwatch(clock: Callable[[], float] | None) -> Callable[[], float]:
+    """Seconds since now on `clock`; always 0 without one."""
+    if clock is None:
+        return lambda: 0.0
+    started = clock()
+    return lambda: clock() - started

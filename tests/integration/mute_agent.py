@@ -14,14 +14,14 @@ from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.ids import AgentId
 from slotwise.shared.logsetup import configure
 from slotwise.shared.slots import FreeTime
-from slotwise.shared.wire.codec import Envelope
+from slotwise.shared.wire.gate import Admitted
 from slotwise.shared.wire.messages import AvailabilityRequest, Hold
 
 
 class MuteResponder(Responder):
-    def receive(self, env: Envelope, now: float) -> list[AgentAction]:
-        actions = super().receive(env, now)
-        if isinstance(env.body, (AvailabilityRequest, Hold)):
+    def receive(self, admitted: Admitted, now: float) -> list[AgentAction]:
+        actions = super().receive(admitted, now)
+        if isinstance(admitted.env.body, (AvailabilityRequest, Hold)):
             return []
         return actions
 

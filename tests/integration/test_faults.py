@@ -147,7 +147,8 @@ async def test_garbage_to_every_socket_changes_nothing(children: Children, workd
                                                 end=s.horizon.end, attendees=tuple(s.participants)))
             for frames in garbage[:-1] + [[fake]]:
                 for name in s.participants:  # straight down each agent's connection, routed to it
-                    service._router.send_multipart([service._identities[AgentId(name)], name.encode(), *frames])
+                    connection = bytes.fromhex(service.gate.connection_of(AgentId(name)) or "")
+                    service._router.send_multipart([connection, name.encode(), *frames])
 
     try:
         result, service = await negotiate(s, "tcp://127.0.0.1:*", on_action, before)

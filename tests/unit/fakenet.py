@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 
-from slotwise.coordinator.negotiation import Decided, Explained, Negotiation, Publish, SendTo
+from slotwise.coordinator.negotiation import Decided, Explained, LiveNegotiation, Negotiation, Publish, Solve
+from slotwise.coordinator.placement.solver import solve
 from slotwise.coordinator.plan import compile_plan
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.calendars.sources import free_time
@@ -22,6 +23,7 @@ from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId
 from slotwise.shared.scenario import Scenario
 from slotwise.shared.wire.codec import Encoder, Envelope, decode
+from slotwise.shared.wire.gate import AgentGate, Gate
 from slotwise.shared.wire.messages import Body
 
 _SEQ = itertools.count(1_000_000)
@@ -46,7 +48,9 @@ class FakeNetwork:
 
     def __post_init__(self) -> None:
         self.plan = compile_plan(self.scenario)
-        self.core = Negotiation(self.plan, open_ended=self.open_ended)
+        self.core: Negotiation = LiveNegotiation(self.plan) if self.open_ended else Negotiation(self.plan)
+        self.gate = Gate(self.plan.participants)
+        self.gates: dict[AgentId, AgentGate] = {}
         self.actions: list[object] = []
         self.explanations: dict[str, tuple[object, ...]] = {}
         self.coord_codec = Encoder(COORDINATOR)
@@ -63,6 +67,7 @@ class FakeNetwork:
     def start_agent(self, name: AgentId) -> Responder:
         agent = Responder(name, Calendar(partial(free_time, self.scenario.availability(name))), 30.0)
         self.agents[name] = agent
+        self.gates[name] = AgentGate(name)
         self.codecs[name] = Encoder(name)
         self._agent_actions(name, agent.start(self.now))
         return agent
@@ -83,8 +88,8 @@ class FakeNetwork:
             if isinstance(a, Publish):
                 for who in a.to if a.to is not None else tuple(self.agents):
                     self._post(COORDINATOR, who, a.body, self.coord_codec)
-            elif isinstance(a, SendTo):
-                self._post(COORDINATOR, a.agent, a.body, self.coord_codec)
+            elif isinstance(a, Solve):  # solved at once, as a batch run's shell does (no clock: the whole budget)
+                self._coord_actions(self.core.solved(a.ticket, solve(a.problem, a.budget_s, lambda: self.now), self.now))
             elif isinstance(a, Explained):
                 self.explanations[a.meeting_id] = a.rows
 
@@ -107,11 +112,18 @@ class FakeNetwork:
         env = decode(frame)
         try:
             if recipient == COORDINATOR:
-                self._coord_actions(self.core.receive(env, self.now))
+                self._coord_actions(self.feed(env))
             elif recipient in self.agents:
-                self._agent_actions(recipient, self.agents[recipient].receive(env, self.now))
+                admitted = self.gates[recipient].check(env)
+                if admitted is not None:
+                    self._agent_actions(recipient, self.agents[recipient].receive(admitted, self.now))
         except ProtocolError as exc:
             self.dropped.append(str(exc))
+
+    def feed(self, env: Envelope, connection: str | None = None) -> list[object]:
+        """One message to the coordinator's core, through its gate as a shell would (each agent
+        its own connection, unless the test names one)."""
+        return list(self.core.receive(self.gate.check(env, connection or env.sender), self.now))
 
     def run(self, limit_s: float = 600.0) -> list[Decision]:
         """Start, then alternate delivery and the clock until the coordinator is done."""

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from slotwise.coordinator.plan import compile_plan
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId
-from slotwise.shared.wire.codec import Encoder, decode
+from slotwise.shared.wire.codec import Encoder
+from slotwise.shared.wire.gate import AgentGate
 from slotwise.shared.wire.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
@@ -31,7 +32,7 @@ from slotwise.shared.wire.messages import (
     Shutdown,
     Welcome,
 )
-from tests.helpers import make_scenario, socketless_shell
+from tests.helpers import make_scenario, socketless_shell, to_agent
 from tests.unit.fakenet import FakeNetwork, envelope
 
 T0 = datetime(2024, 7, 22, 8, tzinfo=UTC)
@@ -84,7 +85,8 @@ def test_negotiation_core_survives_any_message_sequence(script: list[tuple[str, 
     for sender, own_session, body, now in sorted(script, key=lambda x: x[3]):
         session = net.codecs[AgentId(sender)].session if own_session and sender in net.codecs else "forged"
         try:
-            net._coord_actions(net.core.receive(envelope(sender, session, body), now))
+            net.now = now
+            net._coord_actions(net.feed(envelope(sender, session, body)))
             net._coord_actions(net.core.tick(now))
         except ProtocolError:
             pass
@@ -105,10 +107,11 @@ def test_agent_core_survives_any_message_sequence(script: list[tuple[bool, Any]]
     agent = Responder(AgentId("a"), Calendar(FreeTime([Interval(T0, T0 + timedelta(hours=9))])), 30)
     agent.start(0.0)
     real, forged = Encoder(COORDINATOR), Encoder(COORDINATOR)
-    agent.receive(decode(real.encode(Welcome(name="a", heartbeat_s=1.0))), 0.0)
+    gate = AgentGate(AgentId("a"))
+    to_agent(agent, gate, real.encode(Welcome(name="a", heartbeat_s=1.0)), 0.0)
     for genuine, body in script:
         try:
-            agent.receive(decode((real if genuine else forged).encode(body)), 1.0)
+            to_agent(agent, gate, (real if genuine else forged).encode(body), 1.0)
         except ProtocolError:
             pass
     accepted = list(agent.calendar.accepted.values())

@@ -154,8 +154,7 @@ def test_stale_round_is_dropped() -> None:
     net.run()
     session = net.codecs[AgentId("a")].session
     with pytest.raises(Exception, match="stale"):
-        net.core.receive(envelope("a", session,
-                                  AvailabilityResponse(meeting_id="m", round=999, available=(True,))), net.now)
+        net.feed(envelope("a", session, AvailabilityResponse(meeting_id="m", round=999, available=(True,))))
 
 
 def test_unknown_sender_and_wrong_session_are_protocol_errors() -> None:
@@ -167,9 +166,9 @@ def test_unknown_sender_and_wrong_session_are_protocol_errors() -> None:
     net.pump()
     body = AvailabilityResponse(meeting_id="m", round=1, available=(True,))
     with pytest.raises(ProtocolError, match="not a peer"):
-        net.core.receive(envelope("mallory", "x", body), 0.0)
+        net.feed(envelope("mallory", "x", body))
     with pytest.raises(ProtocolError, match="unknown session"):
-        net.core.receive(envelope("a", "not-its-session", body), 0.0)
+        net.feed(envelope("a", "not-its-session", body))
 
 
 def test_disjoint_meetings_are_placed_concurrently() -> None:
@@ -238,7 +237,7 @@ def test_actions_are_only_the_documented_kinds() -> None:
     s = load_scenario(REPO / "scenarios/tutorial.yaml")
     net = FakeNetwork(s)
     acts = net.core.start(0.0)
-    assert all(type(a).__name__ in {"Publish", "SendTo", "Decided", "Started", "Lost"} for a in acts)
+    assert all(type(a).__name__ in {"Publish", "Decided", "Started", "Lost"} for a in acts)
 
 
 def test_an_agent_lost_while_joining_and_back_before_negotiation_counts_as_present() -> None:

@@ -17,6 +17,7 @@ from slotwise.report.results import Results
 from slotwise.shared.errors import CoreError, DecodeError, ProtocolError, ScenarioError
 from slotwise.shared.ids import AgentId
 from slotwise.shared.wire.codec import Encoder, decode
+from slotwise.shared.wire.gate import Gate
 from slotwise.shared.wire.messages import PROTOCOL_VERSION, Hello
 from tests.helpers import make_scenario, scenario_dict, write_scenario
 from tests.unit.fakenet import FakeNetwork
@@ -84,14 +85,15 @@ def test_a_bug_in_the_core_stops_it_for_good(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_a_replayed_hello_is_dropped_before_it_can_rebind() -> None:
     s = make_scenario({"a": {}}, [{"id": "m", "duration_minutes": 30, "invitees": ["a"]}])
-    core = Negotiation(compile_plan(s))
+    plan = compile_plan(s)
+    core, gate = Negotiation(plan), Gate(plan.participants)
     core.start(0.0)
     alice = Encoder(AgentId("a"))
     frame = alice.encode(Hello(name="a"))
-    core.receive(decode(frame), 0.0)
-    assert core.guard.session(AgentId("a")) == alice.session
+    core.receive(gate.admit(frame, "a"), 0.0)
+    assert gate.guard.session(AgentId("a")) == alice.session
     with pytest.raises(ProtocolError, match="duplicate or replayed"):
-        core.receive(decode(frame), 0.1)
+        gate.admit(frame, "a")
 
 
 def test_deep_nesting_is_a_decode_error_not_a_recursion_error() -> None:

@@ -11,7 +11,8 @@ from slotwise.participant.responder import Exit, Responder, Send
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId
 from slotwise.shared.slots import FreeTime, Interval
-from slotwise.shared.wire.codec import Encoder, decode
+from slotwise.shared.wire.codec import Encoder
+from slotwise.shared.wire.gate import AgentGate
 from slotwise.shared.wire.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
@@ -26,6 +27,7 @@ from slotwise.shared.wire.messages import (
     Shutdown,
     Welcome,
 )
+from tests.helpers import to_agent
 
 T0 = datetime(2024, 7, 22, 8, tzinfo=UTC)
 
@@ -40,12 +42,13 @@ class Link:
     def __init__(self, free: list[tuple[float, float]]) -> None:
         cal = Calendar(FreeTime(Interval(h(a), h(b)) for a, b in free))
         self.agent = Responder(AgentId("alice"), cal, coordinator_timeout_s=10)
+        self.gate = AgentGate(AgentId("alice"))
         self.codec = Encoder(COORDINATOR)
         self.out = self.agent.start(0.0)
         self.send(Welcome(name="alice", heartbeat_s=1.0))
 
     def send(self, body: Body, now: float = 0.0, codec: Encoder | None = None) -> list[Send | Exit]:
-        return self.agent.receive(decode((codec or self.codec).encode(body)), now)
+        return to_agent(self.agent, self.gate, (codec or self.codec).encode(body), now)  # type: ignore[return-value]
 
     def reply(self, body: Body) -> Body:
         (action,) = self.send(body)
@@ -131,9 +134,9 @@ def test_hello_is_resent_until_welcomed() -> None:
 def test_duplicates_and_replays_are_dropped() -> None:
     link = Link([(0, 8)])
     frame = link.codec.encode(Heartbeat())
-    link.agent.receive(decode(frame), 1.0)
+    to_agent(link.agent, link.gate, frame, 1.0)
     with pytest.raises(ProtocolError, match="duplicate or replayed"):
-        link.agent.receive(decode(frame), 1.0)
+        to_agent(link.agent, link.gate, frame, 1.0)
 
 
 def test_says_hello_again_when_the_coordinator_goes_quiet() -> None:

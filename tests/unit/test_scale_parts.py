@@ -22,9 +22,10 @@ from slotwise.shared.ids import COORDINATOR, AgentId, MeetingId
 from slotwise.shared.keys import ClientKeys, ServerKeys, generate, host_names
 from slotwise.shared.slots import FreeTime, Interval, SlotGrid
 from slotwise.shared.wire.codec import Encoder, decode
+from slotwise.shared.wire.gate import AgentGate, Gate
 from slotwise.shared.wire.messages import AvailabilityRequest, Heartbeat, Hello, Ready, Welcome
 from slotwise.shared.wire.routing import parse_recipients, recipients_frame
-from tests.helpers import make_scenario, socketless_shell
+from tests.helpers import make_scenario, socketless_shell, to_agent
 
 # --- whose turn it is ---------------------------------------------------------------------------
 
@@ -120,18 +121,19 @@ def test_liveness_is_first_heard_first_expired() -> None:
 def test_a_silent_host_loses_all_its_agents_at_once_and_they_come_back_together() -> None:
     s = make_scenario({"a": {}, "b": {}, "c": {}},
                       [{"id": "m", "duration_minutes": 60, "invitees": ["a", "b", "c"]}], join_timeout_s=5)
-    core = Negotiation(compile_plan(s))
+    plan = compile_plan(s)
+    core, gate = Negotiation(plan), Gate(plan.participants)
     core.start(0.0)
     codecs = {n: Encoder(AgentId(n)) for n in "abc"}
     for n, peer in (("a", "host"), ("b", "host"), ("c", "alone")):
-        core.receive(decode(codecs[n].encode(Hello(name=n))), 0.0, peer=peer)
-        core.receive(decode(codecs[n].encode(Ready())), 0.0, peer=peer)
+        core.receive(gate.admit(codecs[n].encode(Hello(name=n)), peer), 0.0)
+        core.receive(gate.admit(codecs[n].encode(Ready()), peer), 0.0)
     timeout = core.liveness.timeout_s
-    core.receive(decode(codecs["c"].encode(Heartbeat())), timeout - 0.1, peer="alone")
+    core.receive(gate.admit(codecs["c"].encode(Heartbeat()), "alone"), timeout - 0.1)
     lost = [a.agent for a in core.tick(timeout + 0.01) if isinstance(a, Lost)]
     assert lost == ["a", "b"]  # the host's connection went quiet; c's did not
     # One of them speaks again over the same connection: both are back.
-    core.receive(decode(codecs["a"].encode(Heartbeat())), timeout + 0.5, peer="host")
+    core.receive(gate.admit(codecs["a"].encode(Heartbeat()), "host"), timeout + 0.5)
     assert core.lost == ()
 
 
@@ -167,10 +169,14 @@ def test_a_host_key_speaks_for_its_names_and_no_one_else(tmp_path: Path) -> None
 
 # --- the host shell -------------------------------------------------------------------------------
 
-def _welcomed(shell_agents: list[Responder], coordinator: Encoder) -> None:
-    for r in shell_agents:
+def _welcomed(agents: list[Responder], coordinator: Encoder, gates: dict[AgentId, AgentGate] | None = None,
+              ) -> dict[AgentId, AgentGate]:
+    """Each agent started and welcomed through its gate (the host's own, when given)."""
+    gates = gates if gates is not None else {r.name: AgentGate(r.name) for r in agents}
+    for r in agents:
         r.start(0.0)
-        r.receive(decode(coordinator.encode(Welcome(name=r.name, heartbeat_s=1.0))), 0.0)
+        to_agent(r, gates[r.name], coordinator.encode(Welcome(name=r.name, heartbeat_s=1.0)), 0.0)
+    return gates
 
 
 def test_a_host_decodes_once_and_answers_for_each_named_agent() -> None:
@@ -179,7 +185,7 @@ def test_a_host_decodes_once_and_answers_for_each_named_agent() -> None:
     agents = [Responder(AgentId(n), Calendar(free), 30.0, link) for n in ("a", "b", "c")]
     shell = socketless_shell(*agents)
     coordinator = Encoder(COORDINATOR)
-    _welcomed(agents, coordinator)
+    _welcomed(agents, coordinator, {name: h.gate for name, h in shell.agents.items()})
     origin = datetime(2024, 7, 22, tzinfo=UTC)
     request = coordinator.encode(AvailabilityRequest(meeting_id="m", round=1, origin=origin, slot_minutes=60,
                                                      duration_minutes=60, slots=(8, 9, 11)))
@@ -196,8 +202,8 @@ def test_hosted_agents_share_what_they_hear_of_the_coordinator() -> None:
     quiet = agents[1]
     quiet.heartbeats = False  # as a host sets it for all but its first agent
     coordinator = Encoder(COORDINATOR)
-    _welcomed(agents, coordinator)
-    agents[0].receive(decode(coordinator.encode(Heartbeat())), 3.9)
+    gates = _welcomed(agents, coordinator)
+    to_agent(agents[0], gates[AgentId("a")], coordinator.encode(Heartbeat()), 3.9)
     # b heard nothing itself, but the connection did: no Hello again, and no giving up.
     assert quiet.tick(4.5) == []
     alone = Responder(AgentId("c"), Calendar(FreeTime([])), 30.0)  # its own connection
