@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # the commands import what they use, so `slotwise participant
     from rich.console import Console
 
     from slotwise.coordinator.negotiation import Action
+    from slotwise.coordinator.outcome import RunResult
     from slotwise.coordinator.plan import Plan
-    from slotwise.coordinator.service import RunResult
     from slotwise.shared.scenario import Scenario
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2

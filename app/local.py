@@ -23,9 +23,10 @@ from types import TracebackType
 from loguru import logger
 
 from slotwise.coordinator.negotiation import Action, Explained
+from slotwise.coordinator.outcome import RunResult
 from slotwise.coordinator.placement.reasons import CandidateRow
 from slotwise.coordinator.plan import Plan, compile_plan
-from slotwise.coordinator.service import CoordinatorService, RunResult
+from slotwise.coordinator.service import CoordinatorService
 from slotwise.participant.calendars.sources import calendar_file_problems
 from slotwise.participant.launch import group_command, host_groups
 from slotwise.shared.decision import Decision

@@ -45,6 +45,8 @@ from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.keys import ClientKeys
 from slotwise.shared.ratelog import RateLimitedLog
 from slotwise.shared.wire.codec import MAX_FRAME_BYTES, Encoder, decode
+from slotwise.shared.wire.flow import AGENT_DRAIN_SLICE_S as DRAIN_SLICE_S
+from slotwise.shared.wire.flow import DRAIN_BATCH, MAX_BATCH, QUEUE_LIMIT
 from slotwise.shared.wire.gate import AgentGate
 from slotwise.shared.wire.routing import parse_recipients
 
@@ -54,11 +56,7 @@ if TYPE_CHECKING:
     from slotwise.participant.calendars.watch import CalendarWatch
     from slotwise.participant.calendars.writer import CalendarWriter
 
-MAX_BATCH = 100  # envelopes in one ZeroMQ message, either way
 GC_THRESHOLD = 50_000  # allocations between young collections (Python's default: 700)
-QUEUE_LIMIT = 100_000  # messages queued each way; the coordinator's per-connection limit too
-DRAIN_BATCH = 1000  # frames read per wake-up before deadlines are checked again
-DRAIN_SLICE_S = 0.02  # ... or this long, whichever comes first
 HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
                     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 

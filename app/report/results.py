@@ -15,36 +15,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict
 from rich.table import Table
 
+from slotwise.coordinator.outcome import MeetingResult, RunResult
 from slotwise.coordinator.plan import Plan
-from slotwise.coordinator.policies.base import MeetingSpec
-from slotwise.coordinator.service import RunResult
-from slotwise.shared.decision import Decision
 from slotwise.shared.slots import format_interval
-
-_ORDER = ("id", "name", "scheduled", "start", "end", "participants", "reason", "invitees",
-          "min_participants", "priority", "round_trips", "series")
-
-
-class MeetingResult(Decision):
-    name: str
-    invitees: tuple[str, ...]
-    min_participants: int  # the fewest attendees its rule accepts, as the rule enforced it
-    priority: int
-    series: str | None
-
-    @model_serializer(mode="wrap")
-    def _in_file_order(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        return {k: data[k] for k in _ORDER if k in data} | {k: v for k, v in data.items() if k not in _ORDER}
-
-    @classmethod
-    def of(cls, spec: MeetingSpec, decision: Decision | None) -> MeetingResult:
-        d = decision or Decision.failed(spec.id, "not decided")
-        return cls(**d.model_dump(), name=spec.title, invitees=spec.invitees,
-                   min_participants=spec.required, priority=spec.priority, series=spec.series)
 
 
 class Stats(BaseModel):

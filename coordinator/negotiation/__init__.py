@@ -51,9 +51,10 @@ from slotwise.coordinator.negotiation.core import Negotiation
 from slotwise.coordinator.negotiation.exchanges import Stats
 from slotwise.coordinator.negotiation.live import LiveNegotiation
 from slotwise.coordinator.negotiation.presence import Presence
-from slotwise.coordinator.negotiation.state import MeetingPhase, MeetingView, Phase
+from slotwise.coordinator.negotiation.state import OPEN, MeetingPhase, MeetingView, Phase
 
 __all__ = [
+    "OPEN",
     "Action",
     "Cancelled",
     "ConflictReported",

@@ -19,8 +19,9 @@ import zmq
 import zmq.asyncio
 
 from slotwise.coordinator.negotiation import Action, Decided, Started
+from slotwise.coordinator.outcome import RunResult
 from slotwise.coordinator.plan import compile_plan
-from slotwise.coordinator.service import CoordinatorService, RunResult
+from slotwise.coordinator.service import CoordinatorService
 from slotwise.report.audit import audit
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.ids import AgentId
@@ -148,7 +149,7 @@ async def test_garbage_to_every_socket_changes_nothing(children: Children, workd
             for frames in garbage[:-1] + [[fake]]:
                 for name in s.participants:  # straight down each agent's connection, routed to it
                     connection = bytes.fromhex(service.gate.connection_of(AgentId(name)) or "")
-                    service._router.send_multipart([connection, name.encode(), *frames])
+                    service.transport.router.send_multipart([connection, name.encode(), *frames])
 
     try:
         result, service = await negotiate(s, "tcp://127.0.0.1:*", on_action, before)

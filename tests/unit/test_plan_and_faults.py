@@ -11,8 +11,8 @@ import pytest
 
 from slotwise.coordinator.journal import Journal, read_journal
 from slotwise.coordinator.negotiation import Negotiation, Phase
+from slotwise.coordinator.outcome import RunResult, RunStats
 from slotwise.coordinator.plan import compile_plan, load_plan
-from slotwise.coordinator.service import RunResult, RunStats
 from slotwise.report.results import Results
 from slotwise.shared.errors import CoreError, DecodeError, ProtocolError, ScenarioError
 from slotwise.shared.ids import AgentId

@@ -34,8 +34,8 @@ def test_a_send_to_a_vanished_peer_is_seen_and_not_counted(tmp_path: object) -> 
         lines: list[str] = []
         sink = logger.add(lambda m: lines.append(str(m)), level="WARNING")
         try:
-            service._publish(Release(meeting_id="m", round=1), (AgentId("a"),))
-            service.flush()  # sends go out together, at the end of each wake-up
+            service.transport.publish(Release(meeting_id="m", round=1), (AgentId("a"),))
+            service.transport.flush()  # sends go out together, at the end of each wake-up
         finally:
             logger.remove(sink)
         assert service.stats.sent == 0

@@ -1,0 +1,452 @@
+"""What `serve` does with an admin request: sans-IO, so it can be tested on a fake clock.
+
+The desk owns the service's bookkeeping around the live core: the specs of every meeting ever
+requested (by occurrence and by series), the clients waiting for their meetings to be decided,
+the conflicts agents report, and the store, through its interface. It never touches a socket or
+a clock: the shell hands it a request's bytes and the time, performs the core's actions through
+the `perform` it was given, and sends back the replies it returns.
+
+Its promises:
+- every request and decision is committed to the store before it is acknowledged or announced
+  (a decision through `observe`, which sees each action before it is performed);
+- a request that is refused (invalid, unknown, busy, a conflict) leaves nothing behind;
+- an `add` or `move` with a wait is answered when its meetings are decided (and the agents were
+  told first), or when its wait ends;
+- a restart rebuilds the core from the store: decided meetings booked as before, in-flight ones
+  negotiated again, moves finished.
+
+Nothing here decides where a meeting goes; that is the core's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from loguru import logger
+
+from slotwise.coordinator.negotiation import (
+    OPEN,
+    Action,
+    Cancelled,
+    ConflictReported,
+    Decided,
+    LiveNegotiation,
+    MeetingPhase,
+    MeetingView,
+    MoveFailed,
+)
+from slotwise.coordinator.outcome import MeetingResult
+from slotwise.coordinator.plan import Plan, compile_submission
+from slotwise.coordinator.policies.base import MeetingSpec
+from slotwise.coordinator.store import Store, canonical
+from slotwise.shared.decision import Decision
+from slotwise.shared.errors import Problem, ScenarioError, UsageError
+from slotwise.shared.ids import MeetingId
+from slotwise.shared.scenario import Scenario, render_path
+from slotwise.shared.wire import admin
+
+MAX_MEETINGS = 200_000  # occurrences one service holds; beyond, adds are refused ("busy")
+RESTORE_SLICE = 500  # stored requests compiled at once on restart, as requests were
+
+Perform = Callable[[list[Action]], None]
+Reply = tuple[bytes, dict[str, Any]]  # (the client's identity, the message)
+
+
+class Invitations(Protocol):
+    """Where decisions are published as iTIP files (`--ics-out`); see coordinator/itip.py."""
+
+    def scheduled(self, decision: Decision, title: str) -> None: ...
+    def cancelled(self, meeting_id: str) -> None: ...
+
+
+@dataclass
+class _Waiter:
+    client: bytes
+    rid: int
+    ids: tuple[MeetingId, ...]
+    deadline: float
+    move: MeetingId | None = None  # for a move: answered when the move ends
+
+
+class AdminDesk:
+    def __init__(self, scenario: Scenario, plan: Plan, core: LiveNegotiation, store: Store, perform: Perform, *,
+                 wall: Callable[[], datetime], allow_past: bool = False, itip: Invitations | None = None) -> None:
+        """`wall` tells the time of day (which candidates have begun); `perform` carries the
+        core's actions out (the shell's loop, or a test's network)."""
+        self.scenario = scenario
+        self.plan = plan
+        self.core = core
+        self.store = store
+        self._perform = perform
+        self._wall = wall
+        self.allow_past = allow_past
+        self.itip = itip
+        self.itip_dirty = itip is not None  # schedule.ics is written at least once
+        self.log = logger.bind(role="coordinator")
+        self._specs: dict[MeetingId, MeetingSpec] = {}
+        self._series: dict[MeetingId, list[MeetingId]] = {}  # submitted id -> its occurrences
+        self._waiters: list[_Waiter] = []
+        self._conflicts: list[ConflictReported] = []
+        self._changed = False  # something was decided, moved or cancelled since waiters were checked
+        self._order = 0
+        self.requests_served = 0
+        self.started_at: float | None = None
+
+    # --- start-up -------------------------------------------------------------------------------
+
+    def start(self, initial: Sequence[MeetingSpec], now: float) -> None:
+        """Rebuild from the store, start the core, and negotiate what is still open: the
+        scenario's own meetings the first time this store sees them, meetings stored as
+        pending, and moves that were in flight."""
+        self.started_at = now
+        pending, moves = self._restore()
+        fresh = [m for m in initial if m.id not in self._specs]
+        self._perform(self.core.start(now))
+        if fresh:
+            self._add_specs(fresh, self._scenario_requests(fresh), now)
+        self._perform(self.core.submit([self._upcoming(s) for s in pending], now))
+        for spec, window in moves:
+            self._start_move(spec, window, now)
+
+    def _compile(self, data: list[Any], source: str, *, bounded: bool = True) -> tuple[list[Any], tuple[MeetingSpec, ...]]:
+        meetings, specs = compile_submission(self.scenario, data, source, order_from=self._order, bounded=bounded)
+        self._order += len(specs)
+        return meetings, specs
+
+    def _restore(self) -> tuple[list[MeetingSpec], list[tuple[MeetingSpec, dict[str, str | None]]]]:
+        requests = self.store.requests()
+        for i in range(0, len(requests), RESTORE_SLICE):
+            chunk = requests[i:i + RESTORE_SLICE]
+            _, specs = self._compile([body for _, body in chunk], str(self.store), bounded=False)
+            self._remember(specs)
+        pending: list[MeetingSpec] = []
+        moves: list[tuple[MeetingSpec, dict[str, str | None]]] = []
+        rows = self.store.meetings()
+        for row in rows:
+            spec = self._specs.get(MeetingId(row.id))
+            if spec is None:
+                self.log.warning("stored meeting {} no longer compiles from its request; left out", row.id)
+                continue
+            if row.status == "pending":
+                pending.append(spec)
+                continue
+            self.core.restore(spec, row.decision, cancelled=row.status == "cancelled")
+            if self.itip is not None and row.status == "scheduled" and row.decision is not None:
+                self.itip.scheduled(row.decision, spec.title)  # unchanged files stay as they are
+            if row.moving is not None and row.status != "cancelled":
+                moves.append((spec, row.moving))
+        self.log.info("store {}: {} meetings ({} to negotiate again, {} moves to finish)", self.store,
+                      len(rows), len(pending), len(moves))
+        return pending, moves
+
+    def _remember(self, specs: Sequence[MeetingSpec]) -> None:
+        for spec in specs:
+            self._specs[spec.id] = spec
+            self._series.setdefault(spec.series or spec.id, []).append(spec.id)
+
+    def _upcoming(self, spec: MeetingSpec, exclude: datetime | None = None) -> MeetingSpec:
+        """Only candidates that have not begun (unless allow_past), and not `exclude`."""
+        if self.allow_past and exclude is None:
+            return spec
+        wall = self._wall()
+        grid = self.plan.grid
+        why: dict[int, str] = {}
+        for c in spec.candidates:
+            if grid.start(c) == exclude:
+                why[c] = "where it is now"
+            elif not self.allow_past and grid.start(c) < wall:
+                why[c] = "already begun"
+        if not why:
+            return spec
+        return replace(spec, candidates=tuple(c for c in spec.candidates if c not in why),
+                       excluded_at=MappingProxyType({**spec.excluded_at, **why}))
+
+    def _scenario_requests(self, specs: Sequence[MeetingSpec]) -> list[tuple[str, Any]]:
+        by_id = {m.id: m for m in self.scenario.meetings}
+        seen: dict[str, Any] = {}
+        for spec in specs:
+            key = spec.series or spec.id
+            seen.setdefault(key, by_id[key].model_dump(mode="json", exclude_none=True, exclude_defaults=True))
+        return list(seen.items())
+
+    # --- what the core did ------------------------------------------------------------------
+
+    def observe(self, action: Action) -> None:
+        """Committed to the store before anything is announced (the core announces later)."""
+        if isinstance(action, Decided):
+            self.store.decide(action.decision)
+            self._changed = True
+            if self.itip is not None:
+                spec = self._specs.get(MeetingId(action.decision.id))
+                self.itip.scheduled(action.decision, spec.title if spec else action.decision.id)
+                self.itip_dirty = True
+        elif isinstance(action, MoveFailed):
+            self.store.move_failed(action.decision.id, action.reason)
+            self._changed = True
+        elif isinstance(action, ConflictReported):
+            self._conflicts.append(action)  # answered after this batch of actions: it may move
+        elif isinstance(action, Cancelled):
+            self._changed = True
+            if self.itip is not None:
+                self.itip.cancelled(action.meeting_id)
+                self.itip_dirty = True
+
+    def resolve_conflicts(self, now: float) -> None:
+        """By each meeting's `on_conflict`: move it (the default), keep it, or drop the attendee
+        if its rule holds without them (else move)."""
+        while self._conflicts:
+            c = self._conflicts.pop(0)
+            spec = self._specs.get(c.meeting_id)
+            if spec is None or self._phase(c.meeting_id) is not MeetingPhase.DECIDED:
+                continue  # cancelled, or being moved already
+            policy = spec.on_conflict
+            self.log.info("{}'s calendar no longer leaves room for {}: {}", c.agent, c.meeting_id, policy)
+            if policy == "keep":
+                continue
+            if policy == "drop-attendee":
+                actions = self.core.drop_attendee(c.meeting_id, c.agent, now)
+                if actions:
+                    self._perform(actions)
+                    continue
+                self.log.info("{} cannot go on without {}: moving it instead", c.meeting_id, c.agent)
+            self.store.move_started(c.meeting_id, {})
+            self._start_move(spec, {}, now)
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def request(self, client: bytes, frame: bytes, now: float) -> dict[str, Any] | None:
+        """The reply to send now, or None when the client waits (see `answer_waiters`)."""
+        rid: int | None = None
+        try:
+            req = admin.decode(frame)
+            rid, op = admin.request_fields(req)
+            if op == "add":
+                return self._served(self._op_add(client, rid, req, now))
+            if op == "cancel":
+                return self._served(self._op_cancel(rid, req, now))
+            if op == "move":
+                return self._served(self._op_move(client, rid, req, now))
+            if op == "list":
+                return self._served(admin.ok(rid, [self.entry(i) for i in self._specs]))
+            return self._served(admin.ok(rid, self.status(now)))
+        except admin.AdminProtocolError as exc:
+            return self._served(admin.error(rid, "invalid", str(exc)))
+        except ScenarioError as exc:
+            return self._served(admin.error(rid, "invalid", "the meetings were not accepted; nothing was kept",
+                                            [{"path": p.path, "message": p.message} for p in exc.problems]))
+        except _Refusal as exc:
+            return self._served(admin.error(rid, exc.kind, str(exc)))
+
+    def _served(self, reply: dict[str, Any] | None) -> dict[str, Any] | None:
+        if reply is not None:
+            self.requests_served += 1
+        return reply
+
+    def _op_add(self, client: bytes, rid: int, req: dict[str, Any], now: float) -> dict[str, Any] | None:
+        wait = admin.wait_of(req)
+        data = req.get("meetings")
+        if not isinstance(data, list):
+            raise admin.AdminProtocolError("'meetings' must be a list of meetings")
+        meetings, specs = self._compile(data, "request")  # ScenarioError: nothing is kept
+        ids: list[MeetingId] = []
+        new: list[tuple[str, Any]] = []
+        for i, m in enumerate(meetings):
+            stored = self.store.request(m.id)
+            if stored is None:
+                if m.id in self._specs:
+                    raise ScenarioError("request", [_problem(i, f"{m.id!r} is an occurrence of another meeting")])
+                new.append((m.id, data[i]))
+            elif canonical(stored) != canonical(data[i]):
+                raise ScenarioError("request", [_problem(i, f"meeting {m.id!r} exists with different content "
+                                                         "(cancel it, or use another id)")])
+            ids += self._series.get(MeetingId(m.id), [])
+        new_ids = {n for n, _ in new}
+        added = [s for s in specs if (s.series or s.id) in new_ids]
+        if len(self._specs) + len(added) > MAX_MEETINGS:
+            raise _Refusal("busy", f"the service holds {len(self._specs)} meetings; at most {MAX_MEETINGS}")
+        self._add_specs(added, new, now)
+        ids += [s.id for s in added]
+        return self._wait_or_answer(client, rid, tuple(dict.fromkeys(ids)), wait, now)
+
+    def _add_specs(self, specs: Sequence[MeetingSpec], requests: list[tuple[str, Any]], now: float) -> None:
+        if not specs:
+            return
+        self.store.add(requests, [(s.id, s.series or s.id) for s in specs])  # committed first
+        self._remember(specs)
+        self._perform(self.core.submit([self._upcoming(s) for s in specs], now))
+
+    def _resolve_ids(self, req: dict[str, Any]) -> list[MeetingId]:
+        meeting_id = req.get("meeting_id")
+        if not isinstance(meeting_id, str):
+            raise admin.AdminProtocolError("'meeting_id' must be a string")
+        ids = self._series.get(MeetingId(meeting_id)) or ([MeetingId(meeting_id)] if meeting_id in self._specs else [])
+        if not ids:
+            raise _Refusal("unknown", f"no meeting {meeting_id[:200]!r}")
+        return ids
+
+    def _op_cancel(self, rid: int, req: dict[str, Any], now: float) -> dict[str, Any]:
+        ids = self._resolve_ids(req)
+        live = [i for i in ids if self._phase(i) is not MeetingPhase.CANCELLED]
+        self.store.cancel(live)  # committed before anyone is told
+        for meeting_id in live:
+            self._perform(self.core.cancel(meeting_id, now))
+        return admin.ok(rid, [self.entry(i) for i in ids])
+
+    def _op_move(self, client: bytes, rid: int, req: dict[str, Any], now: float) -> dict[str, Any] | None:
+        wait = admin.wait_of(req)
+        ids = self._resolve_ids(req)
+        if len(ids) != 1 or ids[0] != req["meeting_id"]:
+            raise _Refusal("refused", f"{req['meeting_id']} is a recurring meeting: move one occurrence "
+                                      f"({', '.join(ids[:3])}{', ...' if len(ids) > 3 else ''})")
+        meeting_id = ids[0]
+        phase = self._phase(meeting_id)
+        if phase is not MeetingPhase.DECIDED:
+            state = "cancelled" if phase is MeetingPhase.CANCELLED else "still being negotiated"
+            raise _Refusal("conflict", f"{meeting_id} is {state}; only a decided meeting can be moved")
+        window = {k: req.get(k) for k in ("not_before", "not_after")}
+        for k, v in window.items():
+            if v is not None and not isinstance(v, str):
+                raise admin.AdminProtocolError(f"'{k}' must be an ISO 8601 time or null")
+        spec = self._specs[meeting_id]
+        moved = self._recompiled(spec, window)  # ScenarioError before anything is kept
+        self.store.move_started(meeting_id, window)
+        self._negotiate_move(spec, moved, now)
+        return self._wait_or_answer(client, rid, (meeting_id,), wait, now, move=meeting_id)
+
+    def _recompiled(self, spec: MeetingSpec, window: dict[str, str | None]) -> MeetingSpec:
+        """The meeting as one meeting (not a series) in the new window."""
+        raw = dict(self.store.request(spec.series or spec.id) or {})
+        raw.pop("recurrence", None)
+        raw["id"] = spec.id
+        raw["not_before"] = window.get("not_before") or (spec.not_before.isoformat() if spec.not_before else None)
+        raw["not_after"] = window.get("not_after") or (spec.not_after.isoformat() if spec.not_after else None)
+        raw = {k: v for k, v in raw.items() if v is not None}
+        _, compiled = compile_submission(self.scenario, [raw], "request")
+        return replace(compiled[0], title=spec.title, series=spec.series, order=spec.order)
+
+    def _start_move(self, spec: MeetingSpec, window: dict[str, str | None], now: float) -> None:
+        self._negotiate_move(spec, self._recompiled(spec, window), now)
+
+    def _negotiate_move(self, spec: MeetingSpec, moved: MeetingSpec, now: float) -> None:
+        current = self._decision(spec.id)
+        exclude = current.start if current is not None and current.scheduled else None
+        self._perform(self.core.move(self._upcoming(moved, exclude), now))
+        self._changed = True
+
+    # --- waiting ------------------------------------------------------------------------------
+
+    def _wait_or_answer(self, client: bytes, rid: int, ids: tuple[MeetingId, ...], wait: float, now: float,
+                        move: MeetingId | None = None) -> dict[str, Any] | None:
+        waiter = _Waiter(client, rid, ids, now + wait, move)
+        if wait <= 0 or self._settled(waiter):
+            return admin.ok(rid, [self.entry(i) for i in ids])
+        self._waiters.append(waiter)
+        return None
+
+    def _settled(self, w: _Waiter) -> bool:
+        if w.move is not None:
+            return not self.core.moving(w.move)
+        return all((phase := self._phase(i)) is not None and phase not in OPEN for i in w.ids)
+
+    def next_deadline(self) -> float | None:
+        """When the first waiting client's wait ends."""
+        return min((w.deadline for w in self._waiters), default=None)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    def answer_waiters(self, now: float) -> list[Reply]:
+        """Replies to requests whose meetings are decided (call once the agents have been told)
+        or whose wait has ended."""
+        if not self._waiters or (not self._changed and all(now < w.deadline for w in self._waiters)):
+            return []
+        if self.core.announcing and all(now < w.deadline for w in self._waiters):
+            return []  # the burst goes out within ANNOUNCE_EVERY_S; answer after it
+        self._changed = False
+        replies: list[Reply] = []
+        still = []
+        for w in self._waiters:
+            if now >= w.deadline or self._settled(w):
+                replies.append((w.client, admin.ok(w.rid, [self.entry(i) for i in w.ids])))
+                self.requests_served += 1
+            else:
+                still.append(w)
+        self._waiters = still
+        return replies
+
+    # --- views ----------------------------------------------------------------------------------
+
+    def known(self) -> list[MeetingId]:
+        """Every meeting (occurrence) ever requested, in request order."""
+        return list(self._specs)
+
+    def _view(self, meeting_id: MeetingId) -> MeetingView | None:
+        return self.core.meeting(meeting_id)
+
+    def _phase(self, meeting_id: MeetingId) -> MeetingPhase | None:
+        view = self._view(meeting_id)
+        return None if view is None else view.phase
+
+    def _decision(self, meeting_id: MeetingId) -> Decision | None:
+        view = self._view(meeting_id)
+        return None if view is None else view.decision
+
+    def entry(self, meeting_id: MeetingId) -> dict[str, Any]:
+        """A meeting in the results file's shape, plus "status" (and "move" while or after moving)."""
+        view = self._view(meeting_id)
+        assert view is not None, f"{meeting_id} is known to the service but not to its core"
+        shown = view.decision or Decision(id=view.spec.id, scheduled=False)
+        if view.phase is MeetingPhase.CANCELLED:
+            shown = shown.model_copy(update={"scheduled": False, "reason": "cancelled"})
+        entry: dict[str, Any] = MeetingResult.of(view.spec, shown).model_dump(mode="json")
+        entry["status"] = _status(view)
+        if view.moving:
+            entry["move"] = {"status": "pending", "reason": None}
+        elif view.move_failure is not None:
+            entry["move"] = {"status": "failed", "reason": view.move_failure}
+        return entry
+
+    def entry_status(self, meeting_id: MeetingId) -> str:
+        view = self._view(meeting_id)
+        assert view is not None, f"{meeting_id} is known to the service but not to its core"
+        return _status(view)
+
+    def status(self, now: float) -> dict[str, Any]:
+        counts = {"scheduled": 0, "failed": 0, "cancelled": 0, "pending": 0}
+        for meeting_id in self._specs:
+            counts[self.entry_status(meeting_id)] += 1
+        lost = self.core.lost
+        return {
+            "participants": {"expected": len(self.plan.participants), "connected": list(self.core.joined),
+                             "lost": list(lost),
+                             "never_joined": [a for a in self.core.missing if a not in lost]},
+            "meetings": counts,
+            "moving": sum(1 for m in self._specs if self.core.moving(m)),
+            "requests_served": self.requests_served,
+            "uptime_s": round(now - (self.started_at if self.started_at is not None else now), 3),
+        }
+
+
+def _status(view: MeetingView) -> str:
+    if view.phase is MeetingPhase.CANCELLED:
+        return "cancelled"
+    if view.decision is None:
+        return "pending"
+    return "scheduled" if view.decision.scheduled else "failed"
+
+
+class _Refusal(UsageError):
+    """An admin request that cannot be done as asked; the reply carries `kind` and the reason."""
+
+    def __init__(self, kind: admin.ErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind: admin.ErrorKind = kind
+
+
+def _problem(i: int, message: str) -> Problem:
+    return Problem(render_path(("meetings", i, "id")), message)
