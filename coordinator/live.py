@@ -27,7 +27,7 @@ from slotwise.coordinator.admin_desk import AdminDesk
 from slotwise.coordinator.itip import ItipWriter
 from slotwise.coordinator.loop import CoreLoop, Solver, Source
 from slotwise.coordinator.negotiation import Action, LiveNegotiation
-from slotwise.coordinator.placement.solver import solve
+from slotwise.coordinator.placement.solver import solve, solver_available
 from slotwise.coordinator.plan import Plan
 from slotwise.coordinator.store import Store
 from slotwise.coordinator.transport import AgentTransport
@@ -100,6 +100,8 @@ class LiveService:
         self.store.close()
 
     async def run(self, stop: asyncio.Event) -> None:
+        if self.plan.optimize_s:
+            solver_available()  # imported now: an import mid-solve would hold every thread's lock
         self.desk.start(self._initial, time.monotonic())
         try:
             await self._loop.run(stop=stop, sources=[Source(self._admin, self._drain_admin)],

@@ -45,6 +45,7 @@ class FakeNetwork:
     deliver: Filter = lambda s, r, b: True
     now: float = 0.0
     open_ended: bool = False  # the live service's core: submit, cancel, move; never done
+    observe: Callable[[object], None] = lambda action: None  # sees each coordinator action before it is performed
 
     def __post_init__(self) -> None:
         self.plan = compile_plan(self.scenario)
@@ -84,6 +85,7 @@ class FakeNetwork:
 
     def _coord_actions(self, actions: Iterable[object]) -> None:
         for a in actions:
+            self.observe(a)
             self.actions.append(a)
             if isinstance(a, Publish):
                 for who in a.to if a.to is not None else tuple(self.agents):

@@ -1,0 +1,407 @@
+"""The admin desk (`serve`'s request logic) on a fake network and a hand-moved clock: waiters,
+refusals, idempotency, cancellations, moves, conflicts and restarts, with the store's commits
+checked against what the agents were told and when."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from slotwise.coordinator import admin_desk
+from slotwise.coordinator.admin_desk import AdminDesk
+from slotwise.coordinator.negotiation import LiveNegotiation, MeetingPhase
+from slotwise.coordinator.plan import compile_plan
+from slotwise.coordinator.store import MeetingRow, Status, canonical
+from slotwise.shared.decision import Decision
+from slotwise.shared.ids import AgentId, MeetingId
+from slotwise.shared.slots import FreeTime, Interval
+from slotwise.shared.wire import admin
+from slotwise.shared.wire.messages import MeetingCancelled, MeetingScheduled
+from tests.helpers import DAY, at, make_scenario
+from tests.unit.fakenet import FakeNetwork
+
+CLIENT = b"client-1"
+
+
+class MemoryStore:
+    """The Store interface in memory; each commit notes how many messages had been sent by then,
+    so a test can tell whether anyone heard of a change before it was committed."""
+
+    def __init__(self, net: FakeNetwork | None = None) -> None:
+        self.net = net
+        self._requests: dict[str, Any] = {}
+        self._rows: dict[str, dict[str, Any]] = {}
+        self.commits: list[tuple[str, str, int]] = []  # (what, meeting id, messages sent before it)
+
+    def _note(self, what: str, meeting_id: str) -> None:
+        self.commits.append((what, meeting_id, len(self.net.sent) if self.net is not None else 0))
+
+    def requests(self) -> list[tuple[str, Any]]:
+        return list(self._requests.items())
+
+    def request(self, series: str) -> Any | None:
+        return self._requests.get(series)
+
+    def add(self, requests: Sequence[tuple[str, Any]], occurrences: Sequence[tuple[str, str]]) -> None:
+        for series, body in requests:
+            self._requests[series] = json.loads(canonical(body))
+        for meeting_id, series in occurrences:
+            self._rows[meeting_id] = {"series": series, "status": "pending", "decision": None,
+                                      "moving": None, "move_failure": None}
+            self._note("add", meeting_id)
+
+    def decide(self, decision: Decision) -> None:
+        row = self._rows[decision.id]
+        row.update(status="scheduled" if decision.scheduled else "failed", decision=decision, moving=None)
+        self._note("decide", decision.id)
+
+    def move_started(self, meeting_id: str, window: dict[str, str | None]) -> None:
+        self._rows[meeting_id]["moving"] = dict(window)
+        self._note("move", meeting_id)
+
+    def move_failed(self, meeting_id: str, reason: str) -> None:
+        self._rows[meeting_id].update(moving=None, move_failure=reason)
+        self._note("move_failed", meeting_id)
+
+    def cancel(self, meeting_ids: Sequence[str]) -> None:
+        for meeting_id in meeting_ids:
+            self._rows[meeting_id].update(status="cancelled", moving=None)
+            self._note("cancel", meeting_id)
+
+    def meetings(self) -> list[MeetingRow]:
+        return [MeetingRow(i, r["series"], r["status"], r["decision"], r["moving"], r["move_failure"])
+                for i, r in self._rows.items()]
+
+    def status(self, meeting_id: str) -> Status:
+        status: Status = self._rows[meeting_id]["status"]
+        return status
+
+    def close(self) -> None:
+        pass
+
+
+class Desk:
+    """A desk wired to a fake network: requests in, replies out, the clock moved by hand."""
+
+    def __init__(self, people: dict[str, Any] | None = None, *, store: MemoryStore | None = None,
+                 meetings: list[dict[str, Any]] | None = None, wall: datetime = DAY,
+                 allow_past: bool = False, itip: Any = None) -> None:
+        self.scenario = make_scenario(people or {"ana": {}, "bo": {}, "cy": {}}, meetings or [],
+                                      hours=(9, 12), slot=60)
+        self.net = FakeNetwork(self.scenario, open_ended=True)
+        self.store = store or MemoryStore()
+        self.store.net = self.net
+        self.wall = wall
+        compiled = compile_plan(self.scenario)
+        plan = replace(compiled, meetings=(), by_id={})  # as serve does: meetings come from the store
+        self.net.core = LiveNegotiation(plan)
+        self.desk = AdminDesk(self.scenario, plan, self.net.core, self.store, self.net.act,
+                              wall=lambda: self.wall, allow_past=allow_past, itip=itip)
+        self.net.observe = self.desk.observe
+        self.desk.start(compiled.meetings, self.net.now)
+        self._rid = 0
+        self.settle()
+
+    def ask(self, op: str, **fields: Any) -> dict[str, Any] | None:
+        self._rid += 1
+        frame = admin.encode({"v": admin.ADMIN_VERSION, "id": self._rid, "op": op, **fields})
+        return self.desk.request(CLIENT, frame, self.net.now)
+
+    def settle(self) -> list[tuple[bytes, dict[str, Any]]]:
+        """Negotiate until nothing is open, then answer the clients the shell would."""
+        self.net.settle()
+        self.desk.resolve_conflicts(self.net.now)
+        self.net.settle()
+        return self.desk.answer_waiters(self.net.now)
+
+    def entry(self, meeting_id: str) -> dict[str, Any]:
+        return self.desk.entry(MeetingId(meeting_id))
+
+    def told(self, kind: type, meeting_id: str) -> list[int]:
+        """Where in the network's sends the coordinator told anyone `kind` for this meeting."""
+        return [i for i, (_, _, body) in enumerate(self.net.sent)
+                if isinstance(body, kind) and getattr(body, "meeting_id", None) == meeting_id]
+
+
+def meeting(mid: str, *who: str, **extra: Any) -> dict[str, Any]:
+    return {"id": mid, "duration_minutes": 60, "invitees": list(who), **extra}
+
+
+def test_an_add_with_a_wait_is_answered_once_decided_and_committed_before_anyone_hears() -> None:
+    d = Desk()
+    assert d.ask("add", meetings=[meeting("a", "ana", "bo")], wait=30) is None  # the client waits
+    assert d.desk.waiting == 1
+    assert d.desk.next_deadline() == pytest.approx(d.net.now + 30, abs=5)
+    replies = d.settle()
+    assert [(c, r["ok"]) for c, r in replies] == [(CLIENT, True)]
+    [entry] = replies[0][1]["result"]
+    assert entry["status"] == "scheduled" and entry["start"] == at(9)
+    decided_at = next(n for what, mid, n in d.store.commits if what == "decide" and mid == "a")
+    assert d.told(MeetingScheduled, "a") and min(d.told(MeetingScheduled, "a")) >= decided_at
+    assert d.desk.waiting == 0 and d.desk.next_deadline() is None
+
+
+def test_an_add_without_a_wait_is_answered_at_once_as_pending() -> None:
+    d = Desk()
+    reply = d.ask("add", meetings=[meeting("a", "ana", "bo")])
+    assert reply is not None and reply["ok"] and reply["result"][0]["status"] == "pending"
+    d.settle()
+    assert d.entry("a")["status"] == "scheduled"
+
+
+def test_a_wait_that_ends_first_is_answered_with_what_stands() -> None:
+    d = Desk({"ana": {}, "bo": {}}, wall=DAY)
+    d.net.kill(AgentId("bo"))  # bo never answers: the meeting stays open past the wait
+    assert d.ask("add", meetings=[meeting("a", "ana", "bo")], wait=0.5) is None
+    d.net.now += 0.6
+    [(client, reply)] = d.desk.answer_waiters(d.net.now)
+    assert client == CLIENT and reply["result"][0]["status"] == "pending"
+
+
+def test_an_invalid_add_keeps_nothing_and_says_where() -> None:
+    d = Desk()
+    reply = d.ask("add", meetings=[meeting("a", "ana", "nobody")])
+    assert reply is not None and not reply["ok"] and reply["kind"] == "invalid"
+    assert reply["problems"] and reply["problems"][0]["path"].startswith("meetings[0]")
+    assert d.store.requests() == [] and d.desk.known() == []
+    assert d.ask("add", meetings="not a list")["kind"] == "invalid"  # type: ignore[index]
+
+
+def test_a_repeated_add_is_the_same_request_and_a_changed_one_is_refused() -> None:
+    d = Desk()
+    d.ask("add", meetings=[meeting("a", "ana", "bo")])
+    d.settle()
+    again = d.ask("add", meetings=[meeting("a", "ana", "bo")])
+    assert again is not None and again["ok"] and again["result"][0]["status"] == "scheduled"
+    assert [what for what, *_ in d.store.commits].count("add") == 1
+    changed = d.ask("add", meetings=[meeting("a", "ana", "cy")])
+    assert changed is not None and changed["kind"] == "invalid" and "different content" in changed["problems"][0]["message"]
+
+
+def test_an_id_taken_by_an_occurrence_is_refused() -> None:
+    d = Desk()
+    d.ask("add", meetings=[meeting("s", "ana", "bo", recurrence="FREQ=DAILY;COUNT=1")])
+    [occurrence] = d.desk.known()
+    reply = d.ask("add", meetings=[meeting(occurrence, "ana", "bo")])
+    assert reply is not None and reply["kind"] == "invalid" and "occurrence of another" in reply["problems"][0]["message"]
+
+
+def test_a_full_service_refuses_as_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    d = Desk()
+    monkeypatch.setattr(admin_desk, "MAX_MEETINGS", 1)
+    d.ask("add", meetings=[meeting("a", "ana", "bo")])
+    reply = d.ask("add", meetings=[meeting("b", "ana", "bo")])
+    assert reply is not None and reply["kind"] == "busy" and d.store.request("b") is None
+
+
+def test_a_cancellation_is_committed_before_the_invitees_are_told() -> None:
+    d = Desk()
+    d.ask("add", meetings=[meeting("a", "ana", "bo")])
+    d.settle()
+    reply = d.ask("cancel", meeting_id="a")
+    assert reply is not None and reply["result"][0]["status"] == "cancelled"
+    cancelled_at = next(n for what, mid, n in d.store.commits if what == "cancel")
+    d.settle()
+    assert d.told(MeetingCancelled, "a") and min(d.told(MeetingCancelled, "a")) >= cancelled_at
+    assert d.store.status("a") == "cancelled"
+    twice = d.ask("cancel", meeting_id="a")  # cancelling again changes nothing
+    assert twice is not None and twice["ok"] and [w for w, *_ in d.store.commits].count("cancel") == 1
+    unknown = d.ask("cancel", meeting_id="nope")
+    assert unknown is not None and unknown["kind"] == "unknown"
+    assert d.ask("cancel", meeting_id=7)["kind"] == "invalid"  # type: ignore[index]
+
+
+def test_a_move_waits_for_its_end_and_goes_elsewhere() -> None:
+    d = Desk()
+    d.ask("add", meetings=[meeting("a", "ana", "bo")])
+    d.settle()
+    assert d.entry("a")["start"] == at(9)
+    assert d.ask("move", meeting_id="a", not_before=at(10), wait=30) is None
+    assert d.entry("a")["move"] == {"status": "pending", "reason": None}
+    [(_, reply)] = d.settle()
+    assert reply["result"][0]["start"] == at(10) and "move" not in reply["result"][0]
+    assert [w for w, *_ in d.store.commits] == ["add", "decide", "move", "decide"]
+
+
+def test_a_move_that_cannot_be_done_leaves_the_meeting_and_says_why() -> None:
+    d = Desk()
+    d.ask("add", meetings=[meeting("a", "ana", "bo")])
+    d.settle()
+    d.ask("move", meeting_id="a", not_before=at(11.5))  # no whole hour left after 11:30
+    d.settle()
+    entry = d.entry("a")
+    assert entry["start"] == at(9) and entry["move"]["status"] == "failed" and entry["move"]["reason"]
+
+
+def test_moves_that_cannot_be_asked_are_refused() -> None:
+    d = Desk({"ana": {}, "bo": {}})
+    d.net.kill(AgentId("bo"))
+    d.ask("add", meetings=[meeting("open", "ana", "bo"),
+                           meeting("s", "ana", recurrence="FREQ=DAILY;COUNT=1")])
+    pending = d.ask("move", meeting_id="open")
+    assert pending is not None and pending["kind"] == "conflict" and "still being negotiated" in pending["error"]
+    series = d.ask("move", meeting_id="s")
+    assert series is not None and series["kind"] == "refused" and "recurring" in series["error"]
+
+
+def test_a_move_window_that_does_not_compile_keeps_nothing() -> None:
+    d = Desk()
+    d.ask("add", meetings=[meeting("a", "ana", "bo")])
+    d.settle()
+    reply = d.ask("move", meeting_id="a", not_before="not a time")
+    assert reply is not None and reply["kind"] == "invalid"
+    assert "move" not in [w for w, *_ in d.store.commits]
+    typed = d.ask("move", meeting_id="a", not_after=3)
+    assert typed is not None and typed["kind"] == "invalid" and "not_after" in typed["error"]
+
+
+def _busy(d: Desk, who: str, hour: float) -> None:
+    """`who`'s calendar gains an event over the hour at `hour`; the agent reads it again and
+    reports what no longer fits, as it does when its calendar changes."""
+    agent = d.net.agents[AgentId(who)]
+    start, end = datetime.fromisoformat(at(hour)), datetime.fromisoformat(at(hour + 1))
+    horizon_start, horizon_end = datetime.fromisoformat(at(0)), datetime.fromisoformat(at(24))
+    agent.calendar._source = FreeTime([Interval(horizon_start, start), Interval(end, horizon_end)])
+    d.net._agent_actions(AgentId(who), agent.calendar_changed())
+
+
+@pytest.mark.parametrize(("policy", "expect"), [("keep", at(9)), ("move", at(10))])
+def test_a_conflict_is_handled_by_the_meetings_policy(policy: str, expect: str) -> None:
+    d = Desk()
+    d.ask("add", meetings=[meeting("a", "ana", "bo", on_conflict=policy)])
+    d.settle()
+    _busy(d, "bo", 9)
+    d.settle()
+    assert d.entry("a")["start"] == expect
+    assert d.entry("a")["status"] == "scheduled"
+
+
+def test_a_conflict_drops_the_attendee_when_the_rule_holds_without_them() -> None:
+    d = Desk()
+    d.ask("add", meetings=[meeting("a", "ana", "bo", "cy", min_participants=2, on_conflict="drop-attendee")])
+    d.settle()
+    _busy(d, "cy", 9)
+    d.settle()
+    entry = d.entry("a")
+    assert entry["start"] == at(9) and entry["participants"] == ["ana", "bo"]
+
+
+def test_a_conflict_that_leaves_too_few_moves_the_meeting_instead() -> None:
+    d = Desk()
+    d.ask("add", meetings=[meeting("a", "ana", "bo", on_conflict="drop-attendee")])
+    d.settle()
+    _busy(d, "bo", 9)
+    d.settle()
+    assert d.entry("a")["start"] == at(10)
+
+
+def test_a_restart_rebuilds_from_the_store() -> None:
+    first = Desk()
+    first.ask("add", meetings=[meeting("a", "ana", "bo"), meeting("c", "ana", "cy")])
+    first.settle()
+    first.ask("cancel", meeting_id="c")
+    first.settle()
+    again = Desk(store=first.store)  # same store, a new core and new agents
+    assert again.entry("a")["status"] == "scheduled" and again.entry("a")["start"] == at(9)
+    assert again.entry("c")["status"] == "cancelled"
+    assert [w for w, *_ in again.store.commits].count("add") == 2  # nothing added twice
+
+
+def test_a_restart_negotiates_what_was_pending_and_finishes_moves() -> None:
+    store = MemoryStore()
+    store.add([("p", meeting("p", "ana", "bo")), ("m", meeting("m", "ana", "cy"))], [("p", "p"), ("m", "m")])
+    store.decide(Decision(id="m", scheduled=True, start=datetime.fromisoformat(at(9)),
+                          end=datetime.fromisoformat(at(10)), participants=("ana", "cy")))
+    store.move_started("m", {"not_before": at(11), "not_after": None})
+    d = Desk(store=store)
+    assert d.entry("p")["status"] == "scheduled"
+    assert d.entry("m")["start"] == at(11) and "move" not in d.entry("m")
+
+
+def test_the_scenarios_own_meetings_are_stored_once() -> None:
+    store = MemoryStore()
+    Desk(store=store, meetings=[meeting("own", "ana", "bo")])
+    assert store.request("own") is not None
+    again = Desk(store=store, meetings=[meeting("own", "ana", "bo")])
+    assert [w for w, *_ in store.commits].count("add") == 1
+    assert again.entry("own")["status"] == "scheduled"
+
+
+def test_candidates_that_have_begun_are_left_out_unless_allowed() -> None:
+    late = Desk(wall=datetime.fromisoformat(at(10, 0)).astimezone(UTC))
+    late.ask("add", meetings=[meeting("a", "ana", "bo")])
+    late.settle()
+    assert late.entry("a")["start"] == at(10)
+    past = Desk(wall=datetime.fromisoformat(at(10, 0)), allow_past=True)
+    past.ask("add", meetings=[meeting("a", "ana", "bo")])
+    past.settle()
+    assert past.entry("a")["start"] == at(9)
+
+
+def test_list_and_status_count_every_meeting() -> None:
+    d = Desk()
+    d.ask("add", meetings=[meeting("a", "ana", "bo"), meeting("b", "ana", "bo"), meeting("c", "cy")])
+    d.settle()
+    d.ask("cancel", meeting_id="c")
+    listed = d.ask("list")
+    assert listed is not None and [e["id"] for e in listed["result"]] == ["a", "b", "c"]
+    d.net.now += 2.5
+    status = d.ask("status")
+    assert status is not None
+    result = status["result"]
+    assert result["meetings"] == {"scheduled": 2, "failed": 0, "cancelled": 1, "pending": 0}
+    assert result["participants"]["expected"] == 3 and sorted(result["participants"]["connected"]) == ["ana", "bo", "cy"]
+    assert result["uptime_s"] == pytest.approx(d.net.now - (d.desk.started_at or 0.0)) and result["uptime_s"] >= 2.5
+    assert result["requests_served"] == 3  # add, cancel, list (this one is counted once answered)
+
+
+@pytest.mark.parametrize("frame", [b"not json", b"[1]", b'{"v": 99, "id": 1, "op": "list"}',
+                                   b'{"v": 1, "id": "x", "op": "list"}', b'{"v": 1, "id": 1, "op": "drop"}',
+                                   b'{"v": 1, "id": 1, "op": "add", "meetings": [], "wait": -1}'])
+def test_a_frame_that_is_not_a_request_is_answered_invalid(frame: bytes) -> None:
+    d = Desk()
+    reply = d.desk.request(CLIENT, frame, d.net.now)
+    assert reply is not None and not reply["ok"] and reply["kind"] == "invalid"
+
+
+class Invitations:
+    def __init__(self) -> None:
+        self.scheduled_ids: list[str] = []
+        self.cancelled_ids: list[str] = []
+
+    def scheduled(self, decision: Decision, title: str) -> None:
+        self.scheduled_ids.append(decision.id)
+
+    def cancelled(self, meeting_id: str) -> None:
+        self.cancelled_ids.append(meeting_id)
+
+
+def test_invitations_follow_decisions_cancellations_and_restarts() -> None:
+    itip = Invitations()
+    d = Desk(itip=itip)
+    assert d.desk.itip_dirty  # schedule.ics is written at least once
+    d.ask("add", meetings=[meeting("a", "ana", "bo")])
+    d.settle()
+    d.ask("cancel", meeting_id="a")
+    d.settle()
+    assert itip.scheduled_ids == ["a"] and itip.cancelled_ids == ["a"]
+    d.ask("add", meetings=[meeting("b", "ana", "bo")])
+    d.settle()
+    again = Invitations()
+    Desk(store=d.store, itip=again)
+    assert again.scheduled_ids == ["b"]  # only what stands is written again
+
+
+def test_the_desk_never_holds_a_view_the_core_does_not() -> None:
+    d = Desk()
+    d.ask("add", meetings=[meeting("a", "ana", "bo")])
+    d.settle()
+    for meeting_id in d.desk.known():
+        view = d.net.core.meeting(meeting_id)
+        assert view is not None and view.phase is MeetingPhase.DECIDED
+        assert d.desk.entry_status(meeting_id) == "scheduled"
