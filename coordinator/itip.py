@@ -19,21 +19,17 @@ import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import icalendar
 
 from slotwise.shared.decision import Decision
 from slotwise.shared.events import uid_for, vevent
 from slotwise.shared.wire.messages import MeetingScheduled
 
-if TYPE_CHECKING:
-    import icalendar
-
 PRODID = "-//slotwise//slotwise//EN"
 
 
 def _message(method: str, events: Iterable[icalendar.cal.Component]) -> bytes:
-    import icalendar
-
     cal = icalendar.Calendar()
     cal.add("PRODID", PRODID)
     cal.add("VERSION", "2.0")
@@ -64,8 +60,6 @@ class ItipWriter:
         return self.folder / f"{_safe_name(meeting_id)}.ics"
 
     def _previous(self, meeting_id: str) -> icalendar.cal.Component | None:
-        import icalendar
-
         path = self.path(meeting_id)
         if not path.exists():
             return None

@@ -7,6 +7,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from loguru import logger
+
 from slotwise.participant.agent import AgentService, write_record
 from slotwise.participant.arguments import add_participant_arguments
 from slotwise.participant.calendar import Calendar
@@ -73,8 +75,6 @@ def _is_host_file(path: Path) -> bool:
 def _calendars(name: str, availability: Availability) -> CalendarWriter | None:
     """Files read, feeds fetched and CalDAV logged into now, so a bad path, address or password
     is a clear error."""
-    from loguru import logger
-
     try:
         return open_calendars(name, availability, logger.bind(role="participant"))
     except (CalendarError, IcsError) as exc:
@@ -98,8 +98,6 @@ def _keys(args: argparse.Namespace, names: list[str], keys_dir: Path | None) -> 
 def run(args: argparse.Namespace) -> int:
     label = args.host or (args.name[0] if args.name and len(args.name) == 1 else "host")
     configure(args.log_level, "participant", label)
-    from loguru import logger
-
     if args.host is not None and not is_valid_name(args.host):
         logger.error("invalid --host {!r}: letters, digits and _.@+- only, at most 64", args.host)
         return EXIT_BAD_INPUT

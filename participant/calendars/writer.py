@@ -92,7 +92,7 @@ class CalendarWriter:
                                  type(exc).__name__, str(exc)[:200])
 
     def _write(self, item: _Write) -> None:
-        import icalendar
+        import icalendar  # on the writer's thread, only for agents that write
 
         target = self.reader.write_target()
         uid = uid_for(item.meeting_id)
