@@ -23,6 +23,9 @@ from slotwise._version import __version__
 
 if TYPE_CHECKING:
     from slotwise.client import Client
+    from slotwise.coordinator.negotiation import Action, MeetingView
+    from slotwise.coordinator.outcome import MeetingResult, RunResult, RunStats
+    from slotwise.coordinator.placement.reasons import CandidateRow
     from slotwise.coordinator.plan import Plan, compile_plan
     from slotwise.coordinator.policies.base import MeetingSpec
     from slotwise.local import LocalRun, run_locally
@@ -33,15 +36,21 @@ if TYPE_CHECKING:
     from slotwise.testing.harness import Cluster
 
 __all__ = [
+    "Action",
     "AdminError",
+    "CandidateRow",
     "Client",
     "Cluster",
     "Decision",
     "LocalRun",
+    "MeetingResult",
     "MeetingSpec",
+    "MeetingView",
     "Plan",
     "Priority",
     "Rule",
+    "RunResult",
+    "RunStats",
     "Scenario",
     "ScenarioError",
     "Silence",
@@ -56,15 +65,21 @@ __all__ = [
 ]
 
 _WHERE = {
+    "Action": "slotwise.coordinator.negotiation",
     "AdminError": "slotwise.shared.errors",
+    "CandidateRow": "slotwise.coordinator.placement.reasons",
     "Client": "slotwise.client",
     "Cluster": "slotwise.testing.harness",
     "Decision": "slotwise.shared.decision",
     "LocalRun": "slotwise.local",
+    "MeetingResult": "slotwise.coordinator.outcome",
     "MeetingSpec": "slotwise.coordinator.policies.base",
+    "MeetingView": "slotwise.coordinator.negotiation",
     "Plan": "slotwise.coordinator.plan",
     "Priority": "slotwise.policies",
     "Rule": "slotwise.policies",
+    "RunResult": "slotwise.coordinator.outcome",
+    "RunStats": "slotwise.coordinator.outcome",
     "Scenario": "slotwise.shared.scenario",
     "ScenarioError": "slotwise.shared.errors",
     "Silence": "slotwise.policies",

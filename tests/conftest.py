@@ -1,6 +1,6 @@
 """Test-wide settings: hypothesis profiles.
 
-`SLOTWISE_HYPOTHESIS=thorough pytest tests/unit/test_fuzz.py` runs the fuzzers twenty times as
+`SLOTWISE_HYPOTHESIS=thorough pytest tests/unit -k "survives or any_frames"` runs the fuzzers twenty times as
 long; the default keeps the suite quick enough for every commit.
 """
 

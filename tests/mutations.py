@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import random
 import struct
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgpack
 
+from slotwise.shared.errors import DecodeError, ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId
 from slotwise.shared.wire.codec import Encoder
 from slotwise.shared.wire.messages import (
@@ -120,3 +122,18 @@ def coordinator_encoder() -> Encoder:
 
 def agent_encoder(name: str) -> Encoder:
     return Encoder(AgentId(name))
+
+
+def feed(frames: object, receive: object) -> Counter[str]:
+    """Each frame to `receive`; counts what was accepted, undecodable or refused. Any other
+    exception propagates: that is the failure these tests look for."""
+    outcomes: Counter[str] = Counter()
+    for frame in frames:  # type: ignore[attr-defined]
+        try:
+            receive(frame)  # type: ignore[operator]
+            outcomes["accepted"] += 1
+        except DecodeError:
+            outcomes["undecodable"] += 1
+        except ProtocolError:
+            outcomes["refused"] += 1
+    return outcomes

@@ -311,12 +311,12 @@ class Negotiation(Guarded):
         return Welcome(name=who, heartbeat_s=self.settings.heartbeat_s)
 
     def _on_hello(self, sender: AgentId, fresh: bool, now: float, peer: str) -> list[Action]:
-        moved = self.connections.peer_of(sender) not in (None, peer)  # a new connection: the Welcome was lost with the old
+        reconnected = self.connections.peer_of(sender) not in (None, peer)  # the Welcome was lost with the old connection
         # A first Hello, a restarted agent, or one back from silence must prove it hears us
         # again before it counts as present.
         self.roster.fire(sender, PresenceEvent.HELLO_FRESH if fresh else PresenceEvent.HELLO_AGAIN)
         self.connections.heard(sender, peer, now)
-        if not self.roster.is_ready(sender) and not self.roster.welcome(sender, now, fresh=fresh, moved=moved):
+        if not self.roster.is_ready(sender) and not self.roster.welcome(sender, now, fresh=fresh, reconnected=reconnected):
             return []  # a Hello resent while our Welcome was on its way: that Welcome answers it
         welcome: list[Action] = [Publish(self._welcome(sender), to=(sender,))]
         return welcome if self.phase is Phase.JOINING else welcome + self._tell(sender)

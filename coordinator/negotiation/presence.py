@@ -116,12 +116,12 @@ class Roster:
 
     # --- welcomes -------------------------------------------------------------------------------
 
-    def welcome(self, who: AgentId, now: float, *, fresh: bool, moved: bool) -> bool:
+    def welcome(self, who: AgentId, now: float, *, fresh: bool, reconnected: bool) -> bool:
         """A Hello from `who`, not yet Ready: True if a Welcome should go out now. A Hello
         resent while our Welcome was on its way (same session, same connection) is answered by
         that Welcome."""
         waiting = self._unconfirmed.get(who)
-        if not fresh and not moved and waiting is not None and now < waiting[0] - waiting[1] + HELLO_ANSWERED_S:
+        if not fresh and not reconnected and waiting is not None and now < waiting[0] - waiting[1] + HELLO_ANSWERED_S:
             return False
         self._unconfirmed[who] = (now + WELCOME_RESEND_S, WELCOME_RESEND_S)
         return True

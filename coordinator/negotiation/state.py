@@ -1,4 +1,4 @@
-"""State, as data: the negotiation's phase and each meeting's, with the events that move them.
+"""State, as data: the negotiation's phase and each meeting's, with the events that drive them.
 
 As in h11's `_state.py`, the tables are the rules: code fires an event, the table says where it
 leads, and an event the table does not list for the current state is our bug (an
@@ -57,7 +57,7 @@ def next_phase(phase: Phase, event: PhaseEvent) -> Phase:
 class MeetingPhase(Enum):
     PENDING = auto()  # not asked yet (negotiation has not begun)
     ASKING = auto()  # an availability request is out
-    ANSWERED = auto()  # answers in: waiting for its turn (or its plan), or walking its candidates
+    ANSWERED = auto()  # answers in: waiting for its turn (or its proposal), or walking its candidates
     HOLDING = auto()  # holds are out for one candidate
     DECIDED = auto()  # scheduled or failed (a live service may still move or cancel it)
     CANCELLED = auto()  # by the live service; final

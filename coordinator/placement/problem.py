@@ -71,7 +71,7 @@ class Placement:
     # placement's weighted count when that is proven optimal, even if attendees and earliness
     # were not.
     bound: int | None = None
-    # Who attends, where the plan leaves out someone its option could have (they are needed
+    # Who attends, where the placement leaves out someone its option could have (they are needed
     # elsewhere at that time); absent: all of the option's attendees.
     attending: dict[MeetingId, tuple[AgentId, ...]] = field(default_factory=dict)
 
@@ -87,7 +87,7 @@ def wanted_for(judge: SlotJudge, preference: Sequence[int], weight: int, people:
                ledger: Ledger, booked_per_day: dict[tuple[AgentId, date], int]) -> Wanted:
     """One meeting's options from its judge (answers, ledger and per-person constraints as the
     walk sees them): every feasible candidate, ranked by slot-order `preference` (with fewer,
-    the plan could fall below the greedy walk, which may go anywhere). Fills `booked_per_day`
+    the placement could fall below the greedy walk, which may go anywhere). Fills `booked_per_day`
     (what the ledger holds per person and local day) where a daily cap needs it."""
     spec, grid = judge.meeting, judge.grid
     gap, cap = gap_minutes(spec), daily_cap(spec)

@@ -23,12 +23,12 @@ from datetime import date
 from slotwise.coordinator.placement.problem import Option, Placement, Wanted
 from slotwise.shared.ids import AgentId, MeetingId
 
-# Placed meetings one repair may move. A move never moves another meeting in turn, so one
-# repair costs at most options x (attendees x blockers + MAX_MOVES x options of the moved) seat
-# checks, whatever the week. On the quality benchmark's weeks (weighted, from one order, no
-# trades) 2 moves reached 95.3 % of the optimum, 4 moves 96.4 %; with everything else on, 6
-# moves gave 98.3 % against 98.2 %.
-MAX_MOVES = 4
+# Placed meetings one repair may reseat (put at another of its options; "move" is the admin
+# verb). A reseat never reseats another meeting in turn, so one repair costs at most options x
+# (attendees x blockers + MAX_RESEATS x options of the reseated) seat checks, whatever the week.
+# On the quality benchmark's weeks (weighted, from one order, no trades) 2 reseats reached
+# 95.3 % of the optimum, 4 reseats 96.4 %; with everything else on, 6 gave 98.3 % against 98.2 %.
+MAX_RESEATS = 4
 # Orders tried beyond the two fixed ones: most-constrained-first with each meeting's option count
 # scaled by a seeded factor. On the quality benchmark's weeks: one order 96.7 % of the optimum,
 # the two fixed ones 97.4 %, four more 98.2 %. Each order costs a full pass, so only on weeks up
@@ -144,9 +144,9 @@ class Board:
         return out
 
 
-def _release(board: Board, who: AgentId, option: Option, moves_left: int, keep: set[MeetingId]) -> int | None:
+def _release(board: Board, who: AgentId, option: Option, reseats_left: int, keep: set[MeetingId]) -> int | None:
     """Free `who` for `option`'s time: leave them out of each blocking meeting that can spare
-    them, else move that meeting to another of its options. Returns the moves left, or None
+    them, else reseat that meeting at another of its options. Returns the reseats left, or None
     (then restoring the board is the caller's)."""
     gap = board.wanted[option.meeting].gap
     for blocker in board.blockers(who, option, gap):
@@ -155,23 +155,23 @@ def _release(board: Board, who: AgentId, option: Option, moves_left: int, keep: 
         if accepts(seat.option, rest):
             board.put(blocker, _Seat(seat.option, rest))
             continue
-        if moves_left == 0 or blocker in keep:
+        if reseats_left == 0 or blocker in keep:
             return None
         keep.add(blocker)
-        if not _move(board, blocker, option):
+        if not _reseat(board, blocker, option):
             return None
-        moves_left -= 1
-    return None if _capped(board, who, option) else moves_left
+        reseats_left -= 1
+    return None if _capped(board, who, option) else reseats_left
 
 
-def _move(board: Board, meeting: MeetingId, making_room: Option) -> bool:
+def _reseat(board: Board, meeting: MeetingId, making_room: Option) -> bool:
     """Seat a placed meeting at another of its options, taking nobody `making_room` may need
     at an overlapping time."""
     seat = board.seats[meeting]
     gap = max(board.wanted[making_room.meeting].gap, board.wanted[meeting].gap)
     needed = set(making_room.attendees)
     mark = board.mark()
-    board.put(meeting, None)  # its own time is free to move into
+    board.put(meeting, None)  # its own time is free to take
     for other in board.by_rank[meeting]:
         if other is seat.option:
             continue
@@ -207,18 +207,18 @@ def _repair_at(board: Board, w: Wanted, option: Option) -> bool:
     if board.seat_at(option):
         return True
     mark = board.mark()
-    moves_left = MAX_MOVES
+    reseats_left = MAX_RESEATS
     keep = {w.id}
     # The busy attendees, cheapest to free first (fewest meetings in the way).
     busy = sorted((who for who in option.attendees if not board.free(who, option)),
                   key=lambda who: len(board.blockers(who, option, w.gap)))
     for who in busy:
         before = board.mark()
-        freed = _release(board, who, option, moves_left, keep)
+        freed = _release(board, who, option, reseats_left, keep)
         if freed is None:
             board.undo(before)  # someone else may do instead
             continue
-        moves_left = freed
+        reseats_left = freed
         if board.seat_at(option):
             return True
     board.undo(mark)

@@ -21,7 +21,7 @@ holding that count.
 An option's attendees need not all come: where its rule accepts fewer (at least the minimum,
 the required people, each role's count), every attendee has a literal of their own, and only
 those present occupy their time. The walk may likewise leave out an invitee booked elsewhere,
-so a model with fixed attendee sets did worse than the walk on crowded weeks. The plan's
+so a model with fixed attendee sets did worse than the walk on crowded weeks. A placement's
 attendees are the ones its first hold asks.
 
 Per-person constraints that link meetings are encoded too: `min-gap` by lengthening each

@@ -4,7 +4,7 @@
 Wire format: one msgpack map per ZeroMQ frame (after the ROUTER identity, which is routing and
 never part of the message):
 
-    {"v": 3, "type": "hold", "sender": "alice", "session": "<hex>", "seq": 7, "body": {...}}
+    {"v": 4, "type": "hold", "sender": "alice", "session": "<hex>", "seq": 7, "body": {...}}
 
 `session` names a process incarnation: a restarted agent gets a new one, so its peer can tell a
 restart from a replay; `seq` numbers its messages, so the guard can drop a repeat. Replies name

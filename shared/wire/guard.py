@@ -6,9 +6,9 @@ Session checks signature and replay for every channel:
 - the sender must be one this side talks to (the coordinator: its participants; an agent: the
   coordinator);
 - each (sender, session) pair keeps the sequence numbers it has seen recently; a number seen
-  before, or older than everything remembered, is a duplicate or a replay. Delivery may be out
-  of order between two sockets (an agent hears the coordinator on SUB and on DEALER), so this is
-  a window, not "strictly increasing";
+  before, or older than everything remembered, is a duplicate or a replay. Order is not
+  assumed (a message resent over a new connection after a reconnect can arrive behind newer
+  ones), so this is a window, not "strictly increasing";
 - a session is bound by the core when a message that may open one (Hello, Welcome) is accepted;
   everything else must come from the bound session.
 

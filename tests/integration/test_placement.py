@@ -3,6 +3,7 @@ sockets, every promise checked from the results file alone, and the weight place
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ def _weight(doc: dict[str, Any], data: dict[str, Any]) -> int:
     return sum(1 + priority[m["id"]] - lowest for m in doc["meetings"] if m["scheduled"])
 
 
+@pytest.mark.skipif(importlib.util.find_spec("ortools") is None,
+                    reason="optimize needs the optimize extra (OR-Tools), not installed here")
 def test_on_a_crowded_week_optimize_and_repair_place_more_and_break_no_rule(workdir: Path) -> None:
     # 14 people, 56 meetings over two days: about eight meetings each, so not all fit.
     data = synthetic_scenario(115, 14, 56, days=2)

@@ -10,7 +10,9 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
+from typing import Any
 
 from slotwise.coordinator.negotiation import Decided, Explained, LiveNegotiation, Negotiation, Publish, Solve
 from slotwise.coordinator.placement.solver import solve
@@ -18,6 +20,7 @@ from slotwise.coordinator.plan import compile_plan
 from slotwise.participant.calendar import Calendar
 from slotwise.participant.calendars.sources import free_time
 from slotwise.participant.responder import Exit, Responder, Send
+from slotwise.report.audit import audit
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId
@@ -25,6 +28,8 @@ from slotwise.shared.scenario import Scenario
 from slotwise.shared.wire.codec import Encoder, Envelope, decode
 from slotwise.shared.wire.gate import AgentGate, Gate
 from slotwise.shared.wire.messages import Body
+from tests.helpers import at, make_scenario
+from tests.policy_checks import violations
 
 _SEQ = itertools.count(1_000_000)
 
@@ -170,3 +175,20 @@ class FakeNetwork:
 
     def decided(self) -> list[Decided]:
         return [Decided(d) for d in self.core.decisions]
+
+
+def run_audited(people: dict[str, Any], meetings: list[dict[str, Any]],
+                **kw: Any) -> tuple[Scenario, dict[str, Decision]]:
+    """A scenario negotiated to the end on the fake network; the schedule must pass the audit
+    and every policy's own check before a test looks at it."""
+    s = make_scenario(people, meetings, **kw)
+    outcomes = FakeNetwork(s).run()
+    assert audit(s, compile_plan(s), outcomes) == []
+    placed = [(o.meeting_id, o.when.start, o.when.end, list(o.attendees)) for o in outcomes if o.when]
+    assert violations(s, placed) == []
+    return s, {o.id: o for o in outcomes}
+
+
+def t(hour: float, day: int = 0) -> datetime:
+    """`hour` o'clock (UTC) on the test week's `day`, as a datetime."""
+    return datetime.fromisoformat(at(hour, day))

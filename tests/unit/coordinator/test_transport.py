@@ -13,6 +13,8 @@ import zmq.asyncio
 from loguru import logger
 
 from slotwise.coordinator import transport as transport_module
+from slotwise.coordinator.plan import compile_plan
+from slotwise.coordinator.service import CoordinatorService
 from slotwise.coordinator.transport import MAX_BACKLOG_S, RATE_BURST, AgentTransport, _Bucket
 from slotwise.shared.endpoints import parse_endpoints
 from slotwise.shared.errors import ProtocolError
@@ -22,6 +24,7 @@ from slotwise.shared.wire.flow import MAX_BATCH
 from slotwise.shared.wire.gate import Admitted
 from slotwise.shared.wire.messages import Hello, Release
 from slotwise.shared.wire.routing import parse_recipients
+from tests.helpers import make_scenario
 
 NAMES = [AgentId(f"p{i}") for i in range(3)]
 
@@ -147,3 +150,25 @@ def test_silence_waits_for_a_backlog_but_not_for_ever(monkeypatch: pytest.Monkey
     finally:
         transport.close()
         transport.context.term()
+
+
+S = make_scenario({"a": {}, "b": {}}, [{"id": "m", "duration_minutes": 30, "invitees": ["a", "b"]}])
+
+
+def test_a_send_to_a_vanished_peer_is_seen_and_not_counted(tmp_path: object) -> None:
+    service = CoordinatorService(compile_plan(S), parse_endpoints("tcp://127.0.0.1:*"))
+    try:
+        service.bind()
+        # "a" said Hello over a connection that no longer exists.
+        service.gate.admit(Encoder(AgentId("a")).encode(Hello(name="a")), b"\x00gone".hex())
+        lines: list[str] = []
+        sink = logger.add(lambda m: lines.append(str(m)), level="WARNING")
+        try:
+            service.transport.publish(Release(meeting_id="m", round=1), (AgentId("a"),))
+            service.transport.flush()  # sends go out together, at the end of each wake-up
+        finally:
+            logger.remove(sink)
+        assert service.stats.sent == 0
+        assert any("Release to a not sent" in line for line in lines), lines
+    finally:
+        service.close()

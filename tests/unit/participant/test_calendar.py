@@ -1,0 +1,55 @@
+"""The agent's calendar: answers by span arithmetic agree with checking each slot, and a batch
+answer agrees with one-by-one answers."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from slotwise.participant.calendar import Calendar
+from slotwise.shared.ids import MeetingId
+from slotwise.shared.slots import FreeTime, Interval, SlotGrid
+
+
+def test_answers_by_span_arithmetic_match_one_check_per_slot() -> None:
+    rng = random.Random(7)
+    origin = datetime(2024, 7, 22, tzinfo=UTC)
+    for _ in range(30):
+        free = FreeTime([Interval(origin + timedelta(minutes=a), origin + timedelta(minutes=a + rng.randint(15, 300)))
+                         for a in sorted(rng.sample(range(0, 2000, 5), 6))])
+        cal = Calendar(free)
+        for k in range(rng.randint(0, 4)):
+            start = origin + timedelta(minutes=rng.randrange(0, 2000, 15))
+            cal.hold(MeetingId(f"h{k}"), Interval(start, start + timedelta(minutes=rng.choice([15, 45]))), 1)
+        grid, duration = SlotGrid(origin, 15), rng.choice([15, 30, 60])
+        slots = sorted(rng.sample(range(0, 130), 40)) if rng.random() < 0.5 else list(range(10, 120))
+        slow = tuple(cal.can_attend(grid.interval(s, duration), MeetingId("m")) for s in slots)
+        assert cal.answer(grid, duration, slots, MeetingId("m")) == slow
+
+
+T = datetime(2024, 7, 22, tzinfo=UTC)
+
+
+def iv(a: float, b: float) -> Interval:
+    return Interval(T + timedelta(hours=a), T + timedelta(hours=b))
+
+
+spans = st.lists(st.tuples(st.integers(0, 48), st.integers(1, 8)), max_size=8).map(
+    lambda xs: [iv(a / 2, (a + d) / 2) for a, d in xs])
+
+
+@given(spans, spans, st.lists(st.tuples(st.integers(0, 120), st.integers(1, 16)), max_size=20))
+def test_calendar_batch_answer_agrees_with_one_by_one(free: list[Interval], taken: list[Interval],
+                                                      probes: list[tuple[int, int]]) -> None:
+    from slotwise.participant.calendar import Calendar, Commitment
+
+    cal = Calendar(FreeTime(free))
+    for i, busy in enumerate(taken):
+        cal.holds[f"h{i}"] = Commitment(f"h{i}", busy, 1)
+    grid = SlotGrid(T, 30)
+    for slot, dur in probes:
+        batch = cal.answer(grid, dur * 15, [slot], "new")
+        assert batch == (cal.can_attend(grid.interval(slot, dur * 15), "new"),)
