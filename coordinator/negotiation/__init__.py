@@ -23,7 +23,7 @@ lives in the policies, see coordinator/policies):
 6. Ending. Every wait has a deadline and every walk is finite, so every meeting ends scheduled
    or failed with a reason. An agent silent past its liveness timeout counts as "no" everywhere.
 
-State is data (`state`: the phases and the events that move them, as tables); any move the
+State is data (`state`: the phases and the events that drive them, as tables); any transition the
 tables do not list is our bug. Messages reach a core only through the admission gate
 (shared/wire/gate.py). A ProtocolError is the peer's fault: the message is dropped and nothing
 changed. Any other exception is ours: the core moves to ERROR and refuses further input
