@@ -28,11 +28,11 @@ from slotwise.coordinator.placement.reasons import CandidateRow
 from slotwise.coordinator.plan import Plan, compile_plan
 from slotwise.coordinator.service import CoordinatorService
 from slotwise.participant.calendars.sources import calendar_file_problems
-from slotwise.participant.launch import group_command, host_groups
+from slotwise.participant.launch import Forwarded, group_command, host_groups
 from slotwise.shared.decision import Decision
 from slotwise.shared.endpoints import Endpoints, parse_endpoints
 from slotwise.shared.errors import Problem, ScenarioError
-from slotwise.shared.ids import COORDINATOR, MeetingId
+from slotwise.shared.ids import COORDINATOR, AgentId, MeetingId
 from slotwise.shared.keys import ServerKeys, generate
 from slotwise.shared.limits import ensure_open_files
 from slotwise.shared.scenario import Scenario, render_path
@@ -61,6 +61,7 @@ class ParticipantProcesses:
         self.groups = host_groups(list(scenario.participants), hosts)
         self.hosted = hosts > 0
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.output: dict[str, Forwarded] = {}
 
     def record_path(self, name: str) -> Path:
         return self.workdir / f"{name}.record.json"
@@ -78,7 +79,23 @@ class ParticipantProcesses:
         cmd = group_command(str(self.endpoints), self.scenario, process, names, self.workdir, hosted=self.hosted,
                             coordinator_timeout_s=self.coordinator_timeout_s, keys_dir=self.keys_dir,
                             log_level=self.log_level)
-        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.output[process] = Forwarded(proc)
+        return proc
+
+    def poll(self) -> tuple[frozenset[AgentId], dict[AgentId, str]]:
+        """The agents whose process is alive, and those whose process has exited, with how it
+        ended and what it said last (`coordinator.service.Launched`)."""
+        alive: set[AgentId] = set()
+        exited: dict[AgentId, str] = {}
+        for process, proc in self.procs.items():
+            names = [AgentId(n) for n in self.groups[process]]
+            if proc.poll() is None:
+                alive.update(names)
+            else:
+                how = self.output[process].describe_exit()
+                exited.update(dict.fromkeys(names, how))
+        return frozenset(alive), exited
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -103,6 +120,8 @@ class ParticipantProcesses:
                     p.wait(timeout=max(0.0, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     pass
+        for out in self.output.values():
+            out.finish()
         stuck = [n for n, p in self.procs.items() if p.poll() is None]
         if stuck:
             logger.error("participant processes survived SIGKILL: {}", ", ".join(stuck))
@@ -165,7 +184,7 @@ def run_locally(scenario: Scenario, plan: Plan | None = None, *, transport: str 
                                          keys_dir=keys_dir, hosts=hosts, coordinator_timeout_s=coordinator_timeout_s)
             launched_at = time.monotonic()
             with procs:
-                result = asyncio.run(service.run(started_at=launched_at))
+                result = asyncio.run(service.run(started_at=launched_at, launched=procs))
             return LocalRun(result, procs.records(), explanations)
         finally:
             service.close()

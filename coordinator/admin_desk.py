@@ -422,7 +422,7 @@ class AdminDesk:
             counts[self.entry_status(meeting_id)] += 1
         lost = self.core.lost
         return {
-            "participants": {"expected": len(self.plan.participants), "connected": list(self.core.joined),
+            "participants": {"expected": len(self.plan.participants), "connected": list(self.core.present),
                              "lost": list(lost),
                              "never_joined": [a for a in self.core.missing if a not in lost]},
             "meetings": counts,

@@ -125,9 +125,12 @@ class CoreLoop:
 
     async def run(self, *, stop: asyncio.Event | None = None, sources: Sequence[Source] = (),
                   settle: Callable[[float], None] | None = None,
+                  watch: Callable[[float], None] | None = None,
                   deadlines: Callable[[], Iterable[float]] = tuple) -> None:
-        """Until the core is done (a batch run) or `stop` is set. `settle(now)` runs after each
-        turn's tick (the service answers its clients there); `deadlines()` adds the caller's."""
+        """Until the core is done (a batch run) or `stop` is set. `watch(now)` runs before each
+        turn's tick (what the caller knows that the tick should hear of first: its launched
+        processes), `settle(now)` after it (the service answers its clients there);
+        `deadlines()` adds the caller's."""
         try:
             while not self.core.done and not (stop is not None and stop.is_set()):
                 due = [t for t in (self.core.next_deadline(), *deadlines()) if t is not None]
@@ -141,6 +144,8 @@ class CoreLoop:
                         source.ready()
                 self._take_solutions()
                 now = time.monotonic()
+                if watch is not None:
+                    watch(now)
                 self.perform(self.core.tick(now, backlog=self.transport.behind(backlog)))
                 if settle is not None:
                     settle(now)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 import zmq
 import zmq.asyncio
@@ -18,19 +19,29 @@ from loguru import logger
 
 from slotwise.coordinator.journal import Journal
 from slotwise.coordinator.loop import CoreLoop
-from slotwise.coordinator.negotiation import Action, Decided, Negotiation, Publish
+from slotwise.coordinator.negotiation import Action, Decided, Negotiation, Phase, Publish
 from slotwise.coordinator.outcome import RunResult, RunStats
 from slotwise.coordinator.placement.solver import solver_available
 from slotwise.coordinator.plan import Plan
 from slotwise.coordinator.transport import AgentTransport
 from slotwise.shared.decision import Decision
 from slotwise.shared.endpoints import Endpoints
-from slotwise.shared.ids import MeetingId
+from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.keys import ServerKeys
 from slotwise.shared.wire.gate import Gate
 from slotwise.shared.wire.messages import MeetingFailed, MeetingScheduled
 
-__all__ = ["CoordinatorService", "RunResult", "RunStats"]
+__all__ = ["CoordinatorService", "Launched", "RunResult", "RunStats"]
+
+WATCH_EVERY_S = 1.0  # once negotiating, how often the launched processes are looked at (joining: every turn)
+
+
+class Launched(Protocol):
+    """The agent processes a caller started (`slotwise run`): who is still starting, who died."""
+
+    def poll(self) -> tuple[frozenset[AgentId], Mapping[AgentId, str]]:
+        """(agents whose process is alive, agents whose process exited: how, and its last line)"""
+        ...
 
 
 class CoordinatorService:
@@ -82,9 +93,11 @@ class CoordinatorService:
             elif isinstance(action, Publish) and isinstance(action.body, (MeetingScheduled, MeetingFailed)):
                 self.journal.sync()
 
-    async def run(self, started_at: float | None = None) -> RunResult:
+    async def run(self, started_at: float | None = None, launched: Launched | None = None) -> RunResult:
         """Negotiate to the end. Start-up is timed from `started_at` (when the caller began
-        launching agents, say), or from now."""
+        launching agents, say), or from now. With `launched` (the processes the caller started),
+        joining waits for a process that is alive and still starting, and not for one that died,
+        which is reported at once."""
         core = Negotiation(self.plan, self.explain, self.resume)
         if self.plan.optimize_s:
             solver_available()  # imported now, not in the middle of the negotiation
@@ -98,9 +111,10 @@ class CoordinatorService:
         gc.disable()
         log = logger.bind(role="coordinator")
         t0 = started_at if started_at is not None else time.monotonic()
+        watch = _Watch(launched, core, loop) if launched is not None else None
         try:
             loop.perform(core.start(time.monotonic()))
-            await loop.run()
+            await loop.run(watch=watch.look if watch is not None else None)
         finally:
             gc.enable()
             gc.unfreeze()  # a process that runs again (a test suite) must be able to collect this run
@@ -111,3 +125,32 @@ class CoordinatorService:
         stats.startup_s, stats.negotiation_s = joined_at - t0, end - joined_at
         log.debug("negotiation ended: {} decisions", len(core.decisions))
         return RunResult(list(core.decisions), core.joined, core.missing, stats)
+
+
+class _Watch:
+    """Looks at the launched processes between turns: the core hears who is still starting and
+    who died, and each death is logged once, with how the process ended and its last line."""
+
+    def __init__(self, launched: Launched, core: Negotiation, loop: CoreLoop) -> None:
+        self.launched = launched
+        self.core = core
+        self.loop = loop
+        self.due = 0.0
+        self.reported: set[AgentId] = set()
+
+    def look(self, now: float) -> None:
+        joining = self.core.phase is Phase.JOINING
+        if self.core.done or (now < self.due and not joining):
+            return
+        self.due = now + WATCH_EVERY_S
+        alive, exited = self.launched.poll()
+        news = {who: how for who, how in exited.items() if who not in self.reported}
+        for how in sorted(set(news.values())):
+            names = sorted(w for w, h in news.items() if h == how)
+            logger.bind(role="coordinator").error("the process of {} {}", _few(names), how)
+        self.reported.update(news)
+        self.loop.perform(self.core.launching(alive, frozenset(exited), now))
+
+
+def _few(names: Sequence[str], shown: int = 5) -> str:
+    return ", ".join(names) if len(names) <= shown else f"{', '.join(names[:shown])}, … (+{len(names) - shown})"

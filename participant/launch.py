@@ -7,9 +7,12 @@ process, the process boundary is the privacy boundary, even on one machine; an a
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 from slotwise.shared.scenario import Scenario, dump_agents, dump_availability
 
@@ -84,3 +87,44 @@ def participant_command(connect: str, name: str | Sequence[str], *, availability
     if log_level is not None:
         argv += ["--log-level", log_level]
     return argv + list(extra)
+
+
+LAST_LINE_CHARS = 300
+
+
+class Forwarded:
+    """A child process's stderr, passed on line by line to ours, with its last line kept: when
+    a process dies before its agents joined, what it said last is the first thing to report."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.last_line = ""
+        self._thread: threading.Thread | None = None
+        if proc.stderr is not None:
+            self._thread = threading.Thread(target=self._copy, args=(proc.stderr,), daemon=True,
+                                            name=f"stderr-{proc.pid}")
+            self._thread.start()
+
+    def _copy(self, stream: IO[bytes]) -> None:
+        for raw in iter(stream.readline, b""):
+            text = raw.decode("utf-8", "replace")
+            try:
+                sys.stderr.write(text)
+                sys.stderr.flush()
+            except (OSError, ValueError):  # our stderr closed (a pipe, a test's capture): keep reading
+                pass
+            if text.strip():
+                self.last_line = text.strip()[:LAST_LINE_CHARS]
+        stream.close()
+
+    def finish(self, timeout_s: float = 2.0) -> None:
+        """After the process ended: let the copy reach the end of what it wrote."""
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def describe_exit(self) -> str:
+        """How the process ended, and what it said last, for one log line or reason."""
+        code = self.proc.returncode
+        how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with status {code}"
+        self.finish(0.5)
+        return f"{how}: {self.last_line}" if self.last_line else how

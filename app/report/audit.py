@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from slotwise.coordinator.plan import Plan
 from slotwise.participant.calendars.sources import free_time
 from slotwise.shared.decision import Decision
+from slotwise.shared.errors import CalendarError, IcsError
 from slotwise.shared.scenario import Scenario
+from slotwise.shared.slots import FreeTime
 
 
 def audit(scenario: Scenario, plan: Plan, decisions: Sequence[Decision]) -> list[str]:
@@ -23,7 +25,19 @@ def audit(scenario: Scenario, plan: Plan, decisions: Sequence[Decision]) -> list
     """
     problems: list[str] = []
     horizon = plan.horizon
-    free = {name: free_time(scenario.availability(name), horizon) for name in scenario.participants}
+    calendars: dict[str, FreeTime | None] = {}
+
+    def free(who: str) -> FreeTime | None:
+        """Read for attendees only, once: a calendar nobody was booked against is not read, and
+        one that cannot be read now (its server down) leaves that check to the agent, which
+        checked it when it accepted."""
+        if who not in calendars:
+            try:
+                calendars[who] = free_time(scenario.availability(who), horizon)
+            except (CalendarError, IcsError):
+                calendars[who] = None
+        return calendars[who]
+
     booked: dict[str, list[Decision]] = {}
     decided = {d.id for d in decisions}
     problems += [f"{m.id} was never decided" for m in plan.meetings if m.id not in decided]
@@ -50,7 +64,7 @@ def audit(scenario: Scenario, plan: Plan, decisions: Sequence[Decision]) -> list
         for who in d.participants:
             if who not in m.invitees:
                 problems.append(f"{m.id}: {who} was not invited")
-            elif not free[who].covers(when):
+            elif (known := free(who)) is not None and not known.covers(when):
                 problems.append(f"{m.id}: {who} is not free then")
             for other in booked.get(who, []):
                 other_when = other.when

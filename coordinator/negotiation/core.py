@@ -8,7 +8,7 @@ policies. `LiveNegotiation` (live.py) is the same core for a service that never 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from slotwise.coordinator.liveness import Liveness
@@ -53,6 +53,10 @@ from slotwise.shared.wire.messages import (
 )
 
 LIVENESS_FACTOR = 4  # an agent is lost after this many heartbeat intervals of silence
+# A launched process still starting (alive, not yet Ready) is only late: while one is, the join
+# timeout starts again, up to this many join timeouts after start. A process that never gets
+# going still cannot hold a run forever.
+JOIN_PATIENCE = 10
 
 Handler = Callable[[AgentId, Body, float], list[Action]]
 
@@ -94,6 +98,7 @@ class Negotiation(Guarded):
         self.decisions: list[Decision] = []  # in decision order (a batch run's, for its results)
         self._started = False
         self._join_deadline: float | None = None
+        self._join_cap: float | None = None
         self._welcome_due: float | None = None
         self._heartbeat_due: float | None = None
         self._batches: dict[int, _Batch] = {}
@@ -169,6 +174,7 @@ class Negotiation(Guarded):
             raise UsageError("start() was called twice")
         self._started = True
         self._join_deadline = now + self.settings.join_timeout_s
+        self._join_cap = now + JOIN_PATIENCE * self.settings.join_timeout_s
         self._welcome_due = now + WELCOME_RESEND_S
         self._heartbeat_due = now + self.settings.heartbeat_s
         return self._maybe_begin(now)
@@ -191,6 +197,21 @@ class Negotiation(Guarded):
         if handler is None:
             raise ProtocolError(f"{type(body).__name__} is not something an agent sends")
         return handler(sender, body, now)
+
+    @guarded
+    def launching(self, starting: Collection[AgentId], exited: Collection[AgentId], now: float) -> list[Action]:
+        """What the shell knows of the processes it launched: `starting` names agents whose
+        process is alive, `exited` those whose process has died. While joining, an agent still
+        starting is only late, so the join timeout starts again (up to JOIN_PATIENCE timeouts
+        after start); one whose process died is not waited for."""
+        if self.phase is not Phase.JOINING or self._join_deadline is None or self._join_cap is None:
+            return []
+        for who in exited:
+            if who in self.roster.expected:
+                self.roster.gone(who)
+        if any(who in self.roster.expected and not self.roster.is_ready(who) for who in starting):
+            self._join_deadline = max(self._join_deadline, min(now + self.settings.join_timeout_s, self._join_cap))
+        return self._maybe_begin(now)
 
     @guarded
     def tick(self, now: float, *, backlog: bool = False) -> list[Action]:
@@ -283,6 +304,10 @@ class Negotiation(Guarded):
         return self.roster.missing
 
     @property
+    def present(self) -> tuple[AgentId, ...]:
+        return self.roster.present
+
+    @property
     def lost(self) -> tuple[AgentId, ...]:
         return self.roster.lost
 
@@ -323,11 +348,27 @@ class Negotiation(Guarded):
 
     def _on_ready(self, sender: AgentId, body: Body, now: float) -> list[Action]:
         new = not self.roster.is_ready(sender)
+        first = not self.roster.took_part(sender)
         self.roster.fire(sender, PresenceEvent.READY)
         if self.phase is Phase.JOINING:
             joined: list[Action] = [Joined(sender, self.roster.ready_count)] if new else []
             return joined + self._maybe_begin(now)
-        return []  # a rejoining agent was told its meetings with its Welcome
+        # A rejoining agent was told its meetings with its Welcome; a late joiner is asked now.
+        return self._ask_late(sender, now) if first else []
+
+    def _ask_late(self, sender: AgentId, now: float) -> list[Action]:
+        """An agent that joined after negotiation began is asked for every meeting that invites
+        it and is not being decided right now: a late joiner costs time, not meetings."""
+        actions: list[Action] = []
+        for meeting_id in self.agenda.invited(sender):
+            st = self.agenda.get(meeting_id)
+            if st is None or st.absent.get(sender) is not Absence.NEVER_JOINED:
+                continue
+            batch = self._batches.get(st.batch) if st.batch is not None else None
+            if st.phase is MeetingPhase.ASKING or (st.phase is MeetingPhase.ANSWERED
+                                                   and not (batch is not None and batch.solving)):
+                actions += self.walk.ask_late(st, sender, now)
+        return actions
 
     def _tell(self, sender: AgentId) -> list[Action]:
         """A restarted agent rejoining: the meetings it holds (and, in the live service, those of

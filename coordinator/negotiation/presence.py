@@ -73,6 +73,8 @@ class Roster:
         self.ready_count = 0
         # Welcomed, not yet Ready: when to welcome again, and the interval after that.
         self._unconfirmed: dict[AgentId, tuple[float, float]] = {}
+        self._took_part: set[AgentId] = set()  # Ready at least once: they were there
+        self._gone: set[AgentId] = set()  # never Ready, and their process is known to have exited
 
     def state(self, who: AgentId) -> Presence:
         return self._state[who]
@@ -87,7 +89,17 @@ class Roster:
         self.ready_count += (to is Presence.READY) - (was is Presence.READY)
         if to is Presence.READY:
             self._unconfirmed.pop(who, None)
+            self._took_part.add(who)
+            self._gone.discard(who)
         return was
+
+    def gone(self, who: AgentId) -> None:
+        """`who`'s process exited before it was ever Ready: nothing left to wait for."""
+        if who not in self._took_part:
+            self._gone.add(who)
+
+    def took_part(self, who: AgentId) -> bool:
+        return who in self._took_part
 
     def is_ready(self, who: AgentId) -> bool:
         return self._state[who] is Presence.READY
@@ -97,18 +109,27 @@ class Roster:
 
     @property
     def everyone_ready(self) -> bool:
-        return self.ready_count == len(self.expected)
+        """Nobody left to wait for: every expected agent is Ready, or its process has exited."""
+        return self.ready_count + len(self._gone) == len(self.expected)
 
     def _in(self, state: Presence) -> tuple[AgentId, ...]:
         return tuple(a for a in self.expected if self._state[a] is state)
 
     @property
     def joined(self) -> tuple[AgentId, ...]:
-        return self._in(Presence.READY)
+        """Who took part (Ready at least once, even if lost since): what the results and every
+        reason agree on as "was there"."""
+        return tuple(a for a in self.expected if a in self._took_part)
 
     @property
     def missing(self) -> tuple[AgentId, ...]:
-        return tuple(a for a in self.expected if self._state[a] is not Presence.READY)
+        """Who never joined."""
+        return tuple(a for a in self.expected if a not in self._took_part)
+
+    @property
+    def present(self) -> tuple[AgentId, ...]:
+        """Ready now."""
+        return self._in(Presence.READY)
 
     @property
     def lost(self) -> tuple[AgentId, ...]:

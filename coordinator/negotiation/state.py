@@ -9,6 +9,7 @@ AssertionError, which stops the core). Nothing else sets a phase.
     meeting      PENDING --ask--> ASKING --all answered--> ANSWERED --hold--> HOLDING
                  PENDING --nothing to ask--> ANSWERED        HOLDING --hold failed--> ANSWERED
                  ANSWERED | HOLDING --decide--> DECIDED      PENDING --resume--> DECIDED
+                 ANSWERED --ask late--> ASKING (an invitee joined after the meeting was asked)
                  anything but CANCELLED --cancel--> CANCELLED (the live service only)
 """
 
@@ -65,6 +66,7 @@ class MeetingPhase(Enum):
 
 class MeetingEvent(Enum):
     ASK = auto()  # an availability request goes out
+    ASK_LATE = auto()  # an invitee who joined late is asked: the meeting waits for its answer
     NOTHING_TO_ASK = auto()  # no candidates, or nobody present to ask
     ALL_ANSWERED = auto()  # every answer is in, or counted as silence
     HOLD = auto()  # holds go out for one candidate
@@ -78,7 +80,7 @@ _P, _E = MeetingPhase, MeetingEvent
 MEETING_TRANSITIONS: dict[MeetingPhase, dict[MeetingEvent, MeetingPhase]] = {
     _P.PENDING: {_E.ASK: _P.ASKING, _E.NOTHING_TO_ASK: _P.ANSWERED, _E.RESUME: _P.DECIDED, _E.CANCEL: _P.CANCELLED},
     _P.ASKING: {_E.ALL_ANSWERED: _P.ANSWERED, _E.CANCEL: _P.CANCELLED},
-    _P.ANSWERED: {_E.HOLD: _P.HOLDING, _E.DECIDE: _P.DECIDED, _E.CANCEL: _P.CANCELLED},
+    _P.ANSWERED: {_E.HOLD: _P.HOLDING, _E.DECIDE: _P.DECIDED, _E.CANCEL: _P.CANCELLED, _E.ASK_LATE: _P.ASKING},
     _P.HOLDING: {_E.HOLD_FAILED: _P.ANSWERED, _E.DECIDE: _P.DECIDED, _E.CANCEL: _P.CANCELLED},
     _P.DECIDED: {_E.CANCEL: _P.CANCELLED},
     _P.CANCELLED: {},

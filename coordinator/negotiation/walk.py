@@ -77,6 +77,24 @@ class Walk:
         self.deadlines.arm(st, st.asking)
         return [Publish(self._request(st, st.asking.round), to=tuple(sorted(asked)))]
 
+    def ask_late(self, st: MeetingState, who: AgentId, now: float) -> list[Action]:
+        """`who` had no say (it joined after `st` was asked): ask it now, in the round still
+        open or in a new one, and let the meeting wait for its answer like any other's."""
+        if not st.spec.candidates:
+            return []
+        st.absent.pop(who, None)
+        deadline = now + self.settings.response_timeout_s
+        ex = st.asking
+        if ex is None:
+            st.fire(MeetingEvent.ASK_LATE)
+            st.round_trips += 1
+            ex = st.asking = self.rounds.open({who}, deadline)
+        else:
+            ex.asked.add(who)
+            ex.deadline = max(ex.deadline, deadline)
+        self.deadlines.arm(st, ex)
+        return [Publish(self._request(st, ex.round), to=(who,))]
+
     def _answered(self, st: MeetingState) -> None:
         st.asking = None
         st.fire(MeetingEvent.ALL_ANSWERED)

@@ -95,23 +95,38 @@ def explain_failure(judge: SlotJudge, zone: tzinfo, attempts: Sequence[Attempt] 
     rule = judge.policies.rule
     parts.insert(0, f"best slot {format_moment(grid.start(slots[best]), zone)} "
                     f"{rule.shortfall(judge.judged_meeting(), there)}")
+    said_of: dict[str, list[AgentId]] = {}  # what is said of each invitee not there, by what
     for who in judge.invitees:
         if who in there:
             continue
-        said = judge.answers.get(who)
-        yes = [i for i, ok in enumerate(said) if ok] if said is not None and who not in judge.absent else []
+        answer = judge.answers.get(who)
+        yes = [i for i, ok in enumerate(answer) if ok] if answer is not None and who not in judge.absent else []
         if who in judge.absent:
-            parts.append(f"{who} {judge.absent[who].value}")
+            said_of.setdefault(judge.absent[who].value, []).append(who)
         elif not yes:
-            parts.append(f"{who} unavailable in all candidate slots")
+            said_of.setdefault("unavailable in all candidate slots", []).append(who)
         elif not any(who in free_at[i] for i in yes):
             reasons = Counter(judge.why_not(who, i) for i in yes)
             booked = sorted(r.removeprefix("booked in ") for r in reasons if r and r.startswith("booked in "))
             if booked and len(booked) == len(reasons):
-                parts.append(f"{who} free only when already booked ({', '.join(booked)})")
+                said_of.setdefault(f"free only when already booked ({', '.join(booked)})", []).append(who)
             else:
                 common = reasons.most_common(1)[0][0]
-                parts.append(f"{who} free only when excluded: {common}")
+                said_of.setdefault(f"free only when excluded: {common}", []).append(who)
         else:
-            parts.append(f"{who} {judge.why_not(who, best)}")
+            said_of.setdefault(judge.why_not(who, best) or "", []).append(who)
+    parts += [said(who, what) for what, who in said_of.items()]
     return "; ".join(parts)
+
+
+SAID_BY_NAME = 3  # more people than this with the same reason: counted, a few named
+
+
+def said(who: Sequence[AgentId], what: str) -> str:
+    """One reason for several people: by name for a few, summarised for many, so a reason stays
+    short enough to read (and to carry) whatever the meeting's size."""
+    if len(who) == 1:
+        return f"{who[0]} {what}"
+    if len(who) <= SAID_BY_NAME:
+        return f"{', '.join(who)} {what}"
+    return f"{len(who)} invitees {what}: {', '.join(who[:SAID_BY_NAME])}, … (+{len(who) - SAID_BY_NAME})"

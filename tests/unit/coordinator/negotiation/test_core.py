@@ -226,6 +226,67 @@ def test_agent_that_never_joins_is_reported_and_not_waited_for_twice() -> None:
     assert net.now == pytest.approx(3.0)  # the join deadline only
 
 
+def test_a_late_joiner_is_asked_for_every_meeting_still_open_and_counted_as_there() -> None:
+    # c starts only once negotiation is under way (the first requests are out). m2 needs c and
+    # waits behind m1 (they share a and b): when c joins, m2 asks it, and is placed with it.
+    s = make_scenario({"a": {}, "b": {}, "c": {}},
+                      [{"id": "m1", "duration_minutes": 60, "invitees": ["a", "b"], "priority": 2},
+                       {"id": "m2", "duration_minutes": 60, "invitees": ["a", "b", "c"],
+                        "rule": {"required": ["c"], "min_participants": 3}}],
+                      join_timeout_s=3)
+    net = FakeNetwork(s, absent={"c"})
+
+    def deliver(snd: AgentId, rcv: AgentId, body: object) -> bool:
+        if isinstance(body, AvailabilityRequest) and "c" not in net.agents:
+            net.start_agent(AgentId("c"))
+        return True
+
+    net.deliver = deliver
+    out = {o.id: o for o in net.run()}
+    assert out["m1"].scheduled and out["m2"].scheduled and "c" in out["m2"].attendees
+    asked_c = [b for _, r, b in net.sent if r == "c" and isinstance(b, AvailabilityRequest)]
+    assert [b.meeting_id for b in asked_c] == ["m2"]  # m1 does not invite c
+    assert net.core.joined == ("a", "b", "c") and net.core.missing == ()
+
+
+def test_a_launched_process_still_starting_extends_joining_and_a_dead_one_is_not_waited_for() -> None:
+    s = make_scenario({"a": {}, "b": {}, "c": {}},
+                      [{"id": "m", "duration_minutes": 60, "invitees": ["a", "b"]}], join_timeout_s=4)
+    net = FakeNetwork(s, absent={"a", "b", "c"})
+    net.act(net.core.start(0.0))
+    # a's and b's process is alive but slow: at 3 s the join timeout starts again.
+    net.act(net.core.launching({AgentId("a"), AgentId("b")}, (), 3.0))
+    net.act(net.core.tick(6.0))
+    assert net.core.phase.name == "JOINING"  # past the 4 s timeout, yet only late
+    net.now = 6.0
+    net.start_agent(AgentId("a"))
+    net.start_agent(AgentId("b"))
+    net.pump()
+    # c's process has died: nobody else to wait for, so negotiation begins now, without c.
+    net.act(net.core.launching((), {AgentId("c")}, 6.5))
+    assert net.core.phase.name == "NEGOTIATING" and net.core.missing == ("c",)
+    # Patience has a bound: JOIN_PATIENCE join timeouts after start, whatever is still starting.
+    late = FakeNetwork(s, absent={"a", "b", "c"})
+    late.act(late.core.start(0.0))
+    began = None
+    for now in range(1, 60, 2):
+        late.act(late.core.launching({AgentId("a")}, (), float(now)))
+        late.act(late.core.tick(float(now)))
+        if began is None and late.core.phase.name != "JOINING":
+            began = now
+    assert began == 41 and late.core.missing == ("a", "b", "c")  # 10 timeouts of 4 s, then the next tick
+
+
+def test_a_reason_that_would_name_many_people_counts_them() -> None:
+    people = {f"p{i:02}": {} for i in range(12)}
+    s = make_scenario({"host": {}} | people,
+                      [{"id": "all-hands", "duration_minutes": 60, "invitees": ["host", *people]}],
+                      join_timeout_s=1)
+    (o,) = FakeNetwork(s, absent=set(people)).run()
+    assert o.reason is not None and "12 invitees never joined: p00, p01, p02, … (+9)" in o.reason
+    assert "p03" not in o.reason
+
+
 def test_refused_hold_moves_the_walk_past_every_slot_the_change_closed() -> None:
     s = make_scenario({"a": {}, "b": {}}, [{"id": "m", "duration_minutes": 60, "invitees": ["a", "b"]}])
     net = FakeNetwork(s)
@@ -263,7 +324,8 @@ def test_agent_lost_during_hold_is_not_booked() -> None:
     net.deliver = deliver
     (o,) = net.run()
     assert o.scheduled and o.attendees == ("a", "b")
-    assert net.core.joined == ("a", "b")
+    # c was there (it answered) and was lost: the results and the reasons agree on that.
+    assert net.core.joined == ("a", "b", "c") and net.core.lost == ("c",) and net.core.present == ("a", "b")
 
 
 def test_stale_round_is_dropped() -> None:

@@ -1,0 +1,72 @@
+"""Joining waits for the living: `slotwise run` knows the processes it started, so a start-up
+slower than the join timeout costs time, not meetings, and a process that dies is reported at
+once instead of being waited for."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from slotwise.shared.scenario import load_scenario
+from slotwise.synthetic import synthetic_scenario
+from tests.integration.conftest import check_results, run_cli
+
+pytestmark = pytest.mark.integration
+
+
+def _run(workdir: Path, data: dict[str, Any], name: str, *args: str) -> tuple[dict[str, Any], str]:
+    path = workdir / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = workdir / f"{name}.json"
+    done = run_cli("run", str(path), "--out", str(out), *args, timeout=180)
+    assert done.returncode in (0, 1), done.stderr  # 1: some meeting not placed
+    doc: dict[str, Any] = json.loads(out.read_text())
+    check_results(load_scenario(path), doc)
+    return doc, done.stderr
+
+
+def _schedule(doc: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    return {m["id"]: (m["start"], tuple(m["participants"])) for m in doc["meetings"]}
+
+
+def test_a_start_up_longer_than_the_join_timeout_places_what_a_patient_run_places(workdir: Path) -> None:
+    # Twelve processes, one per person, on this machine's cores take seconds to start: far more
+    # than a 0.5 s join timeout. Each launched process is alive and only late, so it is waited for.
+    data = synthetic_scenario(7, 12, 20, days=2)
+    patient, _ = _run(workdir, data, "patient", "--hosts", "0", "--join-timeout", "60")
+    hurried, _ = _run(workdir, data, "hurried", "--hosts", "0", "--join-timeout", "0.5")
+    assert hurried["stats"]["startup_s"] > 0.5  # the start-up did outlast the join timeout
+    assert hurried["participants"]["missing"] == [] and len(hurried["participants"]["joined"]) == 12
+    assert _schedule(hurried) == _schedule(patient)
+    assert sum(m["scheduled"] for m in hurried["meetings"]) > 0
+
+
+def test_a_process_that_dies_is_reported_at_once_and_not_waited_for(workdir: Path) -> None:
+    # dora's calendar server cannot be reached: her agent refuses to start. The run must not sit
+    # out its 60 s join timeout for her, must say why she is missing, and places the rest.
+    data = {
+        "name": "dies", "timezone": "UTC",
+        "horizon": {"start": "2024-07-22T09:00:00Z", "end": "2024-07-22T17:00:00Z"},
+        "slot_minutes": 30, "negotiation": {"join_timeout_s": 60},
+        "participants": {"ann": {}, "ben": {},
+                         "dora": {"caldav": {"url": "http://127.0.0.1:9/dav/", "username": "dora",
+                                             "password_env": "SLOTWISE_TEST_NO_SUCH_VARIABLE"}}},
+        "meetings": [{"id": "pair", "duration_minutes": 30, "invitees": ["ann", "ben"]},
+                     {"id": "trio", "duration_minutes": 30, "invitees": ["ann", "ben", "dora"],
+                      "rule": {"required": ["dora"]}}],
+    }
+    began = time.monotonic()
+    doc, log = _run(workdir, data, "dies", "--hosts", "0")
+    assert time.monotonic() - began < 45  # not the 60 s join timeout
+    by_id = {m["id"]: m for m in doc["meetings"]}
+    assert by_id["pair"]["scheduled"]
+    assert not by_id["trio"]["scheduled"] and "dora never joined" in by_id["trio"]["reason"]
+    assert doc["participants"]["missing"] == ["dora"]
+    # Said once, with how the process ended and what it said last.
+    died = [line for line in log.splitlines() if "the process of dora exited with status 2" in line]
+    assert len(died) == 1 and "SLOTWISE_TEST_NO_SUCH_VARIABLE" in died[0], log
