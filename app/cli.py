@@ -36,6 +36,7 @@ from slotwise.shared.endpoints import DEFAULT_BIND  # stdlib only: cheap at star
 from slotwise.shared.errors import AdminError, CoreError, InputError, ScenarioError
 from slotwise.shared.limits import fit_participants
 from slotwise.shared.logsetup import configure
+from slotwise.shared.paths import output_dir, output_file  # stdlib only: cheap at start-up
 
 if TYPE_CHECKING:  # the commands import what they use, so `slotwise participant` starts light
     from rich.console import Console
@@ -410,6 +411,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Every output a command takes, checked (folders created) before any work.
+OUTPUTS: dict[str, Callable[[Path, str], Path]] = {
+    "out": output_file, "ics_out": output_dir, "journal": output_file, "store": output_file, "record": output_file}
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """InputError (exit 2, one line) for an output that cannot be written, before any work.
+    `--record` of several agents (or of an existing folder) is a folder."""
+    for attr, check in OUTPUTS.items():
+        path = getattr(args, attr, None)
+        if not isinstance(path, Path):
+            continue
+        if attr == "record" and (path.is_dir() or len(getattr(args, "name", None) or ()) > 1):
+            check = output_dir
+        check(path, "--" + attr.replace("_", "-"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse, call, render, and map what went wrong to an exit code: 2 for the user's input,
     1 for anything else (a stopped core included), never a traceback for bad input."""
@@ -418,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         level = {0: "WARNING", 1: "INFO"}.get(getattr(args, "verbose", 0), "DEBUG")
         configure(level, "coordinator")
     try:
+        check_outputs(args)
         return int(args.func(args))
     except ScenarioError as exc:
         _consoles()[1].print(exc.render(), markup=False, highlight=False)

@@ -7,9 +7,11 @@ the same hour of the same person.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import bisect
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from slotwise.shared.ids import MeetingId
 from slotwise.shared.slots import FreeTime, Interval, MinuteSpans, SlotGrid
@@ -25,6 +27,48 @@ class Commitment:
 FreeSource = FreeTime | Callable[[Interval], FreeTime]
 
 
+class Booked(dict[MeetingId, Commitment]):
+    """Accepted meetings, also kept in start order: what overlaps a window is found by
+    bisection, so a question about the weeks ahead costs what lies there, not the whole history
+    (an agent of a long-running service holds thousands of past meetings)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._order: list[tuple[datetime, MeetingId]] = []
+        self._longest = timedelta(0)
+
+    def __setitem__(self, meeting: MeetingId, c: Commitment) -> None:
+        if meeting in self:
+            self._unindex(meeting)
+        super().__setitem__(meeting, c)
+        bisect.insort(self._order, (c.when.start, meeting))
+        self._longest = max(self._longest, c.when.end - c.when.start)
+
+    def __delitem__(self, meeting: MeetingId) -> None:
+        self._unindex(meeting)
+        super().__delitem__(meeting)
+
+    def pop(self, meeting: MeetingId, *default: Any) -> Any:
+        if meeting in self:
+            self._unindex(meeting)
+        return super().pop(meeting, *default)
+
+    def _unindex(self, meeting: MeetingId) -> None:
+        key = (self[meeting].when.start, meeting)
+        i = bisect.bisect_left(self._order, key)
+        if i < len(self._order) and self._order[i] == key:
+            del self._order[i]
+
+    def overlapping(self, window: Interval) -> Iterator[Commitment]:
+        """The accepted meetings that overlap `window`."""
+        i = bisect.bisect_left(self._order, (window.start - self._longest,))
+        while i < len(self._order) and self._order[i][0] < window.end:
+            c = self[self._order[i][1]]
+            if c.when.overlaps(window):
+                yield c
+            i += 1
+
+
 class Calendar:
     """`free` is fixed free time, or a function expanding (recurring) free time within a window."""
 
@@ -33,7 +77,7 @@ class Calendar:
         self._free_cache: dict[tuple[datetime, datetime], FreeTime] = {}
         self._free_spans: dict[tuple[datetime, datetime, datetime], MinuteSpans] = {}
         self.holds: dict[MeetingId, Commitment] = {}
-        self.accepted: dict[MeetingId, Commitment] = {}
+        self.accepted = Booked()
 
     def invalidate(self) -> None:
         """The owner's calendar changed: free time is expanded again on the next question."""
@@ -63,10 +107,12 @@ class Calendar:
 
     def clash(self, when: Interval, meeting: MeetingId) -> MeetingId | None:
         """Another meeting (held or accepted) that overlaps `when`; a meeting never clashes with itself."""
-        for book in (self.accepted, self.holds):
-            for other, c in book.items():
-                if other != meeting and c.when.overlaps(when):
-                    return other
+        for c in self.accepted.overlapping(when):
+            if c.meeting_id != meeting:
+                return c.meeting_id
+        for other, c in self.holds.items():
+            if other != meeting and c.when.overlaps(when):
+                return other
         return None
 
     def can_attend(self, when: Interval, meeting: MeetingId) -> bool:
@@ -95,8 +141,8 @@ class Calendar:
             first, last = max(lo, -(-a // step)), min(hi, (b - duration) // step)
             if first <= last:
                 mask[first - lo:last - lo + 1] = b"\x01" * (last - first + 1)
-        taken = MinuteSpans((c.when for book in (self.accepted, self.holds)
-                             for m, c in book.items() if m != meeting), grid.origin, inner=False)
+        nearby = [*self.accepted.overlapping(window), *self.holds.values()]
+        taken = MinuteSpans((c.when for c in nearby if c.meeting_id != meeting), grid.origin, inner=False)
         for a, b in zip(taken.starts, taken.ends, strict=True):  # any overlap with [a, b)
             first, last = max(lo, (a - duration) // step + 1), min(hi, (b - 1) // step)
             if first <= last:

@@ -140,3 +140,29 @@ def test_generate_writes_a_valid_seeded_scenario(workdir: Path) -> None:
     assert first.read_text() == second.read_text()  # same seed, same scenario
     s = load_scenario(first)
     assert len(s.participants) == 7 and len(s.meetings) == 9
+
+
+@pytest.mark.parametrize("args, said", [
+    (["run", "{tutorial}", "--out", "{w}/no/such/folder/out.json"],
+     "--out {w}/no/such/folder/out.json: no folder {w}/no/such/folder"),
+    (["run", "{tutorial}", "--ics-out", "{w}/a-file"], "--ics-out {w}/a-file: is a file, not a folder"),
+    (["participant", "--connect", "tcp://127.0.0.1:9", "--name", "ann", "--name", "ben",
+      "--record", "{w}/a-file"], "--record {w}/a-file: is a file, not a folder"),
+    (["serve", "{tutorial}", "--admin", "ipc://{w}/admin", "--store", "{w}/no/such/folder/state.db"],
+     "--store {w}/no/such/folder/state.db: no folder {w}/no/such/folder"),
+])
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_2_before_any_work(
+        workdir: Path, args: list[str], said: str) -> None:
+    (workdir / "a-file").write_text("")
+    fill = {"w": str(workdir), "tutorial": str(REPO / "scenarios" / "tutorial.yaml")}
+    done = run_cli(*[a.format(**fill) for a in args], timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"{args[0]}: {said.format(**fill)}"], done.stderr
+    assert not (workdir / "no").exists()
+
+
+def test_an_output_folder_is_created_at_start(workdir: Path) -> None:
+    out = workdir / "new" / "ics"
+    done = run_cli("run", str(REPO / "scenarios" / "tutorial.yaml"), "--ics-out", str(out), "-q", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert out.is_dir() and any(out.glob("*.ics"))

@@ -53,3 +53,34 @@ def test_calendar_batch_answer_agrees_with_one_by_one(free: list[Interval], take
     for slot, dur in probes:
         batch = cal.answer(grid, dur * 15, [slot], "new")
         assert batch == (cal.can_attend(grid.interval(slot, dur * 15), "new"),)
+
+
+@given(st.lists(st.tuples(st.integers(0, 200), st.integers(1, 24)), max_size=40),
+       st.lists(st.integers(0, 39), max_size=10), st.tuples(st.integers(0, 220), st.integers(1, 40)))
+def test_accepted_meetings_overlapping_a_window_are_found_as_a_full_scan_finds_them(
+        booked: list[tuple[int, int]], dropped: list[int], probe: tuple[int, int]) -> None:
+    from slotwise.participant.calendar import Booked, Commitment
+
+    accepted = Booked()
+    for i, (a, d) in enumerate(booked):
+        accepted[MeetingId(f"m{i}")] = Commitment(MeetingId(f"m{i}"), iv(a / 4, (a + d) / 4), 0)
+    for i, (a, d) in enumerate(booked[:5]):  # moved: the same meeting at another time
+        accepted[MeetingId(f"m{i}")] = Commitment(MeetingId(f"m{i}"), iv((a + 7) / 4, (a + 7 + d) / 4), 0)
+    for i in dropped:  # cancelled: gone from the index too
+        accepted.pop(MeetingId(f"m{i}"), None)
+    window = iv(probe[0] / 4, (probe[0] + probe[1]) / 4)
+    expected = {m for m, c in accepted.items() if c.when.overlaps(window)}
+    assert {c.meeting_id for c in accepted.overlapping(window)} == expected
+
+
+def test_answers_ignore_what_lies_outside_the_asked_window_however_much_there_is() -> None:
+    # 5,000 meetings in the past and one in the window: the answer sees exactly that one.
+    cal = Calendar(FreeTime([Interval(T - timedelta(days=400), T + timedelta(days=30))]))
+    for i in range(5000):
+        start = T - timedelta(days=300) + timedelta(hours=i)
+        cal.accept(MeetingId(f"past{i}"), Interval(start, start + timedelta(minutes=30)))
+    cal.accept(MeetingId("now"), iv(10, 11))
+    grid = SlotGrid(T, 30)
+    answer = cal.answer(grid, 60, list(range(16, 26)), MeetingId("new"))  # 08:00 to 13:00
+    assert answer == tuple(not 9 < s / 2 < 11 for s in range(16, 26))  # an hour from s/2 o'clock overlaps 10-11
+    assert answer == tuple(cal.can_attend(grid.interval(s, 60), MeetingId("new")) for s in range(16, 26))
