@@ -20,6 +20,7 @@ Nothing here decides where a meeting goes; that is the core's.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -45,12 +46,13 @@ from slotwise.coordinator.policies.base import MeetingSpec
 from slotwise.coordinator.store import Store, canonical
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import Problem, ScenarioError, UsageError
-from slotwise.shared.ids import MeetingId
+from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.scenario import Scenario, render_path
 from slotwise.shared.wire import admin
 
 MAX_MEETINGS = 200_000  # occurrences one service holds; beyond, adds are refused ("busy")
 RESTORE_SLICE = 500  # stored requests compiled at once on restart, as requests were
+DAY_S = 86_400.0  # the window of `conflict_moves_per_day`
 
 Perform = Callable[[list[Action]], None]
 Reply = tuple[bytes, dict[str, Any]]  # (the client's identity, the message)
@@ -91,6 +93,11 @@ class AdminDesk:
         self._series: dict[MeetingId, list[MeetingId]] = {}  # submitted id -> its occurrences
         self._waiters: list[_Waiter] = []
         self._conflicts: list[ConflictReported] = []
+        # Damping: when each (meeting, attendee) conflict last moved its meeting, each meeting's
+        # conflict moves in the last day, and conflicts held back until they may move it.
+        self._conflict_moved: dict[tuple[MeetingId, AgentId], float] = {}
+        self._conflict_day: dict[MeetingId, deque[float]] = {}
+        self._deferred: dict[tuple[MeetingId, AgentId], float] = {}
         self._changed = False  # something was decided, moved or cancelled since waiters were checked
         self._order = 0
         self.requests_served = 0
@@ -197,16 +204,36 @@ class AdminDesk:
 
     def resolve_conflicts(self, now: float) -> None:
         """By each meeting's `on_conflict`: move it (the default), keep it, or drop the attendee
-        if its rule holds without them (else move)."""
+        if its rule holds without them (else move). Damped: repeated reports of one conflict
+        count once, and a conflict that moved its meeting lately waits (see `_damped`)."""
+        for key, due in list(self._deferred.items()):
+            if now >= due:
+                del self._deferred[key]
+                self._conflicts.append(ConflictReported(key[0], key[1]))
+        seen: set[tuple[MeetingId, AgentId]] = set()
         while self._conflicts:
             c = self._conflicts.pop(0)
+            key = (c.meeting_id, c.agent)
             spec = self._specs.get(c.meeting_id)
-            if spec is None or self._phase(c.meeting_id) is not MeetingPhase.DECIDED:
-                continue  # cancelled, or being moved already
+            view = self.core.meeting(c.meeting_id)
+            if key in seen or key in self._deferred or spec is None or view is None \
+                    or view.phase is not MeetingPhase.DECIDED or view.decision is None \
+                    or c.agent not in view.decision.participants:
+                continue  # said already, waiting, cancelled, being moved, or no longer theirs
+            seen.add(key)
             policy = spec.on_conflict
-            self.log.info("{}'s calendar no longer leaves room for {}: {}", c.agent, c.meeting_id, policy)
             if policy == "keep":
+                self.log.info("{}'s calendar no longer leaves room for {}: kept", c.agent, c.meeting_id)
                 continue
+            until = self._damped(key, now)
+            if until is not None:
+                self._deferred[key] = until
+                self.log.info("{}'s calendar no longer leaves room for {} again: it moved for conflicts lately, "
+                              "so it waits {:.0f}s", c.agent, c.meeting_id, until - now)
+                continue
+            self.log.info("{}'s calendar no longer leaves room for {}: {}", c.agent, c.meeting_id, policy)
+            self._conflict_moved[key] = now
+            self._conflict_day.setdefault(c.meeting_id, deque()).append(now)
             if policy == "drop-attendee":
                 actions = self.core.drop_attendee(c.meeting_id, c.agent, now)
                 if actions:
@@ -215,6 +242,22 @@ class AdminDesk:
                 self.log.info("{} cannot go on without {}: moving it instead", c.meeting_id, c.agent)
             self.store.move_started(c.meeting_id, {})
             self._start_move(spec, {}, now)
+
+    def _damped(self, key: tuple[MeetingId, AgentId], now: float) -> float | None:
+        """When this conflict may move its meeting, if not now: not within `conflict_quiet_s`
+        of the last move for the same attendee, and not more than `conflict_moves_per_day` times
+        a day, so a calendar that conflicts after every announcement cannot spin the service."""
+        settings = self.plan.settings
+        day = self._conflict_day.get(key[0])
+        while day and now - day[0] >= DAY_S:
+            day.popleft()
+        waits = []
+        last = self._conflict_moved.get(key)
+        if last is not None and now - last < settings.conflict_quiet_s:
+            waits.append(last + settings.conflict_quiet_s)
+        if day and len(day) >= settings.conflict_moves_per_day:
+            waits.append(day[0] + DAY_S)
+        return max(waits) if waits else None
 
     # --- requests -----------------------------------------------------------------------------
 
@@ -353,8 +396,8 @@ class AdminDesk:
         return all((phase := self._phase(i)) is not None and phase not in OPEN for i in w.ids)
 
     def next_deadline(self) -> float | None:
-        """When the first waiting client's wait ends."""
-        return min((w.deadline for w in self._waiters), default=None)
+        """When the first waiting client's wait ends, or a held-back conflict may be answered."""
+        return min([*(w.deadline for w in self._waiters), *self._deferred.values()], default=None)
 
     @property
     def waiting(self) -> int:

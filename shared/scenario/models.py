@@ -196,6 +196,11 @@ class NegotiationSettings(_Strict):
     heartbeat_s: Annotated[float, Field(gt=0)] = 0.5
     retries: Annotated[int, Field(ge=0, le=10)] = 1
     max_hold_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    # The live service: a meeting moved for an attendee's calendar conflict is not moved again
+    # for that attendee within `conflict_quiet_s`, nor for conflicts more than
+    # `conflict_moves_per_day` times in any 24 hours; a conflict reported meanwhile waits.
+    conflict_quiet_s: Annotated[float, Field(ge=0, le=7 * 86400)] = 600.0
+    conflict_moves_per_day: Annotated[int, Field(ge=1, le=1000)] = 3
 
 
 class OptimizeOptions(_Strict):

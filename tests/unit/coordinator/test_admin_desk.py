@@ -14,7 +14,7 @@ import pytest
 
 from slotwise.coordinator import admin_desk
 from slotwise.coordinator.admin_desk import AdminDesk
-from slotwise.coordinator.negotiation import LiveNegotiation, MeetingPhase
+from slotwise.coordinator.negotiation import ConflictReported, LiveNegotiation, MeetingPhase
 from slotwise.coordinator.plan import compile_plan
 from slotwise.coordinator.store import MeetingRow, Status, canonical
 from slotwise.shared.decision import Decision
@@ -90,9 +90,9 @@ class Desk:
 
     def __init__(self, people: dict[str, Any] | None = None, *, store: MemoryStore | None = None,
                  meetings: list[dict[str, Any]] | None = None, wall: datetime = DAY,
-                 allow_past: bool = False, itip: Any = None) -> None:
+                 allow_past: bool = False, itip: Any = None, **negotiation: float) -> None:
         self.scenario = make_scenario(people or {"ana": {}, "bo": {}, "cy": {}}, meetings or [],
-                                      hours=(9, 12), slot=60)
+                                      hours=(9, 12), slot=60, **negotiation)
         self.net = FakeNetwork(self.scenario, open_ended=True)
         self.store = store or MemoryStore()
         self.store.net = self.net
@@ -405,3 +405,55 @@ def test_the_desk_never_holds_a_view_the_core_does_not() -> None:
         view = d.net.core.meeting(meeting_id)
         assert view is not None and view.phase is MeetingPhase.DECIDED
         assert d.desk.entry_status(meeting_id) == "scheduled"
+
+
+def _wait(d: Desk, seconds: float) -> None:
+    """Let `seconds` pass on the fake clock, heartbeats and all (agents stay connected)."""
+    net, target = d.net, d.net.now + seconds
+    while net.now < target:
+        due = [t for t in [net.core.next_deadline(), d.desk.next_deadline()] if t is not None]
+        due += [a.next_deadline() for a in net.agents.values()]
+        net.now = min([target, *due]) if due else target
+        net.act(net.core.tick(net.now))
+        for name, agent in list(net.agents.items()):
+            net._agent_actions(name, agent.tick(net.now))
+        net.pump()
+        d.desk.resolve_conflicts(net.now)  # as the shell does after each turn
+
+
+def test_a_calendar_that_conflicts_after_every_move_moves_its_meeting_only_as_damping_allows(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(admin_desk, "DAY_S", 30.0)  # a short "day", so the test need not live one
+    d = Desk(conflict_quiet_s=10, conflict_moves_per_day=2)
+    d.ask("add", meetings=[meeting("a", "ana", "bo")])
+    d.settle()
+    _busy(d, "bo", 9)
+    d.settle()
+    assert d.entry("a")["start"] == at(10)  # the first conflict moves it
+    _busy(d, "bo", 10)  # and now the new slot conflicts too
+    d.settle()
+    assert d.entry("a")["start"] == at(10)  # within the quiet window: it waits
+    assert d.desk.next_deadline() == pytest.approx(d.net.now + 10, abs=0.5)
+    _wait(d, 10)
+    d.settle()
+    assert d.entry("a")["start"] == at(9)  # the quiet window passed: moved again
+    _busy(d, "bo", 9)
+    _wait(d, 11)
+    d.settle()
+    assert d.entry("a")["start"] == at(9)  # two conflict moves this "day" already: not a third
+    _wait(d, 30)
+    d.settle()
+    assert d.entry("a")["start"] != at(9)  # a "day" on, it may move again
+    assert [w for w, *_ in d.store.commits].count("move_failed") == 0
+
+
+def test_repeated_reports_of_one_conflict_are_answered_once() -> None:
+    d = Desk()
+    d.ask("add", meetings=[meeting("a", "ana", "bo")])
+    d.settle()
+    moves_before = [w for w, *_ in d.store.commits].count("move")
+    for _ in range(5):
+        d.desk.observe(ConflictReported(MeetingId("a"), AgentId("bo")))
+    _busy(d, "bo", 9)
+    d.settle()
+    assert [w for w, *_ in d.store.commits].count("move") == moves_before + 1
