@@ -83,19 +83,19 @@ class ParticipantProcesses:
         self.output[process] = Forwarded(proc)
         return proc
 
-    def poll(self) -> tuple[frozenset[AgentId], dict[AgentId, str]]:
-        """The agents whose process is alive, and those whose process has exited, with how it
+    def poll(self) -> tuple[list[frozenset[AgentId]], dict[AgentId, str]]:
+        """Each living process's agents, and the agents whose process has exited, with how it
         ended and what it said last (`coordinator.service.Launched`)."""
-        alive: set[AgentId] = set()
+        alive: list[frozenset[AgentId]] = []
         exited: dict[AgentId, str] = {}
         for process, proc in self.procs.items():
             names = [AgentId(n) for n in self.groups[process]]
             if proc.poll() is None:
-                alive.update(names)
+                alive.append(frozenset(names))
             else:
                 how = self.output[process].describe_exit()
                 exited.update(dict.fromkeys(names, how))
-        return frozenset(alive), exited
+        return alive, exited
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

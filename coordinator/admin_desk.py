@@ -223,7 +223,7 @@ class AdminDesk:
             seen.add(key)
             policy = spec.on_conflict
             if policy == "keep":
-                self.log.info("{}'s calendar no longer leaves room for {}: kept", c.agent, c.meeting_id)
+                self.log.info("{}'s calendar no longer leaves room for {}: {}", c.agent, c.meeting_id, policy)
                 continue
             until = self._damped(key, now)
             if until is not None:

@@ -39,8 +39,8 @@ WATCH_EVERY_S = 1.0  # once negotiating, how often the launched processes are lo
 class Launched(Protocol):
     """The agent processes a caller started (`slotwise run`): who is still starting, who died."""
 
-    def poll(self) -> tuple[frozenset[AgentId], Mapping[AgentId, str]]:
-        """(agents whose process is alive, agents whose process exited: how, and its last line)"""
+    def poll(self) -> tuple[list[frozenset[AgentId]], Mapping[AgentId, str]]:
+        """(each living process's agents, agents whose process exited: how, and its last line)"""
         ...
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,8 @@ from slotwise.shared.scenario import Availability, load_agents, load_availabilit
 
 if TYPE_CHECKING:
     from slotwise.participant.calendars.writer import CalendarWriter
+
+OPEN_AT_ONCE = 16  # calendars opened in parallel by a host at start
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -81,6 +84,34 @@ def _calendars(name: str, availability: Availability) -> CalendarWriter | None:
         raise _Refused(f"{name}: calendar: {exc}") from None
 
 
+def _open_calendars(agents: dict[str, Availability]) -> tuple[dict[str, Availability], dict[str, CalendarWriter]]:
+    """Every agent's calendars opened at once (each read has its own time bound, so one slow
+    server costs its bound once, not once per agent before it). One agent alone: its calendar
+    trouble stops it (exit 2). In a host, an agent whose calendar cannot be opened is left out,
+    said once, and the others go on: one person's broken calendar is theirs alone."""
+    if len(agents) == 1:
+        name, availability = next(iter(agents.items()))
+        writer = _calendars(name, availability)
+        return agents, ({name: writer} if writer is not None else {})
+    reading = {n: a for n, a in agents.items() if a.reads_calendars}
+    opened: dict[str, CalendarWriter | None] = {}
+    refused: dict[str, str] = {}
+    if reading:
+        with ThreadPoolExecutor(min(OPEN_AT_ONCE, len(reading)), thread_name_prefix="calendar-open") as pool:
+            futures = {n: pool.submit(_calendars, n, a) for n, a in reading.items()}
+            for name, future in futures.items():
+                try:
+                    opened[name] = future.result()
+                except _Refused as exc:
+                    refused[name] = str(exc)
+    for why in refused.values():
+        logger.error("{}; this agent does not join, the host's other agents do", why)
+    kept = {n: a for n, a in agents.items() if n not in refused}
+    if not kept:
+        raise _Refused(f"no agent of this host can read its calendars ({len(refused)} refused)")
+    return kept, {n: w for n, w in opened.items() if w is not None and n in kept}
+
+
 def _keys(args: argparse.Namespace, names: list[str], keys_dir: Path | None) -> ClientKeys | None:
     if keys_dir is None:
         return None
@@ -109,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         agents, scenario_keys = _agents(args)
         names = list(agents)
-        writers = {n: w for n, a in agents.items() if (w := _calendars(n, a)) is not None}
+        agents, writers = _open_calendars(agents)
         keys = _keys(args, names, args.keys or scenario_keys)
     except ScenarioError as exc:
         logger.error("{}", exc.render())

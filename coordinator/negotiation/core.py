@@ -8,7 +8,7 @@ policies. `LiveNegotiation` (live.py) is the same core for a service that never 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from slotwise.coordinator.liveness import Liveness
@@ -99,6 +99,7 @@ class Negotiation(Guarded):
         self._started = False
         self._join_deadline: float | None = None
         self._join_cap: float | None = None
+        self._heard_at: dict[AgentId, float] = {}  # each agent's last Hello or Ready, while joining
         self._welcome_due: float | None = None
         self._heartbeat_due: float | None = None
         self._batches: dict[int, _Batch] = {}
@@ -199,18 +200,28 @@ class Negotiation(Guarded):
         return handler(sender, body, now)
 
     @guarded
-    def launching(self, starting: Collection[AgentId], exited: Collection[AgentId], now: float) -> list[Action]:
-        """What the shell knows of the processes it launched: `starting` names agents whose
-        process is alive, `exited` those whose process has died. While joining, an agent still
-        starting is only late, so the join timeout starts again (up to JOIN_PATIENCE timeouts
-        after start); one whose process died is not waited for."""
+    def launching(self, alive: Iterable[Collection[AgentId]], exited: Collection[AgentId],
+                  now: float) -> list[Action]:
+        """What the shell knows of the processes it launched: `alive` lists each living
+        process's agents, `exited` names the agents whose process has died. While joining, a
+        process still starting is only late, so the join timeout starts again (up to
+        JOIN_PATIENCE timeouts after start): one none of whose agents has said Hello yet, or one
+        whose agents are still arriving (one said Hello or Ready within the join timeout). An
+        agent whose process died is not waited for."""
         if self.phase is not Phase.JOINING or self._join_deadline is None or self._join_cap is None:
             return []
         for who in exited:
             if who in self.roster.expected:
                 self.roster.gone(who)
-        if any(who in self.roster.expected and not self.roster.is_ready(who) for who in starting):
-            self._join_deadline = max(self._join_deadline, min(now + self.settings.join_timeout_s, self._join_cap))
+        timeout = self.settings.join_timeout_s
+        for group in alive:
+            waiting = [a for a in group if a in self.roster.expected and not self.roster.is_ready(a)]
+            if not waiting:
+                continue
+            heard = [self._heard_at[a] for a in group if a in self._heard_at]
+            if not heard or now - max(heard) < timeout:
+                self._join_deadline = max(self._join_deadline, min(now + timeout, self._join_cap))
+                break
         return self._maybe_begin(now)
 
     @guarded
@@ -336,6 +347,8 @@ class Negotiation(Guarded):
         return Welcome(name=who, heartbeat_s=self.settings.heartbeat_s)
 
     def _on_hello(self, sender: AgentId, fresh: bool, now: float, peer: str) -> list[Action]:
+        if self.phase is Phase.JOINING:
+            self._heard_at[sender] = now
         reconnected = self.connections.peer_of(sender) not in (None, peer)  # the Welcome was lost with the old connection
         # A first Hello, a restarted agent, or one back from silence must prove it hears us
         # again before it counts as present.
@@ -351,6 +364,7 @@ class Negotiation(Guarded):
         first = not self.roster.took_part(sender)
         self.roster.fire(sender, PresenceEvent.READY)
         if self.phase is Phase.JOINING:
+            self._heard_at[sender] = now
             joined: list[Action] = [Joined(sender, self.roster.ready_count)] if new else []
             return joined + self._maybe_begin(now)
         # A rejoining agent was told its meetings with its Welcome; a late joiner is asked now.

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from slotwise.participant.calendars.background import BackgroundRead, bounded
 from slotwise.participant.calendars.ics import MAX_ICS_BYTES, calendar_busy
 from slotwise.shared.errors import CalendarError
 from slotwise.shared.events import WRITTEN_UID_SUFFIX
@@ -89,6 +90,8 @@ class CalDavReader:
     _tokens: tuple[str | None, ...] | None = None  # the calendars' sync tokens at the last read
     _periods: dict[tuple[datetime, datetime], list[Interval]] = field(default_factory=dict)  # read: freebusy
     failures: int = 0
+    _reads: BackgroundRead | None = None
+    _changed: bool = False  # a read since the last `changed()` found something new
 
     def open(self) -> CalDavReader:
         """Log in and find the calendars; raises CalendarError saying what is wrong."""
@@ -204,15 +207,50 @@ class CalDavReader:
         self._fingerprint = hash(tuple(sorted(raw)))
         self._tokens = tokens
 
-    def changed(self) -> bool:
-        """Read the calendars again now; True if anything in them changed since the last read.
-        A failed read changes nothing (and is logged by the next `busy`)."""
+    def _read_again(self) -> bool:
+        """A refresh, on the background thread: True if anything changed."""
         before = self._fingerprint
-        try:
-            self.refresh()
-        except CalendarError:
-            return False
+        self.refresh()
         return before is not None and self._fingerprint != before
+
+    @property
+    def reads(self) -> BackgroundRead:
+        if self._reads is None:
+            self._reads = BackgroundRead(self.spec.url, clock=self.clock)
+        return self._reads
+
+    def poll(self, wait_s: float = 0.0) -> None:
+        """Collect a finished background read, and start one when the calendars are older
+        than `poll_s` (never on the caller's thread; `wait_s`: wait that long for it, for tests
+        and start-up)."""
+        reads = self.reads
+        stale = self._fetched_at is None or self.clock() - self._fetched_at >= self.spec.poll_s
+        if stale and not reads.running:
+            self._fetched_at = self.clock()  # tried again a poll later, whatever this read gives
+            reads.start(self._read_again)
+        done = reads.wait(wait_s) if wait_s > 0 else reads.collect()
+        if done is None:
+            if reads.overdue and self.failures == 0:
+                self.failures = 1
+                logger.warning("calendar read of {} still running after {:g}s; counting {}", self.spec.url,
+                               reads.budget_s, self._meaning())
+            return
+        if done.error is not None:
+            self.failures += 1
+            logger.warning("calendar refresh failed ({}); counting {}", done.error, self._meaning())
+        else:
+            self.failures = 0
+            self._changed = self._changed or done.changed
+
+    def _meaning(self) -> str:
+        return "all of it as busy" if self.spec.on_calendar_error == "busy" else "the calendar as empty"
+
+    def changed(self) -> bool:
+        """True if a read since the last call found anything changed (reads run in the
+        background: this starts one when due, and never waits for it)."""
+        self.poll()
+        changed, self._changed = self._changed, False
+        return changed
 
     def _free_busy(self, window: Interval, zone: tzinfo) -> list[Interval]:
         """`read: freebusy`: the server's busy periods for `window` (cached per window until the
@@ -235,19 +273,10 @@ class CalDavReader:
         return busy
 
     def busy(self, window: Interval, zone: tzinfo) -> list[Interval]:
-        """Busy intervals overlapping `window`, from the calendars as last read (refreshed when
-        older than `poll_s`). A failed refresh follows `on_calendar_error`."""
-        stale = self._fetched_at is None or self.clock() - self._fetched_at >= self.spec.poll_s
-        if stale:
-            try:
-                self.refresh()
-                self.failures = 0
-            except CalendarError as exc:
-                self.failures += 1
-                logger.warning("calendar refresh failed ({}); counting {}", exc,
-                               "all of it as busy" if self.spec.on_calendar_error == "busy"
-                               else "the calendar as empty")
-                self._fetched_at = self.clock()  # retried at the next poll, not at every request
+        """Busy intervals overlapping `window`, from the calendars as last read (read again in
+        the background when older than `poll_s`). A failed or overdue read follows
+        `on_calendar_error`."""
+        self.poll()
         if self.failures:
             return [window] if self.spec.on_calendar_error == "busy" else []
         if self.spec.read == "freebusy":
@@ -275,5 +304,7 @@ def reader_for(spec: CalDavSpec) -> CalDavReader:
     key = spec.model_dump_json()
     reader = _READERS.get(key)
     if reader is None:
-        reader = _READERS[key] = CalDavReader(spec).open()
+        reader = CalDavReader(spec)
+        bounded(spec.url, reader.open)
+        _READERS[key] = reader
     return reader

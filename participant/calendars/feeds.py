@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from loguru import logger
 
+from slotwise.participant.calendars.background import BackgroundRead, bounded
 from slotwise.participant.calendars.ics import MAX_ICS_BYTES, calendar_busy
 from slotwise.shared.errors import CalendarError
 from slotwise.shared.slots import Interval
@@ -53,6 +54,9 @@ class FeedReader:
     _calendar: icalendar.Calendar | None = None
     _fetched_at: float | None = None
     _digest: bytes | None = None  # of the feed as last parsed: a server ignoring ETags costs no parse
+    _reads: BackgroundRead | None = None
+    _failed: bool = False  # the last read failed (or is overdue): all of it counts as busy
+    _changed: bool = False  # a read since the last `changed()` found the feed changed
 
     def fetch(self) -> bool:
         """GET the feed (conditionally once it has been read); True if it changed."""
@@ -94,17 +98,47 @@ class FeedReader:
         self._calendar, self._digest = calendar, digest
         return True
 
+    @property
+    def reads(self) -> BackgroundRead:
+        if self._reads is None:
+            self._reads = BackgroundRead(_public(self.url), clock=self.clock)
+        return self._reads
+
+    def poll(self, wait_s: float = 0.0) -> None:
+        """Collect a finished background fetch, and start one when the feed is older than
+        `poll_s` (never on the caller's thread; `wait_s`: wait that long for it)."""
+        reads = self.reads
+        if (self._fetched_at is None or self.clock() - self._fetched_at >= self.poll_s) and not reads.running:
+            self._fetched_at = self.clock()  # tried again a poll later, whatever this fetch gives
+            reads.start(self.fetch)
+        done = reads.wait(wait_s) if wait_s > 0 else reads.collect()
+        if done is None:
+            if reads.overdue and not self._failed:
+                self._failed = True
+                logger.warning("calendar feed {}: no complete answer after {:g}s; counting all of it as busy",
+                               _public(self.url), reads.budget_s)
+            return
+        if done.error is not None:
+            if not self._failed:
+                logger.warning("calendar feed: {}; counting all of it as busy", done.error)
+            self._failed = True
+        else:
+            self._failed = False
+            self._changed = self._changed or done.changed
+
+    def changed(self) -> bool:
+        """True if a fetch since the last call found the feed changed (fetches run in the
+        background: this starts one when due, and never waits for it)."""
+        self.poll()
+        changed, self._changed = self._changed, False
+        return changed
+
     def busy(self, window: Interval, zone: tzinfo) -> list[Interval]:
-        """From the feed as last fetched (fetched again when older than `poll_s`); while it
-        cannot be fetched, everything counts as busy, as for a calendar server."""
-        if self._fetched_at is None or self.clock() - self._fetched_at >= self.poll_s:
-            try:
-                self.fetch()
-            except CalendarError as exc:
-                logger.warning("calendar feed: {}; counting all of it as busy", exc)
-                self._fetched_at = self.clock()
-                self._calendar = None
-        if self._calendar is None:
+        """From the feed as last fetched (fetched again in the background when older than
+        `poll_s`); while it cannot be fetched, everything counts as busy, as for a calendar
+        server."""
+        self.poll()
+        if self._failed or self._calendar is None:
             return [window]
         return calendar_busy(self._calendar, window, zone)
 
@@ -117,6 +151,7 @@ def feed_for(url: str) -> FeedReader:
     reader = _FEEDS.get(url)
     if reader is None:
         reader = FeedReader(url)
-        reader.fetch()
+        bounded(_public(url), reader.fetch)
+        reader._fetched_at = reader.clock()
         _FEEDS[url] = reader
     return reader

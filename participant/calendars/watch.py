@@ -8,12 +8,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from slotwise.participant.calendars.caldav import reader_for
-from slotwise.participant.calendars.feeds import FEED_POLL_S, feed_for
-from slotwise.shared.errors import CalendarError
+from slotwise.participant.calendars.caldav import CalDavReader, reader_for
+from slotwise.participant.calendars.feeds import FEED_POLL_S, FeedReader, feed_for
 from slotwise.shared.scenario import Availability
 
 ICS_POLL_S = 5.0  # a stat per file: cheap enough to notice an edit within seconds
+READ_CHECK_S = 1.0  # while a background read runs, look for its outcome this often
 
 
 class CalendarWatch:
@@ -49,11 +49,12 @@ class CalendarWatch:
         stamps = self._file_stamps()
         changed = stamps != self._stamps
         self._stamps = stamps
+        readers: list[CalDavReader | FeedReader] = []
         if self.availability.caldav is not None:
-            changed = reader_for(self.availability.caldav).changed() or changed
-        for url in self.availability.ics_url:  # a conditional GET: a 304 when nothing changed
-            try:
-                changed = feed_for(url).fetch() or changed
-            except CalendarError:
-                pass  # counted as busy by the next question, and logged there
+            readers.append(reader_for(self.availability.caldav))
+        readers += [feed_for(url) for url in self.availability.ics_url]  # conditional GETs: a 304 if unchanged
+        for reader in readers:  # reads run in the background: collect what finished, start what is due
+            changed = reader.changed() or changed
+        if any(r.reads.running for r in readers):
+            self._next = min(self._next, time.monotonic() + READ_CHECK_S)  # collect it soon
         return changed

@@ -92,6 +92,30 @@ def test_an_agent_with_a_wrong_password_exits_2_saying_why(server: Radicale, tmp
     assert "Traceback" not in done.stderr
 
 
+def test_in_an_agent_host_one_wrong_password_stops_that_agent_alone(server: Radicale, tmp_path: Path) -> None:
+    (tmp_path / "pw").write_text("wrong")
+    scenario = tmp_path / "host.yaml"
+    scenario.write_text(yaml.safe_dump({
+        "name": "host", "timezone": "UTC", "slot_minutes": 60, "negotiation": {"join_timeout_s": 3},
+        "horizon": {"start": "2024-07-22T08:00:00Z", "end": "2024-07-22T17:00:00Z"},
+        "participants": {"anna": {"caldav": {"url": server.url, "username": "alice", "password_file": "pw"}},
+                         "ben": {}, "cara": {}},
+        "meetings": [{"id": "pair", "duration_minutes": 60, "invitees": ["ben", "cara"]},
+                     {"id": "with-anna", "duration_minutes": 60, "invitees": ["anna", "ben"],
+                      "rule": {"required": ["anna"]}}],
+    }))
+    out = tmp_path / "results.json"
+    done = run_cli("run", str(scenario), "--hosts", "1", "--out", str(out), timeout=120)
+    assert done.returncode in (0, 1), done.stderr
+    doc = json.loads(out.read_text())
+    by_id = {m["id"]: m for m in doc["meetings"]}
+    assert by_id["pair"]["scheduled"]  # the host's other agents negotiated as usual
+    assert not by_id["with-anna"]["scheduled"] and "anna never joined" in by_id["with-anna"]["reason"]
+    assert doc["participants"]["missing"] == ["anna"]
+    said = [line for line in done.stderr.splitlines() if "this agent does not join" in line]
+    assert len(said) == 1 and "anna: calendar:" in said[0] and "refused the login" in said[0]
+
+
 def test_a_negotiation_avoids_what_is_in_the_calendar(server: Radicale, tmp_path: Path) -> None:
     cal = server.calendar("carol", "work")
     cal.save_event("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"

@@ -255,7 +255,7 @@ def test_a_launched_process_still_starting_extends_joining_and_a_dead_one_is_not
     net = FakeNetwork(s, absent={"a", "b", "c"})
     net.act(net.core.start(0.0))
     # a's and b's process is alive but slow: at 3 s the join timeout starts again.
-    net.act(net.core.launching({AgentId("a"), AgentId("b")}, (), 3.0))
+    net.act(net.core.launching([{AgentId("a"), AgentId("b")}], (), 3.0))
     net.act(net.core.tick(6.0))
     assert net.core.phase.name == "JOINING"  # past the 4 s timeout, yet only late
     net.now = 6.0
@@ -263,18 +263,41 @@ def test_a_launched_process_still_starting_extends_joining_and_a_dead_one_is_not
     net.start_agent(AgentId("b"))
     net.pump()
     # c's process has died: nobody else to wait for, so negotiation begins now, without c.
-    net.act(net.core.launching((), {AgentId("c")}, 6.5))
+    net.act(net.core.launching([], {AgentId("c")}, 6.5))
     assert net.core.phase.name == "NEGOTIATING" and net.core.missing == ("c",)
     # Patience has a bound: JOIN_PATIENCE join timeouts after start, whatever is still starting.
     late = FakeNetwork(s, absent={"a", "b", "c"})
     late.act(late.core.start(0.0))
     began = None
     for now in range(1, 60, 2):
-        late.act(late.core.launching({AgentId("a")}, (), float(now)))
+        late.act(late.core.launching([{AgentId("a")}], (), float(now)))
         late.act(late.core.tick(float(now)))
         if began is None and late.core.phase.name != "JOINING":
             began = now
     assert began == 41 and late.core.missing == ("a", "b", "c")  # 10 timeouts of 4 s, then the next tick
+
+
+def test_a_host_whose_agents_stopped_arriving_is_waited_for_one_join_timeout_more() -> None:
+    # One host carries a, b and c; a and b join at 1 s, c never will (its calendar, say). The
+    # host is alive, but nothing more arrives from it: one join timeout after the last arrival,
+    # negotiation begins without c, long before the patience bound.
+    s = make_scenario({"a": {}, "b": {}, "c": {}},
+                      [{"id": "m", "duration_minutes": 60, "invitees": ["a", "b"]}], join_timeout_s=4)
+    net = FakeNetwork(s, absent={"a", "b", "c"})
+    net.act(net.core.start(0.0))
+    net.now = 1.0
+    net.start_agent(AgentId("a"))
+    net.start_agent(AgentId("b"))
+    net.pump()
+    host = [{AgentId("a"), AgentId("b"), AgentId("c")}]
+    began = None
+    for tenth in range(11, 200):
+        now = tenth / 10
+        net.act(net.core.launching(host, (), now))
+        net.act(net.core.tick(now))
+        if began is None and net.core.phase.name != "JOINING":
+            began = now
+    assert began is not None and 8.9 <= began <= 9.0 and net.core.missing == ("c",)
 
 
 def test_a_reason_that_would_name_many_people_counts_them() -> None:

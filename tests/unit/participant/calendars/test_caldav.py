@@ -1,8 +1,10 @@
-"""What a CalDAV source does when its server fails after start-up (`on_calendar_error`), and why
-events slotwise wrote are not busy time."""
+"""What a CalDAV source does when its server fails, or dribbles, after start-up
+(`on_calendar_error`), off the agent's loop; and why events slotwise wrote are not busy time."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,8 +31,13 @@ class _Calendar:
     def __init__(self, *uids: str) -> None:
         self.uids, self.down = uids, False
         self.url = "http://h/alice/work/"
+        self.stuck: threading.Event | None = None  # set: the server answers again
+        self.reads = 0
 
     def events(self) -> list[_Event]:
+        self.reads += 1
+        if self.stuck is not None:
+            self.stuck.wait(30)
         if self.down:
             raise ConnectionError("connection refused")
         return [_Event(u) for u in self.uids]
@@ -51,13 +58,42 @@ def test_a_failed_refresh_counts_as_busy_by_default_and_as_empty_if_asked() -> N
         r = reader(policy, cal, clock)
         assert r.busy(WINDOW, UTC) == [Interval(datetime(2024, 7, 22, 9, tzinfo=UTC), datetime(2024, 7, 22, 10, tzinfo=UTC))]
         cal.down, clock[0] = True, 11.0  # stale, and the server is gone
+        r.poll(wait_s=5)  # the read this starts, in the background, run to its end
         assert r.busy(WINDOW, UTC) == expect and r.failures == 1
         clock[0] = 15.0
         assert r.busy(WINDOW, UTC) == expect  # not asked again before the next poll
         cal.down, clock[0] = False, 22.0
+        r.poll(wait_s=5)
         assert len(r.busy(WINDOW, UTC)) == 1  # back, and read again
 
 
 def test_events_slotwise_wrote_are_not_busy_time() -> None:
     r = reader("busy", _Calendar("dentist", "review@slotwise"), [0.0])
     assert len(r.busy(WINDOW, UTC)) == 1
+
+
+def test_a_server_that_stops_answering_costs_the_loop_nothing_and_one_thread_at_most() -> None:
+    clock: list[Any] = [0.0]
+    cal = _Calendar("dentist")
+    r = reader("busy", cal, clock)
+    cal.stuck = threading.Event()  # from now on every read hangs until released
+    try:
+        clock[0] = 11.0
+        began = time.monotonic()
+        assert len(r.busy(WINDOW, UTC)) == 1  # answered at once, from the calendar as last read
+        assert time.monotonic() - began < 0.5
+        deadline = time.monotonic() + 5
+        while cal.reads < 2 and time.monotonic() < deadline:  # the background read has begun
+            time.sleep(0.01)
+        assert cal.reads == 2 and r.reads.running
+        clock[0] = 11.0 + r.reads.budget_s + 1  # past the read's budget: counted as failed
+        assert r.busy(WINDOW, UTC) == [WINDOW] and r.failures == 1
+        clock[0] += 100  # many polls later, still stuck: no second read was started
+        r.busy(WINDOW, UTC)
+        assert cal.reads == 2
+    finally:
+        cal.stuck.set()
+    r.reads.wait(5)
+    clock[0] += 100
+    r.poll(wait_s=5)  # the server is back: the next read succeeds and the calendar counts again
+    assert r.failures == 0 and len(r.busy(WINDOW, UTC)) == 1
