@@ -12,6 +12,7 @@ its id and discarded. Entries are dicts in the results file's meeting shape plus
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import time
 from datetime import datetime
@@ -78,8 +79,23 @@ class Client:
         return dict(entry)
 
     def list(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.call("list")
-        return result
+        """Every meeting the service knows, in id order (page after page)."""
+        entries: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            page, after = self.page(after=after)
+            entries += page
+            if after is None:
+                return entries
+
+    def page(self, *, limit: int = admin.MAX_PAGE,
+             after: str | None = None) -> tuple[builtins.list[dict[str, Any]], str | None]:
+        """Up to `limit` meetings after the id `after`, in id order, and the `after` of the
+        next page (None on the last)."""
+        reply = self._exchange("list", limit=limit, **({"after": after} if after is not None else {}))
+        result: builtins.list[dict[str, Any]] = self._result(reply)
+        following = reply.get("next")
+        return result, following if isinstance(following, str) else None
 
     def status(self) -> dict[str, Any]:
         result: dict[str, Any] = self.call("status")
@@ -88,6 +104,10 @@ class Client:
     # --- the exchange ---------------------------------------------------------------------------
 
     def call(self, op: str, **fields: Any) -> Any:
+        return self._result(self._exchange(op, **fields))
+
+    def _exchange(self, op: str, **fields: Any) -> dict[str, Any]:
+        """One request and its reply, whole."""
         rid = next(self._ids)
         limit = self.timeout + float(fields.get("wait") or 0)
         try:  # queued by ZeroMQ until the connection is up
@@ -106,7 +126,7 @@ class Client:
                                      f"another security mechanism (event {event['event']})")
                 reply = admin.decode(self._sock.recv())
                 if reply.get("id") == rid:
-                    return self._result(reply)
+                    return reply
         raise AdminError("timeout", f"no answer from {self.address} within {limit:g}s")
 
     @staticmethod

@@ -23,6 +23,7 @@ from loguru import logger
 from slotwise.shared.endpoints import DEFAULT_BIND
 from slotwise.shared.errors import Problem, ScenarioError
 from slotwise.shared.limits import fit_participants
+from slotwise.shared.wire.admin import MAX_PAGE  # stdlib only: cheap at start-up
 
 if TYPE_CHECKING:
     from slotwise.client import Client
@@ -137,7 +138,12 @@ def cmd_meetings_move(args: argparse.Namespace) -> int:
 
 def cmd_meetings_list(args: argparse.Namespace) -> int:
     with _client(args) as client:
-        entries = client.list()
+        if args.limit is None and args.after is None:
+            entries, following = client.list(), None
+        else:
+            entries, following = client.page(limit=args.limit or MAX_PAGE, after=args.after)
+    if following is not None:
+        print(f"more: --after {following}", file=sys.stderr)
     if args.json:
         _print_json(entries)
         return EXIT_OK
@@ -219,8 +225,10 @@ def add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     move.add_argument("--wait", type=float, default=60.0, metavar="SECONDS")
     client_options(move)
     move.set_defaults(func=cmd_meetings_move)
-    lst = msub.add_parser("list", help="every meeting the service knows")
+    lst = msub.add_parser("list", help="every meeting the service knows, in id order")
     lst.add_argument("--json", action="store_true")
+    lst.add_argument("--limit", type=int, metavar="N", help=f"one page of at most N meetings (at most {MAX_PAGE})")
+    lst.add_argument("--after", metavar="ID", help="the page after this meeting id")
     client_options(lst)
     lst.set_defaults(func=cmd_meetings_list)
 

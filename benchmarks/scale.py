@@ -15,6 +15,9 @@ one per core; the targets allow at most 16), CURVE keys on. Columns:
   agent's own record agreeing with the coordinator's).
 
 `--per-process` adds rows with one process per participant (`--hosts 0`), for comparison.
+`--busy N` runs each size twice, quiet and with N processes spinning beside it (each a
+`while True: pass`, stopped at the end), and prints the rows side by side with the share of the
+quiet run's meetings the busy one placed, and how many agents were declared lost.
 """
 
 from __future__ import annotations
@@ -77,9 +80,11 @@ class Row:
     per_agent_kb: float
     placed: int
     audit: str
+    lost: int = 0
+    busy: int = 0
 
 
-def run_one(people: int, meetings: int, hosts: int | None, seed: int, timeout_s: float) -> Row:
+def run_one(people: int, meetings: int, hosts: int | None, seed: int, timeout_s: float, busy: int = 0) -> Row:
     scenario = Scenario.model_validate(synthetic_scenario(seed, people, meetings))
     plan = compile_plan(scenario).with_settings(join_timeout_s=max(60.0, people / 100))
     gc.collect()
@@ -101,17 +106,26 @@ def run_one(people: int, meetings: int, hosts: int | None, seed: int, timeout_s:
                st.messages, (st.bytes_sent + st.bytes_received) / 1e6,
                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, host_kb / 1024 / processes,
                host_kb / people, sum(d.scheduled for d in result.decisions),
-               "ok" if not problems else f"{len(problems)} problems: {problems[0]}")
+               "ok" if not problems else f"{len(problems)} problems: {problems[0]}", st.lost, busy)
 
 
-def _isolated(people: int, meetings: int, hosts: int | None, seed: int, timeout_s: float) -> Row:
-    """One size in a fresh interpreter, so the coordinator's peak memory is that run's alone."""
+def _isolated(people: int, meetings: int, hosts: int | None, seed: int, timeout_s: float, busy: int = 0) -> Row:
+    """One size in a fresh interpreter, so the coordinator's peak memory is that run's alone;
+    with `busy`, that many spinning processes beside it for the whole run."""
     argv = [sys.executable, __file__, "--one", str(people), str(meetings), str(-1 if hosts is None else hosts),
             str(seed), str(timeout_s)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=3600, check=False)
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=3600, check=False)
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait(10)
     if done.returncode != 0:
         raise RuntimeError(f"P={people} failed: {done.stderr[-2000:]}")
-    return Row(**json.loads(done.stdout.strip().splitlines()[-1]))
+    row = Row(**json.loads(done.stdout.strip().splitlines()[-1]))
+    row.busy = busy
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run these sizes with one process per participant")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--coordinator-timeout", type=float, default=120.0)
+    parser.add_argument("--busy", type=int, default=0, metavar="N",
+                        help="also run each size with N spinning processes beside it")
     parser.add_argument("--one", nargs=5, help=argparse.SUPPRESS)  # P M HOSTS SEED TIMEOUT: one row, as JSON
     args = parser.parse_args(argv)
     configure("ERROR", "bench")
@@ -135,21 +151,26 @@ def main(argv: list[str] | None = None) -> int:
     table = Table(title="slotwise at organisation scale (CURVE, 15-minute slots over a 5-day week, "
                         f"M = {args.meetings_per_person:g} x P, {os.cpu_count()} cores)")
     for col in ("P", "M", "processes", "start-up s", "negotiation s", "meetings/s", "msgs/meeting",
-                "MB/meeting", "coord. RSS MB", "RSS/host MB", "RSS/agent kB", "placed", "audit"):
+                "MB/meeting", "coord. RSS MB", "RSS/host MB", "RSS/agent kB", "placed", "audit", "busy",
+                "lost", "placed / quiet"):
         table.add_column(col, justify="right")
     failures = 0
     runs = [(p, args.hosts) for p in args.people] + [(p, 0) for p in args.per_process]
     for people, hosts in runs:
         meetings = int(people * args.meetings_per_person)
-        row = _isolated(people, meetings, hosts, args.seed, args.coordinator_timeout)
-        failures += row.audit != "ok"
-        table.add_row(f"{people:,}", f"{meetings:,}", f"{row.hosts}{' (1/agent)' if hosts == 0 else ''}",
-                      f"{row.startup_s:.1f}", f"{row.negotiation_s:.2f}",
-                      f"{meetings / row.negotiation_s:,.0f}" if row.negotiation_s else "-",
-                      f"{row.messages / meetings:.1f}", f"{row.megabytes / meetings:.4f}",
-                      f"{row.coordinator_mb:,.0f}", f"{row.host_mb:,.0f}", f"{row.per_agent_kb:,.0f}",
-                      f"{row.placed:,}", row.audit)
-        console.print(f"P={people:,}: done", style="dim")
+        quiet: Row | None = None
+        for busy in (0, args.busy) if args.busy else (0,):
+            row = _isolated(people, meetings, hosts, args.seed, args.coordinator_timeout, busy)
+            quiet = quiet or row
+            failures += row.audit != "ok"
+            table.add_row(f"{people:,}", f"{meetings:,}", f"{row.hosts}{' (1/agent)' if hosts == 0 else ''}",
+                          f"{row.startup_s:.1f}", f"{row.negotiation_s:.2f}",
+                          f"{meetings / row.negotiation_s:,.0f}" if row.negotiation_s else "-",
+                          f"{row.messages / meetings:.1f}", f"{row.megabytes / meetings:.4f}",
+                          f"{row.coordinator_mb:,.0f}", f"{row.host_mb:,.0f}", f"{row.per_agent_kb:,.0f}",
+                          f"{row.placed:,}", row.audit, str(busy), f"{row.lost:,}",
+                          f"{row.placed / quiet.placed:.1%}" if quiet.placed else "-")
+            console.print(f"P={people:,}{f' beside {busy} busy processes' if busy else ''}: done", style="dim")
     console.print(table)
     return 1 if failures else 0
 

@@ -20,6 +20,7 @@ Nothing here decides where a meeting goes; that is the core's.
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -90,6 +91,7 @@ class AdminDesk:
         self.itip_dirty = itip is not None  # schedule.ics is written at least once
         self.log = logger.bind(role="coordinator")
         self._specs: dict[MeetingId, MeetingSpec] = {}
+        self._in_order: list[MeetingId] = []  # the ids of _specs, sorted: `list` pages by them
         self._series: dict[MeetingId, list[MeetingId]] = {}  # submitted id -> its occurrences
         self._waiters: list[_Waiter] = []
         self._conflicts: list[ConflictReported] = []
@@ -152,6 +154,8 @@ class AdminDesk:
 
     def _remember(self, specs: Sequence[MeetingSpec]) -> None:
         for spec in specs:
+            if spec.id not in self._specs:
+                bisect.insort(self._in_order, spec.id)
             self._specs[spec.id] = spec
             self._series.setdefault(spec.series or spec.id, []).append(spec.id)
 
@@ -274,7 +278,7 @@ class AdminDesk:
             if op == "move":
                 return self._served(self._op_move(client, rid, req, now))
             if op == "list":
-                return self._served(admin.ok(rid, [self.entry(i) for i in self._specs]))
+                return self._served(self._op_list(rid, req))
             return self._served(admin.ok(rid, self.status(now)))
         except admin.AdminProtocolError as exc:
             return self._served(admin.error(rid, "invalid", str(exc)))
@@ -283,6 +287,14 @@ class AdminDesk:
                                             [{"path": p.path, "message": p.message} for p in exc.problems]))
         except _Refusal as exc:
             return self._served(admin.error(rid, exc.kind, str(exc)))
+
+    def _op_list(self, rid: int, req: dict[str, Any]) -> dict[str, Any]:
+        """One page, in id order: a list costs one page of work, whatever the store holds."""
+        limit, after = admin.page_of(req)
+        start = bisect.bisect_right(self._in_order, after) if after is not None else 0
+        ids = self._in_order[start:start + limit]
+        more = start + limit < len(self._in_order)
+        return admin.ok(rid, [self.entry(i) for i in ids]) | {"next": ids[-1] if more and ids else None}
 
     def _served(self, reply: dict[str, Any] | None) -> dict[str, Any] | None:
         if reply is not None:

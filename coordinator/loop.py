@@ -73,6 +73,7 @@ class CoreLoop:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="solver") if solve_aside else None
         self._solving: dict[asyncio.Future[Placement], int] = {}
         self.joined_at: float | None = None  # when negotiation began (the first request)
+        self.lost = 0  # agents declared lost, counted for the run's stats
 
     def perform(self, actions: Iterable[Action]) -> None:
         for action in actions:
@@ -91,6 +92,7 @@ class CoreLoop:
             self.joined_at = time.monotonic()  # negotiation is timed from the first request
             log.info("negotiating with {} agent(s); missing: {}", len(action.joined), ", ".join(action.missing) or "none")
         elif isinstance(action, Lost):
+            self.lost += 1
             log.warning("agent {} stopped responding", action.agent)
         elif isinstance(action, Notice):
             (log.warning if action.warning else log.info)("{}", action.text)

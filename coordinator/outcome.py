@@ -33,6 +33,7 @@ class RunStats:
     bytes_received: int = 0
     startup_s: float = 0.0
     negotiation_s: float = 0.0
+    lost: int = 0  # times an agent was declared lost (its connection silent past the liveness timeout)
 
     @property
     def messages(self) -> int:

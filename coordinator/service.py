@@ -121,7 +121,7 @@ class CoordinatorService:
         end = time.monotonic()
         joined_at = loop.joined_at or end
         stats = self.transport.stats
-        stats.rounds, stats.resends = core.stats.rounds, core.stats.resends
+        stats.rounds, stats.resends, stats.lost = core.stats.rounds, core.stats.resends, loop.lost
         stats.startup_s, stats.negotiation_s = joined_at - t0, end - joined_at
         log.debug("negotiation ended: {} decisions", len(core.decisions))
         return RunResult(list(core.decisions), core.joined, core.missing, stats)

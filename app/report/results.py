@@ -35,6 +35,7 @@ class Stats(BaseModel):
     dropped_messages: int
     scheduled: int
     failed: int
+    lost: int = 0  # times an agent was declared lost during the run
 
 
 class Attendance(BaseModel):
@@ -64,7 +65,7 @@ class Results(BaseModel):
                 startup_s=round(st.startup_s, 4), negotiation_s=round(st.negotiation_s, 4),
                 round_trips_per_meeting=round(trips / len(meetings), 3) if meetings else 0.0,
                 resends=st.resends, dropped_messages=st.dropped, scheduled=scheduled,
-                failed=len(meetings) - scheduled),
+                failed=len(meetings) - scheduled, lost=st.lost),
             participants=Attendance(joined=list(result.joined), missing=list(result.missing)))
 
     def document(self) -> dict[str, Any]:

@@ -9,12 +9,18 @@ by the parser's own recursion guard, which we turn into a refusal.
     request  {"v": 1, "id": 7, "op": "add", "meetings": [...], "wait": 30}
              {"v": 1, "id": 8, "op": "cancel", "meeting_id": "standup"}
              {"v": 1, "id": 9, "op": "move", "meeting_id": "review", "not_before": "...", "not_after": null, "wait": 30}
-             {"v": 1, "id": 10, "op": "list"}    {"v": 1, "id": 11, "op": "status"}
+             {"v": 1, "id": 10, "op": "list", "limit": 500, "after": "review"}    {"v": 1, "id": 11, "op": "status"}
     reply    {"id": 7, "ok": true, "result": [...entries...]}
+             {"id": 10, "ok": true, "result": [...entries...], "next": "sync"}
              {"id": 7, "ok": false, "kind": "invalid", "error": "...", "problems": [{"path": ..., "message": ...}]}
 
 An entry is a meeting in the results file's shape plus "status" (scheduled, failed, cancelled,
 pending); a move adds "move": {"status": moved|failed|pending, "reason": ...}.
+
+`list` is paged, so no request costs the service more than one page of work: meetings in id
+order, at most `limit` (default and most MAX_PAGE) after the id `after`; "next" is the `after`
+of the following page, null on the last. `Client.list()` and `slotwise meetings list` follow it
+to the end.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ ADMIN_DOMAIN = "slotwise-admin"  # the ZAP domain: only admin keys are admitted 
 MAX_ADMIN_FRAME = 4 << 20  # a request of 1,000 meetings is well under 1 MiB
 MAX_WAIT_S = 3600.0
 OPS = ("add", "cancel", "move", "list", "status")
+MAX_PAGE = 1000  # meetings per `list` reply
 
 ErrorKind = Literal["invalid", "unknown", "conflict", "refused", "busy"]
 
@@ -73,6 +80,16 @@ def wait_of(req: dict[str, Any], default: float = 0.0) -> float:
     if not isinstance(wait, (int, float)) or isinstance(wait, bool) or not 0 <= wait <= MAX_WAIT_S:
         raise AdminProtocolError(f"'wait' must be a number of seconds from 0 to {MAX_WAIT_S:g}")
     return float(wait)
+
+
+def page_of(req: dict[str, Any]) -> tuple[int, str | None]:
+    """A `list` request's page: (limit, after), checked; raises AdminProtocolError."""
+    limit, after = req.get("limit", MAX_PAGE), req.get("after")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE:
+        raise AdminProtocolError(f"'limit' must be an integer from 1 to {MAX_PAGE}")
+    if after is not None and (not isinstance(after, str) or len(after) > 1024):
+        raise AdminProtocolError("'after' must be a meeting id (a string)")
+    return limit, after
 
 
 def error(rid: int | None, kind: ErrorKind, message: str,

@@ -457,3 +457,29 @@ def test_repeated_reports_of_one_conflict_are_answered_once() -> None:
     _busy(d, "bo", 9)
     d.settle()
     assert [w for w, *_ in d.store.commits].count("move") == moves_before + 1
+
+
+def test_list_pages_through_every_meeting_in_id_order() -> None:
+    d = Desk()
+    ids = [f"m{i:02}" for i in range(25)]
+    for mid in reversed(ids):  # added in the reverse order: listed by id all the same
+        d.ask("add", meetings=[meeting(mid, "ana")])
+    d.settle()
+    seen: list[str] = []
+    after = None
+    pages = 0
+    while True:
+        reply = d.ask("list", limit=10, **({"after": after} if after else {}))
+        assert reply is not None and reply["ok"]
+        seen += [e["id"] for e in reply["result"]]
+        pages += 1
+        after = reply["next"]
+        if after is None:
+            break
+        assert after == seen[-1]
+    assert seen == ids and pages == 3
+    whole = d.ask("list")  # no limit: the first page of at most MAX_PAGE
+    assert whole is not None and [e["id"] for e in whole["result"]] == ids and whole["next"] is None
+    for bad in ({"limit": 0}, {"limit": admin.MAX_PAGE + 1}, {"limit": "10"}, {"after": 7}):
+        refused = d.ask("list", **bad)
+        assert refused is not None and refused["kind"] == "invalid", bad
