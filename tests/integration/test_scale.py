@@ -86,6 +86,18 @@ def test_a_saturated_cpu_slows_the_run_but_loses_nobody(saturated_cpu: None) -> 
     assert _outcome(local.result.decisions) == _reference(scenario)
 
 
+def test_two_thousand_agents_in_hosts_on_a_saturated_cpu_with_the_default_deadlines(saturated_cpu: None) -> None:
+    # The scenario's own deadlines (join 10 s, heartbeats 0.5 s, replies 2 s), the CPU taken by
+    # twice as many spinning processes as cores: slower, and the same schedule, nobody lost.
+    from slotwise.synthetic import synthetic_scenario
+
+    scenario = Scenario.model_validate(synthetic_scenario(8, 2000, 4000))
+    local = run_locally(scenario, hosts=2, coordinator_timeout_s=120)
+    _check(scenario, local)
+    assert local.result.stats.lost == 0
+    assert _outcome(local.result.decisions) == _reference(scenario)
+
+
 def _week(people: int, meetings: int, seed: int) -> dict[str, object]:
     from slotwise.synthetic import synthetic_scenario
 
