@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 
 from slotwise.shared.ids import NAME_PATTERN, AgentId, MeetingId
 from slotwise.shared.slots import Interval, require_aware
-from slotwise.shared.wire.messages import MeetingFailed, MeetingScheduled
+from slotwise.shared.wire.messages import MAX_REASON, MeetingFailed, MeetingScheduled
 
 # ISO 8601 with the offset written out ("+00:00"), as the results file has always had it.
 Moment = Annotated[datetime, AfterValidator(require_aware), PlainSerializer(datetime.isoformat, return_type=str)]
@@ -40,7 +40,10 @@ class Decision(BaseModel):
 
     @classmethod
     def failed(cls, meeting: MeetingId, reason: str, round_trips: int = 0) -> Decision:
-        return cls(id=meeting, scheduled=False, reason=reason, round_trips=round_trips)
+        """A reason is summarised, never refused: one longer than the wire carries is cut (its
+        reasons are already summarised per kind; this is the last guard, so a meeting of
+        hundreds of invitees can never stop the core)."""
+        return cls(id=meeting, scheduled=False, reason=_short(reason), round_trips=round_trips)
 
     @classmethod
     def announced(cls, body: MeetingScheduled) -> Decision:
@@ -68,4 +71,11 @@ class Decision(BaseModel):
         if self.scheduled and self.start is not None and self.end is not None:
             return MeetingScheduled(meeting_id=self.id, name=title, start=self.start, end=self.end,
                                     attendees=self.participants, remind=remind)
-        return MeetingFailed(meeting_id=self.id, reason=self.reason or "not placed")
+        return MeetingFailed(meeting_id=self.id, reason=_short(self.reason or "not placed"))
+
+
+def _short(reason: str) -> str:
+    """At most what the wire carries (a decision stored by an older version may hold more)."""
+    if len(reason) <= MAX_REASON:
+        return reason
+    return reason[:MAX_REASON - 20].rstrip() + " … (reason cut)"

@@ -83,7 +83,7 @@ def explain_failure(judge: SlotJudge, zone: tzinfo, attempts: Sequence[Attempt] 
         return "; ".join(parts) if parts else \
             "no candidate slot: the meeting does not fit in the horizon and its own time window"
     for a in attempts:
-        refusals = ", ".join(f"{who} ({why})" for who, why in a.refused) or "nobody"
+        refusals = few([f"{who} ({why})" for who, why in a.refused]) or "nobody"
         parts.append(f"hold at {format_moment(grid.start(a.slot), zone)} got {len(a.confirmed)} "
                      f"confirmations; refused by {refusals}")
     if gave_up:
@@ -109,7 +109,7 @@ def explain_failure(judge: SlotJudge, zone: tzinfo, attempts: Sequence[Attempt] 
             reasons = Counter(judge.why_not(who, i) for i in yes)
             booked = sorted(r.removeprefix("booked in ") for r in reasons if r and r.startswith("booked in "))
             if booked and len(booked) == len(reasons):
-                said_of.setdefault(f"free only when already booked ({', '.join(booked)})", []).append(who)
+                said_of.setdefault(f"free only when already booked ({few(booked)})", []).append(who)
             else:
                 common = reasons.most_common(1)[0][0]
                 said_of.setdefault(f"free only when excluded: {common}", []).append(who)
@@ -122,6 +122,13 @@ def explain_failure(judge: SlotJudge, zone: tzinfo, attempts: Sequence[Attempt] 
 SAID_BY_NAME = 3  # more people than this with the same reason: counted, a few named
 
 
+def few(names: Sequence[str]) -> str:
+    """A list that stays short: the first few, and how many more."""
+    if len(names) <= SAID_BY_NAME + 1:
+        return ", ".join(names)
+    return f"{', '.join(names[:SAID_BY_NAME])}, … (+{len(names) - SAID_BY_NAME})"
+
+
 def said(who: Sequence[AgentId], what: str) -> str:
     """One reason for several people: by name for a few, summarised for many, so a reason stays
     short enough to read (and to carry) whatever the meeting's size."""
@@ -129,4 +136,4 @@ def said(who: Sequence[AgentId], what: str) -> str:
         return f"{who[0]} {what}"
     if len(who) <= SAID_BY_NAME:
         return f"{', '.join(who)} {what}"
-    return f"{len(who)} invitees {what}: {', '.join(who[:SAID_BY_NAME])}, … (+{len(who) - SAID_BY_NAME})"
+    return f"{len(who)} invitees {what}: {few(who)}"

@@ -135,10 +135,13 @@ class MeetingCancelled(Body):
     meeting_id: MeetingKey
 
 
+MAX_REASON = 4000  # characters of a failure reason on the wire; longer ones are cut, never refused
+
+
 class MeetingFailed(Body):
     type: Literal["meeting_failed"] = "meeting_failed"
     meeting_id: MeetingKey
-    reason: Annotated[str, Field(max_length=4000)]
+    reason: Annotated[str, Field(max_length=MAX_REASON)]
 
 
 class Conflict(Body):

@@ -16,6 +16,7 @@ from slotwise.coordinator.plan import compile_plan
 from slotwise.participant.calendar import Commitment
 from slotwise.participant.calendars.sources import free_time
 from slotwise.report.audit import audit
+from slotwise.shared.decision import Decision
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.scenario import Scenario, load_scenario
@@ -308,6 +309,21 @@ def test_a_reason_that_would_name_many_people_counts_them() -> None:
     (o,) = FakeNetwork(s, absent=set(people)).run()
     assert o.reason is not None and "12 invitees never joined: p00, p01, p02, … (+9)" in o.reason
     assert "p03" not in o.reason
+
+
+def test_a_reason_never_outgrows_the_wire_however_many_invitees_and_meetings() -> None:
+    # 300 invitees, 296 of them never joined, and the four who did are booked in 40 meetings
+    # each: the reason is summarised, never refused (a too-long MeetingFailed used to stop the core).
+    people = {f"p{i:03}": {} for i in range(300)}
+    here = [f"p{i:03}" for i in range(4)]
+    meetings = [{"id": f"busy{k:02}", "duration_minutes": 30, "invitees": here} for k in range(40)]
+    meetings.append({"id": "all", "duration_minutes": 30, "invitees": list(people), "min_participants": 300})
+    s = make_scenario(people, meetings, hours=(8, 28), join_timeout_s=1)
+    out = {o.id: o for o in FakeNetwork(s, absent=set(people) - set(here)).run()}
+    reason = out["all"].reason
+    assert not out["all"].scheduled and reason is not None and len(reason) <= 4000
+    assert "296 invitees never joined: p004, p005, p006, … (+293)" in reason
+    assert Decision.failed(MeetingId("x"), "y" * 10_000).announcement("x").reason.endswith("(reason cut)")
 
 
 def test_refused_hold_moves_the_walk_past_every_slot_the_change_closed() -> None:
