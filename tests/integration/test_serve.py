@@ -224,6 +224,19 @@ def test_meetings_are_added_cancelled_and_moved_while_agents_stay_connected(serv
 
     listing = service.cli("meetings", "list", "--json")
     entries = json.loads(listing.stdout)
+    assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)  # in id order
+    # One page at a time, as a script pages through a large service: the same meetings.
+    paged: list[dict[str, Any]] = []
+    after: list[str] = []
+    while True:
+        page = service.cli("meetings", "list", "--json", "--limit", "3", *after)
+        assert page.returncode == 0, page.stderr
+        paged += json.loads(page.stdout)
+        more = [line for line in page.stderr.splitlines() if line.startswith("more: --after ")]
+        if not more:
+            break
+        after = ["--after", more[0].removeprefix("more: --after ")]
+    assert paged == entries
     status = json.loads(service.cli("status", "--json").stdout)
     assert status["meetings"]["pending"] == 0 and status["meetings"]["cancelled"] == 1
     assert status["meetings"]["scheduled"] + status["meetings"]["failed"] + 1 == len(entries)
