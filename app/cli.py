@@ -146,6 +146,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     import asyncio
 
     from slotwise.coordinator.journal import Journal, read_journal
+    from slotwise.coordinator.launched import LaunchedPids
     from slotwise.coordinator.service import CoordinatorService
     from slotwise.shared.endpoints import parse_endpoints, require_protection
     from slotwise.shared.keys import ServerKeys
@@ -162,6 +163,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     if args.resume is not None:
         resumed = read_journal(args.resume, plan.name, known={m.id for m in plan.meetings})
         err.print(f"resuming: {len(resumed)} decision(s) from {args.resume} stand")
+    launched = LaunchedPids.read(args.launched) if args.launched is not None else None
     journal_path = args.journal or args.resume
     journal = Journal(journal_path, plan.name) if journal_path is not None else None
     try:
@@ -174,7 +176,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
                       "--name NAME --availability FILE" + (" --keys DIR (its own keys folder)" if keys else ""))
             with _progress(plan, args.quiet) as on_action:
                 service.on_action = on_action
-                result = asyncio.run(service.run())
+                result = asyncio.run(service.run(launched=launched))
         finally:
             service.close()
     finally:
@@ -354,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     coord.add_argument("--resume", type=Path, metavar="JOURNAL",
                        help="after a crash: keep the journal's decisions, negotiate the rest "
                             "(and keep appending to it)")
+    coord.add_argument("--launched", type=Path, metavar="FILE",
+                       help="JSON {PID: [names]}: agent processes started on this machine; joining waits "
+                            "for those alive and still starting, and not for those that have ended")
     coord.add_argument("--insecure", action="store_true",
                        help="allow binding a non-loopback address without encryption")
     coord.set_defaults(func=cmd_coordinator)

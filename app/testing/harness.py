@@ -226,6 +226,11 @@ class Cluster:
             argv += ["--keys", str(self.keys)]
         elif self.net.name != "loopback":
             argv += ["--insecure"]
+        launched = {str(self.procs[p].pid): names for p, names in self.groups.items() if p in self.procs}
+        if launched:  # joining waits for the participants started here while they are alive
+            path = self.workdir / "launched.json"
+            path.write_text(json.dumps(launched))
+            argv += ["--launched", str(path)]
         return self._start(COORDINATOR, f"{COORDINATOR}-{self._coordinator_runs}", argv)
 
     def start(self) -> None:

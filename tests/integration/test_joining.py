@@ -5,6 +5,7 @@ once instead of being waited for."""
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,12 @@ from typing import Any
 import pytest
 import yaml
 
+from slotwise.coordinator.launched import LaunchedPids
+from slotwise.participant.launch import participant_command
+from slotwise.shared.errors import InputError
 from slotwise.shared.scenario import load_scenario
 from slotwise.synthetic import synthetic_scenario
-from tests.integration.conftest import check_results, run_cli
+from tests.integration.conftest import Children, check_results, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -70,3 +74,54 @@ def test_a_process_that_dies_is_reported_at_once_and_not_waited_for(workdir: Pat
     # Said once, with how the process ended and what it said last.
     died = [line for line in log.splitlines() if "the process of dora exited with status 2" in line]
     assert len(died) == 1 and "SLOTWISE_TEST_NO_SUCH_VARIABLE" in died[0], log
+
+
+def test_a_coordinator_told_of_launched_processes_waits_for_those_still_starting(
+        workdir: Path, children: Children) -> None:
+    # Both agents' processes take 3 s to get going (a slow machine, a slow disk): alive, silent.
+    # Told their pids, a coordinator with a 1 s join timeout waits for them, as `cluster` does.
+    data = {"name": "slow", "timezone": "UTC", "slot_minutes": 60, "negotiation": {"join_timeout_s": 1},
+            "horizon": {"start": "2024-07-22T09:00:00Z", "end": "2024-07-22T17:00:00Z"},
+            "participants": {"ann": {}, "ben": {}},
+            "meetings": [{"id": "pair", "duration_minutes": 60, "invitees": ["ann", "ben"]}]}
+    path = workdir / "slow.yaml"
+    path.write_text(yaml.safe_dump(data))
+    address = f"ipc://{workdir}/co"
+    pids = {}
+    for name in ("ann", "ben"):
+        argv = participant_command(address, name, scenario=path, coordinator_timeout_s=30)
+        slow = children.start(["sh", "-c", "sleep 3; exec " + " ".join(map(shlex.quote, argv))], name)
+        pids[str(slow.pid)] = [name]
+    (workdir / "launched.json").write_text(json.dumps(pids))
+    out = workdir / "results.json"
+    done = run_cli("coordinator", str(path), "--bind", address, "--launched", str(workdir / "launched.json"),
+                   "--out", str(out), "-q", timeout=60)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(out.read_text())
+    assert doc["participants"]["missing"] == [] and doc["meetings"][0]["scheduled"]
+    assert doc["stats"]["startup_s"] > 1  # the join timeout passed, and they were waited for
+
+
+def test_launched_processes_are_alive_until_they_end_even_unreaped(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / "launched.json").write_text(json.dumps({str(sleeper.pid): ["ann", "ben"]}))
+        launched = LaunchedPids.read(tmp_path / "launched.json")
+        alive, exited = launched.poll()
+        assert alive == [frozenset({"ann", "ben"})] and exited == {}
+        sleeper.kill()
+        deadline = time.monotonic() + 10
+        while not launched.poll()[1] and time.monotonic() < deadline:  # a zombie until reaped: ended
+            time.sleep(0.01)
+        alive, exited = launched.poll()
+        assert alive == [] and set(exited) == {"ann", "ben"} and "has ended" in exited["ann"]
+    finally:
+        sleeper.kill()
+        sleeper.wait(10)
+    for bad in ("[]", '{"x": ["ann"]}', '{"1": "ann"}', '{"1": ["bad name!"]}', "not json"):
+        (tmp_path / "bad.json").write_text(bad)
+        with pytest.raises(InputError, match="--launched"):
+            LaunchedPids.read(tmp_path / "bad.json")
