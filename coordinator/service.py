@@ -149,7 +149,7 @@ class _Watch:
             names = sorted(w for w, h in news.items() if h == how)
             logger.bind(role="coordinator").error("the process of {} {}", _few(names), how)
         self.reported.update(news)
-        self.loop.perform(self.core.launching(alive, frozenset(exited), now))
+        self.loop.perform(self.core.launching(alive, exited, now))
 
 
 def _few(names: Sequence[str], shown: int = 5) -> str:

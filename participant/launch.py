@@ -7,6 +7,7 @@ process, the process boundary is the privacy boundary, even on one machine; an a
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -127,4 +128,13 @@ class Forwarded:
         code = self.proc.returncode
         how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with status {code}"
         self.finish(0.5)
-        return f"{how}: {self.last_line}" if self.last_line else how
+        said = _bare(self.last_line)
+        return f"{how}: {said}" if said else how
+
+
+_LOG_PREFIX = re.compile(r"^\d\d:\d\d:\d\d\.\d+\s+[A-Z]+\s+\S+:\s*")  # "10:53:17.997 ERROR   participant[dora]: "
+
+
+def _bare(line: str) -> str:
+    """A log line without its time, level and role: what the process said."""
+    return _LOG_PREFIX.sub("", line, count=1)

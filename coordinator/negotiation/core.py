@@ -8,7 +8,7 @@ policies. `LiveNegotiation` (live.py) is the same core for a service that never 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from slotwise.coordinator.liveness import Liveness
@@ -200,19 +200,20 @@ class Negotiation(Guarded):
         return handler(sender, body, now)
 
     @guarded
-    def launching(self, alive: Iterable[Collection[AgentId]], exited: Collection[AgentId],
+    def launching(self, alive: Iterable[Collection[AgentId]], exited: Mapping[AgentId, str],
                   now: float) -> list[Action]:
         """What the shell knows of the processes it launched: `alive` lists each living
         process's agents, `exited` names the agents whose process has died. While joining, a
         process still starting is only late, so the join timeout starts again (up to
         JOIN_PATIENCE timeouts after start): one none of whose agents has said Hello yet, or one
         whose agents are still arriving (one said Hello or Ready within the join timeout). An
-        agent whose process died is not waited for."""
+        agent whose process died (`exited`: how it ended) is not waited for, and the reasons of
+        its meetings say how its process ended."""
         if self.phase is not Phase.JOINING or self._join_deadline is None or self._join_cap is None:
             return []
-        for who in exited:
+        for who, how in exited.items():
             if who in self.roster.expected:
-                self.roster.gone(who)
+                self.roster.gone(who, how)
         timeout = self.settings.join_timeout_s
         for group in alive:
             waiting = [a for a in group if a in self.roster.expected and not self.roster.is_ready(a)]

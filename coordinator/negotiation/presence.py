@@ -74,7 +74,7 @@ class Roster:
         # Welcomed, not yet Ready: when to welcome again, and the interval after that.
         self._unconfirmed: dict[AgentId, tuple[float, float]] = {}
         self._took_part: set[AgentId] = set()  # Ready at least once: they were there
-        self._gone: set[AgentId] = set()  # never Ready, and their process is known to have exited
+        self._gone: dict[AgentId, str] = {}  # never Ready, and their process is known to have exited: how
 
     def state(self, who: AgentId) -> Presence:
         return self._state[who]
@@ -90,13 +90,17 @@ class Roster:
         if to is Presence.READY:
             self._unconfirmed.pop(who, None)
             self._took_part.add(who)
-            self._gone.discard(who)
+            self._gone.pop(who, None)
         return was
 
-    def gone(self, who: AgentId) -> None:
-        """`who`'s process exited before it was ever Ready: nothing left to wait for."""
+    def gone(self, who: AgentId, how: str = "") -> None:
+        """`who`'s process exited before it was ever Ready (`how`: how it ended, what it said
+        last): nothing left to wait for, and the reason of its meetings says why."""
         if who not in self._took_part:
-            self._gone.add(who)
+            self._gone[who] = how
+
+    def gone_how(self, who: AgentId) -> str | None:
+        return self._gone.get(who)
 
     def took_part(self, who: AgentId) -> bool:
         return who in self._took_part

@@ -260,7 +260,9 @@ class Walk:
 
     def _fail(self, st: MeetingState, now: float, *, gave_up: bool) -> list[Action]:
         explained = self._explain(st, None)
-        reason = explain_failure(st.judge, self.plan.zone, st.attempts, gave_up)
+        never = {who: f"never joined (its process {how})" for who in st.spec.invitees
+                 if st.absent.get(who) is Absence.NEVER_JOINED and (how := self.roster.gone_how(who))}
+        reason = explain_failure(st.judge, self.plan.zone, st.attempts, gave_up, said_instead=never)
         return explained + self.decide(st, Decision.failed(st.id, reason, st.round_trips), now)
 
     def decide(self, st: MeetingState, decision: Decision, now: float) -> list[Action]:

@@ -7,7 +7,7 @@ a full pass over every candidate and invitee, so only on request).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from itertools import groupby
@@ -70,8 +70,9 @@ class Attempt:
 
 
 def explain_failure(judge: SlotJudge, zone: tzinfo, attempts: Sequence[Attempt] = (),
-                    gave_up: bool = False) -> str:
-    """A reason a person can act on: the closest slot, who was missing there, and why."""
+                    gave_up: bool = False, said_instead: Mapping[AgentId, str] | None = None) -> str:
+    """A reason a person can act on: the closest slot, who was missing there, and why
+    (`said_instead`: what the caller knows better of someone, as why they never joined)."""
     grid, slots = judge.grid, judge.slots
     # Counted by kind ("not on an allowed weekday"), without the per-slot detail.
     excluded = Counter(r.split(" (")[0] for r in judge.meeting.excluded_at.values())
@@ -101,7 +102,9 @@ def explain_failure(judge: SlotJudge, zone: tzinfo, attempts: Sequence[Attempt] 
             continue
         answer = judge.answers.get(who)
         yes = [i for i, ok in enumerate(answer) if ok] if answer is not None and who not in judge.absent else []
-        if who in judge.absent:
+        if said_instead and who in said_instead:
+            said_of.setdefault(said_instead[who], []).append(who)
+        elif who in judge.absent:
             said_of.setdefault(judge.absent[who].value, []).append(who)
         elif not yes:
             said_of.setdefault("unavailable in all candidate slots", []).append(who)

@@ -252,11 +252,13 @@ def test_a_late_joiner_is_asked_for_every_meeting_still_open_and_counted_as_ther
 
 def test_a_launched_process_still_starting_extends_joining_and_a_dead_one_is_not_waited_for() -> None:
     s = make_scenario({"a": {}, "b": {}, "c": {}},
-                      [{"id": "m", "duration_minutes": 60, "invitees": ["a", "b"]}], join_timeout_s=4)
+                      [{"id": "m", "duration_minutes": 60, "invitees": ["a", "b"]},
+                       {"id": "with-c", "duration_minutes": 60, "invitees": ["a", "c"], "rule": {"required": ["c"]}}],
+                      join_timeout_s=4)
     net = FakeNetwork(s, absent={"a", "b", "c"})
     net.act(net.core.start(0.0))
     # a's and b's process is alive but slow: at 3 s the join timeout starts again.
-    net.act(net.core.launching([{AgentId("a"), AgentId("b")}], (), 3.0))
+    net.act(net.core.launching([{AgentId("a"), AgentId("b")}], {}, 3.0))
     net.act(net.core.tick(6.0))
     assert net.core.phase.name == "JOINING"  # past the 4 s timeout, yet only late
     net.now = 6.0
@@ -264,14 +266,18 @@ def test_a_launched_process_still_starting_extends_joining_and_a_dead_one_is_not
     net.start_agent(AgentId("b"))
     net.pump()
     # c's process has died: nobody else to wait for, so negotiation begins now, without c.
-    net.act(net.core.launching([], {AgentId("c")}, 6.5))
+    net.act(net.core.launching([], {AgentId("c"): "exited with status 2: c: calendar: login refused"}, 6.5))
     assert net.core.phase.name == "NEGOTIATING" and net.core.missing == ("c",)
+    out = {o.id: o for o in net.run()}
+    assert out["m"].scheduled  # and what needed c says why c is not there
+    assert out["with-c"].reason is not None
+    assert "c never joined (its process exited with status 2: c: calendar: login refused)" in out["with-c"].reason
     # Patience has a bound: JOIN_PATIENCE join timeouts after start, whatever is still starting.
     late = FakeNetwork(s, absent={"a", "b", "c"})
     late.act(late.core.start(0.0))
     began = None
     for now in range(1, 60, 2):
-        late.act(late.core.launching([{AgentId("a")}], (), float(now)))
+        late.act(late.core.launching([{AgentId("a")}], {}, float(now)))
         late.act(late.core.tick(float(now)))
         if began is None and late.core.phase.name != "JOINING":
             began = now
@@ -294,7 +300,7 @@ def test_a_host_whose_agents_stopped_arriving_is_waited_for_one_join_timeout_mor
     began = None
     for tenth in range(11, 200):
         now = tenth / 10
-        net.act(net.core.launching(host, (), now))
+        net.act(net.core.launching(host, {}, now))
         net.act(net.core.tick(now))
         if began is None and net.core.phase.name != "JOINING":
             began = now
