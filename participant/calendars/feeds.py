@@ -66,7 +66,8 @@ class FeedReader:
         request = urllib.request.Request(_public(self.url), headers={"Accept": "text/calendar"})
         if parts.username is not None:
             token = base64.b64encode(f"{parts.username}:{parts.password or ''}".encode()).decode()
-            request.add_header("Authorization", f"Basic {token}")
+            # Never forwarded: a redirect may lead to another origin (urllib copies other headers).
+            request.add_unredirected_header("Authorization", f"Basic {token}")
         if self._calendar is not None:
             if self._etag:
                 request.add_header("If-None-Match", self._etag)

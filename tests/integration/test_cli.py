@@ -166,3 +166,11 @@ def test_an_output_folder_is_created_at_start(workdir: Path) -> None:
     done = run_cli("run", str(REPO / "scenarios" / "tutorial.yaml"), "--ics-out", str(out), "-q", timeout=120)
     assert done.returncode == 0, done.stderr
     assert out.is_dir() and any(out.glob("*.ics"))
+
+
+def test_a_name_with_a_newline_is_refused_at_the_door_not_written_into_a_file(workdir: Path) -> None:
+    keys = run_cli("keys", "generate", "evil\n", "--dir", str(workdir / "keys"), timeout=30)
+    assert keys.returncode == 2 and "not a valid" in keys.stderr and "Traceback" not in keys.stderr
+    assert not (workdir / "keys").exists() or not any((workdir / "keys").iterdir())
+    agent = run_cli("participant", "--connect", f"ipc://{workdir}/nobody", "--name", "ana\n", timeout=30)
+    assert agent.returncode == 2 and "Traceback" not in agent.stderr, agent.stderr

@@ -101,3 +101,52 @@ def test_a_feed_that_dribbles_after_start_up_never_holds_the_agent(dribbler: _Dr
     clock[0] = 100.0  # many polls later and still stuck: no second fetch started beside it
     assert feed.busy(WINDOW, UTC) == [WINDOW]
     assert dribbler.served == 2 and dribbler.most_in_flight == 1
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Serves the feed, and notes the Authorization header each request came with."""
+
+    seen: list[str | None] = []
+
+    def do_GET(self) -> None:
+        type(self).seen.append(self.headers.get("Authorization"))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/calendar")
+        self.send_header("Content-Length", str(len(FEED)))
+        self.end_headers()
+        self.wfile.write(FEED)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+def _serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, threading.Thread]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread
+
+
+def test_credentials_in_a_feed_address_never_follow_a_redirect_to_another_origin() -> None:
+    other, other_thread = _serve(_Recorder)
+    target = f"http://localhost:{other.server_address[1]}/moved.ics"
+
+    class _Redirect(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    first, first_thread = _serve(_Redirect)
+    try:
+        feed = FeedReader(f"http://u:secret@127.0.0.1:{first.server_address[1]}/feed.ics")
+        assert feed.fetch() is True  # the feed was read, from where it moved
+        assert _Recorder.seen == [None]  # and u:secret did not go with it
+    finally:
+        for server, thread in ((first, first_thread), (other, other_thread)):
+            server.shutdown()
+            server.server_close()
+            thread.join(5)
