@@ -321,6 +321,11 @@ class AdminDesk:
             ids += self._series.get(MeetingId(m.id), [])
         new_ids = {n for n, _ in new}
         added = [s for s in specs if (s.series or s.id) in new_ids]
+        taken = next((s for s in added if s.id in self._specs), None)
+        if taken is not None:  # ids are unique after expansion, here as in a scenario
+            i = next(k for k, m in enumerate(meetings) if m.id == (taken.series or taken.id))
+            raise ScenarioError("request", [_problem(i, f"its occurrence {taken.id!r} has the id of a meeting "
+                                                        "the service holds")])
         if len(self._specs) + len(added) > MAX_MEETINGS:
             raise _Refusal("busy", f"the service holds {len(self._specs)} meetings; at most {MAX_MEETINGS}")
         self._add_specs(added, new, now)

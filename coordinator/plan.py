@@ -151,6 +151,7 @@ def _compile(scenario: Scenario) -> tuple[Plan | None, list[tuple[Loc, str]]]:
         return None, problems
     grid, horizon = scenario.grid, scenario.horizon_interval
     specs: list[MeetingSpec] = []
+    whose: dict[MeetingId, int] = {}  # every id after expansion, and the meeting it came from
     for i, m in enumerate(scenario.meetings):
         policies = per_meeting[i]
         try:
@@ -159,6 +160,13 @@ def _compile(scenario: Scenario) -> tuple[Plan | None, list[tuple[Loc, str]]]:
             problems.append((("meetings", i, "recurrence"), str(exc)))
             continue
         made = [_spec(m, len(specs) + k, policies, scenario, grid, horizon, o) for k, o in enumerate(occurrences)]
+        clash = next((s for s in made if s.id in whose), None)
+        if clash is not None:  # ids must be unique after expansion: `x@2024-07-21` beside a daily `x`
+            j = whose[clash.id]
+            problems.append((("meetings", i, "id"), f"its occurrence {clash.id!r} has the id of meetings[{j}]"
+                             if m.recurrence else f"{clash.id!r} is the id of an occurrence of meetings[{j}]"))
+            continue
+        whose.update(dict.fromkeys((s.id for s in made), i))
         if made:  # a series' occurrences differ in time only: its rule is checked once
             problems += [(("meetings", i, "rule"), p) for p in policies.rule.problems(made[0])]
         specs += made

@@ -41,6 +41,11 @@ def audit(scenario: Scenario, plan: Plan, decisions: Sequence[Decision]) -> list
     booked: dict[str, list[Decision]] = {}
     decided = {d.id for d in decisions}
     problems += [f"{m.id} was never decided" for m in plan.meetings if m.id not in decided]
+    seen: set[str] = set()
+    for d in decisions:
+        if d.id in seen:
+            problems.append(f"{d.id} was decided twice (two meetings under one id)")
+        seen.add(d.id)
     for d in decisions:
         m = plan.meeting(d.id)
         if m is None:

@@ -483,3 +483,14 @@ def test_list_pages_through_every_meeting_in_id_order() -> None:
     for bad in ({"limit": 0}, {"limit": admin.MAX_PAGE + 1}, {"limit": "10"}, {"after": 7}):
         refused = d.ask("list", **bad)
         assert refused is not None and refused["kind"] == "invalid", bad
+
+
+def test_an_occurrence_that_would_take_a_held_meetings_id_is_refused_and_nothing_kept() -> None:
+    d = Desk()
+    plain = d.ask("add", meetings=[meeting("x@2024-07-22", "ana", "bo")])
+    assert plain is not None and plain["ok"]
+    commits = len(d.store.commits)
+    daily = d.ask("add", meetings=[meeting("x", "ana", "bo", recurrence="FREQ=DAILY;COUNT=2")])
+    assert daily is not None and daily["kind"] == "invalid"
+    assert "'x@2024-07-22' has the id of a meeting the service holds" in daily["problems"][0]["message"]
+    assert len(d.store.commits) == commits  # nothing of it was kept

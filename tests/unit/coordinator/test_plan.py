@@ -3,10 +3,16 @@ of a recurring meeting is placed and checked."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from slotwise.coordinator.outcome import RunResult, RunStats
-from slotwise.coordinator.plan import compile_plan
+from slotwise.coordinator.plan import compile_plan, load_plan
+from slotwise.report.audit import audit
 from slotwise.report.results import Results
-from tests.helpers import at, make_scenario
+from slotwise.shared.errors import ScenarioError
+from tests.helpers import at, make_scenario, scenario_dict, write_scenario
 from tests.unit.fakenet import FakeNetwork, run_audited, t
 
 
@@ -47,3 +53,21 @@ def test_every_occurrence_of_a_recurring_meeting_is_placed_and_checked() -> None
     assert out["sync@2024-07-29"].when.start == t(10, 7)  # moved past the one-off
     assert not out["sync@2024-08-05"].scheduled and "b unavailable in all candidate slots" in out["sync@2024-08-05"].reason
     assert out["sync@2024-08-12"].when.start == t(9, 21)
+
+
+@pytest.mark.parametrize("first", [0, 1])
+def test_ids_are_unique_after_expansion_whichever_comes_first(tmp_path: Path, first: int) -> None:
+    plain = {"id": "x@2024-07-22", "duration_minutes": 30, "invitees": ["a", "b"]}
+    daily = {"id": "x", "duration_minutes": 30, "invitees": ["a", "b"],
+             "recurrence": "FREQ=DAILY;COUNT=2"}
+    meetings = [plain, daily] if first == 0 else [daily, plain]
+    data = scenario_dict({"a": {}, "b": {}}, meetings, hours=(0, 48))
+    with pytest.raises(ScenarioError, match=r"meetings\[1\]\.id: .*'x@2024-07-22'.*meetings\[0\]"):
+        load_plan(write_scenario(tmp_path / "s.yaml", data))
+
+
+def test_the_audit_catches_two_decisions_under_one_id() -> None:
+    s = make_scenario({"a": {}, "b": {}}, [{"id": "m", "duration_minutes": 30, "invitees": ["a", "b"]}])
+    (d,) = FakeNetwork(s).run()
+    assert audit(s, compile_plan(s), [d]) == []
+    assert "m was decided twice (two meetings under one id)" in audit(s, compile_plan(s), [d, d])
