@@ -15,6 +15,7 @@ the same UID, organizer and attendee addresses, so an import and an agent's writ
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -46,8 +47,21 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.@")
+MAX_PLAIN = 100  # bytes of an id used as its file name as it is; file systems allow 255
+RESERVED = frozenset({"schedule"})  # schedule.ics is every meeting's PUBLISH
+
+
 def _safe_name(meeting_id: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in meeting_id)
+    """A file name for a meeting id: bounded in bytes, and one per id. An id of safe ASCII
+    (letters, digits, `-_.@`), not too long and not reserved, is its own name; any other gets a
+    readable prefix and a digest of the whole id after `~`, which a plain name cannot contain,
+    so `a/b` and `a_b`, or a meeting called `schedule` and schedule.ics, never share a file."""
+    if meeting_id and len(meeting_id) <= MAX_PLAIN and set(meeting_id) <= SAFE and meeting_id not in RESERVED \
+            and not meeting_id.startswith("."):
+        return meeting_id
+    prefix = "".join(c if c in SAFE else "_" for c in meeting_id[:40]).lstrip(".")
+    return f"{prefix}~{hashlib.sha256(meeting_id.encode()).hexdigest()[:20]}"
 
 
 class ItipWriter:
