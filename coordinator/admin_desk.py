@@ -130,7 +130,10 @@ class AdminDesk:
         requests = self.store.requests()
         for i in range(0, len(requests), RESTORE_SLICE):
             chunk = requests[i:i + RESTORE_SLICE]
-            _, specs = self._compile([body for _, body in chunk], str(self.store), bounded=False)
+            try:
+                _, specs = self._compile([body for _, body in chunk], str(self.store), bounded=False)
+            except ScenarioError:
+                specs = tuple(self._quarantine(chunk))
             self._remember(specs)
         pending: list[MeetingSpec] = []
         moves: list[tuple[MeetingSpec, dict[str, str | None]]] = []
@@ -151,6 +154,21 @@ class AdminDesk:
         self.log.info("store {}: {} meetings ({} to negotiate again, {} moves to finish)", self.store,
                       len(rows), len(pending), len(moves))
         return pending, moves
+
+    def _quarantine(self, chunk: Sequence[tuple[str, Any]]) -> list[MeetingSpec]:
+        """A stored request that no longer compiles (a limit this version enforces at the door,
+        say) must not stop the service from starting: each is compiled alone, and one that fails
+        is left out, said once with its reason, and kept in the store as it was."""
+        kept: list[MeetingSpec] = []
+        for request_id, body in chunk:
+            try:
+                _, specs = self._compile([body], str(self.store), bounded=False)
+            except ScenarioError as exc:
+                self.log.error("stored request {} is left out, it no longer compiles: {}", request_id,
+                               "; ".join(f"{p.path}: {p.message}" for p in exc.problems)[:1000])
+                continue
+            kept += specs
+        return kept
 
     def _remember(self, specs: Sequence[MeetingSpec]) -> None:
         for spec in specs:

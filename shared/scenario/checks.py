@@ -8,7 +8,12 @@ from typing import Any
 from slotwise.shared.recurrence import RecurrenceError
 from slotwise.shared.scenario.models import Scenario
 from slotwise.shared.scenario.times import RecurringWindow
-from slotwise.shared.wire.messages import MAX_CANDIDATES
+from slotwise.shared.wire.messages import MAX_CANDIDATES, MAX_MEETING_ID, MAX_MEETING_NAME
+
+# What an occurrence adds to its series' id ("@2024-07-21T09:00") and title (" (Sun 21 Jul 09:00)"):
+# a recurring meeting's own id and name leave room for it, so every occurrence fits the wire.
+OCCURRENCE_ID_SUFFIX = len("@2024-07-21T09:00")
+OCCURRENCE_TITLE_SUFFIX = len(" (Sun 21 Jul 09:00)")
 
 
 def _semantic_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
@@ -46,6 +51,15 @@ def _meeting_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
                     "free throughout the horizon)")
             elif who in m.invitees[:j]:
                 yield ("meetings", i, "invitees", j), f"{who!r} is invited twice"
+        if m.recurrence is not None and len(m.id) > MAX_MEETING_ID - OCCURRENCE_ID_SUFFIX:
+            yield ("meetings", i, "id"), (
+                f"{len(m.id)} characters; a recurring meeting's id has at most "
+                f"{MAX_MEETING_ID - OCCURRENCE_ID_SUFFIX} (its occurrences add {OCCURRENCE_ID_SUFFIX})")
+        longest_name = MAX_MEETING_NAME - (OCCURRENCE_TITLE_SUFFIX if m.recurrence is not None else 0)
+        if len(m.name) > longest_name:
+            yield ("meetings", i, "name"), (
+                f"{len(m.name)} characters; at most {longest_name}"
+                + (f" for a recurring meeting (its occurrences add {OCCURRENCE_TITLE_SUFFIX})" if m.recurrence else ""))
         if m.min_participants is not None and m.min_participants > len(m.invitees):
             yield ("meetings", i, "min_participants"), (
                 f"needs {m.min_participants} participants but only {len(m.invitees)} are invited")

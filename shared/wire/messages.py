@@ -37,7 +37,9 @@ PROTOCOL_VERSION = 4  # 4: a routing frame names the recipients (agent hosts); 3
 # 2: the envelope lost its unused id, sent_at and parent
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
-MeetingKey = Annotated[str, Field(min_length=1, max_length=128)]
+MAX_MEETING_ID = 128  # characters of a meeting id on the wire (an occurrence's included)
+MAX_MEETING_NAME = 500  # characters of a meeting's title on the wire (an occurrence's included)
+MeetingKey = Annotated[str, Field(min_length=1, max_length=MAX_MEETING_ID)]
 UtcTime = Annotated[datetime, AfterValidator(require_aware)]
 Round = Annotated[int, Field(ge=0)]
 # A request names at most this many candidates; the scenario loader keeps horizons within it.
@@ -124,7 +126,7 @@ class MeetingScheduled(_Span):
 
     type: Literal["meeting_scheduled"] = "meeting_scheduled"
     meeting_id: MeetingKey
-    name: Annotated[str, Field(max_length=500)]
+    name: Annotated[str, Field(max_length=MAX_MEETING_NAME)]
     attendees: tuple[Name, ...]
     # Reminder offsets before the start, in seconds; each attendee's agent fires them.
     remind: Annotated[tuple[Annotated[int, Field(gt=0, le=MAX_REMIND_S)], ...], Field(max_length=16)] = ()

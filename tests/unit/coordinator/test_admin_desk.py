@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from loguru import logger
 
 from slotwise.coordinator import admin_desk
 from slotwise.coordinator.admin_desk import AdminDesk
@@ -494,3 +495,22 @@ def test_an_occurrence_that_would_take_a_held_meetings_id_is_refused_and_nothing
     assert daily is not None and daily["kind"] == "invalid"
     assert "'x@2024-07-22' has the id of a meeting the service holds" in daily["problems"][0]["message"]
     assert len(d.store.commits) == commits  # nothing of it was kept
+
+
+def test_a_stored_request_that_no_longer_compiles_is_left_out_and_the_service_starts() -> None:
+    # An older version admitted a 600-character name; this one refuses it at the door. Its
+    # stored request must not stop the service from starting, now or at any restart.
+    store = MemoryStore()
+    store.add([("old", meeting("old", "ana", "bo", name="n" * 600)), ("good", meeting("good", "ana", "bo"))],
+              [("old", "old"), ("good", "good")])
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="ERROR")
+    try:
+        d = Desk(store=store)
+    finally:
+        logger.remove(sink)
+    assert d.entry("good")["status"] == "scheduled"
+    assert d.ask("cancel", meeting_id="old") == {"id": 1, "ok": False, "kind": "unknown", "error": "no meeting 'old'",
+                                                "problems": []}
+    assert [line for line in lines if "stored request old is left out" in line and "500" in line], lines
+    assert store.request("old") is not None  # kept in the store as it was
