@@ -17,17 +17,21 @@ What is stored:
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import IO, Any, Literal, Protocol
 
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import InputError
 
 SCHEMA_VERSION = 1
+APPLICATION_ID = 0x736C7477  # "sltw": marks the file as a slotwise store (PRAGMA application_id)
+OUR_TABLES = frozenset({"meta", "requests", "meetings"})
 Status = Literal["pending", "scheduled", "failed", "cancelled"]
 
 
@@ -65,6 +69,7 @@ def canonical(value: Any) -> str:
 class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = _hold(path)  # one service per store, for this process's life
         try:
             self._db = sqlite3.connect(path, isolation_level=None)  # transactions are explicit
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -72,12 +77,34 @@ class SqliteStore:
             self._db.execute("PRAGMA busy_timeout=5000")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            self._lock.close()
             raise StoreError(f"{path}: cannot use as a store: {exc}") from None
+        except StoreError:
+            self._lock.close()
+            raise
+
+    def _claim(self) -> None:
+        """Refuse a file that is someone else's (another program's application id, or tables
+        that are not ours), or a newer slotwise's; mark ours."""
+        (app,) = self._db.execute("PRAGMA application_id").fetchone()
+        tables = {name for (name,) in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+        if app not in (0, APPLICATION_ID):
+            raise StoreError(f"{self.path}: not a slotwise store (it belongs to another program: application id {app})")
+        if app == 0 and tables - OUR_TABLES:
+            others = ", ".join(sorted(tables - OUR_TABLES)[:5])
+            raise StoreError(f"{self.path}: not a slotwise store (it holds other tables: {others})")
+        if app == 0:
+            self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     def _migrate(self) -> None:
+        self._claim()
         with self._tx():
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is not None and int(row[0]) > SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: written by a newer slotwise (store schema {row[0]}; "
+                                 f"this version reads {SCHEMA_VERSION})")
             if row is not None and int(row[0]) != SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: store schema {row[0]}; this version reads {SCHEMA_VERSION}")
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
@@ -141,6 +168,7 @@ class SqliteStore:
 
     def close(self) -> None:
         self._db.close()
+        self._lock.close()  # the lock goes with it
 
 
 class _Transaction:
@@ -154,3 +182,25 @@ class _Transaction:
 
     def __exit__(self, kind: object, *_: object) -> None:
         self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _hold(path: Path) -> IO[str]:
+    """An exclusive lock on `path`.lock for as long as the store is open: a second service on
+    the same store is refused in one line naming the holder (two would both write, and diverge).
+    The operating system drops the lock with the process, so a SIGKILLed service leaves none."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        handle = open(lock_path, "a+")  # noqa: SIM115 - held open for the store's life
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot lock it ({exc.strerror or exc})") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read(32).strip() or "unknown"
+        handle.close()
+        raise StoreError(f"{path}: in use by another slotwise serve (pid {holder}); one service per store") from None
+    handle.truncate(0)
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle

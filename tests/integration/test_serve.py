@@ -370,3 +370,15 @@ def test_bad_requests_on_the_admin_socket_are_answered_not_fatal(service: Servic
         assert c.status()["requests_served"] >= 6
     with pytest.raises(ScenarioError), service.client() as c:
         c.add([{"id": "x"}])
+
+
+def test_a_second_service_on_the_same_store_exits_2_naming_the_first(service: Service) -> None:
+    service.wait_connected(len(PEOPLE))  # the first service is up, holding its store
+    assert service.proc is not None
+    second = run_cli("serve", str(service.scenario), "--bind", f"{service.agents_at}-2",
+                     "--admin", f"{service.admin_at}-2", "--store", str(service.store), timeout=30)
+    assert second.returncode == 2
+    assert second.stderr.strip().splitlines() == [
+        f"serve: {service.store}: in use by another slotwise serve (pid {service.proc.pid}); one service per store"]
+    with service.client() as c:
+        assert c.status()["participants"]["expected"] == len(PEOPLE)  # the first is untouched
