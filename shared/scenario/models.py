@@ -152,9 +152,14 @@ RemindOffset = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,6}[smhdw]$"), AfterV
 Reminders = Annotated[list[RemindOffset], Field(max_length=MAX_REMINDERS)]
 
 
+# Ids and titles end up in log lines, file names and calendar clients: no control characters
+# (a CR or LF would forge a log line), whatever else a language needs.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
 class Meeting(_Strict):
-    id: Annotated[str, Field(min_length=1, max_length=128)]
-    name: str = ""
+    id: Annotated[str, Field(min_length=1, max_length=128, pattern=PRINTABLE)]
+    name: Annotated[str, Field(pattern=PRINTABLE)] = ""
     duration_minutes: Annotated[int, Field(gt=0)]
     invitees: Annotated[list[Name], Field(min_length=1)]
     min_participants: Annotated[int, Field(ge=1)] | None = None

@@ -39,7 +39,7 @@ PROTOCOL_VERSION = 4  # 4: a routing frame names the recipients (agent hosts); 3
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 MAX_MEETING_ID = 128  # characters of a meeting id on the wire (an occurrence's included)
 MAX_MEETING_NAME = 500  # characters of a meeting's title on the wire (an occurrence's included)
-MeetingKey = Annotated[str, Field(min_length=1, max_length=MAX_MEETING_ID)]
+MeetingKey = Annotated[str, Field(min_length=1, max_length=MAX_MEETING_ID, pattern=r"^[^\x00-\x1f\x7f]*$")]
 UtcTime = Annotated[datetime, AfterValidator(require_aware)]
 Round = Annotated[int, Field(ge=0)]
 # A request names at most this many candidates; the scenario loader keeps horizons within it.

@@ -46,3 +46,15 @@ def test_the_longest_names_and_ids_allowed_negotiate_to_the_end(tmp_path: Path) 
     scenario, _ = load_plan(write_scenario(tmp_path / "s.yaml", data))
     decisions = FakeNetwork(scenario).run()
     assert len(decisions) == 3 and all(d.scheduled for d in decisions)
+
+
+@pytest.mark.parametrize("field", ["id", "name"])
+@pytest.mark.parametrize("bad", ["a\nb", "a\rb", "a\x00b", "a\x1bb"])
+def test_control_characters_in_ids_and_titles_are_refused(tmp_path: Path, field: str, bad: str) -> None:
+    data = scenario_dict({"a": {}, "b": {}}, [_meeting(**{field: bad})], hours=(0, 48))
+    with pytest.raises(ScenarioError, match=re.escape(f"meetings[0].{field}")):
+        load_plan(write_scenario(tmp_path / "s.yaml", data))
+    ok = scenario_dict({"a": {}, "b": {}}, [], hours=(0, 48))
+    scenario = load_scenario(write_scenario(tmp_path / "ok.yaml", ok))
+    with pytest.raises(ScenarioError, match=re.escape(f"meetings[0].{field}")):
+        compile_submission(scenario, [_meeting(**{field: bad})])
