@@ -89,6 +89,9 @@ class AgentTransport:
         if keys is not None:
             self._auth = NameAuthenticator(self.context, keys.allowed, keys.admins)
             make_curve_server(self.router, keys)
+            for name, speaks, refused in keys.contested:
+                self.log.warning("host key {} lists {}, whom {} speaks for already: {} may not speak for {}",
+                                 refused, name, speaks, refused, name)
         self.endpoints: Endpoints | None = None
 
     def bind(self) -> Endpoints:

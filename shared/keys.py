@@ -124,6 +124,8 @@ class ServerKeys:
     admins: dict[bytes, str] = field(default_factory=dict)  # z85 public key -> admin name
     # Host keys: name -> the participants it speaks for (its own name is in `allowed`).
     hosts: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Names two keys claimed: (name, the key that speaks for it, the key refused it), for the log.
+    contested: list[tuple[str, str, str]] = field(default_factory=list)
 
     @classmethod
     def load(cls, directory: Path) -> ServerKeys:
@@ -134,19 +136,26 @@ class ServerKeys:
             if name != COORDINATOR and is_valid_name(name):
                 allowed[_public(path)] = name
         hosts: dict[str, frozenset[str]] = {}
+        # One key speaks for each name: its own participant key, else the first host key (by
+        # name) that lists it; a later key listing it too does not take it over.
+        owner = {n: n for n in allowed.values()}
+        contested: list[tuple[str, str, str]] = []
         for path in sorted((directory / HOSTS).glob(f"*{PUBLIC}")):
             name = path.name.removesuffix(PUBLIC)
             if is_valid_name(name) and name != COORDINATOR:
                 if name in allowed.values():
                     raise KeysError(f"{path}: {name!r} is a participant's key name as well")
                 allowed[_public(path)] = name
-                hosts[name] = host_names(path)
+                listed = host_names(path)
+                contested += [(n, owner[n], name) for n in sorted(listed) if n in owner]
+                hosts[name] = frozenset(n for n in listed if n not in owner)
+                owner.update(dict.fromkeys(hosts[name], name))
         if not allowed:
             raise KeysError(f"{directory} holds no participant public keys (NAME.key)")
         admins = {_public(path): path.name.removesuffix(PUBLIC)
                   for path in sorted((directory / ADMINS).glob(f"*{PUBLIC}"))
                   if is_valid_name(path.name.removesuffix(PUBLIC))}
-        return cls(public, secret, allowed, directory, admins, hosts)
+        return cls(public, secret, allowed, directory, admins, hosts, contested)
 
     def speaks_for(self, key_name: str) -> frozenset[str]:
         """The participants a connection with this key may speak for."""
