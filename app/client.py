@@ -110,8 +110,12 @@ class Client:
         """One request and its reply, whole."""
         rid = next(self._ids)
         limit = self.timeout + float(fields.get("wait") or 0)
+        frame = admin.encode({"v": admin.ADMIN_VERSION, "id": rid, "op": op, **fields})
+        if len(frame) > admin.MAX_ADMIN_FRAME:  # said here, before sending what would be refused
+            raise AdminError("invalid", f"the request is {len(frame):,} bytes; a service takes at most "
+                                        f"{admin.MAX_ADMIN_FRAME:,} (send its meetings in several adds)")
         try:  # queued by ZeroMQ until the connection is up
-            self._sock.send(admin.encode({"v": admin.ADMIN_VERSION, "id": rid, "op": op, **fields}), zmq.NOBLOCK)
+            self._sock.send(frame, zmq.NOBLOCK)
         except zmq.Again:
             raise AdminError("timeout", f"cannot queue a request for {self.address}") from None
         deadline = time.monotonic() + limit
@@ -125,7 +129,9 @@ class Client:
                     raise AdminError("handshake", f"{self.address} refused this admin key, or speaks "
                                      f"another security mechanism (event {event['event']})")
                 reply = admin.decode(self._sock.recv())
-                if reply.get("id") == rid:
+                # One request at a time: a refusal the service could not read an id from
+                # ("too large", "not one frame") answers this one.
+                if reply.get("id") == rid or (reply.get("id") is None and reply.get("ok") is False):
                     return reply
         raise AdminError("timeout", f"no answer from {self.address} within {limit:g}s")
 

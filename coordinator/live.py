@@ -70,7 +70,9 @@ class LiveService:
                               wall=lambda: datetime.now(UTC), allow_past=allow_past, itip=itip)
         self._admin = self.transport.context.socket(zmq.ROUTER)
         self._admin_sync: zmq.Socket[bytes] = zmq.Socket.shadow(self._admin.underlying)
-        self._admin.setsockopt(zmq.MAXMSGSIZE, admin.MAX_ADMIN_FRAME)
+        # Read up to the hard bound, so a request over the limit is answered "too large" (past
+        # it, ZeroMQ drops the connection: memory stays bounded either way).
+        self._admin.setsockopt(zmq.MAXMSGSIZE, admin.MAX_ADMIN_READ)
         self._admin.setsockopt(zmq.LINGER, 0)
         self._admin.setsockopt(zmq.RCVHWM, ADMIN_QUEUE)
         if keys is not None:
@@ -127,10 +129,14 @@ class LiveService:
                 frames = self._admin_sync.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 break
-            if len(frames) != 2:
-                continue  # not our client's shape; nothing to answer to
-            client, frame = frames
-            reply = self.desk.request(client, frame, time.monotonic())
+            client, parts = frames[0], frames[1:]
+            if len(parts) != 1:
+                reply: dict[str, Any] | None = admin.error(None, "invalid", f"a request is one frame, not {len(parts)}")
+            elif len(parts[0]) > admin.MAX_ADMIN_FRAME:
+                reply = admin.error(None, "invalid", f"a request of {len(parts[0]):,} bytes is too large "
+                                                      f"(at most {admin.MAX_ADMIN_FRAME:,})")
+            else:
+                reply = self.desk.request(client, parts[0], time.monotonic())
             if reply is not None:
                 replies.append((client, reply))
         if replies:

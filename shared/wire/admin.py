@@ -31,6 +31,7 @@ from typing import Any, Literal
 ADMIN_VERSION = 1
 ADMIN_DOMAIN = "slotwise-admin"  # the ZAP domain: only admin keys are admitted on it
 MAX_ADMIN_FRAME = 4 << 20  # a request of 1,000 meetings is well under 1 MiB
+MAX_ADMIN_READ = 4 * MAX_ADMIN_FRAME  # read this much, to answer "too large" up to it
 MAX_WAIT_S = 3600.0
 OPS = ("add", "cancel", "move", "list", "status")
 MAX_PAGE = 1000  # meetings per `list` reply

@@ -32,6 +32,7 @@ from slotwise.shared.errors import AdminError, ScenarioError
 from slotwise.shared.keys import generate
 from slotwise.shared.scenario import Scenario, load_scenario, offset_seconds
 from slotwise.shared.slots import Interval
+from slotwise.shared.wire import admin
 from tests.integration.conftest import SLOTWISE, Children, run_cli
 
 PEOPLE = ("ana", "bo", "cy", "di")
@@ -364,10 +365,21 @@ def test_bad_requests_on_the_admin_socket_are_answered_not_fatal(service: Servic
             assert raw.poll(10_000), f"no answer to {frame[:20]!r}"
             reply = json.loads(raw.recv())
             assert reply["ok"] is False and reply["kind"] == "invalid", reply
+        # Too large, or not one frame: answered too (it used to be dropped, the client timing out).
+        raw.send(b"{" + b" " * (admin.MAX_ADMIN_FRAME + 10) + b"}")
+        assert raw.poll(10_000), "no answer to a request over the limit"
+        big = json.loads(raw.recv())
+        assert big["kind"] == "invalid" and "too large" in big["error"]
+        raw.send_multipart([b'{"v":1,"id":4,"op":"status"}', b"more"])
+        assert raw.poll(10_000), "no answer to a request of two frames"
+        assert "one frame, not 2" in json.loads(raw.recv())["error"]
     finally:
         raw.close()
     with service.client() as c:
         assert c.status()["requests_served"] >= 6
+        with pytest.raises(AdminError, match="a service takes at most"):  # said before sending
+            c.add([{"id": f"m{i}", "name": "n" * 400, "duration_minutes": 60, "invitees": ["ana"]}
+                   for i in range(12_000)])
     with pytest.raises(ScenarioError), service.client() as c:
         c.add([{"id": "x"}])
 
