@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from slotwise.participant.calendars.background import BackgroundRead, bounded
-from slotwise.participant.calendars.ics import MAX_ICS_BYTES, calendar_busy
+from slotwise.participant.calendars.ics import MAX_ICS_BYTES, calendar_busy, tame
 from slotwise.shared.errors import CalendarError
 from slotwise.shared.events import WRITTEN_UID_SUFFIX
 from slotwise.shared.slots import Interval
@@ -202,7 +202,7 @@ class CalDavReader:
             raise
         except Exception as exc:
             raise _explain(self.spec, exc) from None
-        self._combined = combined
+        self._combined = tame(combined, self.spec.url)
         self._fetched_at = self.clock()
         self._fingerprint = hash(tuple(sorted(raw)))
         self._tokens = tokens

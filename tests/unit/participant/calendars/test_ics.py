@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from slotwise.participant.calendars import ics
 from slotwise.participant.calendars.ics import IcsError, busy_from_ics
 from slotwise.shared.slots import Interval
 from tests.helpers import REPO
@@ -65,3 +67,34 @@ def test_unreadable_calendars_are_errors(tmp_path: Path) -> None:
         busy_from_ics(bad, EVER, UTC)
     with pytest.raises(IcsError, match="cannot read"):
         busy_from_ics(tmp_path / "missing.ics", EVER, UTC)
+
+
+def _ics(tmp_path: Path, *events: str) -> Path:
+    body = "".join(f"BEGIN:VEVENT\r\nUID:e{i}\r\nDTSTAMP:20240701T000000Z\r\n{e}END:VEVENT\r\n" for i, e in enumerate(events))
+    path = tmp_path / "planted.ics"
+    path.write_text(f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{body}END:VCALENDAR\r\n")
+    return path
+
+
+def test_an_event_planted_to_repeat_every_second_costs_nothing_and_counts_once(tmp_path: Path) -> None:
+    # Anyone who can invite someone can plant this; it once took 7.7 s and 218 MB for one day.
+    path = _ics(tmp_path, "DTSTART:20200101T000000Z\r\nDTEND:20200101T000001Z\r\nRRULE:FREQ=SECONDLY\r\n",
+                "DTSTART:20240722T090000Z\r\nDTEND:20240722T100000Z\r\n")
+    window = Interval(datetime(2024, 7, 22, tzinfo=UTC), datetime(2024, 7, 23, tzinfo=UTC))
+    began = time.monotonic()
+    found = busy_from_ics(path, window, ZoneInfo("UTC"))
+    assert time.monotonic() - began < 2.0
+    assert found == [Interval(datetime(2024, 7, 22, 9, tzinfo=UTC), datetime(2024, 7, 22, 10, tzinfo=UTC))]
+
+
+def test_an_expansion_is_bounded_and_what_it_did_not_reach_counts_as_busy(tmp_path: Path) -> None:
+    # 30 hourly series over a year: 260,000 occurrences. Past the bound, the rest of the
+    # window is busy (never free by accident), and the answer comes in bounded time.
+    events = [f"DTSTART:20240101T{h % 24:02}0000Z\r\nDTEND:20240101T{h % 24:02}0100Z\r\nRRULE:FREQ=HOURLY\r\n"
+              for h in range(30)]
+    path = _ics(tmp_path, *events)
+    window = Interval(datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC))
+    began = time.monotonic()
+    found = busy_from_ics(path, window, ZoneInfo("UTC"))
+    assert time.monotonic() - began < ics.EXPAND_BUDGET_S + 2.0
+    assert found[-1].end == window.end and found[-1].start < window.end - timedelta(days=300)
