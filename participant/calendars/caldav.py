@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from slotwise.participant.calendars.background import BackgroundRead, bounded
-from slotwise.participant.calendars.ics import MAX_ICS_BYTES, calendar_busy, tame
+from slotwise.participant.calendars.ics import MAX_EVENTS, MAX_ICS_BYTES, calendar_busy, tame
 from slotwise.shared.errors import CalendarError
 from slotwise.shared.events import WRITTEN_UID_SUFFIX
 from slotwise.shared.slots import Interval
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from slotwise.shared.scenario import CalDavSpec
 
 TIMEOUT_S = 10.0  # per HTTP request: a hung server must not hang an agent
-MAX_EVENTS = 100_000  # per refresh; a decade of a busy person's calendar is a few thousand
 
 
 def password_of(spec: CalDavSpec) -> str | None:

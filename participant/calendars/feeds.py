@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 from loguru import logger
 
 from slotwise.participant.calendars.background import BackgroundRead, bounded
-from slotwise.participant.calendars.ics import MAX_ICS_BYTES, calendar_busy, tame
+from slotwise.participant.calendars.ics import MAX_EVENTS, MAX_ICS_BYTES, calendar_busy, tame
 from slotwise.shared.errors import CalendarError
 from slotwise.shared.slots import Interval
 
@@ -96,6 +96,9 @@ class FeedReader:
             calendar = icalendar.Calendar.from_ical(data)
         except Exception as exc:  # icalendar raises several kinds on malformed input
             raise CalendarError(f"{_public(self.url)}: not an iCalendar feed ({type(exc).__name__})") from None
+        events = sum(1 for _ in calendar.walk("VEVENT"))
+        if events > MAX_EVENTS:
+            raise CalendarError(f"{_public(self.url)}: {events:,} events; at most {MAX_EVENTS:,} are read")
         self._calendar, self._digest = tame(calendar, _public(self.url)), digest
         return True
 

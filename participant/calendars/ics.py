@@ -47,6 +47,7 @@ def _calendar_zone(cal: icalendar.Calendar, fallback: tzinfo) -> tzinfo:
 
 
 MAX_ICS_BYTES = 32 << 20  # a decade of a busy person's calendar is a few MiB
+MAX_EVENTS = 100_000  # events in one calendar; a decade of a busy person's calendar is a few thousand
 MAX_OCCURRENCES = 20_000  # per expansion of one window (a person's year of weekly meetings: ~2,000)
 EXPAND_BUDGET_S = 2.0  # per expansion, however the occurrences come
 TOO_OFTEN = frozenset({"SECONDLY", "MINUTELY"})
@@ -74,11 +75,15 @@ def _parse(path: Path, stamp: int) -> icalendar.Calendar:
     import icalendar  # 77 ms: only agents that read an .ics file pay for it
 
     try:
-        return tame(icalendar.Calendar.from_ical(path.read_bytes()), str(path))
+        cal = icalendar.Calendar.from_ical(path.read_bytes())
     except OSError as exc:
         raise IcsError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except Exception as exc:  # icalendar raises ValueError and others on malformed input
         raise IcsError(f"{path}: not an iCalendar file: {_printable(str(exc))}") from None
+    events = sum(1 for _ in cal.walk("VEVENT"))
+    if events > MAX_EVENTS:
+        raise IcsError(f"{path}: {events:,} events; calendars of at most {MAX_EVENTS:,} are read")
+    return tame(cal, str(path))
 
 
 def tame(cal: icalendar.Calendar, where: str) -> icalendar.Calendar:

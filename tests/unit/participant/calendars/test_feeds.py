@@ -150,3 +150,32 @@ def test_credentials_in_a_feed_address_never_follow_a_redirect_to_another_origin
             server.shutdown()
             server.server_close()
             thread.join(5)
+
+
+def test_a_feed_of_more_events_than_the_cap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from slotwise.participant.calendars import feeds
+    from slotwise.shared.errors import CalendarError
+
+    monkeypatch.setattr(feeds, "MAX_EVENTS", 3)  # the cap is 100,000; a small one, to keep this quick
+    many = b"".join(FEED.split(b"BEGIN:VEVENT")[1].split(b"END:VCALENDAR")[0].replace(b"dentist", f"e{i}".encode())
+                    .join([b"BEGIN:VEVENT", b""]) for i in range(4))
+    body = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n" + many + b"END:VCALENDAR\r\n"
+
+    class _Many(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    server, thread = _serve(_Many)
+    try:
+        with pytest.raises(CalendarError, match="4 events; at most 3 are read"):
+            FeedReader(f"http://127.0.0.1:{server.server_address[1]}/many.ics").fetch()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
