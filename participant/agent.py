@@ -122,6 +122,7 @@ class AgentService:
                  context: zmq.Context[zmq.Socket[bytes]] | None = None,
                  keys: ClientKeys | None = None, reply_delay_s: float = 0.0,
                  mute_until: datetime | None = None, notify_command: str | None = None,
+                 notify_env: Sequence[str] = (),
                  writers: Mapping[str, CalendarWriter] | None = None,
                  watches: Mapping[str, CalendarWatch] | None = None, host: str | None = None) -> None:
         responders = [responders] if isinstance(responders, Responder) else list(responders)
@@ -159,7 +160,7 @@ class AgentService:
         self._dealer.connect(endpoints.reply)
         self.dropped = 0
         self._drops = RateLimitedLog(5.0)
-        self.notifier = Notifier(notify_command, self.log)
+        self.notifier = Notifier(notify_command, self.log, notify_env)
         self._wake = _Wakeups()  # monotonic: each agent's next deadline
         self._remind = _Wakeups()  # wall clock (meetings are at wall-clock times), as a timestamp
         self._live = len(self.agents)

@@ -36,6 +36,9 @@ def add_participant_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--notify-command", metavar="CMD",
                    help="run CMD (split like a shell would, not run by one) for each reminder, "
                         "with the reminder as JSON on stdin; default: a log line")
+    p.add_argument("--notify-env", action="append", default=[], metavar="NAME",
+                   help="pass this environment variable on to the notify command (repeatable); it gets "
+                        "only PATH, HOME, the locale and the time zone otherwise")
     p.add_argument("--mute-until", type=_moment, metavar="TIME",
                    help="fire no reminder due before TIME (ISO 8601; a date is midnight UTC)")
     p.add_argument("--log-level", default="INFO")

@@ -155,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
     logger.debug("connecting to {} as {}", endpoints, ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
     service = AgentService(responders, endpoints, keys=keys, reply_delay_s=args.reply_delay,
                            mute_until=args.mute_until, notify_command=args.notify_command,
+                           notify_env=args.notify_env,
                            writers=writers, watches=watches, host=args.host)
     exits = service.run()
     clean = all(e.clean for e in exits.values())
