@@ -50,6 +50,7 @@ MAX_ICS_BYTES = 32 << 20  # a decade of a busy person's calendar is a few MiB
 MAX_EVENTS = 100_000  # events in one calendar; a decade of a busy person's calendar is a few thousand
 MAX_OCCURRENCES = 20_000  # per expansion of one window (a person's year of weekly meetings: ~2,000)
 EXPAND_BUDGET_S = 2.0  # per expansion, however the occurrences come
+EXPAND_SLICE = timedelta(days=31)  # expanded a slice at a time, the bounds checked after each
 TOO_OFTEN = frozenset({"SECONDLY", "MINUTELY"})
 
 
@@ -94,7 +95,11 @@ def tame(cal: icalendar.Calendar, where: str) -> icalendar.Calendar:
     for ev in cal.walk("VEVENT"):
         rules = ev.get("RRULE")
         for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
-            if str((rule.get("FREQ") or [""])[0]).upper() in TOO_OFTEN:
+            try:
+                freq = str((rule.get("FREQ") or [""])[0]).upper()
+            except Exception:  # a broken RRULE: the expansion skips its series
+                continue
+            if freq in TOO_OFTEN:
                 clipped.append(str(ev.get("UID", "?"))[:80])
                 del ev["RRULE"]
                 break
@@ -105,35 +110,63 @@ def tame(cal: icalendar.Calendar, where: str) -> icalendar.Calendar:
 
 
 def _events(cal: icalendar.Calendar, window: Interval, zone: tzinfo) -> list[Interval]:
+    """Busy intervals from the calendar's events in `window`. A calendar comes from anyone who
+    can send an invitation: an event that cannot be read is left out (said once), and if the
+    expansion itself fails, or passes its bounds, the window from there on counts as busy."""
     import recurring_ical_events  # as above
 
-    busy = []
+    busy: list[Interval] = []
     deadline = time_now() + EXPAND_BUDGET_S
-    for n, ev in enumerate(recurring_ical_events.of(cal).after(window.start)):
-        first = _moment(ev.decoded("DTSTART"), zone)
-        if first >= window.end:
-            break  # in start order: nothing later overlaps the window
-        if n >= MAX_OCCURRENCES or time_now() > deadline:
-            # Bounded whatever the calendar holds: from here on the window counts as busy.
-            logger.warning("calendar expansion stopped after {:,} occurrences ({:.1f}s): busy from {} on",
-                           n, time_now() - deadline + EXPAND_BUDGET_S, first.isoformat())
-            busy.append(Interval(max(first, window.start), window.end))
+    skipped = count = 0
+    try:
+        query = recurring_ical_events.of(cal, skip_bad_series=True)
+    except Exception as exc:  # the library's own failure on what the calendar holds
+        logger.warning("calendar expansion failed ({}: {}): all of the window counts as busy",
+                       type(exc).__name__, _printable(str(exc)))
+        return [window]
+    start = window.start
+    while start < window.end:  # a month at a time, so the bounds are checked as it goes
+        end = min(window.end, start + EXPAND_SLICE)
+        try:
+            found = query.between(start, end)
+        except Exception as exc:
+            logger.warning("calendar expansion failed ({}: {}): busy from {} on", type(exc).__name__,
+                           _printable(str(exc)), start.isoformat())
+            busy.append(Interval(start, window.end))
             break
-        if str(ev.get("STATUS", "")).upper() == "CANCELLED":
-            continue
-        if str(ev.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
-            continue
-        raw_start = ev.decoded("DTSTART")
-        start = _moment(raw_start, zone)
-        if "DTEND" in ev:
-            end = _moment(ev.decoded("DTEND"), zone)
-        elif "DURATION" in ev:
-            end = start + ev.decoded("DURATION")
-        else:  # RFC 5545: a date lasts the day; a date-time without an end takes no time
-            end = start + timedelta(days=1) if not isinstance(raw_start, datetime) else start
-        if end > start:
-            busy.append(Interval(start, end))
+        for ev in found:
+            try:
+                interval = _occurrence(ev, zone)
+            except Exception:  # a broken property (DTEND "OPAQUE"): this event is left out
+                skipped += 1
+                continue
+            if interval is not None:
+                busy.append(interval)
+        count += len(found)
+        if end < window.end and (count > MAX_OCCURRENCES or time_now() > deadline):
+            # Bounded whatever the calendar holds: from here on the window counts as busy.
+            logger.warning("calendar expansion stopped after {:,} occurrences: busy from {} on", count, end.isoformat())
+            busy.append(Interval(end, window.end))
+            break
+        start = end
+    if skipped:
+        logger.warning("{} calendar events could not be read and were left out", skipped)
     return busy
+
+
+def _occurrence(ev: Any, zone: tzinfo) -> Interval | None:
+    """The busy interval an occurrence makes, if any."""
+    if str(ev.get("STATUS", "")).upper() == "CANCELLED" or str(ev.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
+        return None
+    raw_start = ev.decoded("DTSTART")
+    start = _moment(raw_start, zone)
+    if "DTEND" in ev:
+        end = _moment(ev.decoded("DTEND"), zone)
+    elif "DURATION" in ev:
+        end = start + ev.decoded("DURATION")
+    else:  # RFC 5545: a date lasts the day; a date-time without an end takes no time
+        end = start + timedelta(days=1) if not isinstance(raw_start, datetime) else start
+    return Interval(start, end) if end > start else None
 
 
 def _periods(prop: Any) -> list[Any]:

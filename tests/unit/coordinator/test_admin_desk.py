@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from loguru import logger
 
 from slotwise.coordinator import admin_desk
@@ -514,3 +516,30 @@ def test_a_stored_request_that_no_longer_compiles_is_left_out_and_the_service_st
                                                 "problems": []}
     assert [line for line in lines if "stored request old is left out" in line and "500" in line], lines
     assert store.request("old") is not None  # kept in the store as it was
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+                     max_leaves=12)
+_requests = st.fixed_dictionaries(
+    {"v": st.sampled_from([1, 1, 1, 2, "1"]), "id": st.integers(0, 99) | st.text(max_size=3),
+     "op": st.sampled_from(["add", "cancel", "move", "list", "status", "launch"])},
+    optional={"meetings": st.lists(st.fixed_dictionaries({"id": st.text(max_size=8)},
+                                                         optional={"duration_minutes": _json, "invitees": _json,
+                                                                   "recurrence": _json, "name": _json}), max_size=3) | _json,
+              "meeting_id": _json, "wait": _json, "limit": _json, "after": _json,
+              "not_before": _json, "not_after": _json})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_requests | st.binary(max_size=40).map(lambda b: {"raw": b}), max_size=6))
+def test_any_admin_request_is_answered_never_raised(requests: list[dict[str, Any]]) -> None:
+    # Fuzzing the admin protocol in process: whatever arrives, the desk answers (or, for a wait,
+    # answers later) with an ok or a documented kind, and its meetings stay sound.
+    d = Desk()
+    for req in requests:
+        frame = req["raw"] if "raw" in req else admin.encode(req)
+        reply = d.desk.request(CLIENT, frame, d.net.now)
+        assert reply is None or reply["ok"] is True or reply["kind"] in {"invalid", "unknown", "conflict", "refused", "busy"}
+    d.settle()
+    assert d.desk.status(d.net.now)["meetings"]["pending"] == 0

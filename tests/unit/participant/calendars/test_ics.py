@@ -98,3 +98,40 @@ def test_an_expansion_is_bounded_and_what_it_did_not_reach_counts_as_busy(tmp_pa
     found = busy_from_ics(path, window, ZoneInfo("UTC"))
     assert time.monotonic() - began < ics.EXPAND_BUDGET_S + 2.0
     assert found[-1].end == window.end and found[-1].start < window.end - timedelta(days=300)
+
+
+def test_mutated_real_calendars_give_busy_time_or_an_ics_error_in_bounded_time(tmp_path: Path) -> None:
+    # Fuzzing the calendar reader: the real samples with lines dropped, repeated, swapped, cut or
+    # garbled. Only IcsError may come out, each read within a bound.
+    import random
+
+    rng = random.Random(11)
+    samples = [p.read_bytes().splitlines(keepends=True) for p in sorted(ICS.glob("*.ics"))]
+    window = Interval(datetime(2018, 1, 1, tzinfo=UTC), datetime(2021, 1, 1, tzinfo=UTC))
+    outcomes = {"read": 0, "refused": 0}
+    for n in range(200):
+        lines = list(rng.choice(samples))
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(lines))
+            how = rng.randrange(5)
+            if how == 0:
+                del lines[i]
+            elif how == 1:
+                lines.insert(i, lines[rng.randrange(len(lines))])
+            elif how == 2:
+                j = rng.randrange(len(lines))
+                lines[i], lines[j] = lines[j], lines[i]
+            elif how == 3:
+                lines[i] = lines[i][: rng.randrange(len(lines[i]) + 1)]
+            else:
+                lines[i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 40))) + b"\r\n"
+        path = tmp_path / f"m{n}.ics"
+        path.write_bytes(b"".join(lines))
+        began = time.monotonic()
+        try:
+            busy_from_ics(path, window, ZoneInfo("Europe/Berlin"))
+            outcomes["read"] += 1
+        except IcsError:
+            outcomes["refused"] += 1
+        assert time.monotonic() - began < ics.EXPAND_BUDGET_S + 1.0, path.read_bytes()[:300]
+    assert outcomes["read"] > 0 and outcomes["refused"] > 0, outcomes
