@@ -97,3 +97,58 @@ def test_a_server_that_stops_answering_costs_the_loop_nothing_and_one_thread_at_
     clock[0] += 100
     r.poll(wait_s=5)  # the server is back: the next read succeeds and the calendar counts again
     assert r.failures == 0 and len(r.busy(WINDOW, UTC)) == 1
+
+
+def test_credentials_never_follow_a_redirect_to_another_origin(monkeypatch: Any) -> None:
+    # A CalDAV server that sends the client on to another origin must not get the password
+    # there (the feed reader is held to the same rule in test_feeds).
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import pytest
+
+    from slotwise.shared.errors import CalendarError
+
+    seen: list[tuple[str, str | None]] = []
+
+    def handler(name: str, answer: Any) -> type[BaseHTTPRequestHandler]:
+        class _H(BaseHTTPRequestHandler):
+            def _any(self) -> None:
+                seen.append((name, self.headers.get("Authorization")))
+                answer(self)
+
+            do_GET = do_PROPFIND = do_REPORT = _any
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Quiet."""
+        return _H
+
+    def challenge(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(401)
+        h.send_header("WWW-Authenticate", 'Basic realm="dav"')
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), handler("other", challenge))
+
+    def redirect(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(302)
+        h.send_header("Location", f"http://localhost:{other.server_address[1]}/dav/")
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    first = ThreadingHTTPServer(("127.0.0.1", 0), handler("first", redirect))
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (first, other)]
+    for t in threads:
+        t.start()
+    monkeypatch.setenv("SLOTWISE_TEST_PW", "s3cret")
+    try:
+        spec = CalDavSpec(url=f"http://127.0.0.1:{first.server_address[1]}/dav/", username="alice",
+                          password_env="SLOTWISE_TEST_PW")
+        with pytest.raises(CalendarError):
+            CalDavReader(spec).open()
+    finally:
+        for s in (first, other):
+            s.shutdown()
+            s.server_close()
+    assert any(name == "other" for name, _ in seen)  # it was sent on
+    assert all(auth is None for name, auth in seen if name == "other")  # without the password
