@@ -80,8 +80,8 @@ def test_output_stays_out_of_the_agents_own_and_is_logged_in_brief(capfd: pytest
         _until(lambda: not notifier._running, notifier)
     finally:
         logger.remove(sink)
-    captured = capfd.readouterr()
-    assert "xxxx" not in captured.out and "xxxx" not in captured.err
+    captured = capfd.readouterr()  # at most the log line itself, never the command's 5 MB
+    assert len(captured.out) + len(captured.err) < 10_000
     said = [line for line in lines if "notify command said: hello" in line]
     assert len(said) == 1 and "bytes more" in said[0] and len(said[0]) < 2000
 
