@@ -21,15 +21,15 @@ Nothing here decides where a meeting goes; that is the core's.
 from __future__ import annotations
 
 import bisect
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from loguru import logger
 
+from slotwise.coordinator.conflicts import Damping
 from slotwise.coordinator.negotiation import (
     OPEN,
     Action,
@@ -51,9 +51,11 @@ from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.scenario import Scenario, render_path
 from slotwise.shared.wire import admin
 
+if TYPE_CHECKING:
+    from loguru import Logger
+
 MAX_MEETINGS = 200_000  # occurrences one service holds; beyond, adds are refused ("busy")
 RESTORE_SLICE = 500  # stored requests compiled at once on restart, as requests were
-DAY_S = 86_400.0  # the window of `conflict_moves_per_day`
 
 Perform = Callable[[list[Action]], None]
 Reply = tuple[bytes, dict[str, Any]]  # (the client's identity, the message)
@@ -95,11 +97,7 @@ class AdminDesk:
         self._series: dict[MeetingId, list[MeetingId]] = {}  # submitted id -> its occurrences
         self._waiters: list[_Waiter] = []
         self._conflicts: list[ConflictReported] = []
-        # Damping: when each (meeting, attendee) conflict last moved its meeting, each meeting's
-        # conflict moves in the last day, and conflicts held back until they may move it.
-        self._conflict_moved: dict[tuple[MeetingId, AgentId], float] = {}
-        self._conflict_day: dict[MeetingId, deque[float]] = {}
-        self._deferred: dict[tuple[MeetingId, AgentId], float] = {}
+        self._damping = Damping(plan.settings.conflict_quiet_s, plan.settings.conflict_moves_per_day)
         self._changed = False  # something was decided, moved or cancelled since waiters were checked
         self._order = 0
         self.requests_served = 0
@@ -133,7 +131,8 @@ class AdminDesk:
             try:
                 _, specs = self._compile([body for _, body in chunk], str(self.store), bounded=False)
             except ScenarioError:
-                specs = tuple(self._quarantine(chunk))
+                specs = tuple(_compile_each(lambda body: self._compile([body], str(self.store), bounded=False)[1],
+                                            chunk, self.log))
             self._remember(specs)
         pending: list[MeetingSpec] = []
         moves: list[tuple[MeetingSpec, dict[str, str | None]]] = []
@@ -154,21 +153,6 @@ class AdminDesk:
         self.log.info("store {}: {} meetings ({} to negotiate again, {} moves to finish)", self.store,
                       len(rows), len(pending), len(moves))
         return pending, moves
-
-    def _quarantine(self, chunk: Sequence[tuple[str, Any]]) -> list[MeetingSpec]:
-        """A stored request that no longer compiles (a limit this version enforces at the door,
-        say) must not stop the service from starting: each is compiled alone, and one that fails
-        is left out, said once with its reason, and kept in the store as it was."""
-        kept: list[MeetingSpec] = []
-        for request_id, body in chunk:
-            try:
-                _, specs = self._compile([body], str(self.store), bounded=False)
-            except ScenarioError as exc:
-                self.log.error("stored request {} is left out, it no longer compiles: {}", request_id,
-                               "; ".join(f"{p.path}: {p.message}" for p in exc.problems)[:1000])
-                continue
-            kept += specs
-        return kept
 
     def _remember(self, specs: Sequence[MeetingSpec]) -> None:
         for spec in specs:
@@ -227,18 +211,15 @@ class AdminDesk:
     def resolve_conflicts(self, now: float) -> None:
         """By each meeting's `on_conflict`: move it (the default), keep it, or drop the attendee
         if its rule holds without them (else move). Damped: repeated reports of one conflict
-        count once, and a conflict that moved its meeting lately waits (see `_damped`)."""
-        for key, due in list(self._deferred.items()):
-            if now >= due:
-                del self._deferred[key]
-                self._conflicts.append(ConflictReported(key[0], key[1]))
+        count once, and a conflict that moved its meeting lately waits (coordinator/conflicts.py)."""
+        self._conflicts += [ConflictReported(m, a) for m, a in self._damping.due(now)]
         seen: set[tuple[MeetingId, AgentId]] = set()
         while self._conflicts:
             c = self._conflicts.pop(0)
             key = (c.meeting_id, c.agent)
             spec = self._specs.get(c.meeting_id)
             view = self.core.meeting(c.meeting_id)
-            if key in seen or key in self._deferred or spec is None or view is None \
+            if key in seen or self._damping.waiting(key) or spec is None or view is None \
                     or view.phase is not MeetingPhase.DECIDED or view.decision is None \
                     or c.agent not in view.decision.participants:
                 continue  # said already, waiting, cancelled, being moved, or no longer theirs
@@ -247,15 +228,12 @@ class AdminDesk:
             if policy == "keep":
                 self.log.info("{}'s calendar no longer leaves room for {}: {}", c.agent, c.meeting_id, policy)
                 continue
-            until = self._damped(key, now)
+            until = self._damping.hold(key, now)
             if until is not None:
-                self._deferred[key] = until
                 self.log.info("{}'s calendar no longer leaves room for {} again: it moved for conflicts lately, "
                               "so it waits {:.0f}s", c.agent, c.meeting_id, until - now)
                 continue
             self.log.info("{}'s calendar no longer leaves room for {}: {}", c.agent, c.meeting_id, policy)
-            self._conflict_moved[key] = now
-            self._conflict_day.setdefault(c.meeting_id, deque()).append(now)
             if policy == "drop-attendee":
                 actions = self.core.drop_attendee(c.meeting_id, c.agent, now)
                 if actions:
@@ -264,22 +242,6 @@ class AdminDesk:
                 self.log.info("{} cannot go on without {}: moving it instead", c.meeting_id, c.agent)
             self.store.move_started(c.meeting_id, {})
             self._start_move(spec, {}, now)
-
-    def _damped(self, key: tuple[MeetingId, AgentId], now: float) -> float | None:
-        """When this conflict may move its meeting, if not now: not within `conflict_quiet_s`
-        of the last move for the same attendee, and not more than `conflict_moves_per_day` times
-        a day, so a calendar that conflicts after every announcement cannot spin the service."""
-        settings = self.plan.settings
-        day = self._conflict_day.get(key[0])
-        while day and now - day[0] >= DAY_S:
-            day.popleft()
-        waits = []
-        last = self._conflict_moved.get(key)
-        if last is not None and now - last < settings.conflict_quiet_s:
-            waits.append(last + settings.conflict_quiet_s)
-        if day and len(day) >= settings.conflict_moves_per_day:
-            waits.append(day[0] + DAY_S)
-        return max(waits) if waits else None
 
     # --- requests -----------------------------------------------------------------------------
 
@@ -432,7 +394,8 @@ class AdminDesk:
 
     def next_deadline(self) -> float | None:
         """When the first waiting client's wait ends, or a held-back conflict may be answered."""
-        return min([*(w.deadline for w in self._waiters), *self._deferred.values()], default=None)
+        held = self._damping.next_deadline()
+        return min([*(w.deadline for w in self._waiters), *([held] if held is not None else [])], default=None)
 
     @property
     def waiting(self) -> int:
@@ -528,3 +491,18 @@ class _Refusal(UsageError):
 
 def _problem(i: int, message: str) -> Problem:
     return Problem(render_path(("meetings", i, "id")), message)
+
+
+def _compile_each(compile_one: Callable[[Any], Sequence[MeetingSpec]], chunk: Sequence[tuple[str, Any]],
+                  log: Logger) -> list[MeetingSpec]:
+    """A stored request that no longer compiles (a limit this version enforces at the door,
+    say) must not stop the service from starting: each is compiled alone, and one that fails is
+    left out, said once with its reason, and kept in the store as it was."""
+    kept: list[MeetingSpec] = []
+    for request_id, body in chunk:
+        try:
+            kept += compile_one(body)
+        except ScenarioError as exc:
+            log.error("stored request {} is left out, it no longer compiles: {}", request_id,
+                      "; ".join(f"{p.path}: {p.message}" for p in exc.problems)[:1000])
+    return kept

@@ -15,8 +15,9 @@ from slotwise.coordinator.liveness import Liveness
 from slotwise.coordinator.negotiation.actions import Action, Joined, Lost, Notice, Publish, Solve, Started
 from slotwise.coordinator.negotiation.agenda import Agenda
 from slotwise.coordinator.negotiation.announcements import ANNOUNCE_EVERY_S, Announcements
+from slotwise.coordinator.negotiation.arrivals import holdings, late_asks
 from slotwise.coordinator.negotiation.exchanges import Deadlines, Rounds, Stats
-from slotwise.coordinator.negotiation.presence import WELCOME_RESEND_S, Connections, PresenceEvent, Roster
+from slotwise.coordinator.negotiation.presence import WELCOME_RESEND_S, Connections, JoinDeadline, PresenceEvent, Roster
 from slotwise.coordinator.negotiation.state import (
     OPEN,
     UNANSWERED,
@@ -46,17 +47,12 @@ from slotwise.shared.wire.messages import (
     Heartbeat,
     Hello,
     HoldReply,
-    MeetingCancelled,
     Ready,
     Shutdown,
     Welcome,
 )
 
 LIVENESS_FACTOR = 4  # an agent is lost after this many heartbeat intervals of silence
-# A launched process still starting (alive, not yet Ready) is only late: while one is, the join
-# timeout starts again, up to this many join timeouts after start. A process that never gets
-# going still cannot hold a run forever.
-JOIN_PATIENCE = 10
 
 Handler = Callable[[AgentId, Body, float], list[Action]]
 
@@ -97,9 +93,7 @@ class Negotiation(Guarded):
                          self.announcements, self.proposals, explain, self._record)
         self.decisions: list[Decision] = []  # in decision order (a batch run's, for its results)
         self._started = False
-        self._join_deadline: float | None = None
-        self._join_cap: float | None = None
-        self._heard_at: dict[AgentId, float] = {}  # each agent's last Hello or Ready, while joining
+        self.joining = JoinDeadline(self.settings.join_timeout_s)
         self._welcome_due: float | None = None
         self._heartbeat_due: float | None = None
         self._batches: dict[int, _Batch] = {}
@@ -174,8 +168,7 @@ class Negotiation(Guarded):
         if self._started:
             raise UsageError("start() was called twice")
         self._started = True
-        self._join_deadline = now + self.settings.join_timeout_s
-        self._join_cap = now + JOIN_PATIENCE * self.settings.join_timeout_s
+        self.joining.start(now)
         self._welcome_due = now + WELCOME_RESEND_S
         self._heartbeat_due = now + self.settings.heartbeat_s
         return self._maybe_begin(now)
@@ -202,27 +195,11 @@ class Negotiation(Guarded):
     @guarded
     def launching(self, alive: Iterable[Collection[AgentId]], exited: Mapping[AgentId, str],
                   now: float) -> list[Action]:
-        """What the shell knows of the processes it launched: `alive` lists each living
-        process's agents, `exited` names the agents whose process has died. While joining, a
-        process still starting is only late, so the join timeout starts again (up to
-        JOIN_PATIENCE timeouts after start): one none of whose agents has said Hello yet, or one
-        whose agents are still arriving (one said Hello or Ready within the join timeout). An
-        agent whose process died (`exited`: how it ended) is not waited for, and the reasons of
-        its meetings say how its process ended."""
-        if self.phase is not Phase.JOINING or self._join_deadline is None or self._join_cap is None:
+        """What the shell knows of the processes it launched (presence.JoinDeadline): while
+        joining, one still starting is waited for, and the agents of one that died are not."""
+        if self.phase is not Phase.JOINING:
             return []
-        for who, how in exited.items():
-            if who in self.roster.expected:
-                self.roster.gone(who, how)
-        timeout = self.settings.join_timeout_s
-        for group in alive:
-            waiting = [a for a in group if a in self.roster.expected and not self.roster.is_ready(a)]
-            if not waiting:
-                continue
-            heard = [self._heard_at[a] for a in group if a in self._heard_at]
-            if not heard or now - max(heard) < timeout:
-                self._join_deadline = max(self._join_deadline, min(now + timeout, self._join_cap))
-                break
+        self.joining.launching(self.roster, alive, exited, now)
         return self._maybe_begin(now)
 
     @guarded
@@ -293,7 +270,7 @@ class Negotiation(Guarded):
             return None
         times = [self.connections.next_deadline(), self._heartbeat_due, self.announcements.due]
         if self.phase is Phase.JOINING:
-            times += [self._welcome_due, self._join_deadline]
+            times += [self._welcome_due, self.joining.at]
         times.append(self.deadlines.next())
         return min((t for t in times if t is not None), default=None)
 
@@ -349,7 +326,7 @@ class Negotiation(Guarded):
 
     def _on_hello(self, sender: AgentId, fresh: bool, now: float, peer: str) -> list[Action]:
         if self.phase is Phase.JOINING:
-            self._heard_at[sender] = now
+            self.joining.heard(sender, now)
         reconnected = self.connections.peer_of(sender) not in (None, peer)  # the Welcome was lost with the old connection
         # A first Hello, a restarted agent, or one back from silence must prove it hears us
         # again before it counts as present.
@@ -358,52 +335,25 @@ class Negotiation(Guarded):
         if not self.roster.is_ready(sender) and not self.roster.welcome(sender, now, fresh=fresh, reconnected=reconnected):
             return []  # a Hello resent while our Welcome was on its way: that Welcome answers it
         welcome: list[Action] = [Publish(self._welcome(sender), to=(sender,))]
-        return welcome if self.phase is Phase.JOINING else welcome + self._tell(sender)
+        return welcome if self.phase is Phase.JOINING else welcome + holdings(self.agenda, sender)
 
     def _on_ready(self, sender: AgentId, body: Body, now: float) -> list[Action]:
         new = not self.roster.is_ready(sender)
         first = not self.roster.took_part(sender)
         self.roster.fire(sender, PresenceEvent.READY)
         if self.phase is Phase.JOINING:
-            self._heard_at[sender] = now
+            self.joining.heard(sender, now)
             joined: list[Action] = [Joined(sender, self.roster.ready_count)] if new else []
             return joined + self._maybe_begin(now)
         # A rejoining agent was told its meetings with its Welcome; a late joiner is asked now.
-        return self._ask_late(sender, now) if first else []
+        return late_asks(self.agenda, self.walk, sender, now, self._solving) if first else []
 
-    def _ask_late(self, sender: AgentId, now: float) -> list[Action]:
-        """An agent that joined after negotiation began is asked for every meeting that invites
-        it and is not being decided right now: a late joiner costs time, not meetings."""
-        actions: list[Action] = []
-        for meeting_id in self.agenda.invited(sender):
-            st = self.agenda.get(meeting_id)
-            if st is None or st.absent.get(sender) is not Absence.NEVER_JOINED:
-                continue
-            batch = self._batches.get(st.batch) if st.batch is not None else None
-            if st.phase is MeetingPhase.ASKING or (st.phase is MeetingPhase.ANSWERED
-                                                   and not (batch is not None and batch.solving)):
-                actions += self.walk.ask_late(st, sender, now)
-        return actions
-
-    def _tell(self, sender: AgentId) -> list[Action]:
-        """A restarted agent rejoining: the meetings it holds (and, in the live service, those of
-        its meetings cancelled meanwhile). Sent right behind its Welcome, which it reads first on
-        the same connection: so it learns them even if the run ends before its Ready is read."""
-        told: list[Action] = []
-        for meeting_id in self.agenda.invited(sender):
-            st = self._meeting(meeting_id)
-            d = st.current
-            if d is None or sender not in d.participants:
-                continue
-            body: Body = (MeetingCancelled(meeting_id=st.id) if st.phase is MeetingPhase.CANCELLED
-                          else d.announcement(st.spec.title, st.spec.remind))
-            told.append(Publish(body, to=(sender,)))
-        return told
+    def _solving(self, st: MeetingState) -> bool:
+        batch = self._batches.get(st.batch) if st.batch is not None else None
+        return batch is not None and batch.solving
 
     def _maybe_begin(self, now: float) -> list[Action]:
-        if self._join_deadline is None:
-            raise UsageError("start() must be called first")
-        if not self.roster.everyone_ready and now < self._join_deadline:
+        if not self.roster.everyone_ready and not self.joining.passed(now):
             return []
         self._enter(PhaseEvent.BEGIN)
         actions: list[Action] = [Started(self.joined, self.missing)]

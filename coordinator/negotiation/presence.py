@@ -18,10 +18,11 @@ absent ("slow is not dead").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from enum import Enum, auto
 
 from slotwise.coordinator.liveness import Liveness
+from slotwise.shared.errors import UsageError
 from slotwise.shared.ids import AgentId
 
 # A deadline passed, but the silent agent's connection is still answering what was sent before
@@ -241,3 +242,50 @@ class Connections:
 
     def next_deadline(self) -> float | None:
         return self.liveness.next_deadline()
+
+
+# A launched process still starting (alive, not yet Ready) is only late: while one is, the join
+# timeout starts again, up to this many join timeouts after start. A process that never gets
+# going still cannot hold a run forever.
+JOIN_PATIENCE = 10
+
+
+class JoinDeadline:
+    """When joining ends: the join timeout after start, started again while a launched process
+    is only late (none of its agents has said Hello yet, or one arrived within the timeout), up
+    to JOIN_PATIENCE timeouts; at once when nobody is left to wait for."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.at: float | None = None  # None until started
+        self._cap = 0.0
+        self._heard_at: dict[AgentId, float] = {}  # each agent's last Hello or Ready, while joining
+
+    def start(self, now: float) -> None:
+        self.at = now + self.timeout_s
+        self._cap = now + JOIN_PATIENCE * self.timeout_s
+
+    def heard(self, who: AgentId, now: float) -> None:
+        self._heard_at[who] = now
+
+    def launching(self, roster: Roster, alive: Iterable[Collection[AgentId]], exited: Mapping[AgentId, str],
+                  now: float) -> None:
+        """What the shell knows of the processes it launched: each living one's agents, and the
+        agents whose process died (how it ended: their meetings' reasons say it)."""
+        for who, how in exited.items():
+            if who in roster.expected:
+                roster.gone(who, how)
+        if self.at is None:
+            return
+        for group in alive:
+            if not any(a in roster.expected and not roster.is_ready(a) for a in group):
+                continue
+            heard = [self._heard_at[a] for a in group if a in self._heard_at]
+            if not heard or now - max(heard) < self.timeout_s:
+                self.at = max(self.at, min(now + self.timeout_s, self._cap))
+                return
+
+    def passed(self, now: float) -> bool:
+        if self.at is None:
+            raise UsageError("start() must be called first")
+        return now >= self.at

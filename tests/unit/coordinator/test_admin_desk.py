@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from loguru import logger
 
-from slotwise.coordinator import admin_desk
+from slotwise.coordinator import admin_desk, conflicts
 from slotwise.coordinator.admin_desk import AdminDesk
 from slotwise.coordinator.negotiation import ConflictReported, LiveNegotiation, MeetingPhase
 from slotwise.coordinator.plan import compile_plan
@@ -426,7 +426,7 @@ def _wait(d: Desk, seconds: float) -> None:
 
 def test_a_calendar_that_conflicts_after_every_move_moves_its_meeting_only_as_damping_allows(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(admin_desk, "DAY_S", 30.0)  # a short "day", so the test need not live one
+    monkeypatch.setattr(conflicts, "DAY_S", 30.0)  # a short "day", so the test need not live one
     d = Desk(conflict_quiet_s=10, conflict_moves_per_day=2)
     d.ask("add", meetings=[meeting("a", "ana", "bo")])
     d.settle()
