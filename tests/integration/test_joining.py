@@ -108,7 +108,7 @@ def test_launched_processes_are_alive_until_they_end_even_unreaped(tmp_path: Pat
     import subprocess
     import sys
 
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # ok-sleep: the process watched
     try:
         (tmp_path / "launched.json").write_text(json.dumps({str(sleeper.pid): ["ann", "ben"]}))
         launched = LaunchedPids.read(tmp_path / "launched.json")
@@ -117,7 +117,7 @@ def test_launched_processes_are_alive_until_they_end_even_unreaped(tmp_path: Pat
         sleeper.kill()
         deadline = time.monotonic() + 10
         while not launched.poll()[1] and time.monotonic() < deadline:  # a zombie until reaped: ended
-            time.sleep(0.01)
+            time.sleep(0.01)  # ok-sleep: /proc has no event to wait on; under a deadline
         alive, exited = launched.poll()
         assert alive == [] and set(exited) == {"ann", "ben"} and "has ended" in exited["ann"]
     finally:

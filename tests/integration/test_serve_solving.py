@@ -33,7 +33,7 @@ def test_status_answers_and_nobody_is_lost_during_a_3s_solve(children: Children,
 
     def slow(problem: Problem, budget_s: float, clock: Callable[[], float]) -> Placement:
         started.set()
-        time.sleep(SOLVE_S)  # the optimizer at work (CP-SAT releases the GIL as this does)
+        time.sleep(SOLVE_S)  # ok-sleep: the optimizer at work (CP-SAT releases the GIL as this does)
         placement = solve(problem, budget_s, clock)
         finished.set()
         return placement

@@ -32,6 +32,7 @@ class _Dribbler(ThreadingHTTPServer):
         self.in_flight = 0
         self.most_in_flight = 0
         self.stop = threading.Event()
+        self.dribbling = threading.Event()  # the second request, the one that dribbles, has come
         self.lock = threading.Lock()
 
 
@@ -42,6 +43,8 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             first = self.server.served == 0
             self.server.served += 1
+            if not first:
+                self.server.dribbling.set()
             self.server.in_flight += 1
             self.server.most_in_flight = max(self.server.most_in_flight, self.server.in_flight)
         try:
@@ -92,9 +95,7 @@ def test_a_feed_that_dribbles_after_start_up_never_holds_the_agent(dribbler: _Dr
         began = time.monotonic()
         assert len(feed.busy(WINDOW, UTC)) == 1  # answered from the feed as last read
         assert time.monotonic() - began < 0.5
-    deadline = time.monotonic() + 5
-    while dribbler.served < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    assert dribbler.dribbling.wait(5)
     assert dribbler.served == 2 and feed.reads.running
     clock[0] = 8.0  # past the fetch's budget: it counts as failed, all of it busy
     assert feed.busy(WINDOW, UTC) == [WINDOW]
