@@ -62,6 +62,7 @@ class ParticipantProcesses:
         self.hosted = hosts > 0
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.output: dict[str, Forwarded] = {}
+        self._ended: dict[str, str] = {}  # how each process that has exited ended, said once
 
     def record_path(self, name: str) -> Path:
         return self.workdir / f"{name}.record.json"
@@ -93,8 +94,9 @@ class ParticipantProcesses:
             if proc.poll() is None:
                 alive.append(frozenset(names))
             else:
-                how = self.output[process].describe_exit()
-                exited.update(dict.fromkeys(names, how))
+                if process not in self._ended:  # waits (briefly) for its last line only once
+                    self._ended[process] = self.output[process].describe_exit()
+                exited.update(dict.fromkeys(names, self._ended[process]))
         return alive, exited
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

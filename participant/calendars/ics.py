@@ -51,6 +51,7 @@ MAX_EVENTS = 100_000  # events in one calendar; a decade of a busy person's cale
 MAX_OCCURRENCES = 20_000  # per expansion of one window (a person's year of weekly meetings: ~2,000)
 EXPAND_BUDGET_S = 2.0  # per expansion, however the occurrences come
 EXPAND_SLICE = timedelta(days=31)  # expanded a slice at a time, the bounds checked after each
+SLICE_OCCURRENCES = 5_000  # about how many occurrences one slice may hold
 TOO_OFTEN = frozenset({"SECONDLY", "MINUTELY"})
 
 
@@ -124,9 +125,9 @@ def _events(cal: icalendar.Calendar, window: Interval, zone: tzinfo) -> list[Int
         logger.warning("calendar expansion failed ({}: {}): all of the window counts as busy",
                        type(exc).__name__, _printable(str(exc)))
         return [window]
-    start = window.start
-    while start < window.end:  # a month at a time, so the bounds are checked as it goes
-        end = min(window.end, start + EXPAND_SLICE)
+    start, step = window.start, _slice(cal)
+    while start < window.end:  # a slice at a time, so the bounds are checked as it goes
+        end = min(window.end, start + step)
         try:
             found = query.between(start, end)
         except Exception as exc:
@@ -152,6 +153,26 @@ def _events(cal: icalendar.Calendar, window: Interval, zone: tzinfo) -> list[Int
     if skipped:
         logger.warning("{} calendar events could not be read and were left out", skipped)
     return busy
+
+
+PER_DAY = {"HOURLY": 24.0, "DAILY": 1.0, "WEEKLY": 1 / 7}  # occurrences a series adds per day, about
+
+
+def _slice(cal: icalendar.Calendar) -> timedelta:
+    """How much of a window to expand at once: a month, or less when the calendar's series
+    would put more than SLICE_OCCURRENCES in one (a thousand hourly series: a few hours), so no
+    single slice can outlast the budget by much."""
+    per_day = 0.0
+    for ev in cal.walk("VEVENT"):
+        rules = ev.get("RRULE")
+        for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+            try:
+                per_day += PER_DAY.get(str((rule.get("FREQ") or [""])[0]).upper(), 0.0)
+            except Exception:  # a broken RRULE: the expansion skips its series
+                continue
+    if per_day <= 0:
+        return EXPAND_SLICE
+    return max(timedelta(hours=1), min(EXPAND_SLICE, timedelta(days=SLICE_OCCURRENCES / per_day)))
 
 
 def _occurrence(ev: Any, zone: tzinfo) -> Interval | None:
