@@ -21,6 +21,7 @@ from slotwise.coordinator.journal import Journal
 from slotwise.coordinator.loop import CoreLoop
 from slotwise.coordinator.negotiation import Action, Decided, Negotiation, Phase, Publish
 from slotwise.coordinator.outcome import RunResult, RunStats
+from slotwise.coordinator.placement.reasons import few
 from slotwise.coordinator.placement.solver import solver_available
 from slotwise.coordinator.plan import Plan
 from slotwise.coordinator.transport import AgentTransport
@@ -147,10 +148,6 @@ class _Watch:
         news = {who: how for who, how in exited.items() if who not in self.reported}
         for how in sorted(set(news.values())):
             names = sorted(w for w, h in news.items() if h == how)
-            logger.bind(role="coordinator").error("the process of {} {}", _few(names), how)
+            logger.bind(role="coordinator").error("the process of {} {}", few(names), how)
         self.reported.update(news)
         self.loop.perform(self.core.launching(alive, exited, now))
-
-
-def _few(names: Sequence[str], shown: int = 5) -> str:
-    return ", ".join(names) if len(names) <= shown else f"{', '.join(names[:shown])}, … (+{len(names) - shown})"

@@ -38,6 +38,7 @@ class BackgroundRead:
         self._thread: threading.Thread | None = None
         self._started_at = 0.0
         self._finished: Outcome | None = None  # not yet collected
+        self._said_overdue = False  # the running read's overdue outcome was handed out
 
     @property
     def running(self) -> bool:
@@ -53,6 +54,7 @@ class BackgroundRead:
         if self.running:
             return False
         self._started_at = self.clock()
+        self._said_overdue = False
 
         def run() -> None:
             try:
@@ -72,6 +74,18 @@ class BackgroundRead:
         """The outcome of the read that finished since the last call, if any."""
         with self._lock:
             done, self._finished = self._finished, None
+        return done
+
+    def poll(self, due: bool, read: Callable[[], bool], wait_s: float = 0.0) -> Outcome | None:
+        """Start `read` when `due` (and none is running); then the outcome of a read that has
+        finished, or, once per read, a failure for one still running past its budget; None when
+        there is nothing new (`wait_s`: wait that long for it, for tests and start-up)."""
+        if due:
+            self.start(read)
+        done = self.wait(wait_s) if wait_s > 0 else self.collect()
+        if done is None and self.overdue and not self._said_overdue:
+            self._said_overdue = True
+            return Outcome(error=CalendarError(f"{self.name}: no complete answer after {self.budget_s:g}s"))
         return done
 
     def wait(self, timeout_s: float) -> Outcome | None:

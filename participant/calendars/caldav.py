@@ -222,17 +222,12 @@ class CalDavReader:
         """Collect a finished background read, and start one when the calendars are older
         than `poll_s` (never on the caller's thread; `wait_s`: wait that long for it, for tests
         and start-up)."""
-        reads = self.reads
-        stale = self._fetched_at is None or self.clock() - self._fetched_at >= self.spec.poll_s
-        if stale and not reads.running:
+        due = (self._fetched_at is None or self.clock() - self._fetched_at >= self.spec.poll_s) \
+            and not self.reads.running
+        if due:
             self._fetched_at = self.clock()  # tried again a poll later, whatever this read gives
-            reads.start(self._read_again)
-        done = reads.wait(wait_s) if wait_s > 0 else reads.collect()
+        done = self.reads.poll(due, self._read_again, wait_s)
         if done is None:
-            if reads.overdue and self.failures == 0:
-                self.failures = 1
-                logger.warning("calendar read of {} still running after {:g}s; counting {}", self.spec.url,
-                               reads.budget_s, self._meaning())
             return
         if done.error is not None:
             self.failures += 1

@@ -111,16 +111,11 @@ class FeedReader:
     def poll(self, wait_s: float = 0.0) -> None:
         """Collect a finished background fetch, and start one when the feed is older than
         `poll_s` (never on the caller's thread; `wait_s`: wait that long for it)."""
-        reads = self.reads
-        if (self._fetched_at is None or self.clock() - self._fetched_at >= self.poll_s) and not reads.running:
+        due = (self._fetched_at is None or self.clock() - self._fetched_at >= self.poll_s) and not self.reads.running
+        if due:
             self._fetched_at = self.clock()  # tried again a poll later, whatever this fetch gives
-            reads.start(self.fetch)
-        done = reads.wait(wait_s) if wait_s > 0 else reads.collect()
+        done = self.reads.poll(due, self.fetch, wait_s)
         if done is None:
-            if reads.overdue and not self._failed:
-                self._failed = True
-                logger.warning("calendar feed {}: no complete answer after {:g}s; counting all of it as busy",
-                               _public(self.url), reads.budget_s)
             return
         if done.error is not None:
             if not self._failed:

@@ -88,25 +88,37 @@ def _parse(path: Path, stamp: int) -> icalendar.Calendar:
     return tame(cal, str(path))
 
 
+def _frequencies(ev: Any) -> list[str]:
+    """The FREQ of each of the event's RRULEs that can be read (a broken one: the expansion
+    skips its series)."""
+    rules = ev.get("RRULE")
+    found = []
+    for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+        try:
+            found.append(str((rule.get("FREQ") or [""])[0]).upper())
+        except Exception:
+            continue
+    return found
+
+
 def tame(cal: icalendar.Calendar, where: str) -> icalendar.Calendar:
     """Anyone who can put an invitation in a calendar can plant an event that repeats every
     second: a series repeating more often than hourly (the scenario's own limit) counts as its
-    first instance only, said once. Done where a calendar is parsed, before any expansion."""
+    first instance only, said once. Done where a calendar is parsed, before any expansion; the
+    slice its expansions take is worked out here too, once, not at every question."""
     clipped = []
+    per_day = 0.0
     for ev in cal.walk("VEVENT"):
-        rules = ev.get("RRULE")
-        for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
-            try:
-                freq = str((rule.get("FREQ") or [""])[0]).upper()
-            except Exception:  # a broken RRULE: the expansion skips its series
-                continue
-            if freq in TOO_OFTEN:
-                clipped.append(str(ev.get("UID", "?"))[:80])
-                del ev["RRULE"]
-                break
+        freqs = _frequencies(ev)
+        if any(f in TOO_OFTEN for f in freqs):
+            clipped.append(str(ev.get("UID", "?"))[:80])
+            del ev["RRULE"]
+            continue
+        per_day += sum(PER_DAY.get(f, 0.0) for f in freqs)
     if clipped:
         logger.warning("{}: {} series repeat more often than hourly; each counts as its first instance only ({})",
                        where, len(clipped), ", ".join(clipped[:3]))
+    setattr(cal, "_slotwise_slice", _slice_for(per_day))  # noqa: B010 - not an attribute icalendar declares
     return cal
 
 
@@ -159,17 +171,17 @@ PER_DAY = {"HOURLY": 24.0, "DAILY": 1.0, "WEEKLY": 1 / 7}  # occurrences a serie
 
 
 def _slice(cal: icalendar.Calendar) -> timedelta:
-    """How much of a window to expand at once: a month, or less when the calendar's series
-    would put more than SLICE_OCCURRENCES in one (a thousand hourly series: a few hours), so no
-    single slice can outlast the budget by much."""
-    per_day = 0.0
-    for ev in cal.walk("VEVENT"):
-        rules = ev.get("RRULE")
-        for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
-            try:
-                per_day += PER_DAY.get(str((rule.get("FREQ") or [""])[0]).upper(), 0.0)
-            except Exception:  # a broken RRULE: the expansion skips its series
-                continue
+    """How much of a window to expand at once (worked out by `tame`, or now for a calendar that
+    did not pass through it)."""
+    known = getattr(cal, "_slotwise_slice", None)
+    if isinstance(known, timedelta):
+        return known
+    return _slice_for(sum(PER_DAY.get(f, 0.0) for ev in cal.walk("VEVENT") for f in _frequencies(ev)))
+
+
+def _slice_for(per_day: float) -> timedelta:
+    """A month, or less when the calendar's series would put more than SLICE_OCCURRENCES in one
+    (a thousand hourly series: a few hours), so no single slice can outlast the budget by much."""
     if per_day <= 0:
         return EXPAND_SLICE
     return max(timedelta(hours=1), min(EXPAND_SLICE, timedelta(days=SLICE_OCCURRENCES / per_day)))
