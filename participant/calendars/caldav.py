@@ -21,6 +21,7 @@ the calendar is left out and a warning logged).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -42,7 +43,36 @@ if TYPE_CHECKING:
 
     from slotwise.shared.scenario import CalDavSpec
 
+WHOLE_READ_AFTER = 500  # changed events past which one read of everything is cheaper than a GET each
 TIMEOUT_S = 10.0  # per HTTP request: a hung server must not hang an agent
+MAX_ANSWER_BYTES = MAX_ICS_BYTES + (8 << 20)  # one answer, decoded: the events and their XML around them
+_CHUNK = 64 << 10
+
+
+def bound_answers(session: Any, url: str, limit: int = MAX_ANSWER_BYTES) -> None:
+    """Make every answer `session` reads stop at `limit` decoded bytes, counted as they arrive.
+
+    A server may compress its answer: 1 MB of gzip can decode to a GiB, so a bound on the
+    bytes received, or one checked after the answer is whole, comes too late. The library
+    reads answers whole, so the session's request is wrapped to stream and count instead."""
+    send = session.request
+
+    def request(*args: Any, **kwargs: Any) -> Any:
+        kwargs["stream"] = True
+        response = send(*args, **kwargs)
+        body = bytearray()
+        try:
+            for chunk in response.iter_content(_CHUNK):
+                body += chunk
+                if len(body) > limit:
+                    raise CalendarError(f"{url}: an answer of more than {limit:,} bytes; not read")
+        finally:
+            response.close()
+        response._content = bytes(body)
+        response._content_consumed = True
+        return response
+
+    session.request = request
 
 
 def password_of(spec: CalDavSpec) -> str | None:
@@ -75,6 +105,15 @@ def _explain(spec: CalDavSpec, exc: Exception) -> CalendarError:
     return CalendarError(f"{spec.url}: {name}: {str(exc)[:200]}")
 
 
+@dataclass(frozen=True)
+class _Held:
+    """One event as last read: its text's digest, to tell a change, and what it parsed to."""
+
+    digest: bytes
+    size: int
+    components: list[Any]
+
+
 @dataclass
 class CalDavReader:
     """One person's CalDAV calendars, refreshed at most every `poll_s` seconds."""
@@ -85,7 +124,10 @@ class CalDavReader:
     _calendars: list[Any] = field(default_factory=list)
     _combined: icalendar.Calendar | None = None
     _fetched_at: float | None = None
-    _fingerprint: int | None = None  # of the events as last read, to tell a change
+    version: int = 0  # counts reads that found something changed
+    parsed: int = 0  # events parsed so far: a refresh parses only what changed
+    _held: dict[int, dict[str, _Held]] = field(default_factory=dict)  # per calendar, per event address
+    _anchors: dict[int, str] = field(default_factory=dict)  # per calendar: changes are asked since
     _tokens: tuple[str | None, ...] | None = None  # the calendars' sync tokens at the last read
     _periods: dict[tuple[datetime, datetime], list[Interval]] = field(default_factory=dict)  # read: freebusy
     failures: int = 0
@@ -100,6 +142,7 @@ class CalDavReader:
         try:
             self._client = caldav_lib.DAVClient(self.spec.url, username=self.spec.username,
                                                 password=password_of(self.spec), timeout=TIMEOUT_S)
+            bound_answers(self._client.session, self.spec.url)
             self._calendars = self._discover(caldav_lib)
         except CalendarError:
             raise
@@ -161,10 +204,10 @@ class CalDavReader:
         return tuple(tokens)
 
     def refresh(self) -> None:
-        """Fetch every event (masters with their overrides) into one calendar to expand, unless
-        every calendar's sync token says nothing changed since the last read."""
-        import icalendar  # 77 ms: only agents with a CalDAV account pay for it
-
+        """Bring the events up to date: nothing is read when every calendar's sync token is
+        unchanged; a calendar that changed is asked for its changes since the last read (RFC
+        6578 sync-collection) and only those are fetched and parsed; a server that cannot say
+        (or says too much changed) is read whole, and only events whose text is new are parsed."""
         try:
             tokens = self._sync_tokens()
         except Exception as exc:
@@ -175,42 +218,131 @@ class CalDavReader:
             return
         if self.spec.read == "freebusy":  # nothing to fetch: periods are asked per window
             self._periods.clear()
+            if tokens != self._tokens or None in tokens:
+                self.version += 1
             self._tokens, self._fetched_at = tokens, self.clock()
-            self._fingerprint = hash((tokens, self.clock())) if None in tokens else hash(tokens)
             return
-
-        combined = icalendar.Calendar()
-        size = count = 0
-        raw: list[str] = []
+        before = self._tokens if self._tokens is not None else (None,) * len(tokens)
+        changed = False
         try:
-            for cal in self._calendars:
-                for obj in cal.events():
-                    data = obj.data
-                    size += len(data)
-                    count += 1
-                    if size > MAX_ICS_BYTES or count > MAX_EVENTS:
-                        raise CalendarError(f"{self.spec.url}: more than {MAX_ICS_BYTES:,} bytes or "
-                                            f"{MAX_EVENTS:,} events; not read")
-                    raw.append(data)
-                    parsed = icalendar.Calendar.from_ical(data)
-                    for component in parsed.subcomponents:
-                        if str(component.get("UID", "")).endswith(WRITTEN_UID_SUFFIX):
-                            continue  # a meeting slotwise wrote: the agent holds it already
-                        combined.add_component(component)
+            for index, cal in enumerate(self._calendars):
+                held = self._held.setdefault(index, {})
+                if tokens[index] is not None and tokens[index] == before[index]:
+                    continue
+                if not self._read_changes(cal, index, held):
+                    self._anchor(cal, index)  # before the read: a change between comes again
+                    self._read_whole(cal, held)
+                changed = True
+                self._check_size()
         except CalendarError:
+            self._forget()  # read whole next time: what is held may be half of an answer
             raise
         except Exception as exc:
+            self._forget()
             raise _explain(self.spec, exc) from None
-        self._combined = tame(combined, self.spec.url)
+        if changed or self._combined is None:
+            self._combined = tame(self._combine(), self.spec.url)
+            self.version += 1
         self._fetched_at = self.clock()
-        self._fingerprint = hash(tuple(sorted(raw)))
         self._tokens = tokens
+
+    def _forget(self) -> None:
+        self._held.clear()
+        self._anchors.clear()
+
+    def _anchor(self, cal: Any, index: int) -> None:
+        """The token later changes are asked from (RFC 6578 sync-collection), or none for a
+        server without it. A listing of addresses only: the server's own token, which some
+        servers accept back only when they handed it out this way."""
+        self._anchors.pop(index, None)
+        try:
+            listing = cal.get_objects_by_sync_token(sync_token=None, load_objects=False,
+                                                    disable_fallback=True)
+        except Exception:  # no sync-collection: every change is a whole read
+            return
+        if listing.sync_token and not listing.truncated:
+            self._anchors[index] = str(listing.sync_token)
+
+    def _read_changes(self, cal: Any, index: int, held: dict[str, _Held]) -> bool:
+        """Apply what changed in `cal` since its anchor; False when there is none, the server
+        cannot say, or so much changed that reading it whole is cheaper."""
+        since = self._anchors.get(index)
+        if since is None:
+            return False
+        try:
+            changes = cal.get_objects_by_sync_token(sync_token=since, load_objects=False,
+                                                    disable_fallback=True)
+        except Exception:  # a token the server no longer knows
+            return False
+        if changes.truncated or len(changes.objects) > WHOLE_READ_AFTER or not changes.sync_token:
+            return False
+        gone = {str(url) for url in changes.deleted_urls}
+        for obj in changes.objects:
+            url = str(obj.url.canonical())
+            if url in gone:
+                held.pop(url, None)
+                continue
+            try:
+                obj.load()
+            except Exception as exc:
+                if "NotFound" in type(exc).__name__:  # removed since it was listed
+                    held.pop(url, None)
+                    continue
+                raise
+            held[url] = self._parsed(obj.data, held.get(url))
+        self._anchors[index] = str(changes.sync_token)
+        return True
+
+    def _read_whole(self, cal: Any, held: dict[str, _Held]) -> None:
+        """Every event of `cal` (masters with their overrides), parsing only text not held."""
+        fresh: dict[str, _Held] = {}
+        size = 0
+        for obj in cal.events():
+            data = obj.data
+            size += len(data)
+            if size > MAX_ICS_BYTES or len(fresh) >= MAX_EVENTS:
+                raise CalendarError(f"{self.spec.url}: more than {MAX_ICS_BYTES:,} bytes or "
+                                    f"{MAX_EVENTS:,} events; not read")
+            url = str(obj.url.canonical()) if getattr(obj, "url", None) is not None else f"#{len(fresh)}"
+            fresh[url] = self._parsed(data, held.get(url))
+        held.clear()
+        held.update(fresh)
+
+    def _parsed(self, data: str, known: _Held | None) -> _Held:
+        """One event's components, parsed again only when its text changed."""
+        import icalendar  # 77 ms: only agents with a CalDAV account pay for it
+
+        digest = hashlib.blake2b(data.encode(), digest_size=16).digest()
+        if known is not None and known.digest == digest:
+            return known
+        self.parsed += 1
+        components = [c for c in icalendar.Calendar.from_ical(data).subcomponents
+                      # a meeting slotwise wrote: the agent holds it already
+                      if not str(c.get("UID", "")).endswith(WRITTEN_UID_SUFFIX)]
+        return _Held(digest, len(data), components)
+
+    def _check_size(self) -> None:
+        events = sum(len(h) for h in self._held.values())
+        size = sum(e.size for h in self._held.values() for e in h.values())
+        if size > MAX_ICS_BYTES or events > MAX_EVENTS:
+            raise CalendarError(f"{self.spec.url}: more than {MAX_ICS_BYTES:,} bytes or "
+                                f"{MAX_EVENTS:,} events; not read")
+
+    def _combine(self) -> icalendar.Calendar:
+        import icalendar  # as above
+
+        combined = icalendar.Calendar()
+        for index in sorted(self._held):
+            for url in sorted(self._held[index]):
+                for component in self._held[index][url].components:
+                    combined.add_component(component)
+        return combined
 
     def _read_again(self) -> bool:
         """A refresh, on the background thread: True if anything changed."""
-        before = self._fingerprint
+        before = self.version
         self.refresh()
-        return before is not None and self._fingerprint != before
+        return self.version != before
 
     @property
     def reads(self) -> BackgroundRead:

@@ -364,3 +364,35 @@ def test_a_calendar_seen_only_as_free_busy_gives_the_same_busy_time(server: Radi
     assert sorted(reader.busy(window, zone), key=key) == sorted(busy_from_ics(sample, window, zone), key=key)
     with pytest.raises(ValueError, match="read: freebusy cannot tell"):
         spec(server, "carol", read="freebusy", write=True)
+
+
+def test_a_refresh_fetches_and_parses_only_the_events_that_changed(server: Radicale) -> None:
+    # RFC 6578: after the first read, a changed calendar is asked what changed since its sync
+    # token, and only that is fetched and parsed; the busy time is what a fresh read gives.
+    cal = server.calendar("carol", "many")
+    day = datetime(2024, 7, 22, 8, tzinfo=UTC)
+    for n in range(60):
+        start = day + timedelta(hours=n)
+        cal.save_event(_busy_event(f"e{n}", start.isoformat(), (start + timedelta(minutes=30)).isoformat()))
+    reader = CalDavReader(spec(server, "carol", calendars=["many"])).open()
+    assert reader.parsed == 60
+    window = Interval(day, day + timedelta(days=5))
+    assert len(reader.busy(window, UTC)) == 60
+    cal.save_event(_busy_event("new", "2024-07-26T13:10:00+00:00", "2024-07-26T13:20:00+00:00"))
+    cal.event_by_uid("e1").delete()
+    moved = cal.event_by_uid("e2")
+    moved.data = _busy_event("e2", "2024-07-25T07:00:00+00:00", "2024-07-25T07:15:00+00:00")
+    moved.save()
+    before, version = reader.parsed, reader.version
+    whole: list[object] = []
+    read_whole = reader._read_whole
+    reader._read_whole = lambda *a: (whole.append(a), read_whole(*a))  # type: ignore[method-assign]
+    reader.refresh()
+    assert reader.version == version + 1 and not whole  # the changes asked for, not everything
+    assert reader.parsed - before == 2  # the new event and the moved one; nothing else again
+    key = lambda i: (i.start, i.end)  # noqa: E731
+    fresh = CalDavReader(spec(server, "carol", calendars=["many"])).open()
+    assert sorted(reader.busy(window, UTC), key=key) == sorted(fresh.busy(window, UTC), key=key)
+    assert len(fresh.busy(window, UTC)) == 60
+    reader.refresh()
+    assert reader.parsed - before == 2 and reader.version == version + 1  # unchanged: nothing read

@@ -153,3 +153,52 @@ def test_credentials_never_follow_a_redirect_to_another_origin(monkeypatch: Any)
             s.server_close()
     assert any(name == "other" for name, _ in seen)  # it was sent on
     assert all(auth is None for name, auth in seen if name == "other")  # without the password
+
+
+def test_a_compressed_answer_that_expands_without_bound_is_refused_while_it_is_read() -> None:
+    # 256 KiB of gzip that decodes to 256 MiB, for every request: refused at the bound on
+    # decoded bytes, with memory a small multiple of the bound, not of what it would expand to.
+    import tracemalloc
+    import zlib
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import pytest
+
+    from slotwise.participant.calendars.caldav import MAX_ANSWER_BYTES
+    from slotwise.shared.errors import CalendarError
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip wrapper
+    block = bytes(1 << 20)
+    bomb = b"".join(packer.compress(block) for _ in range(256)) + packer.flush()
+    assert len(bomb) < 1 << 20
+
+    class _Bomb(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            self.send_response(207)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(bomb)))
+            self.end_headers()
+            try:
+                self.wfile.write(bomb)
+            except OSError:
+                pass  # the client stopped reading: as it should
+
+        do_GET = do_PROPFIND = do_REPORT = _any
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Bomb)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    spec = CalDavSpec(url=f"http://127.0.0.1:{server.server_address[1]}/dav/")
+    tracemalloc.start()
+    try:
+        with pytest.raises(CalendarError, match="an answer of more than"):
+            CalDavReader(spec).open()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        server.shutdown()
+        server.server_close()
+    assert peak < 4 * MAX_ANSWER_BYTES < 256 << 20
