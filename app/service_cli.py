@@ -52,7 +52,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from slotwise.coordinator.itip import ItipWriter
 
         itip = ItipWriter(args.ics_out)
-    service = LiveService(scenario, plan, requested, args.admin, SqliteStore(args.store), keys=keys,
+    service = LiveService(scenario, plan, requested, args.admin, SqliteStore(args.store, scenario.name), keys=keys,
                           allow_past=args.allow_past, itip=itip)
     try:
         endpoints, admin_at = service.bind()

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from loguru import Logger
 
 MAX_MEETINGS = 200_000  # occurrences one service holds; beyond, adds are refused ("busy")
+NAMED_LEFT_OUT = 3  # stored requests that no longer compile named one by one per slice; the rest counted
 RESTORE_SLICE = 500  # stored requests compiled at once on restart, as requests were
 
 Perform = Callable[[list[Action]], None]
@@ -126,21 +127,24 @@ class AdminDesk:
 
     def _restore(self) -> tuple[list[MeetingSpec], list[tuple[MeetingSpec, dict[str, str | None]]]]:
         requests = self.store.requests()
+        left_out: list[str] = []
         for i in range(0, len(requests), RESTORE_SLICE):
             chunk = requests[i:i + RESTORE_SLICE]
             try:
                 _, specs = self._compile([body for _, body in chunk], str(self.store), bounded=False)
             except ScenarioError:
                 specs = tuple(_compile_each(lambda body: self._compile([body], str(self.store), bounded=False)[1],
-                                            chunk, self.log))
+                                            chunk, left_out, self.log))
             self._remember(specs)
+        if len(left_out) > NAMED_LEFT_OUT:
+            self.log.error("{} more stored requests left out, for reasons like those above ({} of {} restored)",
+                           len(left_out) - NAMED_LEFT_OUT, len(requests) - len(left_out), len(requests))
         pending: list[MeetingSpec] = []
         moves: list[tuple[MeetingSpec, dict[str, str | None]]] = []
         rows = self.store.meetings()
         for row in rows:
             spec = self._specs.get(MeetingId(row.id))
-            if spec is None:
-                self.log.warning("stored meeting {} no longer compiles from its request; left out", row.id)
+            if spec is None:  # its request was left out, and said so above
                 continue
             if row.status == "pending":
                 pending.append(spec)
@@ -494,15 +498,18 @@ def _problem(i: int, message: str) -> Problem:
 
 
 def _compile_each(compile_one: Callable[[Any], Sequence[MeetingSpec]], chunk: Sequence[tuple[str, Any]],
-                  log: Logger) -> list[MeetingSpec]:
+                  left_out: list[str], log: Logger) -> list[MeetingSpec]:
     """A stored request that no longer compiles (a limit this version enforces at the door,
     say) must not stop the service from starting: each is compiled alone, and one that fails is
-    left out, said once with its reason, and kept in the store as it was."""
+    left out (added to `left_out`) and kept in the store as it was. The first few are named
+    with their reasons; the caller counts the rest in one line."""
     kept: list[MeetingSpec] = []
     for request_id, body in chunk:
         try:
             kept += compile_one(body)
         except ScenarioError as exc:
-            log.error("stored request {} is left out, it no longer compiles: {}", request_id,
-                      "; ".join(f"{p.path}: {p.message}" for p in exc.problems)[:1000])
+            left_out.append(request_id)
+            if len(left_out) <= NAMED_LEFT_OUT:
+                log.error("stored request {} is left out, it no longer compiles: {}", request_id,
+                          "; ".join(p.message for p in exc.problems[:3])[:500])
     return kept

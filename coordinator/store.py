@@ -67,8 +67,11 @@ def canonical(value: Any) -> str:
 
 
 class SqliteStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, scenario: str | None = None) -> None:
+        """`scenario`: the name of the scenario the service runs, recorded at the first start
+        and required at every later one (a store holds one scenario's meetings; another's
+        would fail one by one)."""
+        self.path, self.scenario = path, scenario
         self._lock = _hold(path)  # one service per store, for this process's life
         try:
             self._db = sqlite3.connect(path, isolation_level=None)  # transactions are explicit
@@ -108,6 +111,12 @@ class SqliteStore:
             if row is not None and int(row[0]) != SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: store schema {row[0]}; this version reads {SCHEMA_VERSION}")
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            if self.scenario is not None:
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('scenario', ?)", (self.scenario,))
+                (owner,) = self._db.execute("SELECT value FROM meta WHERE key = 'scenario'").fetchone()
+                if owner != self.scenario:
+                    raise StoreError(f"{self.path}: holds the meetings of scenario {owner!r}, not "
+                                     f"{self.scenario!r}; give this scenario a store of its own")
             self._db.execute("""CREATE TABLE IF NOT EXISTS requests (
                 series TEXT PRIMARY KEY, body TEXT NOT NULL, seq INTEGER NOT NULL)""")
             self._db.execute("""CREATE TABLE IF NOT EXISTS meetings (

@@ -394,3 +394,18 @@ def test_a_second_service_on_the_same_store_exits_2_naming_the_first(service: Se
         f"serve: {service.store}: in use by another slotwise serve (pid {service.proc.pid}); one service per store"]
     with service.client() as c:
         assert c.status()["participants"]["expected"] == len(PEOPLE)  # the first is untouched
+
+
+def test_a_store_of_another_scenario_is_refused_in_one_line(tmp_path: Path) -> None:
+    # A store holds one scenario's meetings: started with another scenario, `serve` would find
+    # every stored request naming people it does not have. It says so once, and exits 2.
+    from slotwise.coordinator.store import SqliteStore
+
+    store = tmp_path / "state.db"
+    SqliteStore(store, "team-a").close()
+    path = scenario_file(tmp_path)  # named "live"
+    done = run_cli("serve", str(path), "--bind", f"ipc://{tmp_path}/ag", "--admin", f"ipc://{tmp_path}/adm",
+                   "--store", str(store), timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"serve: {store}: holds the meetings of scenario 'team-a', not 'live'; give this scenario a store of its own"]

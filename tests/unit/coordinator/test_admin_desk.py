@@ -543,3 +543,20 @@ def test_any_admin_request_is_answered_never_raised(requests: list[dict[str, Any
         assert reply is None or reply["ok"] is True or reply["kind"] in {"invalid", "unknown", "conflict", "refused", "busy"}
     d.settle()
     assert d.desk.status(d.net.now)["meetings"]["pending"] == 0
+
+
+def test_many_stored_requests_that_no_longer_compile_are_said_in_a_few_lines() -> None:
+    # 1,000 stored requests naming people this scenario does not have: three are named, the
+    # rest counted, and the service starts with the ones that compile.
+    store = MemoryStore()
+    bad = [(f"m{i}", meeting(f"m{i}", "ana", "zed")) for i in range(1000)]
+    store.add([*bad, ("good", meeting("good", "ana", "bo"))], [(i, i) for i, _ in bad] + [("good", "good")])
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="WARNING")
+    try:
+        d = Desk(store=store)
+    finally:
+        logger.remove(sink)
+    assert d.entry("good")["status"] == "scheduled"
+    assert len(lines) == 4, lines
+    assert "997 more stored requests left out" in lines[-1] and "(1 of 1001 restored)" in lines[-1]

@@ -105,3 +105,10 @@ def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StoreError, match="written by a newer slotwise"):
         SqliteStore(tmp_path / "s.db")
+
+
+def test_a_store_remembers_its_scenario_and_refuses_another(tmp_path: Path) -> None:
+    SqliteStore(tmp_path / "s.db", "team-a").close()
+    SqliteStore(tmp_path / "s.db", "team-a").close()  # the same scenario again: fine
+    with pytest.raises(StoreError, match="holds the meetings of scenario 'team-a', not 'team-b'"):
+        SqliteStore(tmp_path / "s.db", "team-b")
