@@ -35,7 +35,7 @@ from slotwise.participant.arguments import add_participant_arguments  # stdlib o
 from slotwise.shared.endpoints import DEFAULT_BIND  # stdlib only: cheap at start-up
 from slotwise.shared.errors import AdminError, CoreError, InputError, ScenarioError
 from slotwise.shared.limits import fit_participants
-from slotwise.shared.logsetup import configure
+from slotwise.shared.logsetup import configure, escape
 from slotwise.shared.paths import output_dir, output_file  # stdlib only: cheap at start-up
 
 if TYPE_CHECKING:  # the commands import what they use, so `slotwise participant` starts light
@@ -447,10 +447,10 @@ def main(argv: list[str] | None = None) -> int:
         _consoles()[1].print(exc.render(), markup=False, highlight=False)
         return EXIT_BAD_INPUT
     except InputError as exc:
-        _consoles()[1].print(f"{args.command}: {exc}", markup=False, highlight=False)
+        _consoles()[1].print(f"{args.command}: {escape(str(exc))}", markup=False, highlight=False)
         return EXIT_BAD_INPUT
     except AdminError as exc:
-        _consoles()[1].print(f"{args.command}: {exc}", markup=False, highlight=False)
+        _consoles()[1].print(f"{args.command}: {escape(str(exc))}", markup=False, highlight=False)
         return EXIT_BAD_INPUT if exc.kind in AdminError.REFUSALS else EXIT_FAILURE
     except SystemExit as exc:
         return int(exc.code or 0)
@@ -458,10 +458,10 @@ def main(argv: list[str] | None = None) -> int:
         _consoles()[1].print("interrupted")
         return EXIT_FAILURE
     except CoreError as exc:
-        _consoles()[1].print(f"stopped: {exc}", markup=False, highlight=False)
+        _consoles()[1].print(f"stopped: {escape(str(exc))}", markup=False, highlight=False)
         return EXIT_FAILURE
     except OSError as exc:
-        _consoles()[1].print(f"{args.command}: {exc}", markup=False, highlight=False)
+        _consoles()[1].print(f"{args.command}: {escape(str(exc))}", markup=False, highlight=False)
         return EXIT_FAILURE
     except Exception:
         logger.exception("slotwise failed")

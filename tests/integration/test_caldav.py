@@ -92,6 +92,41 @@ def test_an_agent_with_a_wrong_password_exits_2_saying_why(server: Radicale, tmp
     assert "Traceback" not in done.stderr
 
 
+def test_a_servers_error_text_cannot_forge_a_log_line(tmp_path: Path) -> None:
+    # Whatever a server answers reaches the log as one line of ours: its line breaks are
+    # written as escapes, so its text cannot pass for a line the agent or coordinator wrote.
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    forged = b"oops\r\n12:00:00.000 INFO    coordinator: meeting placed\r\n"
+
+    class _Hostile(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(forged)))
+            self.end_headers()
+            self.wfile.write(forged)
+
+        do_GET = do_PROPFIND = do_REPORT = _any
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    hostile = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    threading.Thread(target=hostile.serve_forever, daemon=True).start()
+    availability = tmp_path / "alice.yaml"
+    availability.write_text(yaml.safe_dump({"caldav": {"url": f"http://127.0.0.1:{hostile.server_address[1]}/"}}))
+    try:
+        done = run_cli("participant", "--connect", f"ipc://{tmp_path}/nobody", "--name", "alice",
+                       "--availability", str(availability), timeout=60)
+    finally:
+        hostile.shutdown()
+        hostile.server_close()
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "oops\\n12:00:00.000 INFO" in line and "calendar:" in line
+
+
 def test_in_an_agent_host_one_wrong_password_stops_that_agent_alone(server: Radicale, tmp_path: Path) -> None:
     (tmp_path / "pw").write_text("wrong")
     scenario = tmp_path / "host.yaml"

@@ -202,3 +202,111 @@ def test_a_compressed_answer_that_expands_without_bound_is_refused_while_it_is_r
         server.shutdown()
         server.server_close()
     assert peak < 4 * MAX_ANSWER_BYTES < 256 << 20
+
+
+_PROPS = """<?xml version="1.0" encoding="utf-8"?>
+<multistatus xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+ <response><href>/cal/</href><propstat><prop>
+  <current-user-principal><href>/cal/</href></current-user-principal>
+  <C:calendar-home-set><href>/cal/</href></C:calendar-home-set>
+  <resourcetype><collection/><C:calendar/></resourcetype>
+  <displayname>work</displayname>
+  <sync-token>http://example.org/sync/1</sync-token>
+ </prop><status>HTTP/1.1 200 OK</status></propstat></response>
+</multistatus>
+"""
+
+
+def _report(*calendars: str) -> str:
+    from xml.sax.saxutils import escape
+
+    answers = "".join(
+        f"<response><href>/cal/e{n}.ics</href><propstat><prop><getetag>\"{n}\"</getetag>"
+        f"<C:calendar-data>{escape(text)}</C:calendar-data></prop><status>HTTP/1.1 200 OK</status>"
+        "</propstat></response>" for n, text in enumerate(calendars))
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<multistatus xmlns="DAV:" '
+            f'xmlns:C="urn:ietf:params:xml:ns:caldav">{answers}</multistatus>\n')
+
+
+def test_mutated_webdav_answers_give_busy_time_or_a_calendar_error_in_bounded_time() -> None:
+    # Fuzzing the CalDAV reader through real HTTP: a server's PROPFIND and REPORT answers, made
+    # of the real calendar samples, with spans dropped, repeated, cut or garbled, and an entity
+    # bomb. Only CalendarError may come out, each read within a bound.
+    import random
+    import tracemalloc
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from pathlib import Path
+
+    from slotwise.shared.errors import CalendarError
+
+    samples = [p.read_text() for p in sorted((Path(__file__).parents[3] / "data" / "ics").glob("*.ics"))
+               if "BEGIN:VEVENT" in p.read_text()]
+    bodies = {"PROPFIND": _PROPS.encode(), "REPORT": _report(*samples).encode()}
+    clean = dict(bodies)
+
+    class _Server(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = bodies.get(self.command, b"")
+            self.send_response(207)
+            self.send_header("Content-Type", "application/xml; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_PROPFIND = do_REPORT = _any
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Server)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    spec = CalDavSpec(url=f"http://127.0.0.1:{server.server_address[1]}/cal/")
+    window = Interval(datetime(2000, 1, 1, tzinfo=UTC), datetime(2032, 1, 1, tzinfo=UTC))
+
+    def read() -> str:
+        began = time.monotonic()
+        try:
+            reader = CalDavReader(spec).open()
+            found.append(len(reader.busy(window, UTC)))
+            outcome = "read"
+        except CalendarError:
+            outcome = "refused"
+        assert time.monotonic() - began < 5.0, bodies
+        return outcome
+
+    rng = random.Random(7)
+    outcomes = {"read": 0, "refused": 0}
+    found: list[int] = []
+    try:
+        assert read() == "read" and found[0] > 10  # unmutated, the answers are a calendar
+        for _ in range(150):
+            method = rng.choice(["PROPFIND", "REPORT"])
+            body = bytearray(clean[method])
+            for _ in range(rng.randint(1, 4)):
+                i = rng.randrange(len(body))
+                j = min(len(body), i + rng.randint(1, 200))
+                how = rng.randrange(4)
+                if how == 0:
+                    del body[i:j]
+                elif how == 1:
+                    body[i:i] = body[i:j] * rng.randint(1, 20)
+                elif how == 2:
+                    body[i:j] = bytes(rng.randrange(256) for _ in range(j - i))
+                else:
+                    body[i:i] = rng.choice([b"<", b"</multistatus>", b"&", b"]]>", b"<response>", b"\x00"])
+            bodies[method] = bytes(body)
+            outcomes[read()] += 1
+            bodies.update(clean)
+        # An entity bomb (a billion laughs) in the REPORT: never expanded.
+        laughs = "".join(f'<!ENTITY l{n} "{f"&l{n - 1};" * 10 if n else "lol"}">' for n in range(10))
+        bodies["REPORT"] = clean["REPORT"].replace(b"<multistatus", f"<!DOCTYPE m [{laughs}]><multistatus".encode(), 1) \
+            .replace(b"<displayname>", b"<displayname>&l9;", 1).replace(b"BEGIN:VEVENT", b"BEGIN:VEVENT\r\nX-L:&l9;", 1)
+        tracemalloc.start()
+        read()
+        assert tracemalloc.get_traced_memory()[1] < 64 << 20
+    finally:
+        tracemalloc.stop()
+        server.shutdown()
+        server.server_close()
+    assert outcomes["read"] > 0 and outcomes["refused"] > 0, outcomes
