@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from loguru import logger
 
@@ -26,6 +26,7 @@ from slotwise.shared.slots import FreeTime, Interval
 from slotwise.shared.wire import admin
 from slotwise.shared.wire.messages import MeetingCancelled, MeetingScheduled
 from tests.helpers import DAY, at, make_scenario
+from tests.strategies import PEOPLE, meeting_requests
 from tests.unit.fakenet import FakeNetwork
 
 CLIENT = b"client-1"
@@ -560,3 +561,37 @@ def test_many_stored_requests_that_no_longer_compile_are_said_in_a_few_lines() -
     assert d.entry("good")["status"] == "scheduled"
     assert len(lines) == 4, lines
     assert "997 more stored requests left out" in lines[-1] and "(1 of 1001 restored)" in lines[-1]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(requests=st.lists(meeting_requests, min_size=1, max_size=4), absent=st.sets(st.sampled_from(PEOPLE), max_size=2))
+def test_whatever_an_add_accepts_is_negotiated_and_survives_a_restart(requests: list[dict[str, Any]],
+                                                                      absent: set[str]) -> None:
+    # `meetings add` either refuses a request with its problems and keeps nothing, or the
+    # service negotiates it to an end (placed, or failed with a reason) and starts again on its
+    # SQLite store with the same meetings: never an exception from the core, the wire or the store.
+    import tempfile
+    from pathlib import Path
+
+    from slotwise.coordinator.store import SqliteStore
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = SqliteStore(Path(folder) / "state.db", "test")
+        d = Desk({p: {} for p in PEOPLE}, store=store)  # type: ignore[arg-type]
+        for name in absent:
+            d.net.kill(AgentId(name))
+        reply = d.ask("add", meetings=requests)
+        assert reply is not None
+        if not reply["ok"]:
+            assert reply["kind"] in ("invalid", "busy") and store.requests() == []
+            store.close()
+            event("refused")
+            return
+        event("accepted")
+        d.settle()
+        entries = {e["id"]: e for e in (d.entry(i) for i in d.desk.known())}
+        assert entries and all(e["status"] == "scheduled" or e["reason"] for e in entries.values())
+        store.close()
+        again = Desk({p: {} for p in PEOPLE}, store=SqliteStore(Path(folder) / "state.db", "test"))  # type: ignore[arg-type]
+        assert {i: again.entry(i)["status"] for i in again.desk.known()} == {i: e["status"] for i, e in entries.items()}
+        again.store.close()

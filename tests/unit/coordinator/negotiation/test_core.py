@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from slotwise.coordinator.negotiation import Joined, Lost, Negotiation
@@ -34,9 +34,9 @@ from slotwise.shared.wire.messages import (
     Ready,
     Release,
 )
-from tests.helpers import REPO, at, make_scenario, random_scenario
+from tests.helpers import REPO, at, make_scenario, random_scenario, scenario_dict, write_scenario
 from tests.mutations import agent_bodies, agent_encoder, feed, mutated, real_frames
-from tests.strategies import agent_messages, names
+from tests.strategies import PEOPLE, agent_messages, meeting_requests, names
 from tests.unit.fakenet import FakeNetwork, envelope, t
 
 PAIR = make_scenario({"a": {}, "b": {}}, [{"id": "m", "duration_minutes": 30, "invitees": ["a", "b"]}])
@@ -528,3 +528,33 @@ def test_a_silent_host_loses_all_its_agents_at_once_and_they_come_back_together(
     # One of them speaks again over the same connection: both are back.
     core.receive(gate.admit(codecs["a"].encode(Heartbeat()), "host"), timeout + 0.5)
     assert core.lost == ()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(requests=st.lists(meeting_requests, min_size=1, max_size=4),
+       absent=st.sets(st.sampled_from(PEOPLE), max_size=3))
+def test_whatever_validate_accepts_runs_to_an_end_with_a_reason_for_every_meeting_not_placed(
+        requests: list[dict[str, Any]], absent: set[str]) -> None:
+    # The door (`validate`, and so `run`) either refuses a scenario with its problems, or the
+    # core runs it to an end: never an exception from the core or the wire.
+    import tempfile
+    from pathlib import Path
+
+    from slotwise.coordinator.plan import load_plan
+    from slotwise.shared.errors import ScenarioError
+
+    data = scenario_dict({p: {} for p in PEOPLE}, requests, hours=(8, 8 + 24 * 3), slot=30)
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_scenario(Path(folder) / "s.yaml", data)
+        try:
+            scenario, plan = load_plan(path)
+        except ScenarioError as refused:
+            assert refused.problems
+            event("refused")
+            return
+    event("accepted")
+    net = FakeNetwork(scenario, absent={AgentId(a) for a in absent})
+    outcomes = net.run(limit_s=10_000)
+    assert sorted(o.id for o in outcomes) == sorted(m.id for m in plan.meetings)
+    assert all(o.scheduled or o.reason for o in outcomes)
+    assert audit(scenario, plan, outcomes) == []
