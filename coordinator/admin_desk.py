@@ -44,6 +44,7 @@ from slotwise.coordinator.negotiation import (
 from slotwise.coordinator.outcome import MeetingResult
 from slotwise.coordinator.plan import Plan, compile_submission
 from slotwise.coordinator.policies.base import MeetingSpec
+from slotwise.coordinator.retries import Retries
 from slotwise.coordinator.store import Store, canonical
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import Problem, ScenarioError, UsageError
@@ -99,6 +100,7 @@ class AdminDesk:
         self._waiters: list[_Waiter] = []
         self._conflicts: list[ConflictReported] = []
         self._damping = Damping(plan.settings.conflict_quiet_s, plan.settings.conflict_moves_per_day)
+        self.retries = Retries(scenario.policies.retry.attempts)
         self._changed = False  # something was decided, moved or cancelled since waiters were checked
         self._order = 0
         self.requests_served = 0
@@ -149,6 +151,8 @@ class AdminDesk:
             if row.status == "pending":
                 pending.append(spec)
                 continue
+            if row.status == "failed":
+                self.retries.failed(spec.id)
             self.core.restore(spec, row.decision, cancelled=row.status == "cancelled")
             if self.itip is not None and row.status == "scheduled" and row.decision is not None:
                 self.itip.scheduled(row.decision, spec.title)  # unchanged files stay as they are
@@ -194,6 +198,7 @@ class AdminDesk:
 
     def observe(self, action: Action) -> None:
         """Committed to the store before anything is announced (the core announces later)."""
+        self.retries.note(action)
         if isinstance(action, Decided):
             self.store.decide(action.decision)
             self._changed = True
@@ -263,6 +268,10 @@ class AdminDesk:
                 return self._served(self._op_move(client, rid, req, now))
             if op == "list":
                 return self._served(self._op_list(rid, req))
+            if op == "get":
+                return self._served(admin.ok(rid, [self.entry(i) for i in self._resolve_ids(req)]))
+            if op == "retry":
+                return self._served(self._op_retry(client, rid, req, now))
             return self._served(admin.ok(rid, self.status(now)))
         except admin.AdminProtocolError as exc:
             return self._served(admin.error(rid, "invalid", str(exc)))
@@ -378,8 +387,36 @@ class AdminDesk:
     def _negotiate_move(self, spec: MeetingSpec, moved: MeetingSpec, now: float) -> None:
         current = self._decision(spec.id)
         exclude = current.start if current is not None and current.scheduled else None
+        self.retries.moving(spec.id)
         self._perform(self.core.move(self._upcoming(moved, exclude), now))
         self._changed = True
+
+    def _op_retry(self, client: bytes, rid: int, req: dict[str, Any], now: float) -> dict[str, Any] | None:
+        wait = admin.wait_of(req)
+        ids = self._resolve_ids(req)
+        failed = [i for i in ids if self.entry_status(i) in ("failed", "waiting")]
+        if not failed:
+            raise _Refusal("conflict", f"{req['meeting_id']} has not failed ({self.entry_status(ids[0])}); "
+                                       "only a failed meeting can be retried")
+        for meeting_id in failed:
+            self.retries.forget(meeting_id)
+            self._perform(self.core.retry(self._upcoming(self._specs[meeting_id]), now))
+        self._changed = True
+        return self._wait_or_answer(client, rid, tuple(failed), wait, now)
+
+    def retry_waiting(self, now: float) -> None:
+        """Negotiate again the failed meetings `policies.retry` says are due (something changed
+        that could make them fit), while their windows are open."""
+        for meeting_id in self.retries.due(self._still_open):
+            self._perform(self.core.retry(self._upcoming(self._specs[meeting_id]), now))
+            self._changed = True
+
+    def _still_open(self, meeting_id: MeetingId) -> bool:
+        spec = self._specs.get(meeting_id)
+        if spec is None or self._phase(meeting_id) is not MeetingPhase.DECIDED:
+            return False
+        wall = self._wall()
+        return self.allow_past or any(self.plan.grid.start(c) >= wall for c in spec.candidates)
 
     # --- waiting ------------------------------------------------------------------------------
 
@@ -449,7 +486,7 @@ class AdminDesk:
         if view.phase is MeetingPhase.CANCELLED:
             shown = shown.model_copy(update={"scheduled": False, "reason": "cancelled"})
         entry: dict[str, Any] = MeetingResult.of(view.spec, shown).model_dump(mode="json")
-        entry["status"] = _status(view)
+        entry["status"] = self._shown_status(view)
         if view.moving:
             entry["move"] = {"status": "pending", "reason": None}
         elif view.move_failure is not None:
@@ -459,10 +496,14 @@ class AdminDesk:
     def entry_status(self, meeting_id: MeetingId) -> str:
         view = self._view(meeting_id)
         assert view is not None, f"{meeting_id} is known to the service but not to its core"
-        return _status(view)
+        return self._shown_status(view)
+
+    def _shown_status(self, view: MeetingView) -> str:
+        status = _status(view)
+        return "waiting" if status == "failed" and self.retries.waiting(view.spec.id) else status
 
     def status(self, now: float) -> dict[str, Any]:
-        counts = {"scheduled": 0, "failed": 0, "cancelled": 0, "pending": 0}
+        counts = {"scheduled": 0, "failed": 0, "waiting": 0, "cancelled": 0, "pending": 0}
         for meeting_id in self._specs:
             counts[self.entry_status(meeting_id)] += 1
         lost = self.core.lost
@@ -473,6 +514,7 @@ class AdminDesk:
             "meetings": counts,
             "moving": sum(1 for m in self._specs if self.core.moving(m)),
             "requests_served": self.requests_served,
+            "retries": self.retries.made,
             "uptime_s": round(now - (self.started_at if self.started_at is not None else now), 3),
         }
 

@@ -35,6 +35,7 @@ where meetings come and go and the core never ends.
 
 from slotwise.coordinator.negotiation.actions import (
     Action,
+    Back,
     Cancelled,
     ConflictReported,
     Decided,
@@ -56,6 +57,7 @@ from slotwise.coordinator.negotiation.state import OPEN, MeetingPhase, MeetingVi
 __all__ = [
     "OPEN",
     "Action",
+    "Back",
     "Cancelled",
     "ConflictReported",
     "Decided",

@@ -52,6 +52,14 @@ class Joined:
 
 
 @dataclass(frozen=True, slots=True)
+class Back:
+    """An agent is ready again during negotiation (back from silence or a restart, or late):
+    meetings that failed without it may fit now."""
+
+    agent: AgentId
+
+
+@dataclass(frozen=True, slots=True)
 class Lost:
     """An agent fell silent past its liveness timeout."""
 
@@ -102,5 +110,5 @@ class Solve:
     budget_s: float
 
 
-Action = (Publish | Decided | Explained | Started | Joined | Lost | Cancelled | MoveFailed
+Action = (Publish | Decided | Explained | Started | Joined | Back | Lost | Cancelled | MoveFailed
           | ConflictReported | Notice | Solve)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from slotwise.coordinator.liveness import Liveness
-from slotwise.coordinator.negotiation.actions import Action, Joined, Lost, Notice, Publish, Solve, Started
+from slotwise.coordinator.negotiation.actions import Action, Back, Joined, Lost, Notice, Publish, Solve, Started
 from slotwise.coordinator.negotiation.agenda import Agenda
 from slotwise.coordinator.negotiation.announcements import ANNOUNCE_EVERY_S, Announcements
 from slotwise.coordinator.negotiation.arrivals import holdings, late_asks
@@ -346,7 +346,8 @@ class Negotiation(Guarded):
             joined: list[Action] = [Joined(sender, self.roster.ready_count)] if new else []
             return joined + self._maybe_begin(now)
         # A rejoining agent was told its meetings with its Welcome; a late joiner is asked now.
-        return late_asks(self.agenda, self.walk, sender, now, self._solving) if first else []
+        back: list[Action] = [Back(sender)] if new else []
+        return back + (late_asks(self.agenda, self.walk, sender, now, self._solving) if first else [])
 
     def _solving(self, st: MeetingState) -> bool:
         batch = self._batches.get(st.batch) if st.batch is not None else None

@@ -91,6 +91,20 @@ class LiveNegotiation(Negotiation):
         return [*self.announcements.flush(), *self.walk.ask(st, now), *self._advance(now)]
 
     @guarded
+    def retry(self, spec: MeetingSpec, now: float) -> list[Action]:
+        """Negotiate a failed meeting again from the start, against everything booked now (its
+        candidates as the caller gives them: those not yet begun)."""
+        old = self.agenda.get(spec.id)
+        if old is None or old.phase is not MeetingPhase.DECIDED or old.decision is None or old.decision.scheduled:
+            raise UsageError(f"meeting {spec.id} has not failed, so it cannot be retried")
+        st = self._state(spec)
+        self.agenda.put(st)
+        self.agenda.turns.append(st)
+        if self.phase is not Phase.NEGOTIATING:
+            return []
+        return [*self.announcements.flush(), *self.walk.ask(st, now), *self._advance(now)]
+
+    @guarded
     def cancel(self, meeting_id: MeetingId, now: float) -> list[Action]:
         """Cancel a meeting in any state: holds are released, its slot is freed, everyone is told."""
         st = self.agenda.get(meeting_id)

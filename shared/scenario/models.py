@@ -217,6 +217,14 @@ class OptimizeChoice(_Strict):
     optimize: OptimizeOptions = OptimizeOptions()
 
 
+class RetryPolicy(_Strict):
+    """When the live service negotiates a failed meeting again: after something that could
+    make it fit (an invitee back, a meeting cancelled or moved away), at most `attempts` times,
+    and never once its window has closed. `attempts: 0` turns it off."""
+
+    attempts: Annotated[int, Field(ge=0, le=100)] = 5
+
+
 class PolicySelection(_Strict):
     """The scenario-wide policies; meetings may override rule, constraints and slot order."""
 
@@ -227,6 +235,8 @@ class PolicySelection(_Strict):
     on_silence: PolicySpec = "count-as-no"
     # What the live service does when an attendee's calendar changes under a confirmed meeting.
     on_conflict: ConflictPolicy = "move"
+    # A live service's failed meetings, tried again when something changes (`serve` only).
+    retry: RetryPolicy = RetryPolicy()
     # greedy: one meeting at a time, in priority order; optimize: all meetings at once (CP-SAT,
     # the optional extra), or {optimize: {time_limit_s: 3}}.
     placement: Literal["greedy", "optimize"] | OptimizeChoice = "greedy"

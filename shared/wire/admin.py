@@ -10,12 +10,15 @@ by the parser's own recursion guard, which we turn into a refusal.
              {"v": 1, "id": 8, "op": "cancel", "meeting_id": "standup"}
              {"v": 1, "id": 9, "op": "move", "meeting_id": "review", "not_before": "...", "not_after": null, "wait": 30}
              {"v": 1, "id": 10, "op": "list", "limit": 500, "after": "review"}    {"v": 1, "id": 11, "op": "status"}
+             {"v": 1, "id": 12, "op": "get", "meeting_id": "review"}
+             {"v": 1, "id": 13, "op": "retry", "meeting_id": "review", "wait": 30}
     reply    {"id": 7, "ok": true, "result": [...entries...]}
              {"id": 10, "ok": true, "result": [...entries...], "next": "sync"}
              {"id": 7, "ok": false, "kind": "invalid", "error": "...", "problems": [{"path": ..., "message": ...}]}
 
-An entry is a meeting in the results file's shape plus "status" (scheduled, failed, cancelled,
-pending); a move adds "move": {"status": moved|failed|pending, "reason": ...}.
+An entry is a meeting in the results file's shape plus "status" (scheduled, failed, waiting:
+failed and to be tried again when something changes, cancelled, pending); a move adds
+"move": {"status": moved|failed|pending, "reason": ...}.
 
 `list` is paged, so no request costs the service more than one page of work: meetings in id
 order, at most `limit` (default and most MAX_PAGE) after the id `after`; "next" is the `after`
@@ -33,7 +36,7 @@ ADMIN_DOMAIN = "slotwise-admin"  # the ZAP domain: only admin keys are admitted 
 MAX_ADMIN_FRAME = 4 << 20  # a request of 1,000 meetings is well under 1 MiB
 MAX_ADMIN_READ = 4 * MAX_ADMIN_FRAME  # read this much, to answer "too large" up to it
 MAX_WAIT_S = 3600.0
-OPS = ("add", "cancel", "move", "list", "status")
+OPS = ("add", "cancel", "move", "list", "status", "get", "retry")
 MAX_PAGE = 1000  # meetings per `list` reply
 
 ErrorKind = Literal["invalid", "unknown", "conflict", "refused", "busy"]

@@ -120,6 +120,7 @@ class Desk:
         """Negotiate until nothing is open, then answer the clients the shell would."""
         self.net.settle()
         self.desk.resolve_conflicts(self.net.now)
+        self.desk.retry_waiting(self.net.now)
         self.net.settle()
         return self.desk.answer_waiters(self.net.now)
 
@@ -358,7 +359,7 @@ def test_list_and_status_count_every_meeting() -> None:
     status = d.ask("status")
     assert status is not None
     result = status["result"]
-    assert result["meetings"] == {"scheduled": 2, "failed": 0, "cancelled": 1, "pending": 0}
+    assert result["meetings"] == {"scheduled": 2, "failed": 0, "waiting": 0, "cancelled": 1, "pending": 0}
     assert result["participants"]["expected"] == 3 and sorted(result["participants"]["connected"]) == ["ana", "bo", "cy"]
     assert result["uptime_s"] == pytest.approx(d.net.now - (d.desk.started_at or 0.0)) and result["uptime_s"] >= 2.5
     assert result["requests_served"] == 3  # add, cancel, list (this one is counted once answered)
@@ -595,3 +596,64 @@ def test_whatever_an_add_accepts_is_negotiated_and_survives_a_restart(requests: 
         again = Desk({p: {} for p in PEOPLE}, store=SqliteStore(Path(folder) / "state.db", "test"))  # type: ignore[arg-type]
         assert {i: again.entry(i)["status"] for i in again.desk.known()} == {i: e["status"] for i, e in entries.items()}
         again.store.close()
+
+
+def test_a_meeting_failed_for_an_agent_down_waits_and_is_placed_when_the_agent_is_back() -> None:
+    d = Desk({"ana": {}, "bo": {}})
+    d.net.kill(AgentId("bo"))
+    d.ask("add", meetings=[meeting("sync", "ana", "bo")])
+    d.settle()
+    entry = d.entry("sync")
+    assert entry["status"] == "waiting" and entry["reason"]
+    assert d.ask("status")["result"]["meetings"]["waiting"] == 1  # type: ignore[index]
+    d.net.start_agent(AgentId("bo"))  # bo's agent restarts and joins again
+    d.settle()
+    assert d.entry("sync")["status"] == "scheduled" and sorted(d.entry("sync")["participants"]) == ["ana", "bo"]
+    assert d.store.status("sync") == "scheduled"
+    assert d.ask("status")["result"]["retries"] == 1  # type: ignore[index]
+
+
+def test_a_cancellation_that_frees_the_only_slot_places_the_meeting_waiting_for_it() -> None:
+    d = Desk({"ana": {}, "bo": {}})  # three one-hour slots, 9 to 12
+    d.ask("add", meetings=[meeting(f"m{i}", "ana", "bo") for i in range(4)])
+    d.settle()
+    assert [d.entry(f"m{i}")["status"] for i in range(4)] == ["scheduled"] * 3 + ["waiting"]
+    d.ask("cancel", meeting_id="m1")
+    d.settle()
+    assert d.entry("m3")["status"] == "scheduled" and d.entry("m3")["start"] == at(10)
+
+
+def test_retries_stop_after_their_attempts_and_when_the_window_closes() -> None:
+    d = Desk({"ana": {}, "bo": {}}, meetings=[], )
+    d.desk.retries.attempts = 1
+    d.ask("add", meetings=[meeting(f"m{i}", "ana", "bo") for i in range(5)])
+    d.settle()
+    assert [d.entry(f"m{i}")["status"] for i in (3, 4)] == ["waiting", "waiting"]
+    d.ask("cancel", meeting_id="m0")
+    d.settle()  # m3 takes the slot; m4 is tried once and fails again: no attempts left
+    assert d.entry("m3")["status"] == "scheduled" and d.entry("m4")["status"] == "failed"
+    d.ask("cancel", meeting_id="m1")
+    d.settle()
+    assert d.entry("m4")["status"] == "failed"  # not tried again on its own
+    retried = d.ask("retry", meeting_id="m4", wait=30)
+    assert retried is None  # by hand it may be, and the client waits for the outcome
+    [(_, reply)] = d.settle()
+    assert reply["result"][0]["status"] == "scheduled"
+    late = Desk({"ana": {}, "bo": {}})
+    late.ask("add", meetings=[meeting(f"m{i}", "ana", "bo") for i in range(4)])
+    late.settle()
+    late.wall = late.wall.replace(hour=13)  # every slot has begun: its window closed
+    late.ask("cancel", meeting_id="m1")
+    late.settle()
+    assert late.entry("m3")["status"] == "failed"
+
+
+def test_only_a_failed_meeting_can_be_retried_and_get_shows_one_meeting() -> None:
+    d = Desk()
+    d.ask("add", meetings=[meeting("a", "ana", "bo")])
+    d.settle()
+    refused = d.ask("retry", meeting_id="a")
+    assert refused is not None and refused["kind"] == "conflict" and "has not failed (scheduled)" in refused["error"]
+    got = d.ask("get", meeting_id="a")
+    assert got is not None and [e["id"] for e in got["result"]] == ["a"] and got["result"][0]["status"] == "scheduled"
+    assert d.ask("get", meeting_id="nope")["kind"] == "unknown"  # type: ignore[index]

@@ -462,7 +462,7 @@ def test_actions_are_only_the_documented_kinds() -> None:
     s = load_scenario(REPO / "scenarios/tutorial.yaml")
     net = FakeNetwork(s)
     acts = net.core.start(0.0)
-    assert all(type(a).__name__ in {"Publish", "Decided", "Started", "Lost"} for a in acts)
+    assert all(type(a).__name__ in {"Publish", "Decided", "Started", "Lost", "Back"} for a in acts)
 
 
 def test_an_agent_lost_while_joining_and_back_before_negotiation_counts_as_present() -> None:
