@@ -78,6 +78,16 @@ class Client:
                             not_after=_iso(not_after), wait=wait)
         return dict(entry)
 
+    def retry(self, meeting_id: str, *, wait: float = 60.0) -> list[dict[str, Any]]:
+        """Negotiate a failed meeting (every failed occurrence of a recurring one) again now."""
+        result: list[dict[str, Any]] = self.call("retry", meeting_id=meeting_id, wait=wait)
+        return result
+
+    def get(self, meeting_id: str) -> list[dict[str, Any]]:
+        """One meeting as it stands (a recurring meeting's id: each occurrence)."""
+        result: list[dict[str, Any]] = self.call("get", meeting_id=meeting_id)
+        return result
+
     def list(self) -> list[dict[str, Any]]:
         """Every meeting the service knows, in id order (page after page)."""
         entries: list[dict[str, Any]] = []

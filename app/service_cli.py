@@ -1,4 +1,4 @@
-"""The live service's commands: `serve`, `meetings add|cancel|move|list`, `status`.
+"""The live service's commands: `serve`, `meetings add|cancel|move|retry|get|list`, `status`.
 
 `serve` runs until SIGTERM or SIGINT. The others are clients of its admin socket: they print
 JSON on stdout (a table for `list` and `status` without --json) and map the service's answer to
@@ -52,8 +52,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from slotwise.coordinator.itip import ItipWriter
 
         itip = ItipWriter(args.ics_out)
+    tokens = None
+    if args.http_tokens is not None:
+        from slotwise.coordinator.http_api import Tokens
+
+        tokens = Tokens.load(args.http_tokens)
     service = LiveService(scenario, plan, requested, args.admin, SqliteStore(args.store, scenario.name), keys=keys,
-                          allow_past=args.allow_past, itip=itip)
+                          allow_past=args.allow_past, itip=itip, http=args.http, http_tokens=tokens)
     try:
         endpoints, admin_at = service.bind()
         sys.stderr.write(f"serving {plan.name!r}: agents connect to {endpoints}, admins to {admin_at}; "
@@ -65,6 +70,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
+            url = await service.start_http()
+            if url is not None:
+                sys.stderr.write(f"HTTP API at {url} (its OpenAPI document at {url}/openapi.json)\n")
+                sys.stderr.flush()
             await service.run(stop)
 
         asyncio.run(serve())
@@ -79,7 +88,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _client(args: argparse.Namespace) -> Client:
     from slotwise.client import Client
+    from slotwise.config import settle
 
+    settle(args)
     return Client(args.connect, args.keys, admin_name=args.admin_name, timeout=args.timeout)
 
 
@@ -136,6 +147,19 @@ def cmd_meetings_move(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if entry.get("move", {}).get("status") == "failed" else EXIT_OK
 
 
+def cmd_meetings_retry(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        entries = client.retry(args.id, wait=args.wait)
+    _print_json(entries)
+    return EXIT_OK if all(e["status"] == "scheduled" for e in entries) else EXIT_FAILURE
+
+
+def cmd_meetings_get(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        _print_json(client.get(args.id))
+    return EXIT_OK
+
+
 def cmd_meetings_list(args: argparse.Namespace) -> int:
     with _client(args) as client:
         if args.limit is None and args.after is None:
@@ -144,6 +168,7 @@ def cmd_meetings_list(args: argparse.Namespace) -> int:
             entries, following = client.page(limit=args.limit or MAX_PAGE, after=args.after)
     if following is not None:
         print(f"more: --after {following}", file=sys.stderr)
+    entries = _chosen(entries, args, by_time=args.limit is None and args.after is None)
     if args.json:
         _print_json(entries)
         return EXIT_OK
@@ -157,6 +182,43 @@ def cmd_meetings_list(args: argparse.Namespace) -> int:
                       when, ", ".join(e["participants"]) if e["status"] == "scheduled" else (e.get("reason") or ""))
     Console(soft_wrap=True).print(table)
     return EXIT_OK
+
+
+def _chosen(entries: list[dict[str, Any]], args: argparse.Namespace, *, by_time: bool) -> list[dict[str, Any]]:
+    """The entries `--person`, `--status`, `--from` and `--to` ask for; `by_time`: sorted by
+    start (meetings without one last, by id). A page (--limit/--after) keeps the service's id
+    order, so pages follow one another."""
+    from datetime import datetime
+
+    from slotwise.shared.errors import InputError
+
+    def moment(flag: str, text: str | None) -> datetime | None:
+        if text is None:
+            return None
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise InputError(f"{flag}: not an ISO 8601 time: {text!r}") from None
+        if value.tzinfo is None:
+            raise InputError(f"{flag}: {text!r} needs a UTC offset (say {text}+00:00)")
+        return value
+
+    since, until = moment("--from", args.since), moment("--to", args.until)
+
+    def wanted(e: dict[str, Any]) -> bool:
+        if args.status and e["status"] not in args.status:
+            return False
+        if args.person and args.person not in {*(e.get("participants") or ()), *(e.get("invitees") or ())}:
+            return False
+        start = datetime.fromisoformat(e["start"]) if e.get("start") else None
+        if (since or until) and start is None:
+            return False
+        return not ((since and start and start < since) or (until and start and start >= until))
+
+    chosen = [e for e in entries if wanted(e)]
+    if not by_time:
+        return chosen
+    return sorted(chosen, key=lambda e: (e.get("start") is None, e.get("start") or "", e["id"]))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -195,15 +257,21 @@ def add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
                        help="allow binding the agents' socket to a non-loopback address without keys")
     serve.add_argument("--allow-past", action="store_true",
                        help="place meetings at times that have passed (demos on historical scenarios)")
+    serve.add_argument("--http", metavar="HOST:PORT",
+                       help="serve the admin operations as JSON over HTTP, /metrics, /healthz and /readyz "
+                            "(loopback only without --http-tokens; port 0: any free port)")
+    serve.add_argument("--http-tokens", type=Path, metavar="DIR",
+                       help="admins' bearer tokens for --http, one NAME.token file each")
     serve.add_argument("-v", "--verbose", action="count", default=1, help="-v info (default), -vv debug")
     serve.set_defaults(func=cmd_serve)
 
     def client_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--connect", required=True, metavar="ADMIN", help="the service's admin address")
+        p.add_argument("--connect", metavar="ADMIN",
+                       help="the service's admin address (default: $SLOTWISE_CONNECT, or connect in config.toml)")
         p.add_argument("--keys", type=Path, metavar="DIR",
-                       help="CURVE: DIR/coordinator.key and DIR/admins/NAME.key_secret")
+                       help="CURVE: DIR/coordinator.key and DIR/admins/NAME.key_secret (default: $SLOTWISE_KEYS)")
         p.add_argument("--admin-name", metavar="NAME", help="which admin key, if DIR/admins holds several")
-        p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+        p.add_argument("--timeout", type=float, metavar="SECONDS",
                        help="give up on the service after this long (beyond --wait; default 10)")
 
     meetings = sub.add_parser("meetings", help="add, cancel, move or list a live service's meetings")
@@ -225,8 +293,23 @@ def add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     move.add_argument("--wait", type=float, default=60.0, metavar="SECONDS")
     client_options(move)
     move.set_defaults(func=cmd_meetings_move)
-    lst = msub.add_parser("list", help="every meeting the service knows, in id order")
+    retry = msub.add_parser("retry", help="negotiate a failed meeting again now (exit 1 if it fails again)")
+    retry.add_argument("id")
+    retry.add_argument("--wait", type=float, default=60.0, metavar="SECONDS")
+    client_options(retry)
+    retry.set_defaults(func=cmd_meetings_retry)
+    get = msub.add_parser("get", help="one meeting as it stands (a recurring meeting's id: each occurrence)")
+    get.add_argument("id")
+    client_options(get)
+    get.set_defaults(func=cmd_meetings_get)
+    lst = msub.add_parser("list", help="the service's meetings, by time")
     lst.add_argument("--json", action="store_true")
+    lst.add_argument("--person", metavar="NAME", help="only meetings NAME is invited to (or attends)")
+    lst.add_argument("--status", action="append", metavar="STATUS",
+                     choices=["scheduled", "failed", "waiting", "pending", "cancelled"],
+                     help="only meetings in this status (repeatable)")
+    lst.add_argument("--from", dest="since", metavar="T", help="only meetings starting at or after T (ISO 8601)")
+    lst.add_argument("--to", dest="until", metavar="T", help="only meetings starting before T (ISO 8601)")
     lst.add_argument("--limit", type=int, metavar="N", help=f"one page of at most N meetings (at most {MAX_PAGE})")
     lst.add_argument("--after", metavar="ID", help="the page after this meeting id")
     client_options(lst)

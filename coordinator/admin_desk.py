@@ -105,6 +105,7 @@ class AdminDesk:
         self._order = 0
         self.requests_served = 0
         self.started_at: float | None = None
+        self.submitted_at: dict[MeetingId, float] = {}  # open meetings: when asked for (for the metrics)
 
     # --- start-up -------------------------------------------------------------------------------
 
@@ -330,6 +331,7 @@ class AdminDesk:
             return
         self.store.add(requests, [(s.id, s.series or s.id) for s in specs])  # committed first
         self._remember(specs)
+        self.submitted_at.update((s.id, now) for s in specs)
         self._perform(self.core.submit([self._upcoming(s) for s in specs], now))
 
     def _resolve_ids(self, req: dict[str, Any]) -> list[MeetingId]:

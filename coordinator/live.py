@@ -24,9 +24,11 @@ import zmq
 import zmq.asyncio
 
 from slotwise.coordinator.admin_desk import AdminDesk
+from slotwise.coordinator.http_api import HTTP_ID, HttpApi, Tokens
 from slotwise.coordinator.itip import ItipWriter
 from slotwise.coordinator.loop import CoreLoop, Solver, Source
-from slotwise.coordinator.negotiation import Action, LiveNegotiation
+from slotwise.coordinator.metrics import Metrics, TimedStore
+from slotwise.coordinator.negotiation import Action, Cancelled, Decided, LiveNegotiation
 from slotwise.coordinator.placement.solver import solve, solver_available
 from slotwise.coordinator.plan import Plan
 from slotwise.coordinator.store import Store
@@ -48,7 +50,8 @@ class LiveService:
     def __init__(self, scenario: Scenario, plan: Plan, endpoints: Endpoints, admin_address: str,
                  store: Store, *, keys: ServerKeys | None = None, allow_past: bool = False,
                  context: zmq.asyncio.Context | None = None, itip: ItipWriter | None = None,
-                 solver: Solver = solve) -> None:
+                 solver: Solver = solve, http: str | None = None, http_tokens: Tokens | None = None) -> None:
+        """`http`: HOST:PORT for the HTTP API, metrics and health checks (coordinator/http_api.py)."""
         if keys is None and not is_loopback_address(admin_address):
             raise EndpointError(f"refusing to bind the admin socket to {admin_address} without keys: "
                                 "anyone who reaches it could cancel every meeting. Bind a loopback or "
@@ -58,6 +61,8 @@ class LiveService:
                                 "the admin socket (create one with: slotwise keys generate NAME --admin)")
         self.plan = replace(plan, meetings=(), by_id={})  # meetings come from the store and requests
         self._initial = plan.meetings
+        self.metrics = Metrics()
+        store = TimedStore(store, self.metrics)
         self.store = store
         self.itip = itip
         self._published_at = 0.0
@@ -79,9 +84,19 @@ class LiveService:
             make_curve_server(self._admin, keys, admin.ADMIN_DOMAIN)  # admitted by the admin allow-list only
         self._admin_requested = admin_address
         self.admin_endpoint: str | None = None
+        self._admin_inproc = f"inproc://slotwise-admin-{id(self)}"  # the HTTP API's way in
+        self.metrics.watch(lambda: self.desk.status(time.monotonic()))
+        self.http = None if http is None else HttpApi(http, self._admin_inproc, self.transport.context, self.metrics,
+                                                      tokens=http_tokens, ready=lambda: self.desk.started_at is not None)
+        self.http_url: str | None = None
 
     def _observe(self, action: Action) -> None:
         self.desk.observe(action)
+        if isinstance(action, Decided | Cancelled):
+            meeting_id = action.decision.id if isinstance(action, Decided) else action.meeting_id
+            asked = self.desk.submitted_at.pop(MeetingId(meeting_id), None)
+            if asked is not None and isinstance(action, Decided):
+                self.metrics.negotiation.observe(time.monotonic() - asked)
 
     @property
     def requests_served(self) -> int:
@@ -94,7 +109,14 @@ class LiveService:
         except zmq.ZMQError as exc:
             raise EndpointError(f"cannot bind {self._admin_requested}: {exc.strerror}") from None
         self.admin_endpoint = self._admin.getsockopt_string(zmq.LAST_ENDPOINT)
+        self._admin.bind(self._admin_inproc)
         return endpoints, self.admin_endpoint
+
+    async def start_http(self) -> str | None:
+        """Serve HTTP (on the running loop); its address, or None without `http`."""
+        if self.http is not None:
+            self.http_url = await self.http.start()
+        return self.http_url
 
     def close(self) -> None:
         self._admin.close()
@@ -109,6 +131,8 @@ class LiveService:
             await self._loop.run(stop=stop, sources=[Source(self._admin, self._drain_admin)],
                                  settle=self._settle, deadlines=self._deadlines)
         finally:
+            if self.http is not None:
+                await self.http.stop()
             self._publish_schedule(None)
 
     def _deadlines(self) -> tuple[float, ...]:
@@ -137,7 +161,10 @@ class LiveService:
                 reply = admin.error(None, "invalid", f"a request of {len(parts[0]):,} bytes is too large "
                                                       f"(at most {admin.MAX_ADMIN_FRAME:,})")
             else:
+                began = time.perf_counter()
                 reply = self.desk.request(client, parts[0], time.monotonic())
+                if client != HTTP_ID:  # the HTTP side times its own, waits included
+                    self.metrics.admin_latency.labels(door="zmq", op="request").observe(time.perf_counter() - began)
             if reply is not None:
                 replies.append((client, reply))
         if replies:

@@ -8,7 +8,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,14 @@ def children(workdir: Path) -> Iterator[Children]:
         yield kids
     finally:
         kids.kill_all()
+
+
+def until(check: Callable[[], bool], what: str, within: float = 30.0) -> None:
+    """Wait for another process to make `check` true, under a deadline."""
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, f"{what} within {within}s"
+        time.sleep(0.1)  # ok-sleep: polling another process's state, under a deadline
 
 
 def run_cli(*args: str, timeout: float = 90.0, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

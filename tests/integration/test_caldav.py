@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from slotwise.shared.errors import CalendarError
 from slotwise.shared.scenario import CalDavSpec, load_scenario
 from slotwise.shared.slots import Interval
 from tests.helpers import REPO
-from tests.integration.conftest import Children, run_cli
+from tests.integration.conftest import Children, run_cli, until
 from tests.radicale_server import USERS, Radicale, radicale
 
 # Every sample with events. A VFREEBUSY is not something a CalDAV calendar stores (RFC 4791 4.1:
@@ -185,13 +184,6 @@ def _events(server: Radicale, user: str, cal_id: str = "work") -> dict[str, Any]
     return out
 
 
-def _until(check: Callable[[], bool], what: str, within: float = 30.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, f"{what} within {within}s"
-        time.sleep(0.1)  # ok-sleep: polling another process's writes to a server, under a deadline
-
-
 def test_agreed_meetings_are_written_once_moved_and_cancelled(server: Radicale, children: Children) -> None:
     from tests.integration.test_serve import DAY, Service, at, meeting
 
@@ -223,7 +215,7 @@ def test_agreed_meetings_are_written_once_moved_and_cancelled(server: Radicale, 
         return len(evs) == 1 and int(evs[0].get("SEQUENCE", 0)) == sequence and str(evs[0]["STATUS"]) == status
 
     for who in ("carol", "dave"):
-        _until(lambda who=who: written(who, 0), f"{who}'s calendar shows the meeting")
+        until(lambda who=who: written(who, 0), f"{who}'s calendar shows the meeting")
     [ev] = _events(server, "carol")["review@slotwise"]
     assert ev.decoded("DTSTART") == datetime.fromisoformat(e["start"]) and str(ev["SUMMARY"]) == "Design review"
     assert sorted(str(a) for a in ev["ATTENDEE"]) == ["mailto:carol@slotwise.invalid", "mailto:dave@slotwise.invalid"]
@@ -233,20 +225,20 @@ def test_agreed_meetings_are_written_once_moved_and_cancelled(server: Radicale, 
     os.kill(svc.agents["carol"].pid, signal.SIGKILL)
     svc.agents["carol"].wait(timeout=10)
     with svc.client() as c:  # the service notices (liveness), so "connected" below is the new agent
-        _until(lambda: "carol" in c.status()["participants"]["lost"], "carol counted as lost")
+        until(lambda: "carol" in c.status()["participants"]["lost"], "carol counted as lost")
     svc.agent("carol")
     svc.wait_connected(2)
     with svc.client() as c:
         moved = c.move("review", not_before=at(26))
     assert moved["start"] == at(26)
     for who in ("carol", "dave"):
-        _until(lambda who=who: written(who, 1), f"{who}'s calendar shows the move")
+        until(lambda who=who: written(who, 1), f"{who}'s calendar shows the move")
     [ev] = _events(server, "dave")["review@slotwise"]
     assert ev.decoded("DTSTART") == datetime.fromisoformat(at(26))
     with svc.client() as c:
         c.cancel("review")
     for who in ("carol", "dave"):
-        _until(lambda who=who: written(who, 2, "CANCELLED"), f"{who}'s calendar shows the cancellation")
+        until(lambda who=who: written(who, 2, "CANCELLED"), f"{who}'s calendar shows the cancellation")
     theirs = _events(server, "carol")["theirs-1"]
     assert len(theirs) == 1 and str(theirs[0]["SUMMARY"]) == "Not ours"  # never touched
 
@@ -347,7 +339,7 @@ def test_a_calendar_change_under_a_meeting_is_answered_by_its_policy(server: Rad
                 return user not in now["participants"]
             return f"{user}'s calendar no longer leaves room for sync: keep" in svc.children.log("serve1")
 
-        _until(answered, f"the conflict answered by {policy}")
+        until(answered, f"the conflict answered by {policy}")
         [after] = [e for e in c.list() if e["id"] == "sync"]
     if policy == "move":
         assert after["start"] == at(1) and sorted(after["participants"]) == sorted([user, "p1", "p2"])

@@ -33,7 +33,7 @@ from slotwise.shared.keys import generate
 from slotwise.shared.scenario import Scenario, load_scenario, offset_seconds
 from slotwise.shared.slots import Interval
 from slotwise.shared.wire import admin
-from tests.integration.conftest import SLOTWISE, Children, run_cli
+from tests.integration.conftest import SLOTWISE, Children, run_cli, until
 
 PEOPLE = ("ana", "bo", "cy", "di")
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -139,7 +139,7 @@ def check_schedule(scenario: Scenario, entries: list[dict[str, Any]]) -> None:
     busy: dict[str, list[tuple[str, Interval]]] = {}
     assert len({e["id"] for e in entries}) == len(entries), "an id listed twice"
     for e in entries:
-        assert e["status"] in {"scheduled", "failed", "cancelled", "pending"}
+        assert e["status"] in {"scheduled", "failed", "waiting", "cancelled", "pending"}
         if e["status"] != "scheduled":
             assert e["status"] == "pending" or e["reason"], f"{e['id']} not placed without a reason"
             continue
@@ -203,12 +203,16 @@ def test_meetings_are_added_cancelled_and_moved_while_agents_stay_connected(serv
 
         # A cancel frees a slot that a later request takes: one slot, wanted three times.
         window = {"not_before": at(30), "not_after": at(31)}
+        # The second waits (policies.retry) and takes the slot the moment the first is cancelled.
         [first] = c.add([meeting("only", "ana", "bo", **window)])
         [second] = c.add([meeting("only-too", "ana", "bo", **window)])
-        assert first["status"] == "scheduled" and second["status"] == "failed"
+        assert first["status"] == "scheduled" and second["status"] == "waiting" and second["reason"]
         assert c.cancel("only")[0]["status"] == "cancelled"
+        until(lambda: c.get("only-too")[0]["status"] == "scheduled", "the waiting meeting placed")
+        assert c.get("only-too")[0]["start"] == first["start"]
         [third] = c.add([meeting("only-three", "ana", "bo", **window)])
-        assert third["status"] == "scheduled" and third["start"] == first["start"]
+        assert third["status"] == "waiting"
+        c.cancel("only-three")
 
         # A move that succeeds frees the old slot; one that cannot keeps the meeting where it was.
         [m] = c.add([meeting("review", "ana", "di", not_before=at(40), not_after=at(42))])
@@ -217,7 +221,7 @@ def test_meetings_are_added_cancelled_and_moved_while_agents_stay_connected(serv
         [taker] = c.add([meeting("old-slot", "ana", "di", not_before=m["start"], not_after=m["end"])])
         assert taker["status"] == "scheduled" and taker["start"] == m["start"]
     stuck = service.cli("meetings", "move", "review", "--not-before", at(30), "--not-after", at(31))
-    assert stuck.returncode == 1, stuck.stderr  # ana is booked in only-three then
+    assert stuck.returncode == 1, stuck.stderr  # ana is booked in only-too then
     [kept] = json.loads(stuck.stdout)
     assert kept["start"] == at(44) and kept["move"]["status"] == "failed" and "ana" in kept["move"]["reason"]
     unknown = service.cli("meetings", "cancel", "nope")
@@ -225,7 +229,11 @@ def test_meetings_are_added_cancelled_and_moved_while_agents_stay_connected(serv
 
     listing = service.cli("meetings", "list", "--json")
     entries = json.loads(listing.stdout)
-    assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)  # in id order
+    starts = [e["start"] for e in entries if e["start"]]
+    assert starts == sorted(starts) and len(starts) < len(entries) and not entries[-1]["start"]  # by time
+    di = json.loads(service.cli("meetings", "list", "--json", "--person", "di", "--status", "scheduled",
+                                "--from", at(40), "--to", at(47)).stdout)
+    assert [e["id"] for e in di] == ["old-slot", "review"]
     # One page at a time, as a script pages through a large service: the same meetings.
     paged: list[dict[str, Any]] = []
     after: list[str] = []
@@ -237,12 +245,27 @@ def test_meetings_are_added_cancelled_and_moved_while_agents_stay_connected(serv
         if not more:
             break
         after = ["--after", more[0].removeprefix("more: --after ")]
-    assert paged == entries
+    assert [e["id"] for e in paged] == sorted(e["id"] for e in entries)  # pages: in id order
+    assert sorted(paged, key=lambda e: e["id"]) == sorted(entries, key=lambda e: e["id"])
     status = json.loads(service.cli("status", "--json").stdout)
-    assert status["meetings"]["pending"] == 0 and status["meetings"]["cancelled"] == 1
-    assert status["meetings"]["scheduled"] + status["meetings"]["failed"] + 1 == len(entries)
+    counts = status["meetings"]
+    assert counts["pending"] == 0 and counts["cancelled"] == 2
+    assert counts["scheduled"] + counts["failed"] + counts["waiting"] + 2 == len(entries)
     assert sorted(status["participants"]["connected"]) == sorted(PEOPLE)
     check_schedule(scenario, entries)
+    # Where the service is, said once: in the environment, or in the config file.
+    env = {**os.environ, "SLOTWISE_CONNECT": service.admin_at}
+    by_env = subprocess.run([*SLOTWISE, "status", "--json"], capture_output=True, text=True, env=env, timeout=60)
+    assert by_env.returncode == 0 and json.loads(by_env.stdout)["meetings"] == counts, by_env.stderr
+    (work / "xdg" / "slotwise").mkdir(parents=True)
+    (work / "xdg" / "slotwise" / "config.toml").write_text(f'connect = "{service.admin_at}"\ntimeout = 20\n')
+    env = {**os.environ, "XDG_CONFIG_HOME": str(work / "xdg")}
+    env.pop("SLOTWISE_CONNECT", None)
+    by_file = subprocess.run([*SLOTWISE, "meetings", "get", "review"], capture_output=True, text=True, env=env, timeout=60)
+    assert by_file.returncode == 0 and json.loads(by_file.stdout)[0]["start"] == at(44), by_file.stderr
+    (work / "xdg" / "slotwise" / "config.toml").write_text('conect = "typo"\n')
+    typo = subprocess.run([*SLOTWISE, "status"], capture_output=True, text=True, env=env, timeout=60)
+    assert typo.returncode == 2 and "unknown setting 'conect'" in typo.stderr
     service.stop_agents()
     check_agents_agree(service.children, entries, PEOPLE)
 
