@@ -1,8 +1,9 @@
 """The OpenAPI 3.1 document `serve --http` serves at /openapi.json: what the HTTP API accepts
 and answers, for the teams who generate clients from it and for the tests that fuzz the API
-against it (schemathesis). Kept beside the routes' shapes in http_api.py; a meeting is
-described loosely (an object), since the service itself names every problem with a meeting
-by field path, as `validate` does.
+against it (schemathesis). Kept beside the routes' shapes in http_api.py. A meeting is the
+scenario file's own model (its JSON Schema, from pydantic), so the document cannot drift from
+what `validate` accepts; what a schema cannot say (an invitee must be a participant, ids
+unique) the service answers 422 with each problem's field path.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from slotwise._version import __version__
+from slotwise.shared.scenario import Meeting
 from slotwise.shared.wire import admin
 
 _ENTRY = {"type": "object", "required": ["id", "status"],
@@ -50,6 +52,13 @@ def _body(properties: dict[str, Any], required: list[str] | None = None) -> dict
     return {"required": bool(required), "content": {"application/json": {"schema": schema}}}
 
 
+def _meeting_schemas() -> dict[str, Any]:
+    meeting = Meeting.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas: dict[str, Any] = meeting.pop("$defs", {})
+    schemas["Meeting"] = meeting
+    return schemas
+
+
 def document() -> dict[str, Any]:
     time_or_null = {"type": ["string", "null"], "description": "ISO 8601 with a UTC offset"}
     return {
@@ -57,7 +66,7 @@ def document() -> dict[str, Any]:
         "info": {"title": "slotwise", "version": __version__,
                  "description": "The live service's admin operations: the same as its admin socket."},
         "components": {
-            "schemas": {"Entry": _ENTRY, "Meetings": _MEETINGS, "Error": _ERROR},
+            "schemas": {"Entry": _ENTRY, "Meetings": _MEETINGS, "Error": _ERROR, **_meeting_schemas()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
@@ -74,7 +83,8 @@ def document() -> dict[str, Any]:
                                                "properties": {"meetings": _MEETINGS["properties"]["meetings"],  # type: ignore[index]
                                                               "next": {"type": ["string", "null"]}}}, 422)},
                 "post": {"operationId": "addMeetings", "summary": "request meetings (as in a scenario's meetings: list)",
-                         "requestBody": _body({"meetings": {"type": "array", "items": {"type": "object"}},
+                         "requestBody": _body({"meetings": {"type": "array", "minItems": 1,
+                                                            "items": {"$ref": "#/components/schemas/Meeting"}},
                                                "wait": _WAIT}, ["meetings"]),
                          "responses": _answers(_MEETINGS_REF, 413, 422, 503)},
             },
