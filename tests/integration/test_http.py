@@ -111,7 +111,7 @@ def test_the_operations_over_http_with_tokens_paging_filters_and_metrics(childre
     assert value[("slotwise_agents", (("state", "connected"),))] == len(PEOPLE)
     assert value[("slotwise_negotiation_seconds_count", ())] >= 6
     assert value[("slotwise_store_commit_seconds_count", (("what", "decide"),))] >= 6
-    assert value[("slotwise_admin_request_seconds_count", (("door", "http"), ("op", "add")))] == 2  # the 400 never reached the desk
+    assert value[("slotwise_admin_request_seconds_count", (("door", "http"), ("op", "add")))] == 2  # not the 400
     # The same service, from the admin socket: one desk behind both doors.
     via_cli = json.loads(svc.cli("meetings", "get", "solo").stdout)
     assert via_cli == api.call("GET", "/v1/meetings/solo")[1]["meetings"]
