@@ -98,12 +98,16 @@ def _progress(plan: Plan, quiet: bool) -> Iterator[Callable[[Action], None]]:
 
 
 def _report(plan: Plan, result: RunResult, out_path: Path | None, quiet: bool,
-            failed_only: bool = False, ics_out: Path | None = None) -> None:
+            failed_only: bool = False, ics_out: Path | None = None, html: Path | None = None) -> None:
     from slotwise.report.results import Results, outcome_table
 
     results = Results.build(plan, result)
     if out_path is not None:
         results.write(out_path)
+    if html is not None:
+        from slotwise.coordinator.page import page
+
+        html.write_text(page(plan.name, results.document()))
     if ics_out is not None:
         from slotwise.coordinator.itip import ItipWriter
 
@@ -134,7 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                             log_level="DEBUG" if args.verbose > 1 else "WARNING", hosts=args.hosts,
                             coordinator_timeout_s=args.coordinator_timeout)
     result = local.result
-    _report(plan, result, args.out, args.quiet, args.failed_only, args.ics_out)
+    _report(plan, result, args.out, args.quiet, args.failed_only, args.ics_out, args.html)
     problems = audit(scenario, plan, result.decisions) + disagreements(result.decisions, local.records)
     _, err = _consoles()
     for p in problems:
@@ -182,7 +186,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     finally:
         if journal is not None:
             journal.close()
-    _report(plan, result, args.out, args.quiet, ics_out=args.ics_out)
+    _report(plan, result, args.out, args.quiet, ics_out=args.ics_out, html=args.html)
     return EXIT_OK
 
 
@@ -320,6 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", type=Path, help="write the results as JSON to this file")
         p.add_argument("--ics-out", type=Path, metavar="DIR",
                        help="write iTIP: one METHOD:REQUEST .ics per meeting placed, and schedule.ics")
+        p.add_argument("--html", type=Path, metavar="FILE",
+                       help="write the schedule as a page (a week grid, and what was not placed and why)")
         p.add_argument("--join-timeout", type=float, metavar="SECONDS",
                        help="how long to wait for participants (overrides the scenario)")
         p.add_argument("--response-timeout", type=float, metavar="SECONDS",
@@ -418,7 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Every output a command takes, checked (folders created) before any work.
 OUTPUTS: dict[str, Callable[[Path, str], Path]] = {
-    "out": output_file, "ics_out": output_dir, "journal": output_file, "store": output_file, "record": output_file}
+    "out": output_file, "html": output_file, "ics_out": output_dir,
+    "journal": output_file, "store": output_file, "record": output_file}
 
 
 def check_outputs(args: argparse.Namespace) -> None:
@@ -439,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command != "participant":
         level = {0: "WARNING", 1: "INFO"}.get(getattr(args, "verbose", 0), "DEBUG")
-        configure(level, "coordinator")
+        configure(level, "coordinator", log_format=getattr(args, "log_format", "text"))
     try:
         check_outputs(args)
         return int(args.func(args))

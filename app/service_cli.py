@@ -262,6 +262,8 @@ def add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
                             "(loopback only without --http-tokens; port 0: any free port)")
     serve.add_argument("--http-tokens", type=Path, metavar="DIR",
                        help="admins' bearer tokens for --http, one NAME.token file each")
+    serve.add_argument("--log-format", choices=["text", "json"], default="text",
+                       help="json: one object per line (time, level, role, agent, message) for log collectors")
     serve.add_argument("-v", "--verbose", action="count", default=1, help="-v info (default), -vv debug")
     serve.set_defaults(func=cmd_serve)
 

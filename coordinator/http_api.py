@@ -1,6 +1,7 @@
 """`serve --http HOST:PORT`: the admin operations as JSON over HTTP, with an OpenAPI document,
-Prometheus metrics and health checks, for the teams who integrate over HTTP (a form, a chat
-bot, a calendar add-on) and the platforms that watch services.
+Prometheus metrics, health checks and a page to look at (coordinator/page.py, at `/`), for the
+teams who integrate over HTTP (a form, a chat bot, a calendar add-on) and the platforms that
+watch services.
 
 Why aiohttp: it serves on the asyncio loop `serve` already runs (no second loop or thread to
 hand requests across), it is well kept and widely deployed, and it bounds a request's body
@@ -35,6 +36,7 @@ from loguru import logger
 
 from slotwise.coordinator.metrics import Metrics
 from slotwise.coordinator.openapi import document
+from slotwise.coordinator.page import page
 from slotwise.shared.errors import EndpointError, InputError
 from slotwise.shared.ids import is_valid_name
 from slotwise.shared.wire import admin
@@ -93,7 +95,7 @@ def parse_address(address: str) -> tuple[str, int]:
 
 class HttpApi:
     def __init__(self, address: str, admin_inproc: str, context: zmq.asyncio.Context, metrics: Metrics, *,
-                 tokens: Tokens | None, ready: Callable[[], bool]) -> None:
+                 tokens: Tokens | None, ready: Callable[[], bool], title: str = "slotwise") -> None:
         from slotwise.shared.endpoints import is_loopback_address
 
         self.host, self.port = parse_address(address)
@@ -102,6 +104,7 @@ class HttpApi:
                                 "reaches it could cancel every meeting. Use a loopback address, or pass "
                                 "--http-tokens DIR with NAME.token files in it.")
         self.tokens, self.metrics, self._ready = tokens, metrics, ready
+        self._page = page(title).encode()
         self._dealer = context.socket(zmq.DEALER)
         self._dealer.setsockopt(zmq.LINGER, 0)
         self._dealer.setsockopt(zmq.ROUTING_ID, HTTP_ID)
@@ -118,7 +121,7 @@ class HttpApi:
     async def start(self) -> str:
         app = web.Application(client_max_size=admin.MAX_ADMIN_FRAME, middlewares=[self._guard])
         app.add_routes([
-            web.get("/healthz", self._healthz), web.get("/readyz", self._readyz),
+            web.get("/", self._index), web.get("/healthz", self._healthz), web.get("/readyz", self._readyz),
             web.get("/openapi.json", self._openapi), web.get("/metrics", self._metrics),
             web.get("/v1/status", self._status),
             web.get("/v1/meetings", self._list), web.post("/v1/meetings", self._add),
@@ -190,7 +193,7 @@ class HttpApi:
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        open_paths = ("/healthz", "/readyz", "/openapi.json")
+        open_paths = ("/", "/healthz", "/readyz", "/openapi.json")  # the page holds no data: it asks the API
         if self.tokens is not None and request.path not in open_paths:
             who = self.tokens.admin_of(request.headers.get("Authorization"))
             if who is None:
@@ -205,6 +208,11 @@ class HttpApi:
             return _error(413, "invalid", f"a request is at most {admin.MAX_ADMIN_FRAME:,} bytes")
 
     # --- routes ---------------------------------------------------------------------------------
+
+    async def _index(self, request: web.Request) -> web.Response:
+        return web.Response(body=self._page, content_type="text/html", charset="utf-8",
+                            headers={"Content-Security-Policy": "default-src 'self'; script-src 'unsafe-inline'; "
+                                                                "style-src 'unsafe-inline'"})
 
     async def _healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})  # answered on the service's own loop: it turns

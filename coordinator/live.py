@@ -87,7 +87,8 @@ class LiveService:
         self._admin_inproc = f"inproc://slotwise-admin-{id(self)}"  # the HTTP API's way in
         self.metrics.watch(lambda: self.desk.status(time.monotonic()))
         self.http = None if http is None else HttpApi(http, self._admin_inproc, self.transport.context, self.metrics,
-                                                      tokens=http_tokens, ready=lambda: self.desk.started_at is not None)
+                                                      tokens=http_tokens, ready=lambda: self.desk.started_at is not None,
+                                                      title=plan.name)
         self.http_url: str | None = None
 
     def _observe(self, action: Action) -> None:

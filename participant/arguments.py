@@ -42,6 +42,8 @@ def add_participant_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mute-until", type=_moment, metavar="TIME",
                    help="fire no reminder due before TIME (ISO 8601; a date is midnight UTC)")
     p.add_argument("--log-level", default="INFO")
+    p.add_argument("--log-format", choices=["text", "json"], default="text",
+                   help="json: one object per line (time, level, role, agent, message) for log collectors")
 
 
 def _moment(text: str) -> datetime:

@@ -128,7 +128,7 @@ def _keys(args: argparse.Namespace, names: list[str], keys_dir: Path | None) -> 
 
 def run(args: argparse.Namespace) -> int:
     label = args.host or (args.name[0] if args.name and len(args.name) == 1 else "host")
-    configure(args.log_level, "participant", label)
+    configure(args.log_level, "participant", label, args.log_format)
     if args.host is not None and not is_valid_name(args.host):
         logger.error("invalid --host {!r}: letters, digits and _.@+- only, at most 64", args.host)
         return EXIT_BAD_INPUT

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
@@ -33,8 +34,22 @@ def _escaped(record: Record) -> None:
     record["message"] = escape(record["message"])
 
 
-def configure(level: str, role: str, agent: str = "") -> None:
+def _json_line(message: Any) -> None:
+    """One JSON object per line, for log collectors (`--log-format json`)."""
+    record = message.record
+    line = {"time": record["time"].isoformat(), "level": record["level"].name, "role": record["extra"]["role"],
+            "agent": record["extra"]["agent"].strip("[]") or None, "message": record["message"]}
+    if record["exception"] is not None:
+        line["exception"] = repr(record["exception"].value)
+    sys.stderr.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def configure(level: str, role: str, agent: str = "", log_format: str = "text") -> None:
+    """`log_format`: "text" for people, "json" for collectors (one object per line)."""
     logger.remove()
     logger.configure(extra={"role": role, "agent": f"[{agent}]" if agent else ""}, patcher=_escaped)
+    if log_format == "json":
+        logger.add(_json_line, level=level.upper(), diagnose=False, backtrace=False)
+        return
     # diagnose=False: tracebacks must not print local variables (peer data, calendars).
     logger.add(sys.stderr, level=level.upper(), format=FORMAT, diagnose=False, backtrace=False)
