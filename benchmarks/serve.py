@@ -1,5 +1,6 @@
-"""The live service under load: `slotwise serve`, 50 agents, 2,000 adds from concurrent clients,
-then cancels and moves. One table: requests/s and latency per operation.
+"""The live service under load: `slotwise serve`, 50 agents, 2,000 adds from concurrent clients
+over the admin socket and 2,000 more over the HTTP API (`--http`), then cancels and moves. One
+table: requests/s and latency per operation and door.
 
     python benchmarks/serve.py                      # 50 agents, 2,000 adds, 8 clients
     python benchmarks/serve.py --adds 500 --clients 4
@@ -13,7 +14,10 @@ every agent (one process each) and the clients compete for the same cores.
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -57,8 +61,31 @@ def _move(client: Client, meeting: dict[str, Any], later: str, into: list[dict[s
     into.append(client.move(meeting["id"], not_before=later, wait=60))
 
 
-def timed(calls: list[Callable[[Client], Any]], address: str, clients: int) -> tuple[float, list[float], int]:
-    """Run `calls` from `clients` threads, each with its own connection; (wall s, latencies, errors)."""
+class HttpClient:
+    """The HTTP API's add, on one kept-alive connection (as a form or a bot would hold one)."""
+
+    def __init__(self, url: str) -> None:
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        self.connection = http.client.HTTPConnection(host, int(port), timeout=60)
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.connection.close()
+
+    def add(self, meetings: list[dict[str, Any]], wait: float) -> None:
+        body = json.dumps({"meetings": meetings, "wait": wait})
+        self.connection.request("POST", "/v1/meetings", body, {"Content-Type": "application/json"})
+        response = self.connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise AdminError("http", f"answered {response.status}")
+
+
+def timed(calls: list[Callable[[Any], Any]], address: str, clients: int) -> tuple[float, list[float], int]:
+    """Run `calls` from `clients` threads, each with its own connection (an admin socket's
+    address, or the HTTP API's http://...); (wall s, latencies, errors)."""
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -66,7 +93,7 @@ def timed(calls: list[Callable[[Client], Any]], address: str, clients: int) -> t
 
     def worker() -> None:
         nonlocal errors
-        with Client(address, timeout=60) as client:
+        with (HttpClient(address) if address.startswith("http://") else Client(address, timeout=60)) as client:
             while True:
                 with lock:
                     if not queue:
@@ -111,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         agents_at, admin_at = f"ipc://{work}/ag", f"ipc://{work}/adm"
         procs: list[subprocess.Popen[bytes]] = []
         try:
+            said = open(work / "serve.err", "wb")  # noqa: SIM115 - read below, closed with the folder
             procs.append(subprocess.Popen([sys.executable, "-m", "slotwise", "serve", str(path), "--bind", agents_at,
-                                           "--admin", admin_at, "--store", str(work / "state.db")],
-                                          stderr=subprocess.DEVNULL))
+                                           "--admin", admin_at, "--store", str(work / "state.db"),
+                                           "--http", "127.0.0.1:0"], stderr=said))
             t0 = time.monotonic()
             for name in data["participants"]:
                 argv_ = participant_command(agents_at, name, scenario=path, coordinator_timeout_s=0, log_level="ERROR")
@@ -129,12 +157,21 @@ def main(argv: list[str] | None = None) -> int:
                         raise SystemExit("agents did not connect within 300 s")
                     time.sleep(0.2)
             startup = time.monotonic() - t0
+            found = re.search(r"HTTP API at (http://\S+)", (work / "serve.err").read_text())
+            if found is None:
+                raise SystemExit("the service did not say where its HTTP API is")
+            http_at = found.group(1)
             names = list(data["participants"])
             meetings = [{"id": f"m{i}", "duration_minutes": 60,
                          "invitees": rng.sample(names, rng.choice((2, 2, 3)))} for i in range(args.adds)]
             rows = []
             wall, lat, err = timed([partial(_add, meeting=m) for m in meetings], admin_at, args.clients)
-            rows.append(("add", args.adds, wall, lat, err))
+            rows.append(("add (admin socket)", args.adds, wall, lat, err))
+            over_http = [{"id": f"h{i}", "duration_minutes": 60,
+                          "invitees": rng.sample(names, rng.choice((2, 2, 3)))} for i in range(args.adds)]
+            wall, lat, err = timed([partial(_add, meeting=m) for m in over_http], http_at, args.clients)
+            rows.append(("add (HTTP)", args.adds, wall, lat, err))
+            meetings += over_http
             with Client(admin_at, timeout=30) as c:
                 listing = {e["id"]: e for e in c.list()}
             placed = [m for m in meetings if listing[m["id"]]["status"] == "scheduled"]
