@@ -296,8 +296,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if value < least:
             err.print(f"{flag}: must be at least {least} (got {value})")
             return EXIT_BAD_INPUT
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(args.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        err.print(f"--timezone: no time zone {args.timezone!r} (say Europe/Berlin or UTC)", markup=False)
+        return EXIT_BAD_INPUT
+    try:
+        first = datetime.now(zone).date() if args.start == "today" else date.fromisoformat(args.start)
+    except ValueError:
+        err.print(f"--start: 'today' or a date as 2026-12-07 (got {args.start!r})", markup=False)
+        return EXIT_BAD_INPUT
     data = synthetic_scenario(args.seed, args.people, args.meetings, days=args.days,
-                              slot_minutes=args.slot_minutes)
+                              slot_minutes=args.slot_minutes, start=first, timezone=args.timezone)
     text = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
     if args.out is None:
         sys.stdout.write(text)
@@ -413,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--days", type=int, default=5)
     gen.add_argument("--slot-minutes", type=int, default=15)
     gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--start", default="2024-07-22", metavar="DATE",
+                     help="the first day: 'today' or a date such as 2026-12-07 (default 2024-07-22, a Monday)")
+    gen.add_argument("--timezone", default="UTC", metavar="ZONE", help="the scenario's zone (default UTC)")
     gen.add_argument("--out", type=Path, help="file to write (default: standard output)")
     gen.set_defaults(func=cmd_generate)
 

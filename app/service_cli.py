@@ -26,6 +26,8 @@ from slotwise.shared.limits import fit_participants
 from slotwise.shared.wire.admin import MAX_PAGE  # stdlib only: cheap at start-up
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from slotwise.client import Client
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -41,6 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from slotwise.shared.keys import ServerKeys
 
     scenario, plan = load_plan(args.scenario)
+    _check_horizon(args, scenario.horizon.start, scenario.horizon.end)
     requested = parse_endpoints(args.bind)
     keys_dir = args.keys or scenario.keys_dir(args.scenario)
     keys = ServerKeys.load(keys_dir) if keys_dir is not None else None
@@ -84,6 +87,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         service.close()
     return EXIT_OK
+
+
+def _check_horizon(args: argparse.Namespace, start: datetime, end: datetime) -> None:
+    """A service on a horizon that has ended could place nothing: refused in one line. One that
+    has begun offers only what is ahead, said once at start."""
+    from datetime import UTC, datetime
+
+    from slotwise.shared.errors import InputError
+
+    now = datetime.now(UTC)
+    if args.allow_past:
+        return
+    if end <= now:
+        raise InputError(f"{args.scenario}: its horizon ended at {end.isoformat()}, so nothing could be placed: "
+                         "give one ahead (say horizon: {days: 14}), or --allow-past for a demo on past dates")
+    if start < now:
+        logger.bind(role="coordinator").info("the horizon began at {}: only slots from now on are offered",
+                                             start.isoformat())
 
 
 def _client(args: argparse.Namespace) -> Client:

@@ -7,23 +7,27 @@ kind of load. Same seed, same scenario, on every machine.
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from typing import Any
+from zoneinfo import ZoneInfo
 
-MONDAY = datetime(2024, 7, 22, tzinfo=UTC)
-
-
-def _at(hour: float, day: int) -> str:
-    return (MONDAY + timedelta(days=day, hours=hour)).isoformat()
+MONDAY = date(2024, 7, 22)
 
 
 def synthetic_scenario(seed: int, people: int, meetings: int, *, days: int = 5,
-                       slot_minutes: int = 15) -> dict[str, Any]:
+                       slot_minutes: int = 15, start: date = MONDAY, timezone: str = "UTC") -> dict[str, Any]:
     """A scenario as plain data (validate it with Scenario.model_validate or dump it as YAML).
 
-    Everyone works 09:00-17:00 UTC with up to four busy blocks a day; meetings invite 3-6 people,
-    need all but up to two of them, and last 30-90 minutes.
+    Everyone works 09:00-17:00 in `timezone` from `start` with up to four busy blocks a day;
+    meetings invite 3-6 people, need all but up to two of them, and last 30-90 minutes.
     """
+    zone = ZoneInfo(timezone)
+
+    def _at(hour: float, day: int) -> str:
+        midnight = datetime.combine(start + timedelta(days=day), clock(0), zone)
+        return (midnight + timedelta(hours=hour)).isoformat()
+
     rng = random.Random(seed)
     names = [f"p{i:03d}" for i in range(people)]
     participants: dict[str, Any] = {}
@@ -31,8 +35,8 @@ def synthetic_scenario(seed: int, people: int, meetings: int, *, days: int = 5,
         busy = []
         for d in range(days):
             for _ in range(rng.randint(0, 4)):
-                start = 9 + rng.randint(0, 15) / 2
-                block = [_at(start, d), _at(start + rng.choice([0.5, 1, 1.5, 2]), d)]
+                begins = 9 + rng.randint(0, 15) / 2
+                block = [_at(begins, d), _at(begins + rng.choice([0.5, 1, 1.5, 2]), d)]
                 if block not in busy:  # the same block drawn twice is one busy block
                     busy.append(block)
         participants[name] = {"available": [[_at(9, d), _at(17, d)] for d in range(days)], "busy": busy}
@@ -48,7 +52,7 @@ def synthetic_scenario(seed: int, people: int, meetings: int, *, days: int = 5,
         })
     return {
         "name": f"synthetic-{people}x{meetings}-seed{seed}",
-        "timezone": "UTC",
+        "timezone": timezone,
         "horizon": {"start": _at(0, 0), "end": _at(24, days - 1)},
         "slot_minutes": slot_minutes,
         "participants": participants,

@@ -7,7 +7,8 @@ I/O. Reading calendars is the agent's (participant/calendars), compiling is the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +17,7 @@ from pydantic import (
     AfterValidator,
     Field,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -256,8 +258,26 @@ class Security(_Strict):
 
 
 class Horizon(_Strict):
+    """When meetings may be placed: `start` and `end`, or `days` from today (in the scenario's
+    zone, from clock(0); `working_days: true` counts Monday to Friday only), resolved when the
+    file is read, so a service's scenario needs no editing as time passes."""
+
     start: Moment
     end: Moment
+
+
+class RelativeHorizon(_Strict):
+    days: Annotated[int, Field(gt=0, le=3660)]
+    working_days: bool = False
+
+    def resolve(self, zone: ZoneInfo, today: date) -> dict[str, str]:
+        first = datetime.combine(today, clock(0), zone)
+        end, counted = today, 0
+        while counted < self.days:
+            if not self.working_days or end.weekday() < 5:
+                counted += 1
+            end += timedelta(days=1)
+        return {"start": first.isoformat(), "end": datetime.combine(end, clock(0), zone).isoformat()}
 
 
 class Scenario(_Strict):
@@ -290,6 +310,23 @@ class Scenario(_Strict):
 
     def availability(self, name: str) -> Availability:
         return self.participants.get(name) or Availability()
+
+    @field_validator("horizon", mode="before")
+    @classmethod
+    def _relative_horizon(cls, value: Any, info: ValidationInfo) -> Any:
+        """`horizon: {days: 14}` becomes today's dates here, before anything reads them."""
+        if not isinstance(value, dict) or "days" not in value:
+            return value
+        extra = sorted(set(value) - {"days", "working_days"})
+        if extra:
+            raise ValueError(f"a relative horizon has days (and working_days), not {extra[0]!r}")
+        days, working = value["days"], value.get("working_days", False)
+        if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 3660:
+            raise ValueError(f"days: a whole number of days from 1 to 3660 (got {days!r})")
+        if not isinstance(working, bool):
+            raise ValueError(f"working_days: true or false (got {working!r})")
+        zone = ZoneInfo(str(info.data.get("timezone", "UTC")))
+        return RelativeHorizon(days=days, working_days=working).resolve(zone, datetime.now(zone).date())
 
     def keys_dir(self, scenario_file: Path) -> Path | None:
         """The security section's keys directory, resolved against the scenario's folder."""

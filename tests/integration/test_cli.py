@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,16 @@ def test_generate_writes_a_valid_seeded_scenario(workdir: Path) -> None:
     assert first.read_text() == second.read_text()  # same seed, same scenario
     s = load_scenario(first)
     assert len(s.participants) == 7 and len(s.meetings) == 9
+    today = workdir / "today.yaml"
+    done = run_cli("generate", "--start", "today", "--timezone", "Asia/Tokyo", "--days", "2", "--out", str(today))
+    assert done.returncode == 0, done.stderr
+    t = load_scenario(today)
+    from zoneinfo import ZoneInfo
+
+    assert t.timezone == "Asia/Tokyo"
+    assert t.horizon.start.astimezone(ZoneInfo("Asia/Tokyo")).date() == datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    bad = run_cli("generate", "--timezone", "Mars/Olympus")
+    assert bad.returncode == 2 and "--timezone: no time zone 'Mars/Olympus'" in bad.stderr
 
 
 @pytest.mark.parametrize("args, said", [

@@ -36,6 +36,7 @@ from slotwise.shared.wire import admin
 from tests.integration.conftest import SLOTWISE, Children, run_cli, until
 
 PEOPLE = ("ana", "bo", "cy", "di")
+REPO_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 DAY = (datetime.now(UTC) + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -432,3 +433,24 @@ def test_a_store_of_another_scenario_is_refused_in_one_line(tmp_path: Path) -> N
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"serve: {store}: holds the meetings of scenario 'team-a', not 'live'; give this scenario a store of its own"]
+
+
+def test_a_horizon_that_has_ended_is_refused_at_start_and_a_relative_one_is_served(children: Children) -> None:
+    work = children.workdir
+    ended = run_cli("serve", str(REPO_SCENARIOS / "tutorial.yaml"), "--bind", f"ipc://{work}/a0",
+                    "--admin", f"ipc://{work}/b0", "--store", str(work / "old.db"), timeout=30)
+    assert ended.returncode == 2 and len(ended.stderr.strip().splitlines()) == 1
+    assert "its horizon ended at 2024-07-21T19:00:00+00:00" in ended.stderr and "--allow-past" in ended.stderr
+    path = work / "rolling.yaml"
+    path.write_text(yaml.safe_dump({"name": "rolling", "timezone": "UTC", "slot_minutes": 60,
+                                    "horizon": {"days": 3}, "participants": {p: {} for p in PEOPLE},
+                                    "negotiation": {"join_timeout_s": 10, "heartbeat_s": 0.25}}))
+    svc = Service(children, path)
+    svc.start()
+    for p in ("ana", "bo"):
+        svc.agent(p)
+    svc.wait_connected(2)
+    with svc.client() as c:
+        [entry] = c.add([meeting("soon", "ana", "bo")], wait=30)
+    assert entry["status"] == "scheduled"
+    assert datetime.now(UTC) <= datetime.fromisoformat(entry["start"]) < datetime.now(UTC) + timedelta(days=3)

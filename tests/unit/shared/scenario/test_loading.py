@@ -167,3 +167,20 @@ def test_availability_round_trips_through_the_agent_file_format(tmp_path: Path) 
     assert list(again.declared_free_time(s.horizon_interval)) == list(original.declared_free_time(s.horizon_interval))
     window = [["2024-07-22T09:00:00Z", "2024-07-22T10:00:00Z"]]
     assert isinstance(Availability.model_validate({"available": window}), Availability)
+
+
+def test_a_relative_horizon_is_today_onwards_in_the_scenario_zone(tmp_path: Path) -> None:
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from slotwise.shared.scenario.models import RelativeHorizon
+
+    s = load_scenario(write(tmp_path, "name: x\ntimezone: Pacific/Auckland\nhorizon: {days: 14}\n"))
+    today = datetime.now(ZoneInfo("Pacific/Auckland")).date()
+    assert s.horizon.start == datetime.combine(today, datetime.min.time(), ZoneInfo("Pacific/Auckland"))
+    assert s.horizon.end.date() == today + timedelta(days=14)  # 14 days of midnights, in its zone
+    # Working days count Monday to Friday: from a Friday, three working days end on Wednesday.
+    span = RelativeHorizon(days=3, working_days=True).resolve(ZoneInfo("UTC"), date(2026, 12, 4))
+    assert span == {"start": "2026-12-04T00:00:00+00:00", "end": "2026-12-09T00:00:00+00:00"}
+    [said] = problems(write(tmp_path, "name: x\nhorizon: {days: 0}\n"))
+    assert said.endswith("s.yaml:2: horizon: days: a whole number of days from 1 to 3660 (got 0)")
