@@ -26,6 +26,7 @@ from slotwise.shared.limits import fit_participants
 from slotwise.shared.wire.admin import MAX_PAGE  # stdlib only: cheap at start-up
 
 if TYPE_CHECKING:
+    import ssl
     from datetime import datetime
 
     from slotwise.client import Client
@@ -61,7 +62,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         tokens = Tokens.load(args.http_tokens)
     service = LiveService(scenario, plan, requested, args.admin, SqliteStore(args.store, scenario.name), keys=keys,
-                          allow_past=args.allow_past, itip=itip, http=args.http, http_tokens=tokens)
+                          allow_past=args.allow_past, itip=itip, http=args.http, http_tokens=tokens,
+                          http_tls=_tls(args))
     try:
         endpoints, admin_at = service.bind()
         sys.stderr.write(f"serving {plan.name!r}: agents connect to {endpoints}, admins to {admin_at}; "
@@ -87,6 +89,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         service.close()
     return EXIT_OK
+
+
+def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """HTTPS for --http from --http-tls-cert/--http-tls-key; mutual with --http-client-ca."""
+    import ssl
+
+    from slotwise.shared.errors import InputError
+
+    if args.http_tls_cert is None and args.http_tls_key is None and args.http_client_ca is None:
+        return None
+    if args.http_tls_cert is None or args.http_tls_key is None:
+        raise InputError("--http-tls-cert and --http-tls-key go together (and --http-client-ca needs both)")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(args.http_tls_cert, args.http_tls_key)
+        if args.http_client_ca is not None:
+            context.load_verify_locations(args.http_client_ca)
+            context.verify_mode = ssl.CERT_REQUIRED
+    except (OSError, ssl.SSLError) as exc:
+        raise InputError(f"--http TLS: {exc}") from None
+    return context
 
 
 def _check_horizon(args: argparse.Namespace, start: datetime, end: datetime) -> None:
@@ -283,6 +306,10 @@ def add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
                             "(loopback only without --http-tokens; port 0: any free port)")
     serve.add_argument("--http-tokens", type=Path, metavar="DIR",
                        help="admins' bearer tokens for --http, one NAME.token file each")
+    serve.add_argument("--http-tls-cert", type=Path, metavar="FILE", help="serve --http as HTTPS with this certificate")
+    serve.add_argument("--http-tls-key", type=Path, metavar="FILE", help="the certificate's private key")
+    serve.add_argument("--http-client-ca", type=Path, metavar="FILE",
+                       help="mutual TLS: admit only clients with a certificate this CA signed")
     serve.add_argument("--log-format", choices=["text", "json"], default="text",
                        help="json: one object per line (time, level, role, agent, message) for log collectors")
     serve.add_argument("-v", "--verbose", action="count", default=1, help="-v info (default), -vv debug")

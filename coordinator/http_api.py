@@ -11,9 +11,10 @@ Each HTTP request becomes one admin request, sent over an in-process ZeroMQ sock
 admin socket the command line uses: one desk decides every request whichever door it came
 through, in one order, with one set of limits. This layer only translates (paths and status
 codes) and authenticates: bearer tokens read from files (`--http-tokens DIR`, one NAME.token
-per admin), compared in constant time. Without tokens only a loopback address is accepted, as
-for the admin socket. /healthz, /readyz and /openapi.json need no token; /metrics does when
-tokens are set (Prometheus sends one with `authorization: {credentials_file: ...}`).
+per admin), compared in constant time, or client certificates (`--http-client-ca`, mutual
+TLS). Without either only a loopback address is accepted, as for the admin socket. The page,
+/healthz, /readyz and /openapi.json need no token (the page asks the API with the viewer's);
+/metrics does when tokens are set (Prometheus sends one: `authorization: {credentials_file}`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -95,14 +97,19 @@ def parse_address(address: str) -> tuple[str, int]:
 
 class HttpApi:
     def __init__(self, address: str, admin_inproc: str, context: zmq.asyncio.Context, metrics: Metrics, *,
-                 tokens: Tokens | None, ready: Callable[[], bool], title: str = "slotwise") -> None:
+                 tokens: Tokens | None, ready: Callable[[], bool], title: str = "slotwise",
+                 tls: ssl.SSLContext | None = None) -> None:
+        """`tls`: serve HTTPS; a context that requires client certificates (mutual TLS) admits
+        only clients whose certificate its CA signed, which is authentication enough."""
         from slotwise.shared.endpoints import is_loopback_address
 
         self.host, self.port = parse_address(address)
-        if tokens is None and not is_loopback_address(f"tcp://{address}"):
-            raise EndpointError(f"refusing to serve HTTP on {address} without --http-tokens: anyone who "
-                                "reaches it could cancel every meeting. Use a loopback address, or pass "
-                                "--http-tokens DIR with NAME.token files in it.")
+        mutual = tls is not None and tls.verify_mode == ssl.CERT_REQUIRED
+        if tokens is None and not mutual and not is_loopback_address(f"tcp://{address}"):
+            raise EndpointError(f"refusing to serve HTTP on {address} without --http-tokens or --http-client-ca: "
+                                "anyone who reaches it could cancel every meeting. Use a loopback address, pass "
+                                "--http-tokens DIR with NAME.token files in it, or require client certificates.")
+        self.tls = tls
         self.tokens, self.metrics, self._ready = tokens, metrics, ready
         self._page = page(title).encode()
         self._dealer = context.socket(zmq.DEALER)
@@ -130,7 +137,7 @@ class HttpApi:
         ])
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.tls)
         try:
             await site.start()
         except OSError as exc:
@@ -140,7 +147,7 @@ class HttpApi:
         sockets = getattr(server, "sockets", None) or []
         port = sockets[0].getsockname()[1] if sockets else self.port
         host = f"[{self.host}]" if ":" in self.host else self.host
-        self.url = f"http://{host}:{port}"
+        self.url = f"{'https' if self.tls is not None else 'http'}://{host}:{port}"
         self._reader = asyncio.ensure_future(self._read_replies())
         return self.url
 

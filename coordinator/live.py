@@ -15,6 +15,7 @@ sans-IO). This shell adds only the sockets and the clocks:
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -50,7 +51,8 @@ class LiveService:
     def __init__(self, scenario: Scenario, plan: Plan, endpoints: Endpoints, admin_address: str,
                  store: Store, *, keys: ServerKeys | None = None, allow_past: bool = False,
                  context: zmq.asyncio.Context | None = None, itip: ItipWriter | None = None,
-                 solver: Solver = solve, http: str | None = None, http_tokens: Tokens | None = None) -> None:
+                 solver: Solver = solve, http: str | None = None, http_tokens: Tokens | None = None,
+                 http_tls: ssl.SSLContext | None = None) -> None:
         """`http`: HOST:PORT for the HTTP API, metrics and health checks (coordinator/http_api.py)."""
         if keys is None and not is_loopback_address(admin_address):
             raise EndpointError(f"refusing to bind the admin socket to {admin_address} without keys: "
@@ -88,7 +90,7 @@ class LiveService:
         self.metrics.watch(lambda: self.desk.status(time.monotonic()))
         self.http = None if http is None else HttpApi(http, self._admin_inproc, self.transport.context, self.metrics,
                                                       tokens=http_tokens, ready=lambda: self.desk.started_at is not None,
-                                                      title=plan.name)
+                                                      title=plan.name, tls=http_tls)
         self.http_url: str | None = None
 
     def _observe(self, action: Action) -> None:

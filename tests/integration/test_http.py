@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
 import urllib.error
 import urllib.request
@@ -169,3 +170,41 @@ def test_the_api_answers_as_its_openapi_document_says(running: Api, monkeypatch:
                                    excluded_checks=[positive_data_acceptance])
 
         answered_as_documented()
+
+
+def _certificates(folder: Path) -> dict[str, Path]:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, made by openssl."""
+    import subprocess
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=slotwise test CA")
+    for who, ext in (("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{who}.key", "-out", f"{who}.csr",
+                "-subj", f"/CN={who}")
+        (folder / f"{who}.ext").write_text(ext + "\n")
+        openssl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", f"{who}.pem", "-days", "2", "-extfile", f"{who}.ext")
+    return {name: folder / name for name in ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")}
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl to make certificates with")
+def test_mutual_tls_admits_a_client_certificate_and_refuses_a_client_without_one(children: Children) -> None:
+    import ssl
+
+    certs = _certificates(children.workdir)
+    svc = Service(children, scenario_file(children.workdir))
+    svc.extra = ["--http", "127.0.0.1:0", "--http-tls-cert", str(certs["server.pem"]),
+                 "--http-tls-key", str(certs["server.key"]), "--http-client-ca", str(certs["ca.pem"])]
+    svc.start()
+    until(lambda: "HTTP API at" in children.log("serve1"), "the HTTP address said")
+    found = re.search(r"HTTP API at (https://\S+) ", children.log("serve1"))
+    assert found is not None
+    trusting = ssl.create_default_context(cafile=str(certs["ca.pem"]))
+    with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+        urllib.request.urlopen(found.group(1) + "/v1/status", context=trusting, timeout=30).read()
+    trusting.load_cert_chain(str(certs["client.pem"]), str(certs["client.key"]))
+    with urllib.request.urlopen(found.group(1) + "/v1/status", context=trusting, timeout=30) as answer:
+        assert answer.status == 200 and json.loads(answer.read())["participants"]["expected"] == len(PEOPLE)
