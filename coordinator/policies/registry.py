@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from slotwise.coordinator.policies.base import Kind
 from slotwise.shared.errors import PolicyError
+from slotwise.shared.suggest import did_you_mean
 
 ENTRY_POINT_GROUP = "slotwise.policies"
 
@@ -99,7 +100,8 @@ def load_policy(kind: Kind, spec: str | dict[str, Any]) -> Any:
         raise PolicyError(f"policy {name!r} cannot be loaded: {exc}") from exc
     if cls is None or getattr(cls, "kind", None) != kind:
         known = ", ".join(available(kind))
-        raise PolicyError(f"unknown {kind.replace('_', ' ')} policy {name!r}; known: {known}")
+        hint = did_you_mean(name, available(kind))
+        raise PolicyError(f"unknown {kind.replace('_', ' ')} policy {name!r}{hint}; known: {known}")
     try:
         parsed = cls.Options.model_validate(options)
     except ValidationError as exc:

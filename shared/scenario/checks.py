@@ -8,6 +8,7 @@ from typing import Any
 from slotwise.shared.recurrence import RecurrenceError
 from slotwise.shared.scenario.models import Scenario
 from slotwise.shared.scenario.times import RecurringWindow
+from slotwise.shared.suggest import did_you_mean
 from slotwise.shared.wire.messages import MAX_CANDIDATES, MAX_MEETING_ID, MAX_MEETING_NAME
 
 # What an occurrence adds to its series' id ("@2024-07-21T09:00") and title (" (Sun 21 Jul 09:00)"):
@@ -46,9 +47,10 @@ def _meeting_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
         seen.setdefault(m.id, i)
         for j, who in enumerate(m.invitees):
             if who not in s.participants:
+                hint = did_you_mean(who, s.participants)
                 yield ("meetings", i, "invitees", j), (
-                    f"{who!r} is not listed under participants (add `{who}: {{}}` for someone "
-                    "free throughout the horizon)")
+                    f"{who!r} is not listed under participants{hint or ''}" + ("" if hint else (
+                        f" (add `{who}: {{}}` for someone free throughout the horizon)")))
             elif who in m.invitees[:j]:
                 yield ("meetings", i, "invitees", j), f"{who!r} is invited twice"
         if m.recurrence is not None and len(m.id) > MAX_MEETING_ID - OCCURRENCE_ID_SUFFIX:

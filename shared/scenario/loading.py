@@ -20,6 +20,7 @@ from slotwise.shared.scenario.checks import _meeting_problems, _semantic_problem
 from slotwise.shared.scenario.models import Availability, Meeting, Scenario
 from slotwise.shared.scenario.reading import MAX_FILE_BYTES, _line_for, read_yaml, render_path
 from slotwise.shared.scenario.times import _UNION_TAGS, _Strict
+from slotwise.shared.suggest import did_you_mean
 
 
 def _validate(model: type[_Strict], data: Any, source: str,
@@ -45,9 +46,20 @@ def _problems(exc: ValidationError, prefix: tuple[Any, ...], lines: dict[tuple[A
         loc = prefix + tuple(part for part in err["loc"] if part not in _UNION_TAGS)
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            message = f"unknown field {loc[-1]!r}"
+            message = f"unknown field {loc[-1]!r}{did_you_mean(str(loc[-1]), _field_names())}"
         problems.append(Problem(render_path(loc), message, _line_for(loc, lines)))
     return problems
+
+
+def _field_names() -> set[str]:
+    """Every field a scenario file may have, anywhere: what a misspelt key is compared with."""
+    names: set[str] = set()
+    todo: list[type[_Strict]] = [_Strict]
+    while todo:
+        model = todo.pop()
+        names.update(model.model_fields)
+        todo += model.__subclasses__()
+    return names
 
 
 Check = Callable[[Scenario], Iterable[tuple[tuple[Any, ...], str]]]

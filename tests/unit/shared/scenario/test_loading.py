@@ -184,3 +184,18 @@ def test_a_relative_horizon_is_today_onwards_in_the_scenario_zone(tmp_path: Path
     assert span == {"start": "2026-12-04T00:00:00+00:00", "end": "2026-12-09T00:00:00+00:00"}
     [said] = problems(write(tmp_path, "name: x\nhorizon: {days: 0}\n"))
     assert said.endswith("s.yaml:2: horizon: days: a whole number of days from 1 to 3660 (got 0)")
+
+
+def test_a_misspelt_name_field_or_policy_gets_a_did_you_mean(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\nhorizon: {days: 2}\nparticipants: {alice: {}, bob: {}}\npolicys: {}\n")
+    assert problems(path)[0].endswith("s.yaml:4: policys: unknown field 'policys' (did you mean 'policies'?)")
+    path = write(tmp_path, "name: x\nhorizon: {days: 2}\nparticipants: {alice: {}, bob: {}}\nmeetings:\n"
+                           "  - {id: m, duration_minutes: 30, invitees: [alcie, zed]}\n")
+    said = problems(path)
+    assert said[0].endswith("'alcie' is not listed under participants (did you mean 'alice'?)")
+    assert said[1].endswith("'zed' is not listed under participants (add `zed: {}` for someone free throughout the horizon)")
+    from slotwise.coordinator.policies.registry import load_policy
+    from slotwise.shared.errors import PolicyError
+
+    with pytest.raises(PolicyError, match=r"unknown rule policy 'quorom' \(did you mean 'quorum'\?\)"):
+        load_policy("rule", "quorom")
