@@ -13,7 +13,8 @@ def test_scenario_policy_errors_carry_field_paths() -> None:
         {"id": "m", "duration_minutes": 30, "invitees": ["a", "b"], "constraints": ["weekday"]},
         {"id": "n", "duration_minutes": 30, "invitees": ["a", "b"], "constraints": ["weekdays"]}])
     problems = dict(_compile(s)[1])
-    assert "unknown constraint policy 'weekday' (did you mean 'weekdays'?); known: blackout-dates" in problems[("meetings", 0, "constraints", 0)]
+    said = problems[("meetings", 0, "constraints", 0)]
+    assert "unknown constraint policy 'weekday' (did you mean 'weekdays'?); known: blackout-dates" in said
     s = make_scenario({"a": {}, "b": {}}, [
         {"id": "m", "duration_minutes": 30, "invitees": ["a", "b"], "rule": {"required": ["zed"]}}])
     assert dict(_compile(s)[1])[("meetings", 0, "rule")] == "required 'zed' is not invited"
