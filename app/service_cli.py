@@ -15,6 +15,7 @@ import argparse
 import json
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,6 @@ from slotwise.shared.wire.admin import MAX_PAGE  # stdlib only: cheap at start-u
 
 if TYPE_CHECKING:
     import ssl
-    from datetime import datetime
 
     from slotwise.client import Client
 
@@ -156,6 +156,37 @@ def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2) + "\n")
 
 
+def _show(args: argparse.Namespace, client: Client, entries: list[dict[str, Any]], *, table: bool | None = None) -> None:
+    """One style for every command's meetings: a table on a terminal, JSON with --json or into
+    a pipe (so scripts keep reading JSON); times in --tz, else the scenario's zone, labelled."""
+    if table is None:
+        table = not args.json and sys.stdout.isatty()
+    if not table:
+        _print_json(entries)
+        return
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from slotwise.shared.errors import InputError
+
+    name = args.tz or client.status().get("timezone") or "UTC"
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"--tz: no time zone {name!r} (say Europe/Berlin or UTC)") from None
+    out = Table("id", "status", f"when ({name})", "participants / reason")
+    for e in entries:
+        when = ""
+        if e.get("start") and e["status"] == "scheduled":
+            start, end = (datetime.fromisoformat(e[k]).astimezone(zone) for k in ("start", "end"))
+            when = f"{start:%a %d %b %H:%M}–{end:%H:%M}"
+        out.add_row(e["id"], e["status"] + (" (moving)" if e.get("move", {}).get("status") == "pending" else ""),
+                    when, ", ".join(e["participants"]) if e["status"] == "scheduled" else (e.get("reason") or ""))
+    Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200).print(out)  # a pipe: no wrapping
+
+
 def cmd_meetings_add(args: argparse.Namespace) -> int:
 
     data, lines = _read_meetings(args.file)
@@ -165,7 +196,7 @@ def cmd_meetings_add(args: argparse.Namespace) -> int:
         except ScenarioError as exc:  # the service's verdict, placed on the file's lines
             raise ScenarioError(str(args.file), [Problem(p.path, p.message, _line(lines, p.path))
                                                  for p in exc.problems]) from None
-    _print_json(entries)
+        _show(args, client, entries)
     return EXIT_OK
 
 
@@ -180,27 +211,27 @@ def _line(lines: dict[str, int], path: str) -> int | None:
 
 def cmd_meetings_cancel(args: argparse.Namespace) -> int:
     with _client(args) as client:
-        _print_json(client.cancel(args.id))
+        _show(args, client, client.cancel(args.id))
     return EXIT_OK
 
 
 def cmd_meetings_move(args: argparse.Namespace) -> int:
     with _client(args) as client:
         entry = client.move(args.id, not_before=args.not_before, not_after=args.not_after, wait=args.wait)
-    _print_json([entry])
+        _show(args, client, [entry])
     return EXIT_FAILURE if entry.get("move", {}).get("status") == "failed" else EXIT_OK
 
 
 def cmd_meetings_retry(args: argparse.Namespace) -> int:
     with _client(args) as client:
         entries = client.retry(args.id, wait=args.wait)
-    _print_json(entries)
+        _show(args, client, entries)
     return EXIT_OK if all(e["status"] == "scheduled" for e in entries) else EXIT_FAILURE
 
 
 def cmd_meetings_get(args: argparse.Namespace) -> int:
     with _client(args) as client:
-        _print_json(client.get(args.id))
+        _show(args, client, client.get(args.id))
     return EXIT_OK
 
 
@@ -210,21 +241,10 @@ def cmd_meetings_list(args: argparse.Namespace) -> int:
             entries, following = client.list(), None
         else:
             entries, following = client.page(limit=args.limit or MAX_PAGE, after=args.after)
-    if following is not None:
-        print(f"more: --after {following}", file=sys.stderr)
-    entries = _chosen(entries, args, by_time=args.limit is None and args.after is None)
-    if args.json:
-        _print_json(entries)
-        return EXIT_OK
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("id", "status", "when", "participants / reason")
-    for e in entries:
-        when = f"{e['start']} – {e['end'][11:16]}" if e.get("start") and e["status"] == "scheduled" else ""
-        table.add_row(e["id"], e["status"] + (" (moving)" if e.get("move", {}).get("status") == "pending" else ""),
-                      when, ", ".join(e["participants"]) if e["status"] == "scheduled" else (e.get("reason") or ""))
-    Console(soft_wrap=True).print(table)
+        if following is not None:
+            print(f"more: --after {following}", file=sys.stderr)
+        entries = _chosen(entries, args, by_time=args.limit is None and args.after is None)
+        _show(args, client, entries, table=not args.json)  # a table unless --json, as it always was
     return EXIT_OK
 
 
@@ -323,6 +343,9 @@ def add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         p.add_argument("--admin-name", metavar="NAME", help="which admin key, if DIR/admins holds several")
         p.add_argument("--timeout", type=float, metavar="SECONDS",
                        help="give up on the service after this long (beyond --wait; default 10)")
+        p.add_argument("--tz", metavar="ZONE", help="show times in this zone (default: the scenario's)")
+        if not any(a.dest == "json" for a in p._actions):
+            p.add_argument("--json", action="store_true", help="JSON, even on a terminal")
 
     meetings = sub.add_parser("meetings", help="add, cancel, move or list a live service's meetings")
     msub = meetings.add_subparsers(dest="meetings_command", required=True)

@@ -517,6 +517,7 @@ class AdminDesk:
             "moving": sum(1 for m in self._specs if self.core.moving(m)),
             "requests_served": self.requests_served,
             "retries": self.retries.made,
+            "timezone": self.scenario.timezone,
             "uptime_s": round(now - (self.started_at if self.started_at is not None else now), 3),
         }
 

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -235,6 +236,10 @@ def test_meetings_are_added_cancelled_and_moved_while_agents_stay_connected(serv
     di = json.loads(service.cli("meetings", "list", "--json", "--person", "di", "--status", "scheduled",
                                 "--from", at(40), "--to", at(47)).stdout)
     assert [e["id"] for e in di] == ["old-slot", "review"]
+    shown = service.cli("meetings", "list", "--person", "di", "--status", "scheduled", "--tz", "Asia/Tokyo").stdout
+    tokyo = datetime.fromisoformat(at(44)).astimezone(ZoneInfo("Asia/Tokyo"))
+    assert "when (Asia/Tokyo)" in shown and f"{tokyo:%a %d %b %H:%M}" in shown  # a table, in the zone asked for
+    assert "when (UTC)" in service.cli("meetings", "list").stdout  # by default the scenario's, labelled
     # One page at a time, as a script pages through a large service: the same meetings.
     paged: list[dict[str, Any]] = []
     after: list[str] = []
