@@ -61,7 +61,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from slotwise.coordinator.http_api import Tokens
 
         tokens = Tokens.load(args.http_tokens)
-    service = LiveService(scenario, plan, requested, args.admin, SqliteStore(args.store, scenario.name), keys=keys,
+    store = SqliteStore(args.store, scenario.name)
+    if scenario.horizon.days is not None:  # a relative horizon: its grid begins on the service's first day
+        from datetime import datetime
+
+        from slotwise.coordinator.plan import compile_plan
+
+        first = datetime.fromisoformat(store.setting("grid_origin", scenario.horizon.start.isoformat()))
+        scenario = scenario.model_copy(update={"horizon": scenario.horizon.from_origin(first)})
+        plan = compile_plan(scenario)
+    service = LiveService(scenario, plan, requested, args.admin, store, keys=keys,
                           allow_past=args.allow_past, itip=itip, http=args.http, http_tokens=tokens,
                           http_tls=_tls(args))
     try:

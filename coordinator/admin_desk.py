@@ -85,6 +85,7 @@ class AdminDesk:
         """`wall` tells the time of day (which candidates have begun); `perform` carries the
         core's actions out (the shell's loop, or a test's network)."""
         self.scenario = scenario
+        self._current = scenario  # rolled forward as the days pass (see _today)
         self.plan = plan
         self.core = core
         self.store = store
@@ -123,8 +124,21 @@ class AdminDesk:
         for spec, window in moves:
             self._start_move(spec, window, now)
 
-    def _compile(self, data: list[Any], source: str, *, bounded: bool = True) -> tuple[list[Any], tuple[MeetingSpec, ...]]:
-        meetings, specs = compile_submission(self.scenario, data, source, order_from=self._order, bounded=bounded)
+    def _today(self) -> Scenario:
+        """The scenario as of today: a relative horizon (`days: N`) rolled forward, its grid kept.
+        New requests and moves are compiled against it; a restart's stored meetings against the
+        horizon as it was from the service's first day (`self.scenario`)."""
+        zone = self.scenario.zone
+        rolled = self._current.horizon.rolled(zone, self._wall().astimezone(zone).date())
+        if rolled is not self._current.horizon:
+            self._current = self._current.model_copy(update={"horizon": rolled})
+            self.log.info("horizon rolled forward: {} to {}", rolled.start.isoformat(), rolled.end.isoformat())
+        return self._current
+
+    def _compile(self, data: list[Any], source: str, *, bounded: bool = True,
+                 restoring: bool = False) -> tuple[list[Any], tuple[MeetingSpec, ...]]:
+        scenario = self.scenario if restoring else self._today()
+        meetings, specs = compile_submission(scenario, data, source, order_from=self._order, bounded=bounded)
         self._order += len(specs)
         return meetings, specs
 
@@ -134,9 +148,10 @@ class AdminDesk:
         for i in range(0, len(requests), RESTORE_SLICE):
             chunk = requests[i:i + RESTORE_SLICE]
             try:
-                _, specs = self._compile([body for _, body in chunk], str(self.store), bounded=False)
+                _, specs = self._compile([body for _, body in chunk], str(self.store), bounded=False, restoring=True)
             except ScenarioError:
-                specs = tuple(_compile_each(lambda body: self._compile([body], str(self.store), bounded=False)[1],
+                specs = tuple(_compile_each(lambda body: self._compile([body], str(self.store), bounded=False,
+                                                                       restoring=True)[1],
                                             chunk, left_out, self.log))
             self._remember(specs)
         if len(left_out) > NAMED_LEFT_OUT:
@@ -380,7 +395,7 @@ class AdminDesk:
         raw["not_before"] = window.get("not_before") or (spec.not_before.isoformat() if spec.not_before else None)
         raw["not_after"] = window.get("not_after") or (spec.not_after.isoformat() if spec.not_after else None)
         raw = {k: v for k, v in raw.items() if v is not None}
-        _, compiled = compile_submission(self.scenario, [raw], "request")
+        _, compiled = compile_submission(self._today(), [raw], "request")
         return replace(compiled[0], title=spec.title, series=spec.series, order=spec.order)
 
     def _start_move(self, spec: MeetingSpec, window: dict[str, str | None], now: float) -> None:
@@ -518,6 +533,7 @@ class AdminDesk:
             "requests_served": self.requests_served,
             "retries": self.retries.made,
             "timezone": self.scenario.timezone,
+            "horizon": {"start": self._today().horizon.start.isoformat(), "end": self._current.horizon.end.isoformat()},
             "uptime_s": round(now - (self.started_at if self.started_at is not None else now), 3),
         }
 

@@ -58,6 +58,7 @@ class Store(Protocol):
     def move_failed(self, meeting_id: str, reason: str) -> None: ...
     def cancel(self, meeting_ids: Sequence[str]) -> None: ...
     def meetings(self) -> list[MeetingRow]: ...
+    def setting(self, key: str, default: str) -> str: ...
     def close(self) -> None: ...
 
 
@@ -174,6 +175,14 @@ class SqliteStore:
         return [MeetingRow(mid, series, status, Decision.model_validate_json(d) if d else None,
                            json.loads(moving) if moving else None, failure)
                 for mid, series, status, d, moving, failure in rows]
+
+    def setting(self, key: str, default: str) -> str:
+        """The value stored under `key`, storing `default` the first time: what must stay as it
+        was when the service first ran (the slot grid's origin) whatever the scenario says now."""
+        with self._tx():
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (f"setting:{key}", default))
+            (value,) = self._db.execute("SELECT value FROM meta WHERE key = ?", (f"setting:{key}",)).fetchone()
+        return str(value)
 
     def close(self) -> None:
         self._db.close()

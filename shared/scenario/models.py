@@ -259,25 +259,50 @@ class Security(_Strict):
 
 class Horizon(_Strict):
     """When meetings may be placed: `start` and `end`, or `days` from today (in the scenario's
-    zone, from clock(0); `working_days: true` counts Monday to Friday only), resolved when the
-    file is read, so a service's scenario needs no editing as time passes."""
+    zone, from midnight; `working_days: true` counts Monday to Friday only), resolved when the
+    file is read, so a service's scenario needs no editing as time passes. A relative horizon
+    keeps its rule (`days`, `working_days`), so the live service can roll it forward each day;
+    `origin` is where the slot grid begins (its `start` unless rolled), so slots counted before
+    a roll mean the same times after it."""
 
     start: Moment
     end: Moment
+    days: Annotated[int, Field(gt=0, le=3660)] | None = None
+    working_days: bool = False
+    origin: Moment | None = None
+
+    def from_origin(self, origin: datetime) -> Horizon:
+        """This horizon with its grid beginning at `origin` (a service's first start), and
+        beginning there too: what the service's stored meetings were placed in."""
+        if self.days is None or origin >= self.start:
+            return self
+        return self.model_copy(update={"start": origin, "origin": origin})
+
+    def rolled(self, zone: ZoneInfo, today: date) -> Horizon:
+        """This horizon as of `today` (itself if fixed, or not yet due to move)."""
+        if self.days is None:
+            return self
+        span = RelativeHorizon(days=self.days, working_days=self.working_days).resolve(zone, today)
+        start = max(datetime.fromisoformat(span["start"]), self.start)
+        end = max(datetime.fromisoformat(span["end"]), self.end)
+        if (start, end) == (self.start, self.end):
+            return self
+        return self.model_copy(update={"start": start, "end": end, "origin": self.origin or self.start})
 
 
 class RelativeHorizon(_Strict):
     days: Annotated[int, Field(gt=0, le=3660)]
     working_days: bool = False
 
-    def resolve(self, zone: ZoneInfo, today: date) -> dict[str, str]:
+    def resolve(self, zone: ZoneInfo, today: date) -> dict[str, Any]:
         first = datetime.combine(today, clock(0), zone)
         end, counted = today, 0
         while counted < self.days:
             if not self.working_days or end.weekday() < 5:
                 counted += 1
             end += timedelta(days=1)
-        return {"start": first.isoformat(), "end": datetime.combine(end, clock(0), zone).isoformat()}
+        return {"start": first.isoformat(), "end": datetime.combine(end, clock(0), zone).isoformat(),
+                "days": self.days, "working_days": self.working_days}
 
 
 class Scenario(_Strict):
@@ -302,7 +327,7 @@ class Scenario(_Strict):
 
     @property
     def grid(self) -> SlotGrid:
-        return SlotGrid(self.horizon.start, self.slot_minutes)
+        return SlotGrid(self.horizon.origin or self.horizon.start, self.slot_minutes)
 
     @property
     def people(self) -> list[AgentId]:

@@ -41,6 +41,7 @@ class MemoryStore:
         self._requests: dict[str, Any] = {}
         self._rows: dict[str, dict[str, Any]] = {}
         self.commits: list[tuple[str, str, int]] = []  # (what, meeting id, messages sent before it)
+        self._settings: dict[str, str] = {}
 
     def _note(self, what: str, meeting_id: str) -> None:
         self.commits.append((what, meeting_id, len(self.net.sent) if self.net is not None else 0))
@@ -81,6 +82,9 @@ class MemoryStore:
         return [MeetingRow(i, r["series"], r["status"], r["decision"], r["moving"], r["move_failure"])
                 for i, r in self._rows.items()]
 
+    def setting(self, key: str, default: str) -> str:
+        return str(self._settings.setdefault(key, default))
+
     def status(self, meeting_id: str) -> Status:
         status: Status = self._rows[meeting_id]["status"]
         return status
@@ -95,10 +99,22 @@ class Desk:
     def __init__(self, people: dict[str, Any] | None = None, *, store: MemoryStore | None = None,
                  meetings: list[dict[str, Any]] | None = None, wall: datetime = DAY,
                  allow_past: bool = False, itip: Any = None, **negotiation: float) -> None:
-        self.scenario = make_scenario(people or {"ana": {}, "bo": {}, "cy": {}}, meetings or [],
-                                      hours=(9, 12), slot=60, **negotiation)
+        scenario = make_scenario(people or {"ana": {}, "bo": {}, "cy": {}}, meetings or [],
+                                 hours=(9, 12), slot=60, **negotiation)
+        self._wire(scenario, store or MemoryStore(), wall, allow_past=allow_past, itip=itip)
+
+    @classmethod
+    def of(cls, scenario: Any, store: MemoryStore, wall: datetime) -> Desk:
+        """A desk for a scenario made by hand (a rolling horizon, say)."""
+        d = cls.__new__(cls)
+        d._wire(scenario, store, wall)
+        return d
+
+    def _wire(self, scenario: Any, store: MemoryStore, wall: datetime, *, allow_past: bool = False,
+              itip: Any = None) -> None:
+        self.scenario = scenario
         self.net = FakeNetwork(self.scenario, open_ended=True)
-        self.store = store or MemoryStore()
+        self.store = store
         self.store.net = self.net
         self.wall = wall
         compiled = compile_plan(self.scenario)
@@ -657,3 +673,39 @@ def test_only_a_failed_meeting_can_be_retried_and_get_shows_one_meeting() -> Non
     got = d.ask("get", meeting_id="a")
     assert got is not None and [e["id"] for e in got["result"]] == ["a"] and got["result"][0]["status"] == "scheduled"
     assert d.ask("get", meeting_id="nope")["kind"] == "unknown"  # type: ignore[index]
+
+
+def test_a_relative_horizon_rolls_forward_with_the_days_and_a_restart_keeps_its_grid() -> None:
+    # horizon: {days: 2} on DAY: DAY and DAY+1. Two days later the service takes meetings on
+    # DAY+2 and DAY+3; restarted then, it still holds the meeting placed on DAY, at its time.
+    from datetime import timedelta
+
+    from slotwise.shared.scenario.models import Horizon
+
+    def desk(wall: datetime, store: MemoryStore | None = None) -> Desk:
+        store = store or MemoryStore()
+        scenario = make_scenario({"ana": {}, "bo": {}}, [], hours=(0, 48), slot=60)
+        first = datetime.fromisoformat(store.setting("grid_origin", DAY.isoformat()))  # as serve does
+        today = Horizon(start=wall.replace(hour=0), end=wall.replace(hour=0) + timedelta(days=2), days=2)
+        return Desk.of(scenario.model_copy(update={"horizon": today.from_origin(first)}), store, wall)
+
+    d = desk(DAY + timedelta(hours=8))
+    assert d.ask("add", meetings=[meeting("first", "ana", "bo"),
+                                  meeting("windowed", "ana", "bo", not_before=at(14), not_after=at(16))], wait=30) is None
+    [(_, placed)] = d.settle()
+    assert [e["start"] for e in placed["result"]] == [at(8), at(14)]
+    later = meeting("later", "ana", "bo", not_before=at(10, day=3), not_after=at(12, day=3))
+    assert d.ask("add", meetings=[later])["kind"] == "invalid"  # type: ignore[index]  # past the horizon, today
+    d.wall = DAY + timedelta(days=2, hours=8)
+    reply = d.ask("add", meetings=[later], wait=30)
+    [(_, answer)] = d.settle() if reply is None else [(CLIENT, reply)]
+    assert answer["result"][0]["status"] == "scheduled" and answer["result"][0]["start"] == at(10, day=3)
+    status = d.ask("status")["result"]  # type: ignore[index]
+    assert status["horizon"] == {"start": at(0, day=2), "end": at(0, day=4)}
+    again = desk(DAY + timedelta(days=2, hours=9), store=d.store)  # restarted two days on
+    assert again.entry("first")["start"] == at(8) and again.entry("later")["start"] == at(10, day=3)
+    assert again.entry("windowed")["start"] == at(14)  # its window lies before today's horizon: kept all the same
+    assert again.ask("add", meetings=[meeting("beside", "ana", "bo", not_before=at(10, day=3),
+                                              not_after=at(12, day=3))], wait=30) is None
+    [(_, beside)] = again.settle()
+    assert beside["result"][0]["start"] == at(11, day=3)  # the restored meeting's slot is taken

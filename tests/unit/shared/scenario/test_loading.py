@@ -181,7 +181,8 @@ def test_a_relative_horizon_is_today_onwards_in_the_scenario_zone(tmp_path: Path
     assert s.horizon.end.date() == today + timedelta(days=14)  # 14 days of midnights, in its zone
     # Working days count Monday to Friday: from a Friday, three working days end on Wednesday.
     span = RelativeHorizon(days=3, working_days=True).resolve(ZoneInfo("UTC"), date(2026, 12, 4))
-    assert span == {"start": "2026-12-04T00:00:00+00:00", "end": "2026-12-09T00:00:00+00:00"}
+    assert span == {"start": "2026-12-04T00:00:00+00:00", "end": "2026-12-09T00:00:00+00:00",
+                    "days": 3, "working_days": True}
     [said] = problems(write(tmp_path, "name: x\nhorizon: {days: 0}\n"))
     assert said.endswith("s.yaml:2: horizon: days: a whole number of days from 1 to 3660 (got 0)")
 
