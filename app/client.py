@@ -88,21 +88,27 @@ class Client:
         result: list[dict[str, Any]] = self.call("get", meeting_id=meeting_id)
         return result
 
-    def list(self) -> list[dict[str, Any]]:
-        """Every meeting the service knows, in id order (page after page)."""
+    def list(self, *, archived: bool = False) -> list[dict[str, Any]]:
+        """Every meeting the service holds, in id order (page after page); `archived`: those
+        whose time has passed instead, kept in its store."""
         entries: list[dict[str, Any]] = []
         after: str | None = None
         while True:
-            page, after = self.page(after=after)
+            page, after = self.page(after=after, archived=archived)
             entries += page
             if after is None:
                 return entries
 
-    def page(self, *, limit: int = admin.MAX_PAGE,
-             after: str | None = None) -> tuple[builtins.list[dict[str, Any]], str | None]:
+    def page(self, *, limit: int = admin.MAX_PAGE, after: str | None = None,
+             archived: bool = False) -> tuple[builtins.list[dict[str, Any]], str | None]:
         """Up to `limit` meetings after the id `after`, in id order, and the `after` of the
         next page (None on the last)."""
-        reply = self._exchange("list", limit=limit, **({"after": after} if after is not None else {}))
+        fields: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            fields["after"] = after
+        if archived:
+            fields["archived"] = True
+        reply = self._exchange("list", **fields)
         result: builtins.list[dict[str, Any]] = self._result(reply)
         following = reply.get("next")
         return result, following if isinstance(following, str) else None

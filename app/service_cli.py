@@ -246,10 +246,14 @@ def cmd_meetings_get(args: argparse.Namespace) -> int:
 
 def cmd_meetings_list(args: argparse.Namespace) -> int:
     with _client(args) as client:
+        if args.since is not None and not args.all:
+            args.all = True  # --since reaches back past what the service still holds
         if args.limit is None and args.after is None:
             entries, following = client.list(), None
+            if args.all:
+                entries += client.list(archived=True)
         else:
-            entries, following = client.page(limit=args.limit or MAX_PAGE, after=args.after)
+            entries, following = client.page(limit=args.limit or MAX_PAGE, after=args.after, archived=args.all)
         if following is not None:
             print(f"more: --after {following}", file=sys.stderr)
         entries = _chosen(entries, args, by_time=args.limit is None and args.after is None)
@@ -390,7 +394,11 @@ def add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     lst.add_argument("--status", action="append", metavar="STATUS",
                      choices=["scheduled", "failed", "waiting", "pending", "cancelled"],
                      help="only meetings in this status (repeatable)")
-    lst.add_argument("--from", dest="since", metavar="T", help="only meetings starting at or after T (ISO 8601)")
+    lst.add_argument("--from", dest="since", metavar="T",
+                     help="only meetings starting at or after T (ISO 8601), archived ones too")
+    lst.add_argument("--all", action="store_true",
+                     help="with the meetings whose time has passed (archived; with --limit/--after: those only)")
+    lst.add_argument("--since", dest="since", metavar="T", help="as --from")
     lst.add_argument("--to", dest="until", metavar="T", help="only meetings starting before T (ISO 8601)")
     lst.add_argument("--limit", type=int, metavar="N", help=f"one page of at most N meetings (at most {MAX_PAGE})")
     lst.add_argument("--after", metavar="ID", help="the page after this meeting id")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -45,7 +45,7 @@ from slotwise.coordinator.outcome import MeetingResult
 from slotwise.coordinator.plan import Plan, compile_submission
 from slotwise.coordinator.policies.base import MeetingSpec
 from slotwise.coordinator.retries import Retries
-from slotwise.coordinator.store import Store, canonical
+from slotwise.coordinator.store import MeetingRow, Store, canonical
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import Problem, ScenarioError, UsageError
 from slotwise.shared.ids import AgentId, MeetingId
@@ -56,8 +56,10 @@ if TYPE_CHECKING:
     from loguru import Logger
 
 MAX_MEETINGS = 200_000  # occurrences one service holds; beyond, adds are refused ("busy")
-NAMED_LEFT_OUT = 3  # stored requests that no longer compile named one by one per slice; the rest counted
+NAMED_LEFT_OUT = 3  # stored requests that no longer compile named one by one; the rest counted
 RESTORE_SLICE = 500  # stored requests compiled at once on restart, as requests were
+ARCHIVE_EVERY_S = 600.0  # how often the desk looks for meetings whose time has passed
+ARCHIVED_AFTER = timedelta(hours=1)  # past a meeting's end (or its window's): archived
 
 Perform = Callable[[list[Action]], None]
 Reply = tuple[bytes, dict[str, Any]]  # (the client's identity, the message)
@@ -106,7 +108,8 @@ class AdminDesk:
         self._order = 0
         self.requests_served = 0
         self.started_at: float | None = None
-        self.submitted_at: dict[MeetingId, float] = {}  # open meetings: when asked for (for the metrics)
+        self.submitted_at: dict[MeetingId, float] = {}
+        self._archived_at: datetime | None = None  # open meetings: when asked for (for the metrics)
 
     # --- start-up -------------------------------------------------------------------------------
 
@@ -116,7 +119,7 @@ class AdminDesk:
         pending, and moves that were in flight."""
         self.started_at = now
         pending, moves = self._restore()
-        fresh = [m for m in initial if m.id not in self._specs]
+        fresh = [m for m in initial if m.id not in self._specs and self.store.request(m.series or m.id) is None]
         self._perform(self.core.start(now))
         if fresh:
             self._add_specs(fresh, self._scenario_requests(fresh), now)
@@ -143,6 +146,8 @@ class AdminDesk:
         return meetings, specs
 
     def _restore(self) -> tuple[list[MeetingSpec], list[tuple[MeetingSpec, dict[str, str | None]]]]:
+        rows = self.store.meetings()  # archived ones (their time has passed) stay in the store alone
+        live = {MeetingId(row.id) for row in rows}
         requests = self.store.requests()
         left_out: list[str] = []
         for i in range(0, len(requests), RESTORE_SLICE):
@@ -153,13 +158,12 @@ class AdminDesk:
                 specs = tuple(_compile_each(lambda body: self._compile([body], str(self.store), bounded=False,
                                                                        restoring=True)[1],
                                             chunk, left_out, self.log))
-            self._remember(specs)
+            self._remember([s for s in specs if s.id in live])
         if len(left_out) > NAMED_LEFT_OUT:
             self.log.error("{} more stored requests left out, for reasons like those above ({} of {} restored)",
                            len(left_out) - NAMED_LEFT_OUT, len(requests) - len(left_out), len(requests))
         pending: list[MeetingSpec] = []
         moves: list[tuple[MeetingSpec, dict[str, str | None]]] = []
-        rows = self.store.meetings()
         for row in rows:
             spec = self._specs.get(MeetingId(row.id))
             if spec is None:  # its request was left out, and said so above
@@ -298,8 +302,13 @@ class AdminDesk:
             return self._served(admin.error(rid, exc.kind, str(exc)))
 
     def _op_list(self, rid: int, req: dict[str, Any]) -> dict[str, Any]:
-        """One page, in id order: a list costs one page of work, whatever the store holds."""
+        """One page, in id order: a list costs one page of work, whatever the store holds.
+        `"archived": true` pages through the meetings whose time has passed, from the store."""
         limit, after = admin.page_of(req)
+        if req.get("archived") is True:
+            rows = self.store.archived(after, limit + 1)
+            page = [self._archived_entry(row) for row in rows[:limit]]
+            return admin.ok(rid, page) | {"next": page[-1]["id"] if len(rows) > limit else None}
         start = bisect.bisect_right(self._in_order, after) if after is not None else 0
         ids = self._in_order[start:start + limit]
         more = start + limit < len(self._in_order)
@@ -427,6 +436,57 @@ class AdminDesk:
         for meeting_id in self.retries.due(self._still_open):
             self._perform(self.core.retry(self._upcoming(self._specs[meeting_id]), now))
             self._changed = True
+
+    def archive_ended(self, now: float) -> int:
+        """Meetings whose time has passed (by ARCHIVED_AFTER) leave the core and this desk, and
+        are marked archived in the store: a service that runs for months holds only what is
+        ahead. At most every ARCHIVE_EVERY_S; returns how many left."""
+        wall = self._wall()
+        if self._archived_at is not None and (wall - self._archived_at).total_seconds() < ARCHIVE_EVERY_S:
+            return 0
+        self._archived_at = wall
+        ended = [m for m in self._specs if self._ended(m, wall)]
+        if not ended:
+            return 0
+        self.store.archive(ended)  # committed first, as everything
+        for meeting_id in ended:
+            self.core.forget(meeting_id)
+            spec = self._specs.pop(meeting_id)
+            self._in_order.pop(bisect.bisect_left(self._in_order, meeting_id))
+            series = self._series.get(MeetingId(spec.series or spec.id), [])
+            if meeting_id in series:
+                series.remove(meeting_id)
+            if not series:
+                self._series.pop(MeetingId(spec.series or spec.id), None)
+            self.retries.forget(meeting_id)
+            self.submitted_at.pop(meeting_id, None)
+        self.log.info("archived {} meetings whose time has passed", len(ended))
+        return len(ended)
+
+    def _ended(self, meeting_id: MeetingId, wall: datetime) -> bool:
+        view = self._view(meeting_id)
+        if view is None or view.phase in OPEN or view.moving or self.retries.waiting(meeting_id):
+            return False
+        d, spec = view.decision, view.spec
+        if d is not None and d.scheduled and d.end is not None:
+            end = d.end
+        elif spec.candidates:
+            end = self.plan.grid.start(max(spec.candidates)) + timedelta(minutes=spec.duration_minutes)
+        elif spec.not_after is not None:
+            end = spec.not_after
+        else:
+            return False
+        return end <= wall - ARCHIVED_AFTER
+
+    def _archived_entry(self, row: MeetingRow) -> dict[str, Any]:
+        """An archived meeting as `list` shows it: from its stored request and decision."""
+        request = self.store.request(row.series) or {}
+        d = row.decision or Decision(id=row.id, scheduled=False)
+        return {"id": row.id, "name": request.get("name") or row.id, "scheduled": d.scheduled and row.status == "scheduled",
+                "start": d.start.isoformat() if d.start else None, "end": d.end.isoformat() if d.end else None,
+                "participants": list(d.participants), "reason": "cancelled" if row.status == "cancelled" else d.reason,
+                "invitees": list(request.get("invitees") or []), "series": row.series if row.series != row.id else None,
+                "status": row.status, "archived": True}
 
     def _still_open(self, meeting_id: MeetingId) -> bool:
         spec = self._specs.get(meeting_id)

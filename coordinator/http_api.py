@@ -252,6 +252,8 @@ class HttpApi:
             fields["limit"] = _integer(q["limit"], "limit")
         if "after" in q:
             fields["after"] = q["after"]
+        if q.get("archived") == "true":
+            fields["archived"] = True
         keep = _filter(q.get("person"), q.getall("status", []))
         return await self._answer("list", lambda r: {"meetings": [e for e in r["result"] if keep(e)],
                                                      "next": r.get("next")}, **fields)

@@ -145,6 +145,7 @@ class LiveService:
     def _settle(self, now: float) -> None:
         self.desk.resolve_conflicts(now)
         self.desk.retry_waiting(now)
+        self.desk.archive_ended(now)
         self.transport.flush()  # agents hear of a decision before the client that asked for it
         for client, message in self.desk.answer_waiters(time.monotonic()):
             self._reply(client, message)

@@ -78,6 +78,8 @@ def document() -> dict[str, Any]:
                                                                         "maximum": admin.MAX_PAGE}},
                             {"name": "after", "in": "query", "schema": {"type": "string"}},
                             {"name": "person", "in": "query", "schema": {"type": "string"}},
+                            {"name": "archived", "in": "query", "schema": {"enum": ["true", "false"]},
+                             "description": "true: the meetings whose time has passed, from the store"},
                             {"name": "status", "in": "query", "schema": {"enum": _ENTRY["properties"]["status"]["enum"]}}],  # type: ignore[index]
                         "responses": _answers({"type": "object", "required": ["meetings", "next"],
                                                "properties": {"meetings": _MEETINGS["properties"]["meetings"],  # type: ignore[index]

@@ -31,7 +31,7 @@ from slotwise.shared.errors import InputError
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x736C7477  # "sltw": marks the file as a slotwise store (PRAGMA application_id)
-OUR_TABLES = frozenset({"meta", "requests", "meetings"})
+OUR_TABLES = frozenset({"meta", "requests", "meetings", "archived"})
 Status = Literal["pending", "scheduled", "failed", "cancelled"]
 
 
@@ -58,6 +58,8 @@ class Store(Protocol):
     def move_failed(self, meeting_id: str, reason: str) -> None: ...
     def cancel(self, meeting_ids: Sequence[str]) -> None: ...
     def meetings(self) -> list[MeetingRow]: ...
+    def archive(self, meeting_ids: Sequence[str]) -> None: ...
+    def archived(self, after: str | None, limit: int) -> list[MeetingRow]: ...
     def setting(self, key: str, default: str) -> str: ...
     def close(self) -> None: ...
 
@@ -123,6 +125,9 @@ class SqliteStore:
             self._db.execute("""CREATE TABLE IF NOT EXISTS meetings (
                 id TEXT PRIMARY KEY, series TEXT NOT NULL REFERENCES requests(series),
                 status TEXT NOT NULL, decision TEXT, moving TEXT, move_failure TEXT, seq INTEGER NOT NULL)""")
+            # Meetings whose time has passed: kept, and listed on request, but no longer in the
+            # service's memory nor restored at a restart.
+            self._db.execute("CREATE TABLE IF NOT EXISTS archived (id TEXT PRIMARY KEY REFERENCES meetings(id))")
 
     def _tx(self) -> _Transaction:
         return _Transaction(self._db)
@@ -131,7 +136,10 @@ class SqliteStore:
         return str(self.path)
 
     def requests(self) -> list[tuple[str, Any]]:
-        rows = self._db.execute("SELECT series, body FROM requests ORDER BY seq").fetchall()
+        """Every request with an occurrence not archived (those are all a restart needs)."""
+        rows = self._db.execute(
+            "SELECT series, body FROM requests r WHERE EXISTS (SELECT 1 FROM meetings m WHERE m.series = r.series "
+            "AND m.id NOT IN (SELECT id FROM archived)) ORDER BY seq").fetchall()
         return [(series, json.loads(body)) for series, body in rows]
 
     def request(self, series: str) -> Any | None:
@@ -170,8 +178,20 @@ class SqliteStore:
                                  [(m,) for m in meeting_ids])
 
     def meetings(self) -> list[MeetingRow]:
+        """Every meeting not archived, in the order requested."""
+        return self._rows("WHERE id NOT IN (SELECT id FROM archived) ORDER BY seq", ())
+
+    def archive(self, meeting_ids: Sequence[str]) -> None:
+        with self._tx():
+            self._db.executemany("INSERT OR IGNORE INTO archived VALUES (?)", [(m,) for m in meeting_ids])
+
+    def archived(self, after: str | None, limit: int) -> list[MeetingRow]:
+        """One page of archived meetings, in id order."""
+        return self._rows("WHERE id IN (SELECT id FROM archived) AND id > ? ORDER BY id LIMIT ?", (after or "", limit))
+
+    def _rows(self, where: str, args: tuple[Any, ...]) -> list[MeetingRow]:
         rows = self._db.execute(
-            "SELECT id, series, status, decision, moving, move_failure FROM meetings ORDER BY seq").fetchall()
+            f"SELECT id, series, status, decision, moving, move_failure FROM meetings {where}", args).fetchall()
         return [MeetingRow(mid, series, status, Decision.model_validate_json(d) if d else None,
                            json.loads(moving) if moving else None, failure)
                 for mid, series, status, d, moving, failure in rows]

@@ -36,6 +36,19 @@ class Agenda:
         """The meeting's state from now on (a move replaces the decided one under the same id)."""
         self._by_id[st.id] = st
 
+    def forget(self, st: MeetingState) -> None:
+        """A closed meeting leaves (the live service archives what has ended)."""
+        if self._by_id.get(st.id) is not st:
+            return
+        del self._by_id[st.id]
+        self._phases[st.phase] -= 1
+        for who in st.spec.invitees:
+            mine = self._invited.get(who)
+            if mine is not None:
+                mine.pop(st.id, None)
+                if not mine:
+                    del self._invited[who]
+
     def get(self, meeting_id: MeetingId) -> MeetingState | None:
         return self._by_id.get(meeting_id)
 

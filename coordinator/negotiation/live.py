@@ -91,6 +91,19 @@ class LiveNegotiation(Negotiation):
         return [*self.announcements.flush(), *self.walk.ask(st, now), *self._advance(now)]
 
     @guarded
+    def forget(self, meeting_id: MeetingId) -> None:
+        """A closed meeting whose time has passed leaves the core: its booking, and what a
+        rejoining agent is told. The live service keeps it in its store (archived)."""
+        st = self.agenda.get(meeting_id)
+        if st is None or st.phase in OPEN:
+            raise UsageError(f"meeting {meeting_id} is unknown or still being negotiated")
+        current = st.current
+        if current is not None and current.scheduled:
+            self.ledger.unbook(st.id, current.attendees)
+        self.proposals.drop(st.id)
+        self.agenda.forget(st)
+
+    @guarded
     def retry(self, spec: MeetingSpec, now: float) -> list[Action]:
         """Negotiate a failed meeting again from the start, against everything booked now (its
         candidates as the caller gives them: those not yet begun)."""

@@ -42,12 +42,14 @@ class MemoryStore:
         self._rows: dict[str, dict[str, Any]] = {}
         self.commits: list[tuple[str, str, int]] = []  # (what, meeting id, messages sent before it)
         self._settings: dict[str, str] = {}
+        self._archived: set[str] = set()
 
     def _note(self, what: str, meeting_id: str) -> None:
         self.commits.append((what, meeting_id, len(self.net.sent) if self.net is not None else 0))
 
     def requests(self) -> list[tuple[str, Any]]:
-        return list(self._requests.items())
+        live = {r["series"] for i, r in self._rows.items() if i not in self._archived}
+        return [(k, v) for k, v in self._requests.items() if k in live]
 
     def request(self, series: str) -> Any | None:
         return self._requests.get(series)
@@ -80,7 +82,17 @@ class MemoryStore:
 
     def meetings(self) -> list[MeetingRow]:
         return [MeetingRow(i, r["series"], r["status"], r["decision"], r["moving"], r["move_failure"])
-                for i, r in self._rows.items()]
+                for i, r in self._rows.items() if i not in self._archived]
+
+    def archive(self, meeting_ids: Sequence[str]) -> None:
+        self._archived.update(meeting_ids)
+        for meeting_id in meeting_ids:
+            self._note("archive", meeting_id)
+
+    def archived(self, after: str | None, limit: int) -> list[MeetingRow]:
+        ids = sorted(i for i in self._archived if i > (after or ""))[:limit]
+        return [MeetingRow(i, r["series"], r["status"], r["decision"], r["moving"], r["move_failure"])
+                for i in ids for r in [self._rows[i]]]
 
     def setting(self, key: str, default: str) -> str:
         return str(self._settings.setdefault(key, default))
@@ -709,3 +721,27 @@ def test_a_relative_horizon_rolls_forward_with_the_days_and_a_restart_keeps_its_
                                               not_after=at(12, day=3))], wait=30) is None
     [(_, beside)] = again.settle()
     assert beside["result"][0]["start"] == at(11, day=3)  # the restored meeting's slot is taken
+
+
+def test_meetings_whose_time_has_passed_leave_the_core_and_stay_listed_from_the_store() -> None:
+    from datetime import timedelta
+
+    d = Desk({"ana": {}, "bo": {}}, wall=DAY + timedelta(hours=8))
+    d.ask("add", meetings=[meeting("a", "ana", "bo"), meeting("b", "ana", "bo")])
+    d.settle()
+    assert [d.entry(i)["start"] for i in ("a", "b")] == [at(9), at(10)]
+    d.wall = DAY + timedelta(hours=11, minutes=30)  # a ended at 10:00, more than an hour ago; b at 11:00
+    assert d.desk.archive_ended(d.net.now) == 1
+    assert d.desk.known() == ["b"] and d.net.core.meeting(MeetingId("a")) is None
+    assert d.desk.archive_ended(d.net.now) == 0  # not looked at again before ARCHIVE_EVERY_S
+    listed = d.ask("list")
+    assert listed is not None and [e["id"] for e in listed["result"]] == ["b"]
+    archived = d.ask("list", archived=True)
+    assert archived is not None and archived["next"] is None
+    [old] = archived["result"]
+    assert old["id"] == "a" and old["status"] == "scheduled" and old["start"] == at(9) and old["archived"] is True
+    assert sorted(old["participants"]) == ["ana", "bo"] and old["invitees"] == ["ana", "bo"]
+    again = Desk({"ana": {}, "bo": {}}, store=d.store, wall=d.wall)  # a restart restores what is ahead only
+    assert again.desk.known() == ["b"] and again.entry("b")["start"] == at(10)
+    d.wall += timedelta(hours=2)
+    assert d.desk.archive_ended(d.net.now) == 1 and d.desk.known() == []
