@@ -465,8 +465,8 @@ class AdminDesk:
 
     def _ended(self, meeting_id: MeetingId, wall: datetime) -> bool:
         view = self._view(meeting_id)
-        if view is None or view.phase in OPEN or view.moving or self.retries.waiting(meeting_id):
-            return False
+        if view is None or view.phase in OPEN or view.moving:
+            return False  # a meeting waiting to be retried goes too, once its window has passed
         d, spec = view.decision, view.spec
         if d is not None and d.scheduled and d.end is not None:
             end = d.end

@@ -727,18 +727,20 @@ def test_meetings_whose_time_has_passed_leave_the_core_and_stay_listed_from_the_
     from datetime import timedelta
 
     d = Desk({"ana": {}, "bo": {}}, wall=DAY + timedelta(hours=8))
-    d.ask("add", meetings=[meeting("a", "ana", "bo"), meeting("b", "ana", "bo")])
+    d.ask("add", meetings=[meeting("a", "ana", "bo"), meeting("b", "ana", "bo"),
+                           meeting("w", "ana", "bo", not_before=at(9), not_after=at(10))])
     d.settle()
-    assert [d.entry(i)["start"] for i in ("a", "b")] == [at(9), at(10)]
+    assert [d.entry(i)["start"] for i in ("a", "b")] == [at(9), at(10)] and d.entry("w")["status"] == "waiting"
     d.wall = DAY + timedelta(hours=11, minutes=30)  # a ended at 10:00, more than an hour ago; b at 11:00
-    assert d.desk.archive_ended(d.net.now) == 1
+    assert d.desk.archive_ended(d.net.now) == 2  # a, and w: its window has passed, waiting or not
     assert d.desk.known() == ["b"] and d.net.core.meeting(MeetingId("a")) is None
     assert d.desk.archive_ended(d.net.now) == 0  # not looked at again before ARCHIVE_EVERY_S
     listed = d.ask("list")
     assert listed is not None and [e["id"] for e in listed["result"]] == ["b"]
     archived = d.ask("list", archived=True)
     assert archived is not None and archived["next"] is None
-    [old] = archived["result"]
+    [old, waited] = archived["result"]
+    assert waited["id"] == "w" and waited["status"] == "failed" and waited["reason"]
     assert old["id"] == "a" and old["status"] == "scheduled" and old["start"] == at(9) and old["archived"] is True
     assert sorted(old["participants"]) == ["ana", "bo"] and old["invitees"] == ["ana", "bo"]
     again = Desk({"ana": {}, "bo": {}}, store=d.store, wall=d.wall)  # a restart restores what is ahead only
