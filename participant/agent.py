@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -56,6 +56,8 @@ if TYPE_CHECKING:
     from slotwise.participant.calendars.watch import CalendarWatch
     from slotwise.participant.calendars.writer import CalendarWriter
 
+FORGET_EVERY_S = 3600.0  # how often a host looks for meetings long past
+FORGOTTEN_AFTER = timedelta(days=1)  # past a meeting's end: the agent forgets it
 GC_THRESHOLD = 50_000  # allocations between young collections (Python's default: 700)
 HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
                     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
@@ -162,6 +164,7 @@ class AgentService:
         self._drops = RateLimitedLog(5.0)
         self.notifier = Notifier(notify_command, self.log, notify_env)
         self._wake = _Wakeups()  # monotonic: each agent's next deadline
+        self._forget_due = time.monotonic() + FORGET_EVERY_S
         self._remind = _Wakeups()  # wall clock (meetings are at wall-clock times), as a timestamp
         self._live = len(self.agents)
         self._pending: list[bytes] = []
@@ -209,6 +212,7 @@ class AgentService:
                         h.log.info("the calendar changed: checking accepted meetings")
                         self._perform(h, h.responder.calendar_changed())
                 self._fire_reminders()
+                self._forget_ended()
                 while self._outbox and self._outbox[0][0] <= time.monotonic():
                     self._send(self._outbox.popleft()[1])
                 self._flush()
@@ -250,6 +254,16 @@ class AgentService:
                 self.notifier.notify(name, fired, now)
             self._schedule_reminder(h)
         self.notifier.reap()
+
+    def _forget_ended(self) -> None:
+        """Hourly: meetings a day past their end leave every hosted agent (Responder.forget_ended)."""
+        if time.monotonic() < self._forget_due:
+            return
+        self._forget_due = time.monotonic() + FORGET_EVERY_S
+        before = datetime.now(UTC) - FORGOTTEN_AFTER
+        for h in self.agents.values():
+            if h.exit is None and (gone := h.responder.forget_ended(before)):
+                h.log.info("forgot {} meetings that ended before {}", gone, before.isoformat(timespec="minutes"))
 
     def _schedule_reminder(self, h: Hosted) -> None:
         at = h.reminders.next_at()

@@ -12,6 +12,7 @@ drops the message; any other exception is our bug and leaves the responder in it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from slotwise.participant.calendar import Calendar
 from slotwise.shared.decision import Decision
@@ -190,6 +191,16 @@ class Responder(Guarded):
         yes = self.calendar.answer(SlotGrid(req.origin, req.slot_minutes), req.duration_minutes,
                                    req.slots, MeetingId(req.meeting_id))
         return AvailabilityResponse(meeting_id=req.meeting_id, round=req.round, available=yes)
+
+    def forget_ended(self, before: datetime) -> int:
+        """Meetings that ended before `before` leave this agent's calendar and record, so one
+        that runs for months holds (and says in its Hello) only what is ahead; the service's
+        store keeps the rest. Returns how many."""
+        gone = [m for m, c in self.calendar.accepted.items() if c.when.end < before]
+        for meeting_id in gone:
+            del self.calendar.accepted[meeting_id]
+            self.decisions.pop(meeting_id, None)
+        return len(gone)
 
     def tick(self, now: float) -> list[AgentAction]:
         if self.coordinator_timeout_s > 0 and now >= self.link.heard + self.coordinator_timeout_s:

@@ -263,3 +263,17 @@ def test_hosted_agents_share_what_they_hear_of_the_coordinator() -> None:
     alone = Responder(AgentId("c"), Calendar(FreeTime([])), 30.0)  # its own connection
     _welcomed([alone], coordinator)
     assert [type(a.body).__name__ for a in alone.tick(4.5) if hasattr(a, "body")] == ["Hello"]
+
+
+def test_meetings_long_past_leave_the_agent_and_its_hello() -> None:
+    from slotwise.shared.ids import MeetingId
+
+    agent = Responder(AgentId("a"), Calendar(FreeTime([Interval(T0, T0 + timedelta(days=30))])), 0)
+    for day in range(10):
+        when = Interval(T0 + timedelta(days=day), T0 + timedelta(days=day, hours=1))
+        agent.calendar.accept(MeetingId(f"m{day}"), when)
+    assert agent.forget_ended(T0 + timedelta(days=4)) == 4  # m0..m3 ended before day 4
+    assert sorted(agent.calendar.accepted) == [f"m{d}" for d in range(4, 10)]
+    assert agent._hello().accepted == tuple(f"m{d}" for d in range(4, 10))
+    assert list(agent.calendar.accepted.overlapping(Interval(T0, T0 + timedelta(days=2)))) == []  # the index too
+    assert agent.forget_ended(T0 + timedelta(days=4)) == 0
