@@ -23,12 +23,13 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from loguru import logger
 
+from slotwise.coordinator.archive import ARCHIVE_EVERY_S, archived_entry, has_ended
 from slotwise.coordinator.conflicts import Damping
 from slotwise.coordinator.negotiation import (
     OPEN,
@@ -45,7 +46,8 @@ from slotwise.coordinator.outcome import MeetingResult
 from slotwise.coordinator.plan import Plan, compile_submission
 from slotwise.coordinator.policies.base import MeetingSpec
 from slotwise.coordinator.retries import Retries
-from slotwise.coordinator.store import MeetingRow, Store, canonical
+from slotwise.coordinator.store import Store, canonical
+from slotwise.coordinator.within import resolve_within
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import Problem, ScenarioError, UsageError
 from slotwise.shared.ids import AgentId, MeetingId
@@ -58,8 +60,6 @@ if TYPE_CHECKING:
 MAX_MEETINGS = 200_000  # occurrences one service holds; beyond, adds are refused ("busy")
 NAMED_LEFT_OUT = 3  # stored requests that no longer compile named one by one; the rest counted
 RESTORE_SLICE = 500  # stored requests compiled at once on restart, as requests were
-ARCHIVE_EVERY_S = 600.0  # how often the desk looks for meetings whose time has passed
-ARCHIVED_AFTER = timedelta(hours=1)  # past a meeting's end (or its window's): archived
 
 Perform = Callable[[list[Action]], None]
 Reply = tuple[bytes, dict[str, Any]]  # (the client's identity, the message)
@@ -307,7 +307,7 @@ class AdminDesk:
         limit, after = admin.page_of(req)
         if req.get("archived") is True:
             rows = self.store.archived(after, limit + 1)
-            page = [self._archived_entry(row) for row in rows[:limit]]
+            page = [archived_entry(row, self.store.request(row.series)) for row in rows[:limit]]
             return admin.ok(rid, page) | {"next": page[-1]["id"] if len(rows) > limit else None}
         start = bisect.bisect_right(self._in_order, after) if after is not None else 0
         ids = self._in_order[start:start + limit]
@@ -324,6 +324,10 @@ class AdminDesk:
         data = req.get("meetings")
         if not isinstance(data, list):
             raise admin.AdminProtocolError("'meetings' must be a list of meetings")
+        zone = self.scenario.zone
+        data, problems = resolve_within(data, self._wall().astimezone(zone).date(), zone)
+        if problems:
+            raise ScenarioError("request", problems)
         meetings, specs = self._compile(data, "request")  # ScenarioError: nothing is kept
         ids: list[MeetingId] = []
         new: list[tuple[str, Any]] = []
@@ -445,7 +449,7 @@ class AdminDesk:
         if self._archived_at is not None and (wall - self._archived_at).total_seconds() < ARCHIVE_EVERY_S:
             return 0
         self._archived_at = wall
-        ended = [m for m in self._specs if self._ended(m, wall)]
+        ended = [m for m in self._specs if has_ended(self._view(m), self.plan.grid, wall)]
         if not ended:
             return 0
         self.store.archive(ended)  # committed first, as everything
@@ -462,31 +466,6 @@ class AdminDesk:
             self.submitted_at.pop(meeting_id, None)
         self.log.info("archived {} meetings whose time has passed", len(ended))
         return len(ended)
-
-    def _ended(self, meeting_id: MeetingId, wall: datetime) -> bool:
-        view = self._view(meeting_id)
-        if view is None or view.phase in OPEN or view.moving:
-            return False  # a meeting waiting to be retried goes too, once its window has passed
-        d, spec = view.decision, view.spec
-        if d is not None and d.scheduled and d.end is not None:
-            end = d.end
-        elif spec.candidates:
-            end = self.plan.grid.start(max(spec.candidates)) + timedelta(minutes=spec.duration_minutes)
-        elif spec.not_after is not None:
-            end = spec.not_after
-        else:
-            return False
-        return end <= wall - ARCHIVED_AFTER
-
-    def _archived_entry(self, row: MeetingRow) -> dict[str, Any]:
-        """An archived meeting as `list` shows it: from its stored request and decision."""
-        request = self.store.request(row.series) or {}
-        d = row.decision or Decision(id=row.id, scheduled=False)
-        return {"id": row.id, "name": request.get("name") or row.id, "scheduled": d.scheduled and row.status == "scheduled",
-                "start": d.start.isoformat() if d.start else None, "end": d.end.isoformat() if d.end else None,
-                "participants": list(d.participants), "reason": "cancelled" if row.status == "cancelled" else d.reason,
-                "invitees": list(request.get("invitees") or []), "series": row.series if row.series != row.id else None,
-                "status": row.status, "archived": True}
 
     def _still_open(self, meeting_id: MeetingId) -> bool:
         spec = self._specs.get(meeting_id)

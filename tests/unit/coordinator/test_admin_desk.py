@@ -747,3 +747,24 @@ def test_meetings_whose_time_has_passed_leave_the_core_and_stay_listed_from_the_
     assert again.desk.known() == ["b"] and again.entry("b")["start"] == at(10)
     d.wall += timedelta(hours=2)
     assert d.desk.archive_ended(d.net.now) == 1 and d.desk.known() == []
+
+
+def test_within_is_a_window_of_whole_days_from_today_resolved_at_the_door() -> None:
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from slotwise.coordinator.within import resolve_within
+
+    friday = date(2024, 7, 26)
+    [m], problems = resolve_within([{"id": "x", "within": {"working_days": 2}}], friday, ZoneInfo("Europe/Berlin"))
+    assert problems == [] and m == {"id": "x", "not_after": "2024-07-30T00:00:00+02:00"}  # Friday and Monday
+    d = Desk({"ana": {}, "bo": {}})
+    reply = d.ask("add", meetings=[meeting("soon", "ana", "bo", within={"days": 1})])
+    assert reply is not None and reply["ok"]
+    d.settle()
+    assert d.entry("soon")["status"] == "scheduled" and d.store.request("soon")["not_after"] == at(24)
+    again = d.ask("add", meetings=[meeting("soon", "ana", "bo", within={"days": 1})])  # the same, the same day
+    assert again is not None and again["ok"] and again["result"][0]["start"] == d.entry("soon")["start"]
+    bad = d.ask("add", meetings=[meeting("b", "ana", within={"weeks": 1}), meeting("c", "ana", within={"days": 0})])
+    assert bad is not None and bad["kind"] == "invalid"
+    assert [p["path"] for p in bad["problems"]] == ["meetings[0].within", "meetings[1].within"]
