@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     tracemalloc.start()
     with tempfile.TemporaryDirectory(prefix="sw-month-") as folder:
         store = SqliteStore(Path(folder) / "state.db", scenario.name)
-        net = FakeNetwork(scenario, open_ended=True)
+        net = FakeNetwork(scenario, open_ended=True, agent_patience_s=0)  # as `serve`'s agents
         plan = replace(compile_plan(scenario), meetings=(), by_id={})
         net.core = LiveNegotiation(plan)
         desk = AdminDesk(scenario, plan, net.core, store, net.act, wall=lambda: wall[0])

@@ -39,6 +39,7 @@ class FakeNetwork:
     deliver: Filter = lambda s, r, b: True
     now: float = 0.0
     open_ended: bool = False  # the live service's core: submit, cancel, move; never done
+    agent_patience_s: float = 30.0  # an agent's coordinator timeout (0: waits for ever, as a service's)
     observe: Callable[[Any], None] = lambda action: None  # sees each coordinator action before it is performed
 
     def __post_init__(self) -> None:
@@ -60,7 +61,7 @@ class FakeNetwork:
                 self.start_agent(name)
 
     def start_agent(self, name: AgentId) -> Responder:
-        agent = Responder(name, Calendar(partial(free_time, self.scenario.availability(name))), 30.0)
+        agent = Responder(name, Calendar(partial(free_time, self.scenario.availability(name))), self.agent_patience_s)
         self.agents[name] = agent
         self.gates[name] = AgentGate(name)
         self.codecs[name] = Encoder(name)
@@ -152,6 +153,8 @@ class FakeNetwork:
             if self.core.phase.name == "NEGOTIATING" and not self.core.open_count and not self.queue:
                 self.now += 0.05  # let the announcement burst go out
                 self._coord_actions(self.core.tick(self.now))
+                for name, agent in list(self.agents.items()):  # and the agents' heartbeats, as time passes
+                    self._agent_actions(name, agent.tick(self.now))
                 self.pump()
                 return
             deadlines = [d for d in [self.core.next_deadline()] if d is not None]
