@@ -437,7 +437,7 @@ class AdminDesk:
     def retry_waiting(self, now: float) -> None:
         """Negotiate again the failed meetings `policies.retry` says are due (something changed
         that could make them fit), while their windows are open."""
-        for meeting_id in self.retries.due(self._still_open):
+        for meeting_id in self.retries.due(self._still_open, lambda m: self._specs[m].invitees):
             self._perform(self.core.retry(self._upcoming(self._specs[meeting_id]), now))
             self._changed = True
 

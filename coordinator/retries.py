@@ -1,18 +1,20 @@
 """Which failed meetings the live service negotiates again, and when (`policies.retry`).
 
 A meeting fails for a reason that may pass: an invitee's agent was down, the only free slot
-was taken by a meeting since cancelled or moved away. So a failed meeting waits, and is tried
-again when something happens that could make it fit (an agent back, a cancellation, a move),
-at most `attempts` times and only while its window is still open. Nothing here touches the
-core: the desk asks `due()` on its turn and retries those.
+was taken by a meeting since cancelled or moved away, an invitee's calendar was full. So a
+failed meeting waits, and is tried again when something happens that could make it fit: a slot
+freed by a cancellation or a move (any waiting meeting), an invitee's agent back or its calendar
+freeing time (the meetings that invite that person: a calendar that changes every minute must
+not spend everyone's attempts), at most `attempts` times and only while its window is still
+open. Nothing here touches the core: the desk asks `due()` on its turn and retries those.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
-from slotwise.coordinator.negotiation import Action, Back, Cancelled, Decided, MoveFailed
-from slotwise.shared.ids import MeetingId
+from slotwise.coordinator.negotiation import Action, Back, Cancelled, Decided, MoveFailed, TimeFreed
+from slotwise.shared.ids import AgentId, MeetingId
 
 
 class Retries:
@@ -21,7 +23,8 @@ class Retries:
         self._tried: dict[MeetingId, int] = {}  # retries made, per meeting that failed
         self._waiting: set[MeetingId] = set()  # failed, with attempts left
         self._moving: set[MeetingId] = set()
-        self._due = False  # something happened that could make a waiting meeting fit
+        self._due = False  # a slot was freed: any waiting meeting may fit
+        self._freed: set[AgentId] = set()  # back, or their calendar freed time: their meetings may
         self.made = 0  # retries made in all, for the operator's counters
 
     def failed(self, meeting_id: MeetingId) -> None:
@@ -45,8 +48,8 @@ class Retries:
         elif isinstance(action, Cancelled):
             self.forget(MeetingId(action.meeting_id))
             self._due = True
-        elif isinstance(action, Back):
-            self._due = True
+        elif isinstance(action, (Back, TimeFreed)):
+            self._freed.add(action.agent)
 
     def moving(self, meeting_id: MeetingId) -> None:
         """A move began: if it lands elsewhere, the slot it leaves may fit a waiting meeting."""
@@ -59,17 +62,22 @@ class Retries:
         """Cancelled, or retried by hand: no longer waiting on its own."""
         self._waiting.discard(meeting_id)
 
-    def due(self, still_open: Callable[[MeetingId], bool]) -> list[MeetingId]:
+    def due(self, still_open: Callable[[MeetingId], bool],
+            invitees: Callable[[MeetingId], Collection[AgentId]]) -> list[MeetingId]:
         """The waiting meetings to try again now (their attempts counted), in id order; those
-        whose window has closed stop waiting."""
-        if not self._due or not self._waiting:
+        whose window has closed stop waiting, those nothing concerned wait on."""
+        if not (self._due or self._freed) or not self._waiting:
+            self._due, self._freed = False, set()
             return []
-        self._due = False
+        every, freed = self._due, self._freed
+        self._due, self._freed = False, set()
         chosen: list[MeetingId] = []
         for meeting_id in sorted(self._waiting):
-            if still_open(meeting_id):
+            if not still_open(meeting_id):
+                self._waiting.discard(meeting_id)
+            elif every or not freed.isdisjoint(invitees(meeting_id)):
                 chosen.append(meeting_id)
+                self._waiting.discard(meeting_id)  # it comes back through failed() if it fails again
                 self._tried[meeting_id] = self._tried.get(meeting_id, 0) + 1
-        self._waiting.clear()  # each comes back through failed() if it fails again
         self.made += len(chosen)
         return chosen

@@ -16,6 +16,8 @@ from typing import Any
 from slotwise.shared.ids import MeetingId
 from slotwise.shared.slots import FreeTime, Interval, MinuteSpans, SlotGrid
 
+FREED_WINDOWS = 16  # request windows compared after a read, to tell the coordinator time was freed
+
 
 @dataclass(frozen=True, slots=True)
 class Commitment:
@@ -83,6 +85,18 @@ class Calendar:
         """The owner's calendar changed: free time is expanded again on the next question."""
         self._free_cache.clear()
         self._free_spans.clear()
+
+    def reread(self) -> bool:
+        """The owner's calendar was read again: forget what was expanded, and say whether free
+        time appeared in one of the windows lately asked about (the newest FREED_WINDOWS), where a
+        meeting that failed for want of it may fit now. Only those windows are expanded again, and
+        the next requests for them would expand them anyway."""
+        if isinstance(self._source, FreeTime):
+            return False
+        before = list(self._free_cache.items())[-FREED_WINDOWS:]
+        self.invalidate()
+        return any(not old.covers(iv) for (start, end), old in before
+                   for iv in self._free(Interval(start, end)))
 
     def conflicts(self) -> list[MeetingId]:
         """Accepted meetings the owner's free time no longer covers."""

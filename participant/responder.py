@@ -26,6 +26,7 @@ from slotwise.shared.wire.messages import (
     AvailabilityResponse,
     Body,
     Conflict,
+    Freed,
     Heartbeat,
     Hello,
     Hold,
@@ -167,13 +168,15 @@ class Responder(Guarded):
 
     def calendar_changed(self) -> list[AgentAction]:
         """The owner's calendar was read again: report each accepted meeting it no longer
-        leaves room for, once per meeting until the coordinator says where it stands."""
-        self.calendar.invalidate()
+        leaves room for, once per meeting until the coordinator says where it stands, and say
+        when time was freed (that is all: where stays here)."""
+        freed = self.calendar.reread()
         if self.coordinator_session is None:
             return []
         fresh = [m for m in self.calendar.conflicts() if m not in self._conflicts]
         self._conflicts.update(fresh)
-        return [Send(Conflict(meeting_id=m)) for m in sorted(fresh)]
+        said: list[AgentAction] = [Send(Conflict(meeting_id=m)) for m in sorted(fresh)]
+        return said + [Send(Freed())] if freed else said
 
     def _unbook(self, meeting: MeetingId) -> list[AgentAction]:
         if self.calendar.accepted.pop(meeting, None) is None:

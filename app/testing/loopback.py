@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from slotwise.coordinator.negotiation import Decided, Explained, LiveNegotiation, Negotiation, Publish, Solve
@@ -23,7 +22,7 @@ from slotwise.participant.responder import Exit, Responder, Send
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import COORDINATOR, AgentId
-from slotwise.shared.scenario import Scenario
+from slotwise.shared.scenario import Availability, Scenario
 from slotwise.shared.wire.codec import Encoder, Envelope, decode
 from slotwise.shared.wire.gate import AgentGate, Gate
 from slotwise.shared.wire.messages import Body
@@ -56,17 +55,25 @@ class FakeNetwork:
         self.sent: list[tuple[AgentId, AgentId, Body]] = []
         self.dropped: list[str] = []
         self.exited: dict[AgentId, str] = {}
+        self.availability: dict[AgentId, Availability] = {}  # what each agent's calendar reads
         for name in self.scenario.people:
             if name not in self.absent:
                 self.start_agent(name)
 
     def start_agent(self, name: AgentId) -> Responder:
-        agent = Responder(name, Calendar(partial(free_time, self.scenario.availability(name))), self.agent_patience_s)
+        self.availability.setdefault(name, self.scenario.availability(name))
+        agent = Responder(name, Calendar(lambda window: free_time(self.availability[name], window)),
+                          self.agent_patience_s)
         self.agents[name] = agent
         self.gates[name] = AgentGate(name)
         self.codecs[name] = Encoder(name)
         self._agent_actions(name, agent.start(self.now))
         return agent
+
+    def change_calendar(self, name: AgentId, availability: Availability) -> None:
+        """The owner edits their calendar and the agent reads it again, as its watch would."""
+        self.availability[name] = availability
+        self._agent_actions(name, self.agents[name].calendar_changed())
 
     def kill(self, name: AgentId) -> None:
         del self.agents[name]

@@ -47,6 +47,7 @@ from slotwise.coordinator.negotiation.actions import (
     Publish,
     Solve,
     Started,
+    TimeFreed,
 )
 from slotwise.coordinator.negotiation.core import Negotiation
 from slotwise.coordinator.negotiation.exchanges import Stats
@@ -75,5 +76,6 @@ __all__ = [
     "Publish",
     "Solve",
     "Started",
+    "TimeFreed",
     "Stats",
 ]

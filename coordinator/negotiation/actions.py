@@ -92,6 +92,14 @@ class ConflictReported:
 
 
 @dataclass(frozen=True, slots=True)
+class TimeFreed:
+    """An agent's calendar gained free time (it says no more): in the live service, meetings
+    waiting with it invited may fit now."""
+
+    agent: AgentId
+
+
+@dataclass(frozen=True, slots=True)
 class MoveFailed:
     """A move found no new slot: the meeting stays as `decision` says."""
 
@@ -111,4 +119,4 @@ class Solve:
 
 
 Action = (Publish | Decided | Explained | Started | Joined | Back | Lost | Cancelled | MoveFailed
-          | ConflictReported | Notice | Solve)
+          | ConflictReported | TimeFreed | Notice | Solve)

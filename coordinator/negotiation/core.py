@@ -44,6 +44,7 @@ from slotwise.shared.wire.messages import (
     AvailabilityResponse,
     Body,
     Conflict,
+    Freed,
     Heartbeat,
     Hello,
     HoldReply,
@@ -105,6 +106,7 @@ class Negotiation(Guarded):
             AvailabilityResponse: self._on_availability,  # type: ignore[dict-item]
             HoldReply: self._on_hold_reply,  # type: ignore[dict-item]
             Conflict: self._on_conflict,  # type: ignore[dict-item]
+            Freed: lambda sender, body, now: self._freed(sender),
         }
         queue = [self._state(m) for m in plan.meetings]
         # Order now if the priority can; otherwise once every meeting's answers are in.
@@ -436,6 +438,9 @@ class Negotiation(Guarded):
 
     def _conflict(self, st: MeetingState, sender: AgentId) -> list[Action]:
         return []  # a batch run ends soon: nobody moves its meetings
+
+    def _freed(self, sender: AgentId) -> list[Action]:
+        return []  # a batch run retries nothing
 
     # --- faults ---------------------------------------------------------------------------------
 

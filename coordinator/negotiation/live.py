@@ -19,7 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slotwise.coordinator.negotiation.actions import Action, Cancelled, ConflictReported, Decided, Publish
+from slotwise.coordinator.negotiation.actions import (
+    Action,
+    Cancelled,
+    ConflictReported,
+    Decided,
+    Publish,
+    TimeFreed,
+)
 from slotwise.coordinator.negotiation.core import Negotiation
 from slotwise.coordinator.negotiation.state import OPEN, MeetingEvent, MeetingPhase, MeetingState, MeetingView, Phase
 from slotwise.coordinator.plan import Plan
@@ -49,6 +56,9 @@ class LiveNegotiation(Negotiation):
         if st.phase is not MeetingPhase.DECIDED:
             return []  # a meeting being moved is being dealt with already
         return [ConflictReported(st.id, sender)]
+
+    def _freed(self, sender: AgentId) -> list[Action]:
+        return [TimeFreed(sender)]
 
     # --- verbs ----------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ the coordinator's ROUTER; C => * goes to every agent concerned, a meeting's invi
     C => *  MeetingFailed         with a reason a person can act on
     C => A  MeetingCancelled      the live service cancelled it: free the slot, drop reminders
     A -> C  Conflict              the owner's calendar changed: an accepted meeting no longer fits
+    A -> C  Freed                 the owner's calendar gained free time (never where): retry what failed
     both    Heartbeat             liveness; any message counts as one (C: to every agent)
     C -> *  Shutdown              negotiation over: exit cleanly (to every agent)
 """
@@ -33,8 +34,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from slotwise.shared.ids import NAME_PATTERN
 from slotwise.shared.slots import require_aware
 
-PROTOCOL_VERSION = 4  # 4: a routing frame names the recipients (agent hosts); 3: MeetingCancelled, reminders;
-# 2: the envelope lost its unused id, sent_at and parent
+# 5: Freed (a calendar gained free time); 4: a routing frame names the recipients (agent hosts);
+# 3: MeetingCancelled, reminders; 2: the envelope lost its unused id, sent_at and parent
+PROTOCOL_VERSION = 5
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 MAX_MEETING_ID = 128  # characters of a meeting id on the wire (an occurrence's included)
@@ -154,6 +156,14 @@ class Conflict(Body):
     meeting_id: MeetingKey
 
 
+class Freed(Body):
+    """Sent when a read of the owner's calendar finds free time it did not have in a window
+    lately asked about: a meeting that failed for want of it may fit now. Says nothing of
+    where or how much; the coordinator retries what waits with this agent invited."""
+
+    type: Literal["freed"] = "freed"
+
+
 class Heartbeat(Body):
     type: Literal["heartbeat"] = "heartbeat"
 
@@ -165,11 +175,12 @@ class Shutdown(Body):
 
 Message = (
     Hello | Welcome | Ready | AvailabilityRequest | AvailabilityResponse | Hold | HoldReply
-    | Release | MeetingScheduled | MeetingFailed | MeetingCancelled | Conflict | Heartbeat | Shutdown
+    | Release | MeetingScheduled | MeetingFailed | MeetingCancelled | Conflict | Freed | Heartbeat | Shutdown
 )
 
 MESSAGE_TYPES: dict[str, type[Body]] = {
     cls.model_fields["type"].default: cls
     for cls in (Hello, Welcome, Ready, AvailabilityRequest, AvailabilityResponse, Hold, HoldReply,
-                Release, MeetingScheduled, MeetingFailed, MeetingCancelled, Conflict, Heartbeat, Shutdown)
+                Release, MeetingScheduled, MeetingFailed, MeetingCancelled, Conflict, Freed, Heartbeat,
+                Shutdown)
 }

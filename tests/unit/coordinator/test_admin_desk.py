@@ -22,9 +22,10 @@ from slotwise.coordinator.plan import compile_plan
 from slotwise.coordinator.store import MeetingRow, Status, canonical
 from slotwise.shared.decision import Decision
 from slotwise.shared.ids import AgentId, MeetingId
+from slotwise.shared.scenario import Availability
 from slotwise.shared.slots import FreeTime, Interval
 from slotwise.shared.wire import admin
-from slotwise.shared.wire.messages import MeetingCancelled, MeetingScheduled
+from slotwise.shared.wire.messages import Freed, MeetingCancelled, MeetingScheduled
 from tests.helpers import DAY, at, make_scenario
 from tests.strategies import PEOPLE, meeting_requests
 from tests.unit.fakenet import FakeNetwork
@@ -649,6 +650,25 @@ def test_a_cancellation_that_frees_the_only_slot_places_the_meeting_waiting_for_
     d.ask("cancel", meeting_id="m1")
     d.settle()
     assert d.entry("m3")["status"] == "scheduled" and d.entry("m3")["start"] == at(10)
+
+
+def test_a_meeting_failed_for_a_full_calendar_is_placed_when_that_calendar_frees_time() -> None:
+    full = {"busy": [[at(9), at(12)]]}
+    d = Desk({"ana": {}, "bo": full, "cy": full})
+    d.ask("add", meetings=[meeting("sync", "ana", "bo"), meeting("other", "ana", "cy")])
+    d.settle()
+    assert d.entry("sync")["status"] == d.entry("other")["status"] == "waiting"
+    # Only where something is busier: no Freed, nothing retried.
+    d.net.change_calendar(AgentId("bo"), Availability.model_validate({"busy": [[at(8), at(12)]]}))
+    d.settle()
+    assert d.desk.retries.made == 0 and not any(isinstance(b, Freed) for _, _, b in d.net.sent)
+    d.net.change_calendar(AgentId("bo"), Availability.model_validate({"busy": [[at(9), at(10)], [at(11), at(12)]]}))
+    [(sender, freed)] = [(s, b) for s, _, b in d.net.sent if isinstance(b, Freed)]
+    assert sender == "bo" and freed.model_dump() == {"type": "freed"}  # that time freed, never where
+    d.settle()
+    assert d.entry("sync")["status"] == "scheduled" and d.entry("sync")["start"] == at(10)
+    # cy's calendar did not change: its meeting was not retried, and its attempts are intact.
+    assert d.entry("other")["status"] == "waiting" and d.desk.retries.made == 1
 
 
 def test_retries_stop_after_their_attempts_and_when_the_window_closes() -> None:

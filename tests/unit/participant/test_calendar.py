@@ -84,3 +84,26 @@ def test_answers_ignore_what_lies_outside_the_asked_window_however_much_there_is
     answer = cal.answer(grid, 60, list(range(16, 26)), MeetingId("new"))  # 08:00 to 13:00
     assert answer == tuple(not 9 < s / 2 < 11 for s in range(16, 26))  # an hour from s/2 o'clock overlaps 10-11
     assert answer == tuple(cal.can_attend(grid.interval(s, 60), MeetingId("new")) for s in range(16, 26))
+
+
+def test_a_reread_says_whether_time_was_freed_in_a_window_asked_about_and_nothing_else() -> None:
+    day = datetime(2024, 7, 22, 8, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    free = [Interval(day, day + hour)]  # 08-09 free; what the owner's calendar says
+
+    def source(window: Interval) -> FreeTime:
+        return FreeTime(iv for iv in free if iv.start < window.end and window.start < iv.end)
+
+    cal = Calendar(source)
+    assert not cal.reread()  # nothing asked yet: no window to compare
+    grid = SlotGrid(day, 60)
+    assert cal.answer(grid, 60, [0, 1, 2], MeetingId("m")) == (True, False, False)
+    free[:] = [Interval(day, day + hour / 2)]  # busier: no news for the coordinator
+    assert not cal.reread()
+    free[:] = [Interval(day + 5 * hour, day + 6 * hour)]  # 13-14 free: outside the window asked
+    assert not cal.reread()
+    free[:] = [Interval(day + hour, day + 2 * hour)]  # 09-10 free: inside it
+    assert cal.reread()
+    assert cal.answer(grid, 60, [0, 1, 2], MeetingId("m")) == (False, True, False)
+    assert not cal.reread()  # read again, unchanged
+    assert not Calendar(FreeTime(free)).reread()  # fixed free time never changes
