@@ -20,19 +20,17 @@ Nothing here decides where a meeting goes; that is the core's.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from loguru import logger
 
 from slotwise.coordinator.archive import ARCHIVE_EVERY_S, archived_entry, has_ended
-from slotwise.coordinator.conflicts import Damping
+from slotwise.coordinator.conflicts import Conflicts
+from slotwise.coordinator.entries import entry_of, status_of
 from slotwise.coordinator.negotiation import (
-    OPEN,
     Action,
     Cancelled,
     ConflictReported,
@@ -42,11 +40,14 @@ from slotwise.coordinator.negotiation import (
     MeetingView,
     MoveFailed,
 )
-from slotwise.coordinator.outcome import MeetingResult
 from slotwise.coordinator.plan import Plan, compile_submission
 from slotwise.coordinator.policies.base import MeetingSpec
+from slotwise.coordinator.requested import Requested
+from slotwise.coordinator.restore import compile_stored
 from slotwise.coordinator.retries import Retries
 from slotwise.coordinator.store import Store, canonical
+from slotwise.coordinator.upcoming import upcoming
+from slotwise.coordinator.waiters import Reply, Waiters
 from slotwise.coordinator.within import resolve_within
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import Problem, ScenarioError, UsageError
@@ -55,14 +56,11 @@ from slotwise.shared.scenario import Scenario, render_path
 from slotwise.shared.wire import admin
 
 if TYPE_CHECKING:
-    from loguru import Logger
+    pass
 
 MAX_MEETINGS = 200_000  # occurrences one service holds; beyond, adds are refused ("busy")
-NAMED_LEFT_OUT = 3  # stored requests that no longer compile named one by one; the rest counted
-RESTORE_SLICE = 500  # stored requests compiled at once on restart, as requests were
 
 Perform = Callable[[list[Action]], None]
-Reply = tuple[bytes, dict[str, Any]]  # (the client's identity, the message)
 
 
 class Invitations(Protocol):
@@ -70,15 +68,6 @@ class Invitations(Protocol):
 
     def scheduled(self, decision: Decision, title: str) -> None: ...
     def cancelled(self, meeting_id: str) -> None: ...
-
-
-@dataclass
-class _Waiter:
-    client: bytes
-    rid: int
-    ids: tuple[MeetingId, ...]
-    deadline: float
-    move: MeetingId | None = None  # for a move: answered when the move ends
 
 
 class AdminDesk:
@@ -97,16 +86,12 @@ class AdminDesk:
         self.itip = itip
         self.itip_dirty = itip is not None  # schedule.ics is written at least once
         self.log = logger.bind(role="coordinator")
-        self._specs: dict[MeetingId, MeetingSpec] = {}
-        self._in_order: list[MeetingId] = []  # the ids of _specs, sorted: `list` pages by them
-        self._series: dict[MeetingId, list[MeetingId]] = {}  # submitted id -> its occurrences
-        self._waiters: list[_Waiter] = []
-        self._conflicts: list[ConflictReported] = []
-        self._damping = Damping(plan.settings.conflict_quiet_s, plan.settings.conflict_moves_per_day)
+        self._requested = Requested()
+        self._waiters = Waiters(core, self.entry)
+        self._conflicts = Conflicts(plan.settings.conflict_quiet_s, plan.settings.conflict_moves_per_day, self.log)
         self.retries = Retries(scenario.policies.retry.attempts)
-        self._changed = False  # something was decided, moved or cancelled since waiters were checked
         self._order = 0
-        self.requests_served = 0
+        self._served_now = 0  # replies sent at once; those after a wait are the waiters'
         self.started_at: float | None = None
         self.submitted_at: dict[MeetingId, float] = {}
         self._archived_at: datetime | None = None  # open meetings: when asked for (for the metrics)
@@ -119,10 +104,10 @@ class AdminDesk:
         pending, and moves that were in flight."""
         self.started_at = now
         pending, moves = self._restore()
-        fresh = [m for m in initial if m.id not in self._specs and self.store.request(m.series or m.id) is None]
+        fresh = [m for m in initial if m.id not in self._requested and self.store.request(m.series or m.id) is None]
         self._perform(self.core.start(now))
         if fresh:
-            self._add_specs(fresh, self._scenario_requests(fresh), now)
+            self._add_specs(fresh, _scenario_requests(self.scenario, fresh), now)
         self._perform(self.core.submit([self._upcoming(s) for s in pending], now))
         for spec, window in moves:
             self._start_move(spec, window, now)
@@ -148,24 +133,13 @@ class AdminDesk:
     def _restore(self) -> tuple[list[MeetingSpec], list[tuple[MeetingSpec, dict[str, str | None]]]]:
         rows = self.store.meetings()  # archived ones (their time has passed) stay in the store alone
         live = {MeetingId(row.id) for row in rows}
-        requests = self.store.requests()
-        left_out: list[str] = []
-        for i in range(0, len(requests), RESTORE_SLICE):
-            chunk = requests[i:i + RESTORE_SLICE]
-            try:
-                _, specs = self._compile([body for _, body in chunk], str(self.store), bounded=False, restoring=True)
-            except ScenarioError:
-                specs = tuple(_compile_each(lambda body: self._compile([body], str(self.store), bounded=False,
-                                                                       restoring=True)[1],
-                                            chunk, left_out, self.log))
-            self._remember([s for s in specs if s.id in live])
-        if len(left_out) > NAMED_LEFT_OUT:
-            self.log.error("{} more stored requests left out, for reasons like those above ({} of {} restored)",
-                           len(left_out) - NAMED_LEFT_OUT, len(requests) - len(left_out), len(requests))
+        specs = compile_stored(self.store.requests(), lambda bodies: self._compile(
+            bodies, str(self.store), bounded=False, restoring=True)[1], self.log)
+        self._requested.remember([s for s in specs if s.id in live])
         pending: list[MeetingSpec] = []
         moves: list[tuple[MeetingSpec, dict[str, str | None]]] = []
         for row in rows:
-            spec = self._specs.get(MeetingId(row.id))
+            spec = self._requested.get(MeetingId(row.id))
             if spec is None:  # its request was left out, and said so above
                 continue
             if row.status == "pending":
@@ -182,37 +156,8 @@ class AdminDesk:
                       len(rows), len(pending), len(moves))
         return pending, moves
 
-    def _remember(self, specs: Sequence[MeetingSpec]) -> None:
-        for spec in specs:
-            if spec.id not in self._specs:
-                bisect.insort(self._in_order, spec.id)
-            self._specs[spec.id] = spec
-            self._series.setdefault(spec.series or spec.id, []).append(spec.id)
-
     def _upcoming(self, spec: MeetingSpec, exclude: datetime | None = None) -> MeetingSpec:
-        """Only candidates that have not begun (unless allow_past), and not `exclude`."""
-        if self.allow_past and exclude is None:
-            return spec
-        wall = self._wall()
-        grid = self.plan.grid
-        why: dict[int, str] = {}
-        for c in spec.candidates:
-            if grid.start(c) == exclude:
-                why[c] = "where it is now"
-            elif not self.allow_past and grid.start(c) < wall:
-                why[c] = "already begun"
-        if not why:
-            return spec
-        return replace(spec, candidates=tuple(c for c in spec.candidates if c not in why),
-                       excluded_at=MappingProxyType({**spec.excluded_at, **why}))
-
-    def _scenario_requests(self, specs: Sequence[MeetingSpec]) -> list[tuple[str, Any]]:
-        by_id = {m.id: m for m in self.scenario.meetings}
-        seen: dict[str, Any] = {}
-        for spec in specs:
-            key = spec.series or spec.id
-            seen.setdefault(key, by_id[key].model_dump(mode="json", exclude_none=True, exclude_defaults=True))
-        return list(seen.items())
+        return upcoming(spec, self.plan.grid, self._wall(), allow_past=self.allow_past, exclude=exclude)
 
     # --- what the core did ------------------------------------------------------------------
 
@@ -221,18 +166,18 @@ class AdminDesk:
         self.retries.note(action)
         if isinstance(action, Decided):
             self.store.decide(action.decision)
-            self._changed = True
+            self._waiters.changed()
             if self.itip is not None:
-                spec = self._specs.get(MeetingId(action.decision.id))
+                spec = self._requested.get(MeetingId(action.decision.id))
                 self.itip.scheduled(action.decision, spec.title if spec else action.decision.id)
                 self.itip_dirty = True
         elif isinstance(action, MoveFailed):
             self.store.move_failed(action.decision.id, action.reason)
-            self._changed = True
+            self._waiters.changed()
         elif isinstance(action, ConflictReported):
-            self._conflicts.append(action)  # answered after this batch of actions: it may move
+            self._conflicts.report(action.meeting_id, action.agent)  # answered after this batch of actions: it may move
         elif isinstance(action, Cancelled):
-            self._changed = True
+            self._waiters.changed()
             if self.itip is not None:
                 self.itip.cancelled(action.meeting_id)
                 self.itip_dirty = True
@@ -241,36 +186,25 @@ class AdminDesk:
         """By each meeting's `on_conflict`: move it (the default), keep it, or drop the attendee
         if its rule holds without them (else move). Damped: repeated reports of one conflict
         count once, and a conflict that moved its meeting lately waits (coordinator/conflicts.py)."""
-        self._conflicts += [ConflictReported(m, a) for m, a in self._damping.due(now)]
-        seen: set[tuple[MeetingId, AgentId]] = set()
-        while self._conflicts:
-            c = self._conflicts.pop(0)
-            key = (c.meeting_id, c.agent)
-            spec = self._specs.get(c.meeting_id)
-            view = self.core.meeting(c.meeting_id)
-            if key in seen or self._damping.waiting(key) or spec is None or view is None \
-                    or view.phase is not MeetingPhase.DECIDED or view.decision is None \
-                    or c.agent not in view.decision.participants:
-                continue  # said already, waiting, cancelled, being moved, or no longer theirs
-            seen.add(key)
-            policy = spec.on_conflict
-            if policy == "keep":
-                self.log.info("{}'s calendar no longer leaves room for {}: {}", c.agent, c.meeting_id, policy)
-                continue
-            until = self._damping.hold(key, now)
-            if until is not None:
-                self.log.info("{}'s calendar no longer leaves room for {} again: it moved for conflicts lately, "
-                              "so it waits {:.0f}s", c.agent, c.meeting_id, until - now)
-                continue
-            self.log.info("{}'s calendar no longer leaves room for {}: {}", c.agent, c.meeting_id, policy)
+        for meeting_id, agent, policy in self._conflicts.answerable(now, self._on_conflict, self._attends):
             if policy == "drop-attendee":
-                actions = self.core.drop_attendee(c.meeting_id, c.agent, now)
+                actions = self.core.drop_attendee(meeting_id, agent, now)
                 if actions:
                     self._perform(actions)
                     continue
-                self.log.info("{} cannot go on without {}: moving it instead", c.meeting_id, c.agent)
-            self.store.move_started(c.meeting_id, {})
-            self._start_move(spec, {}, now)
+                self.log.info("{} cannot go on without {}: moving it instead", meeting_id, agent)
+            self.store.move_started(meeting_id, {})
+            self._start_move(self._requested[meeting_id], {}, now)
+
+    def _on_conflict(self, meeting_id: MeetingId) -> str | None:
+        spec = self._requested.get(meeting_id)
+        return None if spec is None else spec.on_conflict
+
+    def _attends(self, meeting_id: MeetingId, agent: AgentId) -> bool:
+        """Booked and attending, not being moved or cancelled."""
+        view = self.core.meeting(meeting_id)
+        return view is not None and view.phase is MeetingPhase.DECIDED and view.decision is not None \
+            and agent in view.decision.participants
 
     # --- requests -----------------------------------------------------------------------------
 
@@ -309,15 +243,17 @@ class AdminDesk:
             rows = self.store.archived(after, limit + 1)
             page = [archived_entry(row, self.store.request(row.series)) for row in rows[:limit]]
             return admin.ok(rid, page) | {"next": page[-1]["id"] if len(rows) > limit else None}
-        start = bisect.bisect_right(self._in_order, after) if after is not None else 0
-        ids = self._in_order[start:start + limit]
-        more = start + limit < len(self._in_order)
+        ids, more = self._requested.page(after, limit)
         return admin.ok(rid, [self.entry(i) for i in ids]) | {"next": ids[-1] if more and ids else None}
 
     def _served(self, reply: dict[str, Any] | None) -> dict[str, Any] | None:
         if reply is not None:
-            self.requests_served += 1
+            self._served_now += 1
         return reply
+
+    @property
+    def requests_served(self) -> int:
+        return self._served_now + self._waiters.answered
 
     def _op_add(self, client: bytes, rid: int, req: dict[str, Any], now: float) -> dict[str, Any] | None:
         wait = admin.wait_of(req)
@@ -334,31 +270,31 @@ class AdminDesk:
         for i, m in enumerate(meetings):
             stored = self.store.request(m.id)
             if stored is None:
-                if m.id in self._specs:
+                if m.id in self._requested:
                     raise ScenarioError("request", [_problem(i, f"{m.id!r} is an occurrence of another meeting")])
                 new.append((m.id, data[i]))
             elif canonical(stored) != canonical(data[i]):
                 raise ScenarioError("request", [_problem(i, f"meeting {m.id!r} exists with different content "
                                                          "(cancel it, or use another id)")])
-            ids += self._series.get(MeetingId(m.id), [])
+            ids += self._requested.occurrences(MeetingId(m.id))
         new_ids = {n for n, _ in new}
         added = [s for s in specs if (s.series or s.id) in new_ids]
-        taken = next((s for s in added if s.id in self._specs), None)
+        taken = next((s for s in added if s.id in self._requested), None)
         if taken is not None:  # ids are unique after expansion, here as in a scenario
             i = next(k for k, m in enumerate(meetings) if m.id == (taken.series or taken.id))
             raise ScenarioError("request", [_problem(i, f"its occurrence {taken.id!r} has the id of a meeting "
                                                         "the service holds")])
-        if len(self._specs) + len(added) > MAX_MEETINGS:
-            raise _Refusal("busy", f"the service holds {len(self._specs)} meetings; at most {MAX_MEETINGS}")
+        if len(self._requested) + len(added) > MAX_MEETINGS:
+            raise _Refusal("busy", f"the service holds {len(self._requested)} meetings; at most {MAX_MEETINGS}")
         self._add_specs(added, new, now)
         ids += [s.id for s in added]
-        return self._wait_or_answer(client, rid, tuple(dict.fromkeys(ids)), wait, now)
+        return self._waiters.wait_or_answer(client, rid, tuple(dict.fromkeys(ids)), wait, now)
 
     def _add_specs(self, specs: Sequence[MeetingSpec], requests: list[tuple[str, Any]], now: float) -> None:
         if not specs:
             return
         self.store.add(requests, [(s.id, s.series or s.id) for s in specs])  # committed first
-        self._remember(specs)
+        self._requested.remember(specs)
         self.submitted_at.update((s.id, now) for s in specs)
         self._perform(self.core.submit([self._upcoming(s) for s in specs], now))
 
@@ -366,7 +302,7 @@ class AdminDesk:
         meeting_id = req.get("meeting_id")
         if not isinstance(meeting_id, str):
             raise admin.AdminProtocolError("'meeting_id' must be a string")
-        ids = self._series.get(MeetingId(meeting_id)) or ([MeetingId(meeting_id)] if meeting_id in self._specs else [])
+        ids = self._requested.named(MeetingId(meeting_id))
         if not ids:
             raise _Refusal("unknown", f"no meeting {meeting_id[:200]!r}")
         return ids
@@ -394,11 +330,11 @@ class AdminDesk:
         for k, v in window.items():
             if v is not None and not isinstance(v, str):
                 raise admin.AdminProtocolError(f"'{k}' must be an ISO 8601 time or null")
-        spec = self._specs[meeting_id]
+        spec = self._requested[meeting_id]
         moved = self._recompiled(spec, window)  # ScenarioError before anything is kept
         self.store.move_started(meeting_id, window)
         self._negotiate_move(spec, moved, now)
-        return self._wait_or_answer(client, rid, (meeting_id,), wait, now, move=meeting_id)
+        return self._waiters.wait_or_answer(client, rid, (meeting_id,), wait, now, move=meeting_id)
 
     def _recompiled(self, spec: MeetingSpec, window: dict[str, str | None]) -> MeetingSpec:
         """The meeting as one meeting (not a series) in the new window."""
@@ -419,7 +355,7 @@ class AdminDesk:
         exclude = current.start if current is not None and current.scheduled else None
         self.retries.moving(spec.id)
         self._perform(self.core.move(self._upcoming(moved, exclude), now))
-        self._changed = True
+        self._waiters.changed()
 
     def _op_retry(self, client: bytes, rid: int, req: dict[str, Any], now: float) -> dict[str, Any] | None:
         wait = admin.wait_of(req)
@@ -430,16 +366,16 @@ class AdminDesk:
                                        "only a failed meeting can be retried")
         for meeting_id in failed:
             self.retries.forget(meeting_id)
-            self._perform(self.core.retry(self._upcoming(self._specs[meeting_id]), now))
-        self._changed = True
-        return self._wait_or_answer(client, rid, tuple(failed), wait, now)
+            self._perform(self.core.retry(self._upcoming(self._requested[meeting_id]), now))
+        self._waiters.changed()
+        return self._waiters.wait_or_answer(client, rid, tuple(failed), wait, now)
 
     def retry_waiting(self, now: float) -> None:
         """Negotiate again the failed meetings `policies.retry` says are due (something changed
         that could make them fit), while their windows are open."""
-        for meeting_id in self.retries.due(self._still_open, lambda m: self._specs[m].invitees):
-            self._perform(self.core.retry(self._upcoming(self._specs[meeting_id]), now))
-            self._changed = True
+        for meeting_id in self.retries.due(self._still_open, lambda m: self._requested[m].invitees):
+            self._perform(self.core.retry(self._upcoming(self._requested[meeting_id]), now))
+            self._waiters.changed()
 
     def archive_ended(self, now: float) -> int:
         """Meetings whose time has passed (by ARCHIVED_AFTER) leave the core and this desk, and
@@ -449,26 +385,20 @@ class AdminDesk:
         if self._archived_at is not None and (wall - self._archived_at).total_seconds() < ARCHIVE_EVERY_S:
             return 0
         self._archived_at = wall
-        ended = [m for m in self._specs if has_ended(self._view(m), self.plan.grid, wall)]
+        ended = [m for m in self._requested if has_ended(self._view(m), self.plan.grid, wall)]
         if not ended:
             return 0
         self.store.archive(ended)  # committed first, as everything
         for meeting_id in ended:
             self.core.forget(meeting_id)
-            spec = self._specs.pop(meeting_id)
-            self._in_order.pop(bisect.bisect_left(self._in_order, meeting_id))
-            series = self._series.get(MeetingId(spec.series or spec.id), [])
-            if meeting_id in series:
-                series.remove(meeting_id)
-            if not series:
-                self._series.pop(MeetingId(spec.series or spec.id), None)
+            self._requested.forget(meeting_id)
             self.retries.forget(meeting_id)
             self.submitted_at.pop(meeting_id, None)
         self.log.info("archived {} meetings whose time has passed", len(ended))
         return len(ended)
 
     def _still_open(self, meeting_id: MeetingId) -> bool:
-        spec = self._specs.get(meeting_id)
+        spec = self._requested.get(meeting_id)
         if spec is None or self._phase(meeting_id) is not MeetingPhase.DECIDED:
             return False
         wall = self._wall()
@@ -476,23 +406,10 @@ class AdminDesk:
 
     # --- waiting ------------------------------------------------------------------------------
 
-    def _wait_or_answer(self, client: bytes, rid: int, ids: tuple[MeetingId, ...], wait: float, now: float,
-                        move: MeetingId | None = None) -> dict[str, Any] | None:
-        waiter = _Waiter(client, rid, ids, now + wait, move)
-        if wait <= 0 or self._settled(waiter):
-            return admin.ok(rid, [self.entry(i) for i in ids])
-        self._waiters.append(waiter)
-        return None
-
-    def _settled(self, w: _Waiter) -> bool:
-        if w.move is not None:
-            return not self.core.moving(w.move)
-        return all((phase := self._phase(i)) is not None and phase not in OPEN for i in w.ids)
-
     def next_deadline(self) -> float | None:
         """When the first waiting client's wait ends, or a held-back conflict may be answered."""
-        held = self._damping.next_deadline()
-        return min([*(w.deadline for w in self._waiters), *([held] if held is not None else [])], default=None)
+        times = [self._waiters.next_deadline(), self._conflicts.damping.next_deadline()]
+        return min((t for t in times if t is not None), default=None)
 
     @property
     def waiting(self) -> int:
@@ -501,27 +418,13 @@ class AdminDesk:
     def answer_waiters(self, now: float) -> list[Reply]:
         """Replies to requests whose meetings are decided (call once the agents have been told)
         or whose wait has ended."""
-        if not self._waiters or (not self._changed and all(now < w.deadline for w in self._waiters)):
-            return []
-        if self.core.announcing and all(now < w.deadline for w in self._waiters):
-            return []  # the burst goes out within ANNOUNCE_EVERY_S; answer after it
-        self._changed = False
-        replies: list[Reply] = []
-        still = []
-        for w in self._waiters:
-            if now >= w.deadline or self._settled(w):
-                replies.append((w.client, admin.ok(w.rid, [self.entry(i) for i in w.ids])))
-                self.requests_served += 1
-            else:
-                still.append(w)
-        self._waiters = still
-        return replies
+        return self._waiters.due(now)
 
     # --- views ----------------------------------------------------------------------------------
 
     def known(self) -> list[MeetingId]:
         """Every meeting (occurrence) ever requested, in request order."""
-        return list(self._specs)
+        return list(self._requested)
 
     def _view(self, meeting_id: MeetingId) -> MeetingView | None:
         return self.core.meeting(meeting_id)
@@ -536,31 +439,19 @@ class AdminDesk:
 
     def entry(self, meeting_id: MeetingId) -> dict[str, Any]:
         """A meeting in the results file's shape, plus "status" (and "move" while or after moving)."""
-        view = self._view(meeting_id)
-        assert view is not None, f"{meeting_id} is known to the service but not to its core"
-        shown = view.decision or Decision(id=view.spec.id, scheduled=False)
-        if view.phase is MeetingPhase.CANCELLED:
-            shown = shown.model_copy(update={"scheduled": False, "reason": "cancelled"})
-        entry: dict[str, Any] = MeetingResult.of(view.spec, shown).model_dump(mode="json")
-        entry["status"] = self._shown_status(view)
-        if view.moving:
-            entry["move"] = {"status": "pending", "reason": None}
-        elif view.move_failure is not None:
-            entry["move"] = {"status": "failed", "reason": view.move_failure}
-        return entry
+        return entry_of(self._known_view(meeting_id), self.retries.waiting(meeting_id))
 
     def entry_status(self, meeting_id: MeetingId) -> str:
+        return status_of(self._known_view(meeting_id), self.retries.waiting(meeting_id))
+
+    def _known_view(self, meeting_id: MeetingId) -> MeetingView:
         view = self._view(meeting_id)
         assert view is not None, f"{meeting_id} is known to the service but not to its core"
-        return self._shown_status(view)
-
-    def _shown_status(self, view: MeetingView) -> str:
-        status = _status(view)
-        return "waiting" if status == "failed" and self.retries.waiting(view.spec.id) else status
+        return view
 
     def status(self, now: float) -> dict[str, Any]:
         counts = {"scheduled": 0, "failed": 0, "waiting": 0, "cancelled": 0, "pending": 0}
-        for meeting_id in self._specs:
+        for meeting_id in self._requested:
             counts[self.entry_status(meeting_id)] += 1
         lost = self.core.lost
         return {
@@ -568,21 +459,13 @@ class AdminDesk:
                              "lost": list(lost),
                              "never_joined": [a for a in self.core.missing if a not in lost]},
             "meetings": counts,
-            "moving": sum(1 for m in self._specs if self.core.moving(m)),
+            "moving": sum(1 for m in self._requested if self.core.moving(m)),
             "requests_served": self.requests_served,
             "retries": self.retries.made,
             "timezone": self.scenario.timezone,
             "horizon": {"start": self._today().horizon.start.isoformat(), "end": self._current.horizon.end.isoformat()},
             "uptime_s": round(now - (self.started_at if self.started_at is not None else now), 3),
         }
-
-
-def _status(view: MeetingView) -> str:
-    if view.phase is MeetingPhase.CANCELLED:
-        return "cancelled"
-    if view.decision is None:
-        return "pending"
-    return "scheduled" if view.decision.scheduled else "failed"
 
 
 class _Refusal(UsageError):
@@ -597,19 +480,11 @@ def _problem(i: int, message: str) -> Problem:
     return Problem(render_path(("meetings", i, "id")), message)
 
 
-def _compile_each(compile_one: Callable[[Any], Sequence[MeetingSpec]], chunk: Sequence[tuple[str, Any]],
-                  left_out: list[str], log: Logger) -> list[MeetingSpec]:
-    """A stored request that no longer compiles (a limit this version enforces at the door,
-    say) must not stop the service from starting: each is compiled alone, and one that fails is
-    left out (added to `left_out`) and kept in the store as it was. The first few are named
-    with their reasons; the caller counts the rest in one line."""
-    kept: list[MeetingSpec] = []
-    for request_id, body in chunk:
-        try:
-            kept += compile_one(body)
-        except ScenarioError as exc:
-            left_out.append(request_id)
-            if len(left_out) <= NAMED_LEFT_OUT:
-                log.error("stored request {} is left out, it no longer compiles: {}", request_id,
-                          "; ".join(p.message for p in exc.problems[:3])[:500])
-    return kept
+def _scenario_requests(scenario: Scenario, specs: Sequence[MeetingSpec]) -> list[tuple[str, Any]]:
+    """The scenario file's own meetings, stored as requests the first time a store sees them."""
+    by_id = {m.id: m for m in scenario.meetings}
+    seen: dict[str, Any] = {}
+    for spec in specs:
+        key = spec.series or spec.id
+        seen.setdefault(key, by_id[key].model_dump(mode="json", exclude_none=True, exclude_defaults=True))
+    return list(seen.items())

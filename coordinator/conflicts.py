@@ -1,14 +1,22 @@
-"""Damping for calendar conflicts in the live service: a calendar that conflicts with every slot
-it is given (a misconfigured sync, an autoresponder booking over meetings) must not spin the
-service moving one meeting forever. Sans-IO: the desk passes `now`."""
+"""Calendar conflicts in the live service: which reports to answer, and when.
+
+A calendar that conflicts with every slot it is given (a misconfigured sync, an autoresponder
+booking over meetings) must not spin the service moving one meeting forever, so answers are
+damped. Sans-IO: the desk passes `now`, and carries out what `answerable` hands back (a move, or
+going on without the attendee)."""
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from slotwise.shared.ids import AgentId, MeetingId
 
 DAY_S = 86_400.0  # the window of `conflict_moves_per_day`
+
+if TYPE_CHECKING:
+    from loguru import Logger
 
 Key = tuple[MeetingId, AgentId]
 
@@ -56,3 +64,42 @@ class Damping:
 
     def next_deadline(self) -> float | None:
         return min(self._deferred.values(), default=None)
+
+
+class Conflicts:
+    """Reports waiting to be answered by their meeting's `on_conflict`: repeated ones count once,
+    `keep` is only logged, and one that moved its meeting lately waits (Damping)."""
+
+    def __init__(self, quiet_s: float, per_day: int, log: Logger) -> None:
+        self.damping = Damping(quiet_s, per_day)
+        self._reported: list[Key] = []
+        self._log = log
+
+    def report(self, meeting_id: MeetingId, agent: AgentId) -> None:
+        self._reported.append((meeting_id, agent))
+
+    def answerable(self, now: float, policy_of: Callable[[MeetingId], str | None],
+                   still_theirs: Callable[[MeetingId, AgentId], bool]) -> list[tuple[MeetingId, AgentId, str]]:
+        """The conflicts to act on now, with their policy (`move` or `drop-attendee`).
+        `policy_of` is None for a meeting no longer held; `still_theirs` is false once it was
+        cancelled, is being moved, or no longer has the attendee."""
+        reported, self._reported = self._reported + self.damping.due(now), []
+        seen: set[Key] = set()
+        chosen: list[tuple[MeetingId, AgentId, str]] = []
+        for key in reported:
+            meeting_id, agent = key
+            policy = policy_of(meeting_id)
+            if key in seen or self.damping.waiting(key) or policy is None or not still_theirs(meeting_id, agent):
+                continue
+            seen.add(key)
+            if policy == "keep":
+                self._log.info("{}'s calendar no longer leaves room for {}: {}", agent, meeting_id, policy)
+                continue
+            until = self.damping.hold(key, now)
+            if until is not None:
+                self._log.info("{}'s calendar no longer leaves room for {} again: it moved for conflicts lately, "
+                               "so it waits {:.0f}s", agent, meeting_id, until - now)
+                continue
+            self._log.info("{}'s calendar no longer leaves room for {}: {}", agent, meeting_id, policy)
+            chosen.append((meeting_id, agent, policy))
+        return chosen
