@@ -25,6 +25,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,7 @@ from slotwise.shared.errors import AdminError, CoreError, InputError, ScenarioEr
 from slotwise.shared.limits import fit_participants
 from slotwise.shared.logsetup import configure, escape
 from slotwise.shared.paths import output_dir, output_file  # stdlib only: cheap at start-up
+from slotwise.shared.zones import zone_option  # stdlib only: cheap at start-up
 
 if TYPE_CHECKING:  # the commands import what they use, so `slotwise participant` starts light
     from rich.console import Console
@@ -66,6 +68,8 @@ def _plan(path: Path, args: argparse.Namespace | None = None, *, calendars: bool
     scenario, plan = load_plan(path, checks=[calendar_file_problems] if calendars else ())
     if args is None:
         return scenario, plan
+    if getattr(args, "tz", None):
+        plan = replace(plan, shown_zone=zone_option("--tz", args.tz))
     changes = {k: v for k, v in {"join_timeout_s": getattr(args, "join_timeout", None),
                                  "response_timeout_s": getattr(args, "response_timeout", None)}.items()
                if v is not None}
@@ -223,16 +227,17 @@ def cmd_explain(args: argparse.Namespace) -> int:
     for m in wanted:
         d = decisions[m.id]
         when = d.when
-        head = (f"scheduled {format_interval(when, plan.zone)} with {', '.join(d.participants)}"
+        head = (f"scheduled {format_interval(when, plan.display_zone)} ({plan.display_zone.key}) "
+                f"with {', '.join(d.participants)}"
                 if d.scheduled and when else f"not placed: {d.reason}")
         out.print(f"[bold]{m.title}[/] ({m.id}): {head}")
         table = Table(show_edge=False)
         for col in ("candidates", "verdict", "detail", "who cannot come, and why"):
             table.add_column(col, overflow="fold")
         for first, last, row in runs(local.explanations.get(m.id, ())):
-            span = format_moment(first.start, plan.zone)
+            span = format_moment(first.start, plan.display_zone)
             if last.start != first.start:
-                span += f" .. {format_moment(last.start, plan.zone)}"
+                span += f" .. {format_moment(last.start, plan.display_zone)}"
             style = {"chosen": "green", "excluded": "dim", "short": "red"}.get(row.verdict, "")
             table.add_row(span, f"[{style}]{row.verdict}[/]" if style else row.verdict, row.detail,
                           "; ".join(f"{who}: {why}" for who, why in row.missing))
@@ -297,13 +302,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
             err.print(f"{flag}: must be at least {least} (got {value})")
             return EXIT_BAD_INPUT
     from datetime import date, datetime
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    try:
-        zone = ZoneInfo(args.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        err.print(f"--timezone: no time zone {args.timezone!r} (say Europe/Berlin or UTC)", markup=False)
-        return EXIT_BAD_INPUT
+    zone = zone_option("--timezone", args.timezone)
     try:
         first = datetime.now(zone).date() if args.start == "today" else date.fromisoformat(args.start)
     except ValueError:
@@ -343,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how long to wait for participants (overrides the scenario)")
         p.add_argument("--response-timeout", type=float, metavar="SECONDS",
                        help="how long to wait for each answer (overrides the scenario)")
+        p.add_argument("--tz", metavar="ZONE",
+                       help="show times (tables, reasons, explain) in this zone (default: the scenario's)")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress, no table")
         p.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug")
 

@@ -173,18 +173,13 @@ def _show(args: argparse.Namespace, client: Client, entries: list[dict[str, Any]
     if not table:
         _print_json(entries)
         return
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     from rich.console import Console
     from rich.table import Table
 
-    from slotwise.shared.errors import InputError
+    from slotwise.shared.zones import zone_option
 
     name = args.tz or client.status().get("timezone") or "UTC"
-    try:
-        zone = ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(f"--tz: no time zone {name!r} (say Europe/Berlin or UTC)") from None
+    zone = zone_option("--tz", name)
     out = Table("id", "status", f"when ({name})", "participants / reason")
     for e in entries:
         when = ""

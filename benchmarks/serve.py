@@ -4,11 +4,13 @@ table: requests/s and latency per operation and door.
 
     python benchmarks/serve.py                      # 50 agents, 2,000 adds, 8 clients
     python benchmarks/serve.py --adds 500 --clients 4
+    python benchmarks/serve.py --people 1000 --hosts 2   # 1,000 agents in two agent hosts
 
 Latency is the client's: from sending a request to its answer, which for `add` and `move`
 comes once the meeting is decided and announced to its attendees (each `add` is one meeting
 with two or three invitees; `--wait` semantics). Everything runs on this machine: the service,
-every agent (one process each) and the clients compete for the same cores.
+every agent (one process each, or `--hosts K` agent hosts) and the clients compete for the same
+cores.
 """
 
 from __future__ import annotations
@@ -121,6 +123,7 @@ def timed(calls: list[Callable[[Any], Any]], address: str, clients: int) -> tupl
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=50)
+    parser.add_argument("--hosts", type=int, default=0, help="agent host processes (0: one process per agent)")
     parser.add_argument("--adds", type=int, default=2000)
     parser.add_argument("--cancels", type=int, default=200)
     parser.add_argument("--moves", type=int, default=200)
@@ -143,8 +146,12 @@ def main(argv: list[str] | None = None) -> int:
                                            "--admin", admin_at, "--store", str(work / "state.db"),
                                            "--http", "127.0.0.1:0"], stderr=said))
             t0 = time.monotonic()
-            for name in data["participants"]:
-                argv_ = participant_command(agents_at, name, scenario=path, coordinator_timeout_s=0, log_level="ERROR")
+            everyone = list(data["participants"])
+            groups = [everyone[k::args.hosts] for k in range(args.hosts)] if args.hosts > 0 else [[n] for n in everyone]
+            for k, group in enumerate(groups):
+                argv_ = participant_command(agents_at, group if len(group) > 1 else group[0], scenario=path,
+                                            coordinator_timeout_s=0, log_level="ERROR",
+                                            host=f"host{k}" if args.hosts > 0 else None)
                 procs.append(subprocess.Popen(argv_, stderr=subprocess.DEVNULL))
             with Client(admin_at, timeout=5) as c:
                 while True:
@@ -195,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-    table = Table(title=f"slotwise serve: {args.people} agents, {args.clients} concurrent clients "
+    layout = f"{args.hosts} agent hosts" if args.hosts > 0 else "one process each"
+    table = Table(title=f"slotwise serve: {args.people} agents ({layout}), {args.clients} concurrent clients "
                         f"(start-up {startup:.1f} s; 60-minute slots over {args.days} days)")
     for col in ("operation", "requests", "requests/s", "latency p50 ms", "p90 ms", "p99 ms", "errors"):
         table.add_column(col, justify="right")

@@ -54,6 +54,13 @@ class Plan:
     priority: Priority
     by_id: Mapping[MeetingId, MeetingSpec]
     placement_budget: float | None = None  # seconds for `placement: optimize`; None: greedy
+    shown_zone: ZoneInfo | None = None  # where people read times (`--tz`); None: the scenario's
+
+    @property
+    def display_zone(self) -> ZoneInfo:
+        """The zone of times in reasons and tables; the scenario's `zone` still gives naive
+        times and working hours their meaning."""
+        return self.shown_zone or self.zone
 
     def meeting(self, meeting_id: str) -> MeetingSpec | None:
         return self.by_id.get(MeetingId(meeting_id))

@@ -80,7 +80,7 @@ class Results(BaseModel):
 
 def outcome_table(plan: Plan, results: Results, failed_only: bool = False) -> Table:
     placed = sum(m.scheduled for m in results.meetings)
-    table = Table(title=f"{plan.name}: {placed} of {len(results.meetings)} meetings placed ({plan.timezone})")
+    table = Table(title=f"{plan.name}: {placed} of {len(results.meetings)} meetings placed ({plan.display_zone.key})")
     table.add_column("meeting")
     table.add_column("when")
     table.add_column("attendees")
@@ -89,7 +89,7 @@ def outcome_table(plan: Plan, results: Results, failed_only: bool = False) -> Ta
         when = m.when
         if m.scheduled and when is not None:
             if not failed_only:
-                table.add_row(m.name, format_interval(when, plan.zone),
+                table.add_row(m.name, format_interval(when, plan.display_zone),
                               f"{', '.join(m.participants)} ({len(m.participants)}/{len(m.invitees)})",
                               "[green]scheduled[/]")
         else:

@@ -262,7 +262,7 @@ class Walk:
         explained = self._explain(st, None)
         never = {who: f"never joined (its process {how})" for who in st.spec.invitees
                  if st.absent.get(who) is Absence.NEVER_JOINED and (how := self.roster.gone_how(who))}
-        reason = explain_failure(st.judge, self.plan.zone, st.attempts, gave_up, said_instead=never)
+        reason = explain_failure(st.judge, self.plan.display_zone, st.attempts, gave_up, said_instead=never)
         return explained + self.decide(st, Decision.failed(st.id, reason, st.round_trips), now)
 
     def decide(self, st: MeetingState, decision: Decision, now: float) -> list[Action]:

@@ -128,8 +128,15 @@ def test_coordinator_and_participants_as_separate_commands(transport: str, workd
 def test_explain_shows_the_reasoning_for_one_meeting(workdir: Path) -> None:
     done = run_cli("explain", str(TUTORIAL), "team-sync", "-q")
     assert done.returncode == 0, done.stderr
-    assert "Team Sync (team-sync): scheduled Sun 21 Jul 10:00-11:00 with alice, bob, charlie" in done.stdout
+    assert "Team Sync (team-sync): scheduled Sun 21 Jul 10:00-11:00 (UTC) with alice, bob, charlie" in done.stdout
     assert "chosen" in done.stdout and "had 2 of 3 required" in done.stdout
+    tokyo = run_cli("explain", str(TUTORIAL), "team-sync", "-q", "--tz", "Asia/Tokyo")
+    assert "scheduled Sun 21 Jul 19:00-20:00 (Asia/Tokyo)" in tokyo.stdout and "Sun 21 Jul 19:00" in tokyo.stdout
+    shown = run_cli("run", str(TUTORIAL), "--tz", "Asia/Tokyo")
+    assert shown.returncode == 0 and "meetings placed (Asia/Tokyo)" in shown.stdout, shown.stderr
+    assert "Sun 21 Jul 19:00-20:00" in shown.stdout
+    nowhere = run_cli("run", str(TUTORIAL), "--tz", "Mars/Olympus")
+    assert nowhere.returncode == 2 and "--tz: no time zone 'Mars/Olympus'" in nowhere.stderr
     unknown = run_cli("explain", str(TUTORIAL), "nope", "-q")
     assert unknown.returncode == 2 and "no meeting 'nope'; meetings: team-sync, project-review" in unknown.stderr
 

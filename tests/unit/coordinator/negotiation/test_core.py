@@ -4,8 +4,10 @@ gate, that must never get past as anything but a peer fault."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -201,6 +203,10 @@ def test_unplaceable_meeting_names_best_slot_and_who_was_missing() -> None:
     assert not o.scheduled
     assert o.reason == ("best slot Mon 22 Jul 10:00 had 2 of 3 required (alice, bob); "
                         "carol unavailable in all candidate slots")
+    shown = FakeNetwork(s)  # `--tz`: the same reason, read in another zone
+    shown.core = Negotiation(replace(shown.plan, shown_zone=ZoneInfo("Asia/Tokyo")))
+    (o,) = shown.run()
+    assert o.reason is not None and o.reason.startswith("best slot Mon 22 Jul 19:00 had 2 of 3 required")
 
 
 def test_silent_agent_is_asked_again_then_counted_as_no() -> None:
