@@ -236,7 +236,10 @@ def load_plan(path: str | Path, checks: Sequence[Check] = ()) -> tuple[Scenario,
             compiled.append(plan)
         return problems
 
-    scenario = load_scenario(path, checks=[*checks, check])
+    def policy_names(scenario: Scenario) -> Iterable[tuple[Loc, str]]:
+        return resolve_policies(scenario)[2]
+
+    scenario = load_scenario(path, checks=[check], always=[*checks, policy_names])
     if not compiled:  # load_scenario raises first whenever a check reports a problem
         raise UsageError(f"{path}: the scenario did not compile")
     return scenario, compiled[0]

@@ -17,6 +17,26 @@ OCCURRENCE_ID_SUFFIX = len("@2024-07-21T09:00")
 OCCURRENCE_TITLE_SUFFIX = len(" (Sun 21 Jul 09:00)")
 
 
+def not_a_participant(who: str, participants: Iterable[str]) -> str:
+    hint = did_you_mean(who, participants)
+    return f"{who!r} is not listed under participants{hint}" + ("" if hint else (
+        f" (add `{who}: {{}}` for someone free throughout the horizon)"))
+
+
+def raw_invitee_problems(data: dict[str, Any]) -> Iterable[tuple[tuple[Any, ...], str]]:
+    """Invitees who are not participants, read from the file as written: reported beside the
+    file's other mistakes even when those keep it from being read as a scenario (one pass)."""
+    people, meetings = data.get("participants"), data.get("meetings")
+    if not isinstance(people, dict) or not isinstance(meetings, list):
+        return
+    names = [n for n in people if isinstance(n, str)]
+    for i, m in enumerate(meetings):
+        invitees = m.get("invitees") if isinstance(m, dict) else None
+        for j, who in enumerate(invitees if isinstance(invitees, list) else []):
+            if isinstance(who, str) and who not in people:
+                yield ("meetings", i, "invitees", j), not_a_participant(who, names)
+
+
 def _semantic_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
     """Rules that span fields, reported with the path of the field to change."""
     if s.horizon.end <= s.horizon.start:
@@ -47,10 +67,7 @@ def _meeting_problems(s: Scenario) -> Iterable[tuple[tuple[Any, ...], str]]:
         seen.setdefault(m.id, i)
         for j, who in enumerate(m.invitees):
             if who not in s.participants:
-                hint = did_you_mean(who, s.participants)
-                yield ("meetings", i, "invitees", j), (
-                    f"{who!r} is not listed under participants{hint or ''}" + ("" if hint else (
-                        f" (add `{who}: {{}}` for someone free throughout the horizon)")))
+                yield ("meetings", i, "invitees", j), not_a_participant(who, s.participants)
             elif who in m.invitees[:j]:
                 yield ("meetings", i, "invitees", j), f"{who!r} is invited twice"
         if m.recurrence is not None and len(m.id) > MAX_MEETING_ID - OCCURRENCE_ID_SUFFIX:

@@ -16,7 +16,7 @@ from pydantic import (
 
 from slotwise.shared.errors import Problem, ScenarioError
 from slotwise.shared.ids import is_valid_name
-from slotwise.shared.scenario.checks import _meeting_problems, _semantic_problems
+from slotwise.shared.scenario.checks import _meeting_problems, _semantic_problems, raw_invitee_problems
 from slotwise.shared.scenario.models import Availability, Meeting, Scenario
 from slotwise.shared.scenario.reading import MAX_FILE_BYTES, _line_for, read_yaml, render_path
 from slotwise.shared.scenario.times import _UNION_TAGS, _Strict
@@ -37,7 +37,11 @@ def _validate(model: type[_Strict], data: Any, source: str,
     try:
         return model.model_validate(data, context={"zone": zone, "base_dir": str(Path(source).parent)})
     except ValidationError as exc:
-        raise ScenarioError(source, _problems(exc, (), lines)) from None
+        problems = _problems(exc, (), lines)
+        if model is Scenario:  # names can be checked on the file as written: in this same pass
+            problems += [Problem(render_path(loc), message, _line_for(loc, lines))
+                         for loc, message in raw_invitee_problems(data)]
+        raise ScenarioError(source, problems) from None
 
 
 def _problems(exc: ValidationError, prefix: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> list[Problem]:
@@ -92,19 +96,24 @@ def with_meetings(scenario: Scenario, data: Any, source: str, checks: Sequence[C
     return updated
 
 
-def load_scenario(path: str | Path, checks: Sequence[Check] = ()) -> Scenario:
+def load_scenario(path: str | Path, checks: Sequence[Check] = (), always: Sequence[Check] = ()) -> Scenario:
     """Read and check a scenario file; raises ScenarioError listing every problem.
 
-    `checks` add rules this module cannot know (the coordinator's policy names), reported with
-    field paths and lines like the built-in ones.
+    `checks` add rules this module cannot know (compiling the plan), run once the file's own
+    rules hold; `always` ones (policy names, calendar files) need only a file that could be read
+    as a scenario, so their mistakes are reported in the same pass as the others. Both are
+    reported with field paths and lines like the built-in ones.
     """
     path = Path(path)
     data, lines = read_yaml(path)
     scenario: Scenario = _validate(Scenario, data, str(path), lines)
     found = list(_semantic_problems(scenario))
+    for check in always:
+        found += check(scenario)
     if not found:
         for check in checks:
             found += check(scenario)
+    found = list(dict.fromkeys(found))  # a check may find again what another said
     problems = [Problem(render_path(loc), message, _line_for(loc, lines)) for loc, message in found]
     if problems:
         raise ScenarioError(str(path), problems)

@@ -200,3 +200,26 @@ def test_a_misspelt_name_field_or_policy_gets_a_did_you_mean(tmp_path: Path) -> 
 
     with pytest.raises(PolicyError, match=r"unknown rule policy 'quorom' \(did you mean 'quorum'\?\)"):
         load_policy("rule", "quorom")
+
+
+def test_every_mistake_of_a_file_is_reported_in_one_pass(tmp_path: Path) -> None:
+    """A schema mistake, a name that is not a participant and a policy that does not exist:
+    one `validate`, not three rounds of fixing and running again."""
+    from slotwise.coordinator.plan import load_plan
+
+    schema_and_name = write(tmp_path, GOOD.replace("min_participants: 2", "min_participants: 2}\n"
+                                                   "  - {id: n, duration_minutes: -5, invitees: [alice, bobb]"))
+    with pytest.raises(ScenarioError) as info:
+        load_plan(schema_and_name)
+    said = info.value.render()
+    assert "meetings[1].duration_minutes" in said
+    assert "s.yaml:10: meetings[1].invitees[1]: 'bobb' is not listed under participants (did you mean 'bob'?)" in said
+    name_and_policy = write(tmp_path, GOOD.replace("invitees: [alice, bob, carol]", "invitees: [alice, bobb, carol]")
+                            + "policies: {priority: priority-then-ordr}\n")
+    with pytest.raises(ScenarioError) as info:
+        load_plan(name_and_policy)
+    said = info.value.render()
+    assert "'bobb' is not listed under participants (did you mean 'bob'?)" in said
+    assert "s.yaml:10: policies.priority: unknown priority policy 'priority-then-ordr' (did you mean " \
+           "'priority-then-order'?)" in said
+    assert said.count("priority-then-ordr") == 1  # said once, though two checks look at policies
