@@ -349,6 +349,43 @@ def test_a_calendar_change_under_a_meeting_is_answered_by_its_policy(server: Rad
         assert after == first
 
 
+def test_a_meeting_waiting_for_a_full_calendar_is_placed_once_that_calendar_frees_time(
+        server: Radicale, children: Children) -> None:
+    """The agent tells the service that time was freed (never where) and the service retries."""
+    from tests.integration.test_serve import DAY, Service, at, meeting
+
+    cal = server.calendar("dave", "freed")
+    cal.save_event(_busy_event("away", at(0), at(48)))  # away for the whole horizon
+    people: dict[str, Any] = {"p1": {}, "dave": {"caldav": {
+        "url": server.url, "username": "dave", "calendars": ["freed"], "poll_s": 0.3,
+        "password_file": str(server.password_file("dave"))}}}
+    path = children.workdir / "live.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "live", "timezone": "UTC", "slot_minutes": 60,
+        "horizon": {"start": DAY.isoformat(), "end": (DAY + timedelta(days=2)).isoformat()},
+        "participants": people, "meetings": [],
+        "negotiation": {"join_timeout_s": 10, "response_timeout_s": 2, "hold_timeout_s": 2, "heartbeat_s": 0.25},
+    }))
+    svc = Service(children, path, tuple(people))
+    svc.start()
+    for who in people:
+        svc.agent(who)
+    svc.wait_connected(2)
+    with svc.client() as c:
+        [first] = c.add([meeting("sync", "dave", "p1")], wait=30)
+        assert first["status"] == "waiting" and first["reason"]
+        cal.save_event(_busy_event("away", at(0), at(5)))  # back from 05:00
+
+        def placed() -> bool:
+            [now] = [e for e in c.list() if e["id"] == "sync"]
+            return bool(now["status"] == "scheduled")
+
+        until(placed, "the waiting meeting placed after dave's calendar freed time")
+        [after] = [e for e in c.list() if e["id"] == "sync"]
+        assert after["start"] == at(5) and sorted(after["participants"]) == ["dave", "p1"]
+        assert c.status()["retries"] == 1
+
+
 def test_a_published_feed_reads_as_its_file_and_a_304_changes_nothing(server: Radicale) -> None:
     from slotwise.participant.calendars.feeds import FeedReader
 
