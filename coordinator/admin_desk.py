@@ -89,7 +89,7 @@ class AdminDesk:
         self._requested = Requested()
         self._waiters = Waiters(core, self.entry)
         self._conflicts = Conflicts(plan.settings.conflict_quiet_s, plan.settings.conflict_moves_per_day, self.log)
-        self.retries = Retries(scenario.policies.retry.attempts)
+        self.retries = Retries(scenario.policies.retry.attempts, self._invitees)
         self._order = 0
         self._served_now = 0  # replies sent at once; those after a wait are the waiters'
         self.started_at: float | None = None
@@ -373,7 +373,7 @@ class AdminDesk:
     def retry_waiting(self, now: float) -> None:
         """Negotiate again the failed meetings `policies.retry` says are due (something changed
         that could make them fit), while their windows are open."""
-        for meeting_id in self.retries.due(self._still_open, lambda m: self._requested[m].invitees):
+        for meeting_id in self.retries.due(self._still_open):
             self._perform(self.core.retry(self._upcoming(self._requested[meeting_id]), now))
             self._waiters.changed()
 
@@ -396,6 +396,10 @@ class AdminDesk:
             self.submitted_at.pop(meeting_id, None)
         self.log.info("archived {} meetings whose time has passed", len(ended))
         return len(ended)
+
+    def _invitees(self, meeting_id: MeetingId) -> tuple[AgentId, ...]:
+        spec = self._requested.get(meeting_id)
+        return () if spec is None else spec.invitees
 
     def _still_open(self, meeting_id: MeetingId) -> bool:
         spec = self._requested.get(meeting_id)

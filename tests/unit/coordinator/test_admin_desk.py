@@ -671,6 +671,20 @@ def test_a_meeting_failed_for_a_full_calendar_is_placed_when_that_calendar_frees
     assert d.entry("other")["status"] == "waiting" and d.desk.retries.made == 1
 
 
+def test_a_cancellation_retries_only_the_waiting_meetings_of_people_it_frees() -> None:
+    d = Desk({"ana": {}, "bo": {}, "cy": {}, "dee": {}})  # three one-hour slots, 9 to 12
+    d.ask("add", meetings=[meeting(f"m{i}", "ana", "bo") for i in range(4)]
+                          + [meeting(f"n{i}", "cy", "dee") for i in range(3)])
+    d.settle()
+    assert d.entry("m3")["status"] == "waiting"
+    d.ask("cancel", meeting_id="n0")  # frees cy and dee: nothing of ana's or bo's
+    d.settle()
+    assert d.entry("m3")["status"] == "waiting" and d.desk.retries.made == 0
+    d.ask("cancel", meeting_id="m0")
+    d.settle()
+    assert d.entry("m3")["status"] == "scheduled" and d.desk.retries.made == 1
+
+
 def test_retries_stop_after_their_attempts_and_when_the_window_closes() -> None:
     d = Desk({"ana": {}, "bo": {}}, meetings=[], )
     d.desk.retries.attempts = 1
