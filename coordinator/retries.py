@@ -6,7 +6,8 @@ failed meeting waits, and is tried again when something happens that could make 
 meeting cancelled or moved away (its invitees have time again), an invitee's agent back or its
 calendar freeing time. Only the waiting meetings that invite someone concerned are tried: time
 freed for other people cannot help them, and a calendar that changes every minute must not spend
-everyone's attempts. At most `attempts` times, and only while the meeting's window is open. Nothing here touches the core: the desk asks `due()` on its turn and retries those.
+everyone's attempts. At most `attempts` times, and only while the meeting's window is open.
+Nothing here touches the core: the desk asks `due()` on its turn and retries those.
 """
 
 from __future__ import annotations
