@@ -101,7 +101,7 @@ def _progress(plan: Plan, quiet: bool) -> Iterator[Callable[[Action], None]]:
         yield on_action
 
 
-def _report(plan: Plan, result: RunResult, out_path: Path | None, quiet: bool,
+def _report(scenario: Scenario, plan: Plan, result: RunResult, out_path: Path | None, quiet: bool,
             failed_only: bool = False, ics_out: Path | None = None, html: Path | None = None) -> None:
     from slotwise.report.results import Results, outcome_table
 
@@ -114,11 +114,12 @@ def _report(plan: Plan, result: RunResult, out_path: Path | None, quiet: bool,
         html.write_text(page(plan.name, results.document()))
     if ics_out is not None:
         from slotwise.coordinator.itip import ItipWriter
+        from slotwise.shared.events import Directory
 
-        itip = ItipWriter(ics_out)
+        itip = ItipWriter(ics_out, Directory.of(scenario))
         for d in result.decisions:
             spec = plan.meeting(d.id)
-            itip.scheduled(d, spec.title if spec is not None else d.id)
+            itip.scheduled(d, spec.title if spec is not None else d.id, spec.remind if spec is not None else ())
         itip.publish()
     if not quiet:
         out, _ = _consoles()
@@ -142,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                             log_level="DEBUG" if args.verbose > 1 else "WARNING", hosts=args.hosts,
                             coordinator_timeout_s=args.coordinator_timeout)
     result = local.result
-    _report(plan, result, args.out, args.quiet, args.failed_only, args.ics_out, args.html)
+    _report(scenario, plan, result, args.out, args.quiet, args.failed_only, args.ics_out, args.html)
     problems = audit(scenario, plan, result.decisions) + disagreements(result.decisions, local.records)
     _, err = _consoles()
     for p in problems:
@@ -190,7 +191,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     finally:
         if journal is not None:
             journal.close()
-    _report(plan, result, args.out, args.quiet, ics_out=args.ics_out, html=args.html)
+    _report(scenario, plan, result, args.out, args.quiet, ics_out=args.ics_out, html=args.html)
     return EXIT_OK
 
 

@@ -54,8 +54,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     itip = None
     if args.ics_out is not None:
         from slotwise.coordinator.itip import ItipWriter
+        from slotwise.shared.events import Directory
 
-        itip = ItipWriter(args.ics_out)
+        itip = ItipWriter(args.ics_out, Directory.of(scenario))
     tokens = None
     if args.http_tokens is not None:
         from slotwise.coordinator.http_api import Tokens

@@ -66,7 +66,7 @@ Perform = Callable[[list[Action]], None]
 class Invitations(Protocol):
     """Where decisions are published as iTIP files (`--ics-out`); see coordinator/itip.py."""
 
-    def scheduled(self, decision: Decision, title: str) -> None: ...
+    def scheduled(self, decision: Decision, title: str, remind: tuple[int, ...] = ()) -> None: ...
     def cancelled(self, meeting_id: str) -> None: ...
 
 
@@ -149,7 +149,7 @@ class AdminDesk:
                 self.retries.failed(spec.id)
             self.core.restore(spec, row.decision, cancelled=row.status == "cancelled")
             if self.itip is not None and row.status == "scheduled" and row.decision is not None:
-                self.itip.scheduled(row.decision, spec.title)  # unchanged files stay as they are
+                self.itip.scheduled(row.decision, spec.title, spec.remind)  # unchanged files stay as they are
             if row.moving is not None and row.status != "cancelled":
                 moves.append((spec, row.moving))
         self.log.info("store {}: {} meetings ({} to negotiate again, {} moves to finish)", self.store,
@@ -169,7 +169,8 @@ class AdminDesk:
             self._waiters.changed()
             if self.itip is not None:
                 spec = self._requested.get(MeetingId(action.decision.id))
-                self.itip.scheduled(action.decision, spec.title if spec else action.decision.id)
+                self.itip.scheduled(action.decision, spec.title if spec else action.decision.id,
+                                    spec.remind if spec else ())
                 self.itip_dirty = True
         elif isinstance(action, MoveFailed):
             self.store.move_failed(action.decision.id, action.reason)

@@ -24,20 +24,12 @@ from pathlib import Path
 import icalendar
 
 from slotwise.shared.decision import Decision
-from slotwise.shared.events import uid_for, vevent
+from slotwise.shared.events import Directory, calendar, uid_for, vevent
 from slotwise.shared.wire.messages import MeetingScheduled
-
-PRODID = "-//slotwise//slotwise//EN"
 
 
 def _message(method: str, events: Iterable[icalendar.cal.Component]) -> bytes:
-    cal = icalendar.Calendar()
-    cal.add("PRODID", PRODID)
-    cal.add("VERSION", "2.0")
-    cal.add("METHOD", method)
-    for ev in events:
-        cal.add_component(ev)
-    return bytes(cal.to_ical())
+    return bytes(calendar(list(events), method).to_ical())
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -65,9 +57,11 @@ def _safe_name(meeting_id: str) -> str:
 
 
 class ItipWriter:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, directory: Directory | None = None) -> None:
+        """`directory`: the zone, addresses and organizer the events carry (the scenario's)."""
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
+        self.directory = directory or Directory()
         self._scheduled: dict[str, icalendar.Event] = {}
 
     def path(self, meeting_id: str) -> Path:
@@ -83,12 +77,12 @@ class ItipWriter:
             return None  # not ours to trust: start the count again
         return next((ev for ev in cal.walk("VEVENT") if str(ev.get("UID")) == uid_for(meeting_id)), None)
 
-    def scheduled(self, decision: Decision, title: str) -> None:
-        """A REQUEST for the meeting as decided (or moved)."""
+    def scheduled(self, decision: Decision, title: str, remind: tuple[int, ...] = ()) -> None:
+        """A REQUEST for the meeting as decided (or moved), a VALARM per `remind` offset."""
         if not decision.scheduled or decision.start is None or decision.end is None:
             return
         body = MeetingScheduled(meeting_id=decision.id, name=title, start=decision.start, end=decision.end,
-                                attendees=decision.participants)
+                                attendees=decision.participants, remind=remind)
         old = self._previous(decision.id)
         now = datetime.now(UTC)
         sequence = 0
@@ -99,7 +93,7 @@ class ItipWriter:
             sequence = int(old.get("SEQUENCE", 0)) + (0 if same else 1)
             if same:
                 now = old.decoded("DTSTAMP")
-        ev = vevent(body, "organizer", sequence, now)
+        ev = vevent(body, "organizer", sequence, now, directory=self.directory)
         ev.pop("X-SLOTWISE-OWNER", None)
         for attendee in ev.get("ATTENDEE", []):
             attendee.params["RSVP"] = "FALSE"  # the agents have accepted already
@@ -112,6 +106,7 @@ class ItipWriter:
         old = self._previous(meeting_id)
         if old is None or str(old.get("STATUS", "")) == "CANCELLED":
             return  # never requested (or cancelled already): nothing to cancel
+        old.subcomponents = [c for c in old.subcomponents if c.name != "VALARM"]  # nothing to remind of
         for key, value in (("STATUS", "CANCELLED"), ("SEQUENCE", int(old.get("SEQUENCE", 0)) + 1),
                            ("DTSTAMP", datetime.now(UTC))):
             old.pop(key, None)

@@ -84,10 +84,26 @@ class CalDavSpec(_Strict):
         return self
 
 
+# A mail address as calendars carry it (`mailto:` in ATTENDEE/ORGANIZER): one @, no spaces or
+# control characters, at most the 254 characters RFC 5321 allows.
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f<>,;:\"]+@[^@\s\x00-\x1f\x7f<>,;:\"]+$")]
+DisplayName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+class Organizer(_Strict):
+    """Who invitations come from (ORGANIZER); without one, slotwise's reserved `.invalid` address."""
+
+    name: DisplayName | None = None
+    email: Email
+
+
 class Availability(_Strict):
     """One person's entry. `available` and `busy` are what the agent knows and never tells;
-    `timezone` and `working_hours` are shared with the coordinator for time constraints."""
+    `timezone` and `working_hours` are shared with the coordinator for time constraints;
+    `email` and `display_name` are how invitations name them (ATTENDEE with CN)."""
 
+    email: Email | None = None
+    display_name: DisplayName | None = None
     timezone: Zone | None = None
     working_hours: WorkingHoursSpec | None = None
     # None: free at any time outside `busy`. An empty list: never free.
@@ -316,6 +332,7 @@ class Scenario(_Strict):
     negotiation: NegotiationSettings = NegotiationSettings()
     policies: PolicySelection = PolicySelection()
     security: Security = Security()
+    organizer: Organizer | None = None
 
     @property
     def zone(self) -> ZoneInfo:

@@ -408,7 +408,7 @@ class Invitations:
         self.scheduled_ids: list[str] = []
         self.cancelled_ids: list[str] = []
 
-    def scheduled(self, decision: Decision, title: str) -> None:
+    def scheduled(self, decision: Decision, title: str, remind: tuple[int, ...] = ()) -> None:
         self.scheduled_ids.append(decision.id)
 
     def cancelled(self, meeting_id: str) -> None:
