@@ -120,6 +120,7 @@ def _report(scenario: Scenario, plan: Plan, result: RunResult, out_path: Path | 
         for d in result.decisions:
             spec = plan.meeting(d.id)
             itip.scheduled(d, spec.title if spec is not None else d.id, spec.remind if spec is not None else ())
+        itip.retire()
         itip.publish()
     if not quiet:
         out, _ = _consoles()

@@ -8,6 +8,8 @@
   again keeps its SEQUENCE and DTSTAMP: re-running the same schedule changes no file.
 - `DIR/schedule.ics`: METHOD:PUBLISH, every scheduled meeting, for a calendar program to
   subscribe to or import.
+- A batch run that finds a REQUEST in DIR for a meeting it did not place (gone from the
+  scenario, or not placed this time) writes that meeting's CANCEL (`retire`).
 
 The VEVENTs are those the agents write into CalDAV calendars (`participant/calendar_writer.py`):
 the same UID, organizer and attendee addresses, so an import and an agent's write agree.
@@ -24,7 +26,7 @@ from pathlib import Path
 import icalendar
 
 from slotwise.shared.decision import Decision
-from slotwise.shared.events import Directory, calendar, uid_for, vevent
+from slotwise.shared.events import WRITTEN_UID_SUFFIX, Directory, calendar, uid_for, vevent
 from slotwise.shared.wire.messages import MeetingScheduled
 
 
@@ -42,6 +44,7 @@ def _write(path: Path, data: bytes) -> None:
 SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.@")
 MAX_PLAIN = 100  # bytes of an id used as its file name as it is; file systems allow 255
 RESERVED = frozenset({"schedule"})  # schedule.ics is every meeting's PUBLISH
+MAX_OLD_FILE = 1 << 20  # bytes: a meeting's file this writer wrote is a few kilobytes
 
 
 def _safe_name(meeting_id: str) -> str:
@@ -112,6 +115,26 @@ class ItipWriter:
             old.pop(key, None)
             old.add(key, value)
         _write(self.path(meeting_id), _message("CANCEL", [old]))
+
+    def retire(self) -> int:
+        """Meetings with a REQUEST in the folder that this writer did not schedule (gone from
+        the scenario since the last run, or no longer placed) get their CANCEL, so a client that
+        imported the old file takes the meeting away. Returns how many."""
+        retired = 0
+        for path in sorted(self.folder.glob("*.ics")):
+            if path.name == "schedule.ics" or path.stat().st_size > MAX_OLD_FILE:
+                continue  # not a meeting's, or not a file this writer would have written
+            try:
+                events = icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")
+            except ValueError:
+                continue
+            uid = str(events[0].get("UID", "")) if len(events) == 1 else ""
+            meeting_id = uid.removesuffix(WRITTEN_UID_SUFFIX)
+            if uid.endswith(WRITTEN_UID_SUFFIX) and meeting_id not in self._scheduled \
+                    and self.path(meeting_id) == path and str(events[0].get("STATUS", "")) != "CANCELLED":
+                self.cancelled(meeting_id)
+                retired += 1
+        return retired
 
     def publish(self) -> None:
         """schedule.ics: every meeting scheduled now, as one PUBLISH."""

@@ -89,3 +89,19 @@ def test_a_scenario_names_its_organizer_and_its_people_addresses() -> None:
         Scenario.model_validate(data)
     named = Scenario.model_validate({**scenario_dict({"ana": {}}, []), "organizer": {"name": "Ops", "email": "o@x.org"}})
     assert Directory.of(named).organizer is not None and Directory.of(named).organizer.email == "o@x.org"
+
+
+def test_a_meeting_gone_since_the_last_run_gets_its_cancel(tmp_path: Path) -> None:
+    first = ItipWriter(tmp_path)
+    for meeting_id in ("stays", "goes", "中" * 40):
+        first.scheduled(_placed(meeting_id), meeting_id)
+    first.publish()
+    second = ItipWriter(tmp_path)  # the next run places only one of them
+    second.scheduled(_placed("stays"), "stays")
+    assert second.retire() == 2
+    methods = {p.name: str(icalendar.Calendar.from_ical(p.read_bytes())["METHOD"]) for p in tmp_path.glob("*.ics")}
+    assert methods.pop("stays.ics") == "REQUEST" and methods.pop("schedule.ics") == "PUBLISH"
+    assert set(methods.values()) == {"CANCEL"} and len(methods) == 2
+    [gone] = icalendar.Calendar.from_ical(second.path("goes").read_bytes()).walk("VEVENT")
+    assert int(gone["SEQUENCE"]) == 1
+    assert ItipWriter(tmp_path).retire() == 1  # "stays" was not scheduled by this writer; the CANCELs stand
