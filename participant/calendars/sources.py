@@ -70,4 +70,10 @@ def open_calendars(name: str, availability: Availability, log: Logger) -> Calend
     from slotwise.participant.calendars.writer import CalendarWriter  # its thread only for writers
 
     reader.write_target()  # a write_to that names no calendar is an error now
-    return CalendarWriter(reader, name, log.bind(agent=name))
+    from zoneinfo import ZoneInfo
+
+    from slotwise.shared.events import Directory, Person
+
+    zone = ZoneInfo(availability.timezone) if availability.timezone else None
+    own = {name: Person(availability.email, availability.display_name)}
+    return CalendarWriter(reader, name, log.bind(agent=name), Directory(zone, own))

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from slotwise.participant.calendars.caldav import CalDavReader
-from slotwise.shared.events import uid_for, vevent, wrap
+from slotwise.shared.events import Directory, uid_for, vevent, wrap
 
 if TYPE_CHECKING:
     import icalendar
@@ -53,9 +53,12 @@ def _same(old: Any, new: icalendar.Event) -> bool:
 
 
 class CalendarWriter:
-    def __init__(self, reader: CalDavReader, owner: str, log: Logger) -> None:
+    def __init__(self, reader: CalDavReader, owner: str, log: Logger, directory: Directory | None = None) -> None:
+        """`directory`: what the owner's entry says of them (zone, email, name); the agent
+        knows no one else's, so other attendees keep the reserved `.invalid` form."""
         self.reader = reader
         self.owner = owner
+        self.directory = directory or Directory()
         self.log = log
         self.written = 0
         self.failed = 0
@@ -121,7 +124,7 @@ class CalendarWriter:
         else:
             self._known[item.meeting_id] = item.meeting
             sequence = 0 if old is None else int(old.get("SEQUENCE", 0))
-            new = vevent(item.meeting, self.owner, sequence, now)
+            new = vevent(item.meeting, self.owner, sequence, now, directory=self.directory)
             if old is not None:
                 if _same(old, new):
                     return  # announced again, unchanged: nothing to write

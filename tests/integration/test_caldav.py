@@ -193,6 +193,7 @@ def test_agreed_meetings_are_written_once_moved_and_cancelled(server: Radicale, 
         "SUMMARY:Not ours\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
     people = {who: {"caldav": {"url": server.url, "username": who, "calendars": ["work"], "write": True,
                                "password_file": str(server.password_file(who))}} for who in ("carol", "dave")}
+    people["carol"] |= {"email": "carol@example.org", "display_name": "Carol King"}
     server.calendar("dave", "work")
     path = children.workdir / "live.yaml"
     path.write_text(yaml.safe_dump({
@@ -218,7 +219,12 @@ def test_agreed_meetings_are_written_once_moved_and_cancelled(server: Radicale, 
         until(lambda who=who: written(who, 0), f"{who}'s calendar shows the meeting")
     [ev] = _events(server, "carol")["review@slotwise"]
     assert ev.decoded("DTSTART") == datetime.fromisoformat(e["start"]) and str(ev["SUMMARY"]) == "Design review"
-    assert sorted(str(a) for a in ev["ATTENDEE"]) == ["mailto:carol@slotwise.invalid", "mailto:dave@slotwise.invalid"]
+    # carol's agent knows her address and name; of dave it knows only the name.
+    assert {str(a): a.params["CN"] for a in ev["ATTENDEE"]} == {"mailto:carol@example.org": "Carol King",
+                                                               "mailto:dave@slotwise.invalid": "dave"}
+    [theirs_copy] = _events(server, "dave")["review@slotwise"]
+    assert sorted(str(a) for a in theirs_copy["ATTENDEE"]) == ["mailto:carol@slotwise.invalid",
+                                                              "mailto:dave@slotwise.invalid"]
     assert "ORGANIZER" in ev and "DTSTAMP" in ev
 
     # carol's agent dies and comes back: it is told the meeting again and writes nothing new.
