@@ -184,8 +184,27 @@ def _events(server: Radicale, user: str, cal_id: str = "work") -> dict[str, Any]
     return out
 
 
+def _live(children: Children, people: dict[str, Any], **extra: Any) -> Any:
+    """`serve` on a two-day live scenario of `people`, every agent started and connected."""
+    from tests.integration.test_serve import DAY, Service
+
+    path = children.workdir / "live.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "live", "timezone": "UTC", "slot_minutes": 60,
+        "horizon": {"start": DAY.isoformat(), "end": (DAY + timedelta(days=2)).isoformat()},
+        "participants": people, "meetings": [], **extra,
+        "negotiation": {"join_timeout_s": 10, "response_timeout_s": 2, "hold_timeout_s": 2, "heartbeat_s": 0.25},
+    }))
+    svc = Service(children, path, tuple(people))
+    svc.start()
+    for who in people:
+        svc.agent(who)
+    svc.wait_connected(len(people))
+    return svc
+
+
 def test_agreed_meetings_are_written_once_moved_and_cancelled(server: Radicale, children: Children) -> None:
-    from tests.integration.test_serve import DAY, Service, at, meeting
+    from tests.integration.test_serve import DAY, at, meeting
 
     server.calendar("carol", "work").save_event(
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//someone else//EN\r\nBEGIN:VEVENT\r\nUID:theirs-1\r\n"
@@ -195,18 +214,7 @@ def test_agreed_meetings_are_written_once_moved_and_cancelled(server: Radicale, 
                                "password_file": str(server.password_file(who))}} for who in ("carol", "dave")}
     people["carol"] |= {"email": "carol@example.org", "display_name": "Carol King"}
     server.calendar("dave", "work")
-    path = children.workdir / "live.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "live", "timezone": "UTC", "slot_minutes": 60,
-        "horizon": {"start": DAY.isoformat(), "end": (DAY + timedelta(days=2)).isoformat()},
-        "participants": people, "meetings": [],
-        "negotiation": {"join_timeout_s": 10, "response_timeout_s": 2, "hold_timeout_s": 2, "heartbeat_s": 0.25},
-    }))
-    svc = Service(children, path, ("carol", "dave"))
-    svc.start()
-    for who in svc.people:
-        svc.agent(who)
-    svc.wait_connected(2)
+    svc = _live(children, people)
     with svc.client() as c:
         [e] = c.add([meeting("review", "carol", "dave", name="Design review")], wait=30)
     assert e["status"] == "scheduled" and e["start"] == at(0)
@@ -312,7 +320,7 @@ def _busy_event(uid: str, start: str, end: str) -> str:
 @pytest.mark.parametrize("policy", ["move", "drop-attendee", "keep"])
 def test_a_calendar_change_under_a_meeting_is_answered_by_its_policy(server: Radicale, children: Children,
                                                                      policy: str) -> None:
-    from tests.integration.test_serve import DAY, Service, at, meeting
+    from tests.integration.test_serve import at, meeting
 
     user = {"move": "alice", "drop-attendee": "bob", "keep": "carol"}[policy]
     cal_id = f"conflict-{policy}"
@@ -320,18 +328,7 @@ def test_a_calendar_change_under_a_meeting_is_answered_by_its_policy(server: Rad
     people: dict[str, Any] = {"p1": {}, "p2": {}}
     people[user] = {"caldav": {"url": server.url, "username": user, "calendars": [cal_id], "poll_s": 0.3,
                                "password_file": str(server.password_file(user))}}
-    path = children.workdir / "live.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "live", "timezone": "UTC", "slot_minutes": 60,
-        "horizon": {"start": DAY.isoformat(), "end": (DAY + timedelta(days=2)).isoformat()},
-        "participants": people, "meetings": [], "policies": {"on_conflict": policy},
-        "negotiation": {"join_timeout_s": 10, "response_timeout_s": 2, "hold_timeout_s": 2, "heartbeat_s": 0.25},
-    }))
-    svc = Service(children, path, tuple(people))
-    svc.start()
-    for who in people:
-        svc.agent(who)
-    svc.wait_connected(3)
+    svc = _live(children, people, policies={"on_conflict": policy})
     with svc.client() as c:
         [first] = c.add([meeting("sync", user, "p1", "p2", min_participants=2)], wait=30)
         assert first["start"] == at(0) and user in first["participants"]
@@ -358,25 +355,14 @@ def test_a_calendar_change_under_a_meeting_is_answered_by_its_policy(server: Rad
 def test_a_meeting_waiting_for_a_full_calendar_is_placed_once_that_calendar_frees_time(
         server: Radicale, children: Children) -> None:
     """The agent tells the service that time was freed (never where) and the service retries."""
-    from tests.integration.test_serve import DAY, Service, at, meeting
+    from tests.integration.test_serve import at, meeting
 
     cal = server.calendar("dave", "freed")
     cal.save_event(_busy_event("away", at(0), at(48)))  # away for the whole horizon
     people: dict[str, Any] = {"p1": {}, "dave": {"caldav": {
         "url": server.url, "username": "dave", "calendars": ["freed"], "poll_s": 0.3,
         "password_file": str(server.password_file("dave"))}}}
-    path = children.workdir / "live.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "live", "timezone": "UTC", "slot_minutes": 60,
-        "horizon": {"start": DAY.isoformat(), "end": (DAY + timedelta(days=2)).isoformat()},
-        "participants": people, "meetings": [],
-        "negotiation": {"join_timeout_s": 10, "response_timeout_s": 2, "hold_timeout_s": 2, "heartbeat_s": 0.25},
-    }))
-    svc = Service(children, path, tuple(people))
-    svc.start()
-    for who in people:
-        svc.agent(who)
-    svc.wait_connected(2)
+    svc = _live(children, people)
     with svc.client() as c:
         [first] = c.add([meeting("sync", "dave", "p1")], wait=30)
         assert first["status"] == "waiting" and first["reason"]
