@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from loguru import logger
 
@@ -54,9 +54,6 @@ from slotwise.shared.errors import Problem, ScenarioError, UsageError
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.scenario import Scenario, render_path
 from slotwise.shared.wire import admin
-
-if TYPE_CHECKING:
-    pass
 
 MAX_MEETINGS = 200_000  # occurrences one service holds; beyond, adds are refused ("busy")
 
@@ -413,7 +410,7 @@ class AdminDesk:
 
     def next_deadline(self) -> float | None:
         """When the first waiting client's wait ends, or a held-back conflict may be answered."""
-        times = [self._waiters.next_deadline(), self._conflicts.damping.next_deadline()]
+        times = [self._waiters.next_deadline(), self._conflicts.next_deadline()]
         return min((t for t in times if t is not None), default=None)
 
     @property

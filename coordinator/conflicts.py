@@ -71,9 +71,13 @@ class Conflicts:
     `keep` is only logged, and one that moved its meeting lately waits (Damping)."""
 
     def __init__(self, quiet_s: float, per_day: int, log: Logger) -> None:
-        self.damping = Damping(quiet_s, per_day)
+        self._damping = Damping(quiet_s, per_day)
         self._reported: list[Key] = []
         self._log = log
+
+    def next_deadline(self) -> float | None:
+        """When a held-back conflict may be answered."""
+        return self._damping.next_deadline()
 
     def report(self, meeting_id: MeetingId, agent: AgentId) -> None:
         self._reported.append((meeting_id, agent))
@@ -83,19 +87,19 @@ class Conflicts:
         """The conflicts to act on now, with their policy (`move` or `drop-attendee`).
         `policy_of` is None for a meeting no longer held; `still_theirs` is false once it was
         cancelled, is being moved, or no longer has the attendee."""
-        reported, self._reported = self._reported + self.damping.due(now), []
+        reported, self._reported = self._reported + self._damping.due(now), []
         seen: set[Key] = set()
         chosen: list[tuple[MeetingId, AgentId, str]] = []
         for key in reported:
             meeting_id, agent = key
             policy = policy_of(meeting_id)
-            if key in seen or self.damping.waiting(key) or policy is None or not still_theirs(meeting_id, agent):
+            if key in seen or self._damping.waiting(key) or policy is None or not still_theirs(meeting_id, agent):
                 continue
             seen.add(key)
             if policy == "keep":
                 self._log.info("{}'s calendar no longer leaves room for {}: {}", agent, meeting_id, policy)
                 continue
-            until = self.damping.hold(key, now)
+            until = self._damping.hold(key, now)
             if until is not None:
                 self._log.info("{}'s calendar no longer leaves room for {} again: it moved for conflicts lately, "
                                "so it waits {:.0f}s", agent, meeting_id, until - now)

@@ -121,9 +121,10 @@ class ItipWriter:
         the scenario since the last run, or no longer placed) get their CANCEL, so a client that
         imported the old file takes the meeting away. Returns how many."""
         retired = 0
+        current = {self.path(m) for m in self._scheduled}  # written just now: not read again
         for path in sorted(self.folder.glob("*.ics")):
-            if path.name == "schedule.ics" or path.stat().st_size > MAX_OLD_FILE:
-                continue  # not a meeting's, or not a file this writer would have written
+            if path in current or path.name == "schedule.ics" or path.stat().st_size > MAX_OLD_FILE:
+                continue  # current, not a meeting's, or not a file this writer would have written
             try:
                 events = icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")
             except ValueError:
