@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from slotwise._version import __version__
+from slotwise.mail_options import add_smtp_arguments  # stdlib only: cheap at start-up
 from slotwise.participant.arguments import add_participant_arguments  # stdlib only: cheap at start-up
 from slotwise.shared.endpoints import DEFAULT_BIND  # stdlib only: cheap at start-up
 from slotwise.shared.errors import AdminError, CoreError, InputError, ScenarioError
@@ -43,12 +44,14 @@ from slotwise.shared.zones import zone_option  # stdlib only: cheap at start-up
 if TYPE_CHECKING:  # the commands import what they use, so `slotwise participant` starts light
     from rich.console import Console
 
+    from slotwise.coordinator.mailer import Mailer
     from slotwise.coordinator.negotiation import Action
     from slotwise.coordinator.outcome import RunResult
     from slotwise.coordinator.plan import Plan
     from slotwise.shared.scenario import Scenario
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+MAIL_WAIT_S = 30.0  # how long a run waits for its invitations to reach the mail server
 
 
 def _consoles() -> tuple[Console, Console]:
@@ -102,7 +105,8 @@ def _progress(plan: Plan, quiet: bool) -> Iterator[Callable[[Action], None]]:
 
 
 def _report(scenario: Scenario, plan: Plan, result: RunResult, out_path: Path | None, quiet: bool,
-            failed_only: bool = False, ics_out: Path | None = None, html: Path | None = None) -> None:
+            failed_only: bool = False, ics_out: Path | None = None, html: Path | None = None,
+            mailer: Mailer | None = None) -> None:
     from slotwise.report.results import Results, outcome_table
 
     results = Results.build(plan, result)
@@ -113,15 +117,22 @@ def _report(scenario: Scenario, plan: Plan, result: RunResult, out_path: Path | 
 
         html.write_text(page(plan.name, results.document()))
     if ics_out is not None:
+        from slotwise.coordinator.invitation import Invitation
         from slotwise.coordinator.itip import ItipWriter
         from slotwise.shared.events import Directory
 
-        itip = ItipWriter(ics_out, Directory.of(scenario))
+        itip = ItipWriter(ics_out, Directory.of(scenario), mailer.post if mailer is not None else None)
         for d in result.decisions:
-            spec = plan.meeting(d.id)
-            itip.scheduled(d, spec.title if spec is not None else d.id, spec.remind if spec is not None else ())
+            itip.scheduled(d, Invitation.of(plan.meeting(d.id), d.id))
+        itip.flush()
         itip.retire()
         itip.publish()
+    if mailer is not None:
+        sent = mailer.drain(MAIL_WAIT_S)
+        mailer.close()
+        if not sent:
+            _consoles()[1].print(f"[yellow]{mailer.pending()} invitations not sent yet (the mail server did not take "
+                                 "them); the next run with this --ics-out sends them[/yellow]")
     if not quiet:
         out, _ = _consoles()
         out.print(outcome_table(plan, results, failed_only=failed_only))
@@ -134,17 +145,30 @@ def _report(scenario: Scenario, plan: Plan, result: RunResult, out_path: Path | 
             out.print(f"results written to {out_path}")
 
 
+def _mailer(args: argparse.Namespace, scenario: Scenario) -> Mailer | None:
+    """`--smtp` checked before anything is negotiated; its outbox lives with the iTIP files,
+    which remember what was sent, so a run needs --ics-out to mail."""
+    from slotwise.mail_options import open_mailer
+    from slotwise.shared.errors import InputError
+
+    if args.smtp is not None and args.ics_out is None:
+        raise InputError("--smtp needs --ics-out DIR: the iTIP files there remember what was sent, so the next "
+                         "run mails only what changed")
+    return open_mailer(args, scenario, args.ics_out) if args.ics_out is not None else None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from slotwise.local import run_locally
     from slotwise.report.audit import audit, disagreements
 
     scenario, plan = _plan(args.scenario, args, calendars=True)
+    mailer = _mailer(args, scenario)
     with _progress(plan, args.quiet) as on_action:
         local = run_locally(scenario, plan, transport=args.transport, on_action=on_action, secure=not args.insecure,
                             log_level="DEBUG" if args.verbose > 1 else "WARNING", hosts=args.hosts,
                             coordinator_timeout_s=args.coordinator_timeout)
     result = local.result
-    _report(scenario, plan, result, args.out, args.quiet, args.failed_only, args.ics_out, args.html)
+    _report(scenario, plan, result, args.out, args.quiet, args.failed_only, args.ics_out, args.html, mailer)
     problems = audit(scenario, plan, result.decisions) + disagreements(result.decisions, local.records)
     _, err = _consoles()
     for p in problems:
@@ -163,6 +187,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
 
     _, err = _consoles()
     scenario, plan = _plan(args.scenario, args)
+    mailer = _mailer(args, scenario)
     requested = parse_endpoints(args.bind)
     keys_dir = args.keys or scenario.keys_dir(args.scenario)
     keys = ServerKeys.load(keys_dir) if keys_dir is not None else None
@@ -192,7 +217,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     finally:
         if journal is not None:
             journal.close()
-    _report(scenario, plan, result, args.out, args.quiet, ics_out=args.ics_out, html=args.html)
+    _report(scenario, plan, result, args.out, args.quiet, ics_out=args.ics_out, html=args.html, mailer=mailer)
     return EXIT_OK
 
 
@@ -341,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write iTIP: one METHOD:REQUEST .ics per meeting placed, and schedule.ics")
         p.add_argument("--html", type=Path, metavar="FILE",
                        help="write the schedule as a page (a week grid, and what was not placed and why)")
+        add_smtp_arguments(p)
         p.add_argument("--join-timeout", type=float, metavar="SECONDS",
                        help="how long to wait for participants (overrides the scenario)")
         p.add_argument("--response-timeout", type=float, metavar="SECONDS",

@@ -21,10 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from slotwise.mail_options import add_smtp_arguments, open_mailer
 from slotwise.shared.endpoints import DEFAULT_BIND
 from slotwise.shared.errors import Problem, ScenarioError
 from slotwise.shared.limits import fit_participants
 from slotwise.shared.wire.admin import MAX_PAGE  # stdlib only: cheap at start-up
+
+MAIL_DRAIN_S = 10.0  # on stop, how long mail still queued may take before it waits for the next start
 
 if TYPE_CHECKING:
     import ssl
@@ -52,11 +55,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if (warning := fit_participants(len(plan.people))) is not None:
         logger.warning(warning)
     itip = None
-    if args.ics_out is not None:
+    # --smtp without --ics-out keeps the iTIP files (the memory of what was sent) beside the store
+    folder = args.ics_out or (args.store.parent / f"{args.store.name}.itip" if args.smtp else None)
+    mailer = open_mailer(args, scenario, folder) if folder is not None else None
+    if folder is not None:
         from slotwise.coordinator.itip import ItipWriter
         from slotwise.shared.events import Directory
 
-        itip = ItipWriter(args.ics_out, Directory.of(scenario))
+        itip = ItipWriter(folder, Directory.of(scenario), mailer.post if mailer is not None else None)
     tokens = None
     if args.http_tokens is not None:
         from slotwise.coordinator.http_api import Tokens
@@ -98,6 +104,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             args.out.write_text(json.dumps({"scenario": plan.name, "meetings": entries}, indent=2))
     finally:
         service.close()
+        if mailer is not None:
+            mailer.drain(MAIL_DRAIN_S)  # what is left is sent after the next start
+            mailer.close()
     return EXIT_OK
 
 
@@ -326,6 +335,7 @@ def add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     serve.add_argument("--out", type=Path, metavar="FILE", help="on stop, write every meeting as JSON here")
     serve.add_argument("--ics-out", type=Path, metavar="DIR",
                        help="iTIP files: a REQUEST per meeting (a CANCEL once cancelled), and schedule.ics")
+    add_smtp_arguments(serve)
     serve.add_argument("--insecure", action="store_true",
                        help="allow binding the agents' socket to a non-loopback address without keys")
     serve.add_argument("--allow-past", action="store_true",

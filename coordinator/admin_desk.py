@@ -30,6 +30,7 @@ from loguru import logger
 from slotwise.coordinator.archive import ARCHIVE_EVERY_S, archived_entry, has_ended
 from slotwise.coordinator.conflicts import Conflicts
 from slotwise.coordinator.entries import entry_of, status_of
+from slotwise.coordinator.invitation import Invitation
 from slotwise.coordinator.negotiation import (
     Action,
     Cancelled,
@@ -63,8 +64,9 @@ Perform = Callable[[list[Action]], None]
 class Invitations(Protocol):
     """Where decisions are published as iTIP files (`--ics-out`); see coordinator/itip.py."""
 
-    def scheduled(self, decision: Decision, title: str, remind: tuple[int, ...] = ()) -> None: ...
+    def scheduled(self, decision: Decision, invitation: Invitation) -> None: ...
     def cancelled(self, meeting_id: str) -> None: ...
+    def flush(self) -> None: ...
 
 
 class AdminDesk:
@@ -145,10 +147,13 @@ class AdminDesk:
             if row.status == "failed":
                 self.retries.failed(spec.id)
             self.core.restore(spec, row.decision, cancelled=row.status == "cancelled")
-            if self.itip is not None and row.status == "scheduled" and row.decision is not None:
-                self.itip.scheduled(row.decision, spec.title, spec.remind)  # unchanged files stay as they are
+            if self.itip is not None and row.decision is not None:  # unchanged files stay as they are
+                self.itip.scheduled(row.decision if row.status != "cancelled" else
+                                    Decision.failed(spec.id, "cancelled"), Invitation.of(spec))
             if row.moving is not None and row.status != "cancelled":
                 moves.append((spec, row.moving))
+        if self.itip is not None:
+            self.itip.flush()
         self.log.info("store {}: {} meetings ({} to negotiate again, {} moves to finish)", self.store,
                       len(rows), len(pending), len(moves))
         return pending, moves
@@ -165,9 +170,9 @@ class AdminDesk:
             self.store.decide(action.decision)
             self._waiters.changed()
             if self.itip is not None:
-                spec = self._requested.get(MeetingId(action.decision.id))
-                self.itip.scheduled(action.decision, spec.title if spec else action.decision.id,
-                                    spec.remind if spec else ())
+                self.itip.scheduled(action.decision, Invitation.of(self._requested.get(MeetingId(action.decision.id)),
+                                                                   action.decision.id))
+                self.itip.flush()
                 self.itip_dirty = True
         elif isinstance(action, MoveFailed):
             self.store.move_failed(action.decision.id, action.reason)
@@ -178,6 +183,7 @@ class AdminDesk:
             self._waiters.changed()
             if self.itip is not None:
                 self.itip.cancelled(action.meeting_id)
+                self.itip.flush()
                 self.itip_dirty = True
 
     def resolve_conflicts(self, now: float) -> None:
@@ -343,7 +349,8 @@ class AdminDesk:
         raw["not_after"] = window.get("not_after") or (spec.not_after.isoformat() if spec.not_after else None)
         raw = {k: v for k, v in raw.items() if v is not None}
         _, compiled = compile_submission(self._today(), [raw], "request")
-        return replace(compiled[0], title=spec.title, series=spec.series, order=spec.order)
+        return replace(compiled[0], title=spec.title, series=spec.series, order=spec.order, uid=spec.uid,
+                       instance=spec.instance, recurrence=spec.recurrence, instances=spec.instances)
 
     def _start_move(self, spec: MeetingSpec, window: dict[str, str | None], now: float) -> None:
         self._negotiate_move(spec, self._recompiled(spec, window), now)

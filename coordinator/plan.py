@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from slotwise.coordinator.policies.base import MeetingPolicies, MeetingSpec, Person, Priority
 from slotwise.coordinator.policies.resolve import resolve_policies
 from slotwise.shared.errors import Problem, ScenarioError, UsageError
+from slotwise.shared.events import uid_for
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.recurrence import RecurrenceError, expand
 from slotwise.shared.scenario import (
@@ -98,7 +99,8 @@ def _occurrences(m: Meeting, scenario: Scenario) -> list[dict[str, Any]]:
     rule with several instances a day (BYHOUR=9,14) still gives every occurrence its own id."""
     zone = scenario.zone
     out = []
-    for start in _occurrence_starts(m, scenario):
+    starts = tuple(_occurrence_starts(m, scenario))
+    for start in starts:
         day = start.date()
         stamp = day.isoformat() if start.time() == time(0) else f"{day.isoformat()}T{start:%H:%M}"
         label = f"{day:%a %d %b}" if start.time() == time(0) else f"{day:%a %d %b} {start:%H:%M}"
@@ -109,6 +111,7 @@ def _occurrences(m: Meeting, scenario: Scenario) -> list[dict[str, Any]]:
             "series": MeetingId(m.id),
             "not_before": max(start, m.not_before) if m.not_before else start,
             "not_after": min(day_end, m.not_after) if m.not_after else day_end,
+            "instance": start, "recurrence": m.recurrence, "instances": starts,
         })
     return out
 
@@ -136,7 +139,9 @@ def _spec(m: Meeting, order: int, policies: MeetingPolicies, scenario: Scenario,
         min_participants=m.min_participants, required=0, priority=m.priority, order=order,
         window=window, not_before=not_before, not_after=not_after, series=o.get("series"),
         policies=policies, remind=_remind(m, scenario),
-        on_conflict=m.on_conflict or scenario.policies.on_conflict)
+        on_conflict=m.on_conflict or scenario.policies.on_conflict,
+        uid=uid_for(o.get("id", m.id), scenario.event_domain), instance=o.get("instance"),
+        recurrence=o.get("recurrence"), instances=o.get("instances", ()))
     all_slots = tuple(grid.candidates(window, m.duration_minutes)) if window else ()
     meeting_level = [c for c in policies.constraints if not c.per_attendee]
     excluded_at: dict[int, str] = {}

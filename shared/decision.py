@@ -67,10 +67,10 @@ class Decision(BaseModel):
         """What two records of the same meeting must agree on (not the coordinator's counters)."""
         return self.id, self.start, self.end, frozenset(self.participants)
 
-    def announcement(self, title: str, remind: tuple[int, ...] = ()) -> MeetingScheduled | MeetingFailed:
+    def announcement(self, title: str, remind: tuple[int, ...] = (), uid: str = "") -> MeetingScheduled | MeetingFailed:
         if self.scheduled and self.start is not None and self.end is not None:
             return MeetingScheduled(meeting_id=self.id, name=title, start=self.start, end=self.end,
-                                    attendees=self.participants, remind=remind)
+                                    attendees=self.participants, remind=remind, uid=uid)
         return MeetingFailed(meeting_id=self.id, reason=_short(self.reason or "not placed"))
 
 

@@ -25,7 +25,7 @@ def holdings(agenda: Agenda, sender: AgentId) -> list[Action]:
         if st is None or d is None or sender not in d.participants:
             continue
         body: Body = (MeetingCancelled(meeting_id=st.id) if st.phase is MeetingPhase.CANCELLED
-                      else d.announcement(st.spec.title, st.spec.remind))
+                      else d.announcement(st.spec.title, st.spec.remind, st.spec.uid))
         told.append(Publish(body, to=(sender,)))
     return told
 

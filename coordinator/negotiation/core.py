@@ -148,7 +148,7 @@ class Negotiation(Guarded):
         st.fire(MeetingEvent.RESUME)
         st.decision = d
         self._record(d)
-        self.announcements.add(d.announcement(st.spec.title, st.spec.remind), st.spec.invitees, None)
+        self.announcements.add(d.announcement(st.spec.title, st.spec.remind, st.spec.uid), st.spec.invitees, None)
 
     def _meeting(self, meeting_id: str) -> MeetingState:
         st = self.agenda.get(MeetingId(meeting_id))

@@ -166,7 +166,7 @@ class LiveNegotiation(Negotiation):
         self.ledger.book(st.id, d.when, rest)
         decision = Decision.placed(st.id, d.when, rest, d.round_trips)
         st.decision = decision
-        self.announcements.add(decision.announcement(st.spec.title, st.spec.remind), st.spec.invitees, now)
+        self.announcements.add(decision.announcement(st.spec.title, st.spec.remind, st.spec.uid), st.spec.invitees, now)
         return [Decided(decision), *self.announcements.flush()]
 
     @guarded

@@ -274,7 +274,7 @@ class Walk:
             return [MoveFailed(st.previous, st.move_failure)]
         st.decision = decision
         self.on_decided(decision)
-        self.announcements.add(decision.announcement(st.spec.title, st.spec.remind), st.spec.invitees, now)
+        self.announcements.add(decision.announcement(st.spec.title, st.spec.remind, st.spec.uid), st.spec.invitees, now)
         return [Decided(decision)]
 
     # --- faults -------------------------------------------------------------------------------

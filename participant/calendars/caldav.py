@@ -8,7 +8,7 @@ file is
 (`shared/ics.py`: RRULE, EXDATE, RDATE, RECURRENCE-ID, cancelled and transparent events free,
 all-day events as local days), so the same calendar gives the same busy time either way.
 
-Events slotwise wrote itself (UIDs ending in WRITTEN_UID_SUFFIX) are not busy time here: the
+Events slotwise wrote itself (marked X-SLOTWISE-MEETING; older ones by UID) are not busy time here: the
 agent already holds those meetings, and reading them back would make every meeting conflict
 with itself.
 
@@ -35,7 +35,7 @@ from loguru import logger
 from slotwise.participant.calendars.background import BackgroundRead, bounded
 from slotwise.participant.calendars.ics import MAX_EVENTS, MAX_ICS_BYTES, calendar_busy, tame
 from slotwise.shared.errors import CalendarError
-from slotwise.shared.events import WRITTEN_UID_SUFFIX
+from slotwise.shared.events import slotwise_event
 from slotwise.shared.slots import Interval
 
 if TYPE_CHECKING:
@@ -318,7 +318,7 @@ class CalDavReader:
         self.parsed += 1
         components = [c for c in icalendar.Calendar.from_ical(data).subcomponents
                       # a meeting slotwise wrote: the agent holds it already
-                      if not str(c.get("UID", "")).endswith(WRITTEN_UID_SUFFIX)]
+                      if not slotwise_event(c)]
         return _Held(digest, len(data), components)
 
     def _check_size(self) -> None:

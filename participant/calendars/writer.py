@@ -1,11 +1,13 @@
 """Agreed meetings written into the owner's CalDAV calendar (`caldav: {write: true}`).
 
-Each meeting (occurrence) is one VEVENT with a stable UID, `<meeting id>@slotwise`, so a
-restarted agent or a decision announced again finds the event it wrote instead of adding a
-second one: an unchanged meeting is not written at all, a moved one is updated with SEQUENCE
-+ 1, and a cancelled one keeps its event with STATUS:CANCELLED and SEQUENCE + 1 (calendar
-programs show it struck through, and the history stays). Events without that UID suffix are
-never read for writing, changed or deleted.
+Each meeting (occurrence) is one VEVENT with the stable UID the coordinator announced
+(`<meeting id>@<uid domain>`, as the organizer's invitations have), so a restarted agent or a
+decision announced again finds the event it wrote instead of adding a second one: an
+unchanged meeting is not written at all, a moved one is updated with SEQUENCE + 1, and a
+cancelled one keeps its event with STATUS:CANCELLED and SEQUENCE + 1 (calendar programs show
+it struck through, and the history stays). Only events of those UIDs are read for
+writing, changed or deleted; one written under the older UID form (`<id>@slotwise`) is replaced
+by the new one, as a UID cannot change in place (RFC 4791 5.3.2).
 
 Writes run on one worker thread, in order: a slow calendar server never holds up the agent's
 answers to the coordinator. The queue is bounded; a write that fails is logged and tried again
@@ -41,6 +43,15 @@ class _Write:
 def _attendees(event: Any) -> list[str]:
     found = event.get("ATTENDEE") or []
     return sorted(str(a) for a in (found if isinstance(found, list) else [found]))
+
+
+def _by_uid(target: Any, uid: str) -> Any | None:
+    try:
+        return target.event_by_uid(uid)
+    except Exception as exc:
+        if "NotFound" not in type(exc).__name__:
+            raise
+        return None
 
 
 def _same(old: Any, new: icalendar.Event) -> bool:
@@ -98,13 +109,15 @@ class CalendarWriter:
         import icalendar  # on the writer's thread, only for agents that write
 
         target = self.reader.write_target()
-        uid = uid_for(item.meeting_id)
-        try:
-            existing = target.event_by_uid(uid)
-        except Exception as exc:
-            if "NotFound" not in type(exc).__name__:
-                raise
-            existing = None
+        known = item.meeting or self._known.get(item.meeting_id)
+        legacy = uid_for(item.meeting_id)
+        uid = (known.uid if known is not None else "") or legacy
+        existing = _by_uid(target, uid)
+        if existing is None and uid != legacy and (older := _by_uid(target, legacy)) is not None:
+            if item.meeting is None:
+                uid, existing = legacy, older  # cancelled: mark the event that is there
+            else:
+                older.delete()  # written before UIDs had a domain: the new UID replaces it
         old = None
         if existing is not None:
             old = next((c for c in icalendar.Calendar.from_ical(existing.data).walk("VEVENT")

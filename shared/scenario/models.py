@@ -7,6 +7,8 @@ I/O. Reading calendars is the agent's (participant/calendars), compiling is the 
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -88,6 +90,9 @@ class CalDavSpec(_Strict):
 # control characters, at most the 254 characters RFC 5321 allows.
 Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f<>,;:\"]+@[^@\s\x00-\x1f\x7f<>,;:\"]+$")]
 DisplayName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+# A DNS name (RFC 1123 labels): the namespace of the UIDs of a scenario's events.
+Domain = Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                                                      r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")]
 
 
 class Organizer(_Strict):
@@ -333,10 +338,23 @@ class Scenario(_Strict):
     policies: PolicySelection = PolicySelection()
     security: Security = Security()
     organizer: Organizer | None = None
+    # Event UIDs are `<meeting id>@<uid_domain>`: a domain the service's owner controls keeps
+    # them unique among every other calendar's events.
+    uid_domain: Domain | None = None
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def event_domain(self) -> str:
+        """`uid_domain`, or one derived from the scenario's name under `.invalid` (RFC 2606),
+        so two scenarios' meetings of one id are still two events."""
+        if self.uid_domain:
+            return self.uid_domain.lower()
+        slug = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")[:40].strip("-") or "scenario"
+        digest = hashlib.sha256(self.name.encode()).hexdigest()[:8]
+        return f"{slug}-{digest}.slotwise.invalid"
 
     @property
     def horizon_interval(self) -> Interval:

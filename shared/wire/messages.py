@@ -34,13 +34,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from slotwise.shared.ids import NAME_PATTERN
 from slotwise.shared.slots import require_aware
 
-# 5: Freed (a calendar gained free time); 4: a routing frame names the recipients (agent hosts);
-# 3: MeetingCancelled, reminders; 2: the envelope lost its unused id, sent_at and parent
-PROTOCOL_VERSION = 5
+# 6: MeetingScheduled carries its event's UID; 5: Freed (a calendar gained free time);
+# 4: a routing frame names the recipients (agent hosts); 3: MeetingCancelled, reminders;
+# 2: the envelope lost its unused id, sent_at and parent
+PROTOCOL_VERSION = 6
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 MAX_MEETING_ID = 128  # characters of a meeting id on the wire (an occurrence's included)
 MAX_MEETING_NAME = 500  # characters of a meeting's title on the wire (an occurrence's included)
+MAX_UID = 512  # characters of an event UID: a meeting id (200) and a domain (200), with room
 MeetingKey = Annotated[str, Field(min_length=1, max_length=MAX_MEETING_ID, pattern=r"^[^\x00-\x1f\x7f]*$")]
 UtcTime = Annotated[datetime, AfterValidator(require_aware)]
 Round = Annotated[int, Field(ge=0)]
@@ -132,6 +134,9 @@ class MeetingScheduled(_Span):
     attendees: tuple[Name, ...]
     # Reminder offsets before the start, in seconds; each attendee's agent fires them.
     remind: Annotated[tuple[Annotated[int, Field(gt=0, le=MAX_REMIND_S)], ...], Field(max_length=16)] = ()
+    # The UID every calendar copy of it has (`<id>@<uid domain>`), so an agent's write and the
+    # organizer's invitation are one event; "": the form without a domain.
+    uid: Annotated[str, Field(max_length=MAX_UID, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
 
 
 class MeetingCancelled(Body):

@@ -406,13 +406,18 @@ def test_a_frame_that_is_not_a_request_is_answered_invalid(frame: bytes) -> None
 class Invitations:
     def __init__(self) -> None:
         self.scheduled_ids: list[str] = []
+        self.unplaced_ids: list[str] = []  # failed or cancelled (an occurrence's EXDATE)
         self.cancelled_ids: list[str] = []
+        self.flushes = 0
 
-    def scheduled(self, decision: Decision, title: str, remind: tuple[int, ...] = ()) -> None:
-        self.scheduled_ids.append(decision.id)
+    def scheduled(self, decision: Decision, invitation: Any) -> None:
+        (self.scheduled_ids if decision.scheduled else self.unplaced_ids).append(decision.id)
 
     def cancelled(self, meeting_id: str) -> None:
         self.cancelled_ids.append(meeting_id)
+
+    def flush(self) -> None:
+        self.flushes += 1
 
 
 def test_invitations_follow_decisions_cancellations_and_restarts() -> None:
@@ -428,7 +433,8 @@ def test_invitations_follow_decisions_cancellations_and_restarts() -> None:
     d.settle()
     again = Invitations()
     Desk(store=d.store, itip=again)
-    assert again.scheduled_ids == ["b"]  # only what stands is written again
+    assert again.scheduled_ids == ["b"] and again.unplaced_ids == ["a"]  # what stands, and what does not
+    assert again.flushes == 1  # written once, after every row is known
 
 
 def test_the_desk_never_holds_a_view_the_core_does_not() -> None:

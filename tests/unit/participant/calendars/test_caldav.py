@@ -71,8 +71,13 @@ def test_a_failed_refresh_counts_as_busy_by_default_and_as_empty_if_asked() -> N
 
 
 def test_events_slotwise_wrote_are_not_busy_time() -> None:
-    r = reader("busy", _Calendar("dentist", "review@slotwise"), [0.0])
+    # one written before UIDs had a domain, one marked as they are now, one delivered by a
+    # scheduling server to an attendee (a UID of any domain, the meeting named)
+    r = reader("busy", _Calendar("dentist", "review@slotwise", "plan@team.example.org\r\nX-SLOTWISE-MEETING:plan",
+                                 "sync@x.invalid\r\nX-SLOTWISE-OWNER:alice"), [0.0])
     assert len(r.busy(WINDOW, UTC)) == 1
+    # an event of some other tool, whatever its UID says, is its owner's busy time
+    assert len(reader("busy", _Calendar("dentist", "plan@team.example.org"), [0.0]).busy(WINDOW, UTC)) == 2
 
 
 def test_a_server_that_stops_answering_costs_the_loop_nothing_and_one_thread_at_most() -> None:
