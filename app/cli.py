@@ -44,10 +44,10 @@ from slotwise.shared.zones import zone_option  # stdlib only: cheap at start-up
 if TYPE_CHECKING:  # the commands import what they use, so `slotwise participant` starts light
     from rich.console import Console
 
-    from slotwise.coordinator.mailer import Mailer
     from slotwise.coordinator.negotiation import Action
     from slotwise.coordinator.outcome import RunResult
     from slotwise.coordinator.plan import Plan
+    from slotwise.mail_options import Outlets
     from slotwise.shared.scenario import Scenario
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -106,7 +106,7 @@ def _progress(plan: Plan, quiet: bool) -> Iterator[Callable[[Action], None]]:
 
 def _report(scenario: Scenario, plan: Plan, result: RunResult, out_path: Path | None, quiet: bool,
             failed_only: bool = False, ics_out: Path | None = None, html: Path | None = None,
-            mailer: Mailer | None = None) -> None:
+            outlets: Outlets | None = None) -> None:
     from slotwise.report.results import Results, outcome_table
 
     results = Results.build(plan, result)
@@ -121,18 +121,16 @@ def _report(scenario: Scenario, plan: Plan, result: RunResult, out_path: Path | 
         from slotwise.coordinator.itip import ItipWriter
         from slotwise.shared.events import Directory
 
-        itip = ItipWriter(ics_out, Directory.of(scenario), mailer.post if mailer is not None else None)
+        mailer, organizer = (outlets.mailer, outlets.organizer) if outlets is not None else (None, None)
+        itip = ItipWriter(ics_out, Directory.of(scenario), mailer.post if mailer is not None else None, organizer)
         for d in result.decisions:
             itip.scheduled(d, Invitation.of(plan.meeting(d.id), d.id))
         itip.flush()
         itip.retire()
         itip.publish()
-    if mailer is not None:
-        sent = mailer.drain(MAIL_WAIT_S)
-        mailer.close()
-        if not sent:
-            _consoles()[1].print(f"[yellow]{mailer.pending()} invitations not sent yet (the mail server did not take "
-                                 "them); the next run with this --ics-out sends them[/yellow]")
+    if outlets is not None:
+        for note in outlets.finish(MAIL_WAIT_S):
+            _consoles()[1].print(f"[yellow]{note}[/yellow]")
     if not quiet:
         out, _ = _consoles()
         out.print(outcome_table(plan, results, failed_only=failed_only))
@@ -145,16 +143,21 @@ def _report(scenario: Scenario, plan: Plan, result: RunResult, out_path: Path | 
             out.print(f"results written to {out_path}")
 
 
-def _mailer(args: argparse.Namespace, scenario: Scenario) -> Mailer | None:
-    """`--smtp` checked before anything is negotiated; its outbox lives with the iTIP files,
-    which remember what was sent, so a run needs --ics-out to mail."""
-    from slotwise.mail_options import open_mailer
+def _outlets(args: argparse.Namespace, scenario: Scenario) -> Outlets | None:
+    """`--smtp` and the organizer's calendar, checked before anything is negotiated. The iTIP
+    files remember what was sent, so a run needs --ics-out to send invitations."""
+    from slotwise.mail_options import open_outlets
     from slotwise.shared.errors import InputError
 
     if args.smtp is not None and args.ics_out is None:
         raise InputError("--smtp needs --ics-out DIR: the iTIP files there remember what was sent, so the next "
                          "run mails only what changed")
-    return open_mailer(args, scenario, args.ics_out) if args.ics_out is not None else None
+    if args.ics_out is None:
+        if scenario.organizer is not None and scenario.organizer.caldav is not None:
+            _consoles()[1].print("[yellow]organizer.caldav: invitations go out with --ics-out DIR (which remembers "
+                                 "what was sent), or from `slotwise serve`[/yellow]")
+        return None
+    return open_outlets(args, scenario, args.ics_out)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -162,13 +165,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from slotwise.report.audit import audit, disagreements
 
     scenario, plan = _plan(args.scenario, args, calendars=True)
-    mailer = _mailer(args, scenario)
+    outlets = _outlets(args, scenario)
     with _progress(plan, args.quiet) as on_action:
         local = run_locally(scenario, plan, transport=args.transport, on_action=on_action, secure=not args.insecure,
                             log_level="DEBUG" if args.verbose > 1 else "WARNING", hosts=args.hosts,
                             coordinator_timeout_s=args.coordinator_timeout)
     result = local.result
-    _report(scenario, plan, result, args.out, args.quiet, args.failed_only, args.ics_out, args.html, mailer)
+    _report(scenario, plan, result, args.out, args.quiet, args.failed_only, args.ics_out, args.html, outlets)
     problems = audit(scenario, plan, result.decisions) + disagreements(result.decisions, local.records)
     _, err = _consoles()
     for p in problems:
@@ -187,7 +190,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
 
     _, err = _consoles()
     scenario, plan = _plan(args.scenario, args)
-    mailer = _mailer(args, scenario)
+    outlets = _outlets(args, scenario)
     requested = parse_endpoints(args.bind)
     keys_dir = args.keys or scenario.keys_dir(args.scenario)
     keys = ServerKeys.load(keys_dir) if keys_dir is not None else None
@@ -217,7 +220,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     finally:
         if journal is not None:
             journal.close()
-    _report(scenario, plan, result, args.out, args.quiet, ics_out=args.ics_out, html=args.html, mailer=mailer)
+    _report(scenario, plan, result, args.out, args.quiet, ics_out=args.ics_out, html=args.html, outlets=outlets)
     return EXIT_OK
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from slotwise.mail_options import add_smtp_arguments, open_mailer
+from slotwise.mail_options import add_smtp_arguments, open_mailer, open_organizer
 from slotwise.shared.endpoints import DEFAULT_BIND
 from slotwise.shared.errors import Problem, ScenarioError
 from slotwise.shared.limits import fit_participants
@@ -55,14 +55,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if (warning := fit_participants(len(plan.people))) is not None:
         logger.warning(warning)
     itip = None
-    # --smtp without --ics-out keeps the iTIP files (the memory of what was sent) beside the store
-    folder = args.ics_out or (args.store.parent / f"{args.store.name}.itip" if args.smtp else None)
+    organizer = open_organizer(scenario)
+    # --smtp or an organizer's calendar without --ics-out keep the iTIP files (the memory of
+    # what was sent) beside the store
+    folder = args.ics_out or (args.store.parent / f"{args.store.name}.itip" if args.smtp or organizer else None)
     mailer = open_mailer(args, scenario, folder) if folder is not None else None
     if folder is not None:
         from slotwise.coordinator.itip import ItipWriter
         from slotwise.shared.events import Directory
 
-        itip = ItipWriter(folder, Directory.of(scenario), mailer.post if mailer is not None else None)
+        itip = ItipWriter(folder, Directory.of(scenario), mailer.post if mailer is not None else None, organizer)
     tokens = None
     if args.http_tokens is not None:
         from slotwise.coordinator.http_api import Tokens
@@ -79,7 +81,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         plan = compile_plan(scenario)
     service = LiveService(scenario, plan, requested, args.admin, store, keys=keys,
                           allow_past=args.allow_past, itip=itip, http=args.http, http_tokens=tokens,
-                          http_tls=_tls(args))
+                          http_tls=_tls(args), organizer=organizer)
     try:
         endpoints, admin_at = service.bind()
         sys.stderr.write(f"serving {plan.name!r}: agents connect to {endpoints}, admins to {admin_at}; "
@@ -107,6 +109,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if mailer is not None:
             mailer.drain(MAIL_DRAIN_S)  # what is left is sent after the next start
             mailer.close()
+        if organizer is not None:
+            organizer.close(MAIL_DRAIN_S)
     return EXIT_OK
 
 

@@ -27,12 +27,14 @@ from typing import Any, Protocol
 
 from loguru import logger
 
+from slotwise.coordinator.answers import Answers
 from slotwise.coordinator.archive import ARCHIVE_EVERY_S, archived_entry, has_ended
 from slotwise.coordinator.conflicts import Conflicts
 from slotwise.coordinator.entries import entry_of, status_of
 from slotwise.coordinator.invitation import Invitation
 from slotwise.coordinator.negotiation import (
     Action,
+    AnswerGiven,
     Cancelled,
     ConflictReported,
     Decided,
@@ -52,6 +54,7 @@ from slotwise.coordinator.waiters import Reply, Waiters
 from slotwise.coordinator.within import resolve_within
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import Problem, ScenarioError, UsageError
+from slotwise.shared.events import Directory, Person
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.scenario import Scenario, render_path
 from slotwise.shared.wire import admin
@@ -67,6 +70,7 @@ class Invitations(Protocol):
     def scheduled(self, decision: Decision, invitation: Invitation) -> None: ...
     def cancelled(self, meeting_id: str) -> None: ...
     def flush(self) -> None: ...
+    def occurrences(self, key: str, recurrence: datetime | None) -> list[str]: ...
 
 
 class AdminDesk:
@@ -88,6 +92,9 @@ class AdminDesk:
         self._requested = Requested()
         self._waiters = Waiters(core, self.entry)
         self._conflicts = Conflicts(plan.settings.conflict_quiet_s, plan.settings.conflict_moves_per_day, self.log)
+        directory = Directory.of(scenario)
+        self._answers = Answers({directory.address(p): AgentId(p) for p in scenario.participants
+                                 if directory.people.get(p, Person()).email})
         self.retries = Retries(scenario.policies.retry.attempts, self._invitees)
         self._order = 0
         self._served_now = 0  # replies sent at once; those after a wait are the waiters'
@@ -177,10 +184,13 @@ class AdminDesk:
         elif isinstance(action, MoveFailed):
             self.store.move_failed(action.decision.id, action.reason)
             self._waiters.changed()
+        elif isinstance(action, AnswerGiven):  # from the attendee's own copy, by their agent
+            self._take_answer(action.meeting_id, action.agent, action.partstat)  # answered as conflicts are
         elif isinstance(action, ConflictReported):
             self._conflicts.report(action.meeting_id, action.agent)  # answered after this batch of actions: it may move
         elif isinstance(action, Cancelled):
             self._waiters.changed()
+            self._answers.forget(MeetingId(action.meeting_id))
             if self.itip is not None:
                 self.itip.cancelled(action.meeting_id)
                 self.itip.flush()
@@ -203,6 +213,27 @@ class AdminDesk:
     def _on_conflict(self, meeting_id: MeetingId) -> str | None:
         spec = self._requested.get(meeting_id)
         return None if spec is None else spec.on_conflict
+
+    def answered(self, key: str, recurrence: datetime | None, address: str, partstat: str, now: float) -> None:
+        """An attendee's answer from their calendar client, as the organizer's scheduling server
+        has it: to a meeting or a whole series (`key`), or to one occurrence (`recurrence`). A
+        decline is answered by the meeting's `on_decline`, damped as conflicts are."""
+        agent = self._answers.name_of(address)
+        if agent is None:
+            self.log.info("an answer from {}, who is no participant: ignored", address)
+            return
+        ids = self.itip.occurrences(key, recurrence) if self.itip is not None else [key]
+        for meeting_id in map(MeetingId, ids):
+            self._take_answer(meeting_id, agent, partstat)
+        self.resolve_conflicts(now)
+
+    def _take_answer(self, meeting_id: MeetingId, agent: AgentId, partstat: str) -> None:
+        """Shown with the meeting; a new decline reported, to be answered by `on_decline`."""
+        spec, decision = self._requested.get(meeting_id), self._decision(meeting_id)
+        if spec is None or decision is None or not decision.scheduled:
+            return
+        if self._answers.record(meeting_id, agent, partstat, decision.start) and self._attends(meeting_id, agent):
+            self._conflicts.report(meeting_id, agent, spec.on_decline)
 
     def _attends(self, meeting_id: MeetingId, agent: AgentId) -> bool:
         """Booked and attending, not being moved or cancelled."""
@@ -448,7 +479,9 @@ class AdminDesk:
 
     def entry(self, meeting_id: MeetingId) -> dict[str, Any]:
         """A meeting in the results file's shape, plus "status" (and "move" while or after moving)."""
-        return entry_of(self._known_view(meeting_id), self.retries.waiting(meeting_id))
+        view = self._known_view(meeting_id)
+        answers = self._answers.of(meeting_id, view.decision.start if view.decision is not None else None)
+        return entry_of(view, self.retries.waiting(meeting_id), answers)
 
     def entry_status(self, meeting_id: MeetingId) -> str:
         return status_of(self._known_view(meeting_id), self.retries.waiting(meeting_id))
@@ -471,6 +504,7 @@ class AdminDesk:
             "moving": sum(1 for m in self._requested if self.core.moving(m)),
             "requests_served": self.requests_served,
             "retries": self.retries.made,
+            "answers": self._answers.counts(),
             "timezone": self.scenario.timezone,
             "horizon": {"start": self._today().horizon.start.isoformat(), "end": self._current.horizon.end.isoformat()},
             "uptime_s": round(now - (self.started_at if self.started_at is not None else now), 3),

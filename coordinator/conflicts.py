@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from loguru import Logger
 
 Key = tuple[MeetingId, AgentId]
+Reported = tuple[MeetingId, AgentId, str | None]  # a policy: a decline's (`on_decline`); None: a conflict's
 
 
 class Damping:
@@ -72,38 +73,44 @@ class Conflicts:
 
     def __init__(self, quiet_s: float, per_day: int, log: Logger) -> None:
         self._damping = Damping(quiet_s, per_day)
-        self._reported: list[Key] = []
+        self._declined: dict[Key, str] = {}  # held back declines, with their policy
+        self._reported: list[Reported] = []
         self._log = log
 
     def next_deadline(self) -> float | None:
         """When a held-back conflict may be answered."""
         return self._damping.next_deadline()
 
-    def report(self, meeting_id: MeetingId, agent: AgentId) -> None:
-        self._reported.append((meeting_id, agent))
+    def report(self, meeting_id: MeetingId, agent: AgentId, policy: str | None = None) -> None:
+        """`policy`: the report is an attendee's decline, answered by it (the meeting's
+        `on_decline`); None: a calendar conflict, answered by `on_conflict`."""
+        self._reported.append((meeting_id, agent, policy))
 
     def answerable(self, now: float, policy_of: Callable[[MeetingId], str | None],
                    still_theirs: Callable[[MeetingId, AgentId], bool]) -> list[tuple[MeetingId, AgentId, str]]:
         """The conflicts to act on now, with their policy (`move` or `drop-attendee`).
         `policy_of` is None for a meeting no longer held; `still_theirs` is false once it was
         cancelled, is being moved, or no longer has the attendee."""
-        reported, self._reported = self._reported + self._damping.due(now), []
+        due = [(m, a, self._declined.pop((m, a), None)) for m, a in self._damping.due(now)]
+        reported, self._reported = self._reported + due, []
         seen: set[Key] = set()
         chosen: list[tuple[MeetingId, AgentId, str]] = []
-        for key in reported:
-            meeting_id, agent = key
-            policy = policy_of(meeting_id)
+        for meeting_id, agent, declined in reported:
+            key = (meeting_id, agent)
+            policy = declined or policy_of(meeting_id)
             if key in seen or self._damping.waiting(key) or policy is None or not still_theirs(meeting_id, agent):
                 continue
             seen.add(key)
+            why = f"{agent} declined {meeting_id}" if declined else f"{agent}'s calendar no longer leaves room for {meeting_id}"
             if policy == "keep":
-                self._log.info("{}'s calendar no longer leaves room for {}: {}", agent, meeting_id, policy)
+                self._log.info("{}: {}", why, policy)
                 continue
             until = self._damping.hold(key, now)
             if until is not None:
-                self._log.info("{}'s calendar no longer leaves room for {} again: it moved for conflicts lately, "
-                               "so it waits {:.0f}s", agent, meeting_id, until - now)
+                if declined:
+                    self._declined[key] = declined
+                self._log.info("{} again: it moved lately, so it waits {:.0f}s", why, until - now)
                 continue
-            self._log.info("{}'s calendar no longer leaves room for {}: {}", agent, meeting_id, policy)
+            self._log.info("{}: {}", why, policy)
             chosen.append((meeting_id, agent, policy))
         return chosen

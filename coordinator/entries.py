@@ -22,7 +22,8 @@ def status_of(view: MeetingView, waiting: bool) -> str:
     return "waiting" if waiting else "failed"
 
 
-def entry_of(view: MeetingView, waiting: bool) -> dict[str, Any]:
+def entry_of(view: MeetingView, waiting: bool, answers: dict[str, str] | None = None) -> dict[str, Any]:
+    """`answers`: each attendee's answer from their calendar client, where the service has one."""
     shown = view.decision or Decision(id=view.spec.id, scheduled=False)
     if view.phase is MeetingPhase.CANCELLED:
         shown = shown.model_copy(update={"scheduled": False, "reason": "cancelled"})
@@ -32,4 +33,6 @@ def entry_of(view: MeetingView, waiting: bool) -> dict[str, Any]:
         entry["move"] = {"status": "pending", "reason": None}
     elif view.move_failure is not None:
         entry["move"] = {"status": "failed", "reason": view.move_failure}
+    if answers:
+        entry["answers"] = answers
     return entry

@@ -27,6 +27,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, time, tzinfo
 from pathlib import Path
+from typing import Protocol
 
 import icalendar
 
@@ -71,19 +72,29 @@ def _safe_name(meeting_id: str) -> str:
 Post = Callable[[list[Letter]], None]
 
 
+class Scheduling(Protocol):
+    """Where each change goes as a scheduling server's event (coordinator/organizer_calendar.py)."""
+
+    def changed(self, key: str, method: str, events: Sequence[icalendar.cal.Component]) -> None: ...
+
+
 class ItipWriter:
-    def __init__(self, folder: Path, directory: Directory | None = None, post: Post | None = None) -> None:
+    def __init__(self, folder: Path, directory: Directory | None = None, post: Post | None = None,
+                 scheduling: Scheduling | None = None) -> None:
         """`directory`: the zone, addresses, organizer and UID domain the events carry (the
-        scenario's); `post`: where each change goes as mail (coordinator/mailer.py), before its
-        file is written."""
+        scenario's); `post`: where each change goes as mail (coordinator/mailer.py), and
+        `scheduling`: to the organizer's calendar on a scheduling server, before its file is
+        written."""
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.directory = directory or Directory()
         self.post = post
+        self.scheduling = scheduling
         self._known: dict[str, tuple[Invitation, Decision]] = {}  # every meeting reported, by id
         self._series: dict[str, set[str]] = {}  # a series' id: its occurrences reported
         self._dirty: set[str] = set()  # files (by meeting or series id) to write on flush
         self._current: dict[str, list[icalendar.cal.Component]] = {}  # what each scheduled file holds
+        self._told: set[str] = set()  # keys given to `scheduling` since this start
 
     def path(self, key: str) -> Path:
         return self.folder / f"{_safe_name(key)}.ics"
@@ -168,12 +179,15 @@ class ItipWriter:
             return
         if method == "REQUEST" and _canonical(old) == _canonical(events):
             self._current[key] = old  # unchanged: the file (SEQUENCE, DTSTAMP) stays as it is
+            if self.scheduling is not None and key not in self._told:
+                self.scheduling.changed(key, method, old)  # once per start: the server may have missed it
+            self._told.add(key)
             return
         for ev in events:
             _set(ev, "SEQUENCE", last + 1)
         self._current[key] = list(events)
         data = _message("REQUEST", events)
-        self._mail(key, last + 1, "REQUEST", events, data)
+        self._tell(key, last + 1, "REQUEST", events, data)
         _write(self.path(key), data)
 
     def _cancel(self, key: str, old: list[icalendar.cal.Component], last: int) -> None:
@@ -183,11 +197,32 @@ class ItipWriter:
         for name, value in (("STATUS", "CANCELLED"), ("SEQUENCE", last + 1), ("DTSTAMP", datetime.now(UTC))):
             _set(master, name, value)
         data = _message("CANCEL", [master])
-        self._mail(key, last + 1, "CANCEL", old, data)
+        self._tell(key, last + 1, "CANCEL", old, data)
         _write(self.path(key), data)
 
-    def _mail(self, key: str, sequence: int, method: str, events: Sequence[icalendar.cal.Component], data: bytes) -> None:
-        """One letter per attendee with an address, of any component (a series' overrides too)."""
+    def occurrences(self, key: str, recurrence: datetime | None) -> list[str]:
+        """The meetings an answer to `key` is about: the meeting itself; for a series, every
+        occurrence (an answer to the master), or the one whose nominal start is `recurrence`."""
+        members = self._series.get(key)
+        if members is None:
+            return [key] if key in self._known else []
+        if recurrence is None:
+            return sorted(members)
+        master = next((c for c in self._current.get(key, []) if "RECURRENCE-ID" not in c), None)
+        zone = self.directory.zone or UTC
+        if master is None or not isinstance(start := master.decoded("DTSTART"), datetime):
+            return []
+        nominal = start.astimezone(zone).time()
+        wanted = recurrence.astimezone(UTC) if recurrence.tzinfo else recurrence.replace(tzinfo=UTC)
+        return [m for m in sorted(members) if (inst := self._known[m][0].instance) is not None
+                and datetime.combine(inst.astimezone(zone).date(), nominal, tzinfo=zone).astimezone(UTC) == wanted]
+
+    def _tell(self, key: str, sequence: int, method: str, events: Sequence[icalendar.cal.Component], data: bytes) -> None:
+        """One letter per attendee with an address, of any component (a series' overrides too);
+        and the change to the organizer's calendar, whose server tells the attendees."""
+        if self.scheduling is not None:
+            self.scheduling.changed(key, method, events)
+            self._told.add(key)
         if self.post is None:
             return
         organizer = self.directory.organizer.email if self.directory.organizer else None

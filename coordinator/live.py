@@ -30,6 +30,7 @@ from slotwise.coordinator.itip import ItipWriter
 from slotwise.coordinator.loop import CoreLoop, Solver, Source
 from slotwise.coordinator.metrics import Metrics, TimedStore
 from slotwise.coordinator.negotiation import Action, Cancelled, Decided, LiveNegotiation
+from slotwise.coordinator.organizer_calendar import OrganizerCalendar
 from slotwise.coordinator.placement.solver import solve, solver_available
 from slotwise.coordinator.plan import Plan
 from slotwise.coordinator.store import Store
@@ -45,6 +46,7 @@ from slotwise.shared.wire import admin
 PUBLISH_EVERY_S = 5.0  # schedule.ics is the whole schedule: not rewritten for every decision
 ADMIN_BATCH = 100  # admin requests handled per wake-up, so agents' messages are never starved
 ADMIN_QUEUE = 1000  # admin requests queued before ZeroMQ drops
+ANSWERS_EVERY_S = 1.0  # how often answers read from the organizer's calendar are taken in
 
 
 class LiveService:
@@ -52,8 +54,9 @@ class LiveService:
                  store: Store, *, keys: ServerKeys | None = None, allow_past: bool = False,
                  context: zmq.asyncio.Context | None = None, itip: ItipWriter | None = None,
                  solver: Solver = solve, http: str | None = None, http_tokens: Tokens | None = None,
-                 http_tls: ssl.SSLContext | None = None) -> None:
-        """`http`: HOST:PORT for the HTTP API, metrics and health checks (coordinator/http_api.py)."""
+                 http_tls: ssl.SSLContext | None = None, organizer: OrganizerCalendar | None = None) -> None:
+        """`http`: HOST:PORT for the HTTP API, metrics and health checks (coordinator/http_api.py);
+        `organizer`: the organizer's calendar on a scheduling server, whose answers come back."""
         if keys is None and not is_loopback_address(admin_address):
             raise EndpointError(f"refusing to bind the admin socket to {admin_address} without keys: "
                                 "anyone who reaches it could cancel every meeting. Bind a loopback or "
@@ -67,6 +70,7 @@ class LiveService:
         store = TimedStore(store, self.metrics)
         self.store = store
         self.itip = itip
+        self.organizer = organizer
         self._published_at = 0.0
         self.transport = AgentTransport(endpoints, plan.participants, keys=keys, context=context)
         self.log = self.transport.log
@@ -140,9 +144,13 @@ class LiveService:
 
     def _deadlines(self) -> tuple[float, ...]:
         due = self.desk.next_deadline()
-        return () if due is None else (due,)
+        answers = (time.monotonic() + ANSWERS_EVERY_S,) if self.organizer is not None else ()
+        return answers if due is None else (due, *answers)
 
     def _settle(self, now: float) -> None:
+        if self.organizer is not None:
+            for a in self.organizer.answers():
+                self.desk.answered(a.key, a.recurrence, a.address, a.partstat, now)
         self.desk.resolve_conflicts(now)
         self.desk.retry_waiting(now)
         self.desk.archive_ended(now)

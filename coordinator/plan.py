@@ -140,6 +140,7 @@ def _spec(m: Meeting, order: int, policies: MeetingPolicies, scenario: Scenario,
         window=window, not_before=not_before, not_after=not_after, series=o.get("series"),
         policies=policies, remind=_remind(m, scenario),
         on_conflict=m.on_conflict or scenario.policies.on_conflict,
+        on_decline=m.on_decline or scenario.policies.on_decline,
         uid=uid_for(o.get("id", m.id), scenario.event_domain), instance=o.get("instance"),
         recurrence=o.get("recurrence"), instances=o.get("instances", ()))
     all_slots = tuple(grid.candidates(window, m.duration_minutes)) if window else ()

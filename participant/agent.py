@@ -211,6 +211,8 @@ class AgentService:
                     if h.exit is None and h.watch is not None and now >= h.watch.due() and h.watch.check():
                         h.log.info("the calendar changed: checking accepted meetings")
                         self._perform(h, h.responder.calendar_changed())
+                        if h.writer is not None:  # the owner may have answered on the events written
+                            self._perform(h, h.responder.answers_read(h.writer.owner_answers()))
                 self._fire_reminders()
                 self._forget_ended()
                 while self._outbox and self._outbox[0][0] <= time.monotonic():

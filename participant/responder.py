@@ -11,6 +11,7 @@ drops the message; any other exception is our bug and leaves the responder in it
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +23,7 @@ from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.slots import Interval, SlotGrid
 from slotwise.shared.wire.gate import Admitted
 from slotwise.shared.wire.messages import (
+    Answer,
     AvailabilityRequest,
     AvailabilityResponse,
     Body,
@@ -40,6 +42,7 @@ from slotwise.shared.wire.messages import (
     Welcome,
 )
 
+ANSWERS = frozenset({"ACCEPTED", "DECLINED", "TENTATIVE", "NEEDS-ACTION"})  # what Answer may say
 HELLO_RESEND_S = 0.5  # until welcomed; cheap, and covers a coordinator that starts after us
 HELLO_RESEND_MAX_S = 4.0  # doubling up to this: ten thousand agents must not flood a busy coordinator
 REJOIN_AFTER_HEARTBEATS = 4  # this many silent heartbeat intervals: say Hello again
@@ -103,6 +106,7 @@ class Responder(Guarded):
         # What this agent was told was decided with it attending, for its record.
         self.decisions: dict[MeetingId, Decision] = {}
         self._conflicts: set[MeetingId] = set()  # reported, not yet answered by a new announcement
+        self._answered: dict[MeetingId, str] = {}  # the owner's answer last told, per accepted meeting
 
     def start(self, now: float) -> list[AgentAction]:
         self.link.heard = now
@@ -143,6 +147,7 @@ class Responder(Guarded):
         if isinstance(body, (MeetingScheduled, MeetingFailed, MeetingCancelled)):
             self._asked.pop(body.meeting_id, None)  # decided: no hold for it will come again
             self._conflicts.discard(MeetingId(body.meeting_id))  # where it stands now is news
+            self._answered.pop(MeetingId(body.meeting_id), None)  # written anew, as accepted: asked again
         if isinstance(body, Release):
             self.calendar.release(MeetingId(body.meeting_id), body.round)
         elif isinstance(body, MeetingScheduled):
@@ -177,6 +182,22 @@ class Responder(Guarded):
         self._conflicts.update(fresh)
         said: list[AgentAction] = [Send(Conflict(meeting_id=m)) for m in sorted(fresh)]
         return said + [Send(Freed())] if freed else said
+
+    def answers_read(self, answers: Mapping[str, tuple[str, datetime | None]]) -> list[AgentAction]:
+        """The owner's answers (PARTSTAT) on the events written for them, after a read of their
+        calendar: each change to an accepted meeting told once. An event is written accepted (the
+        agent found the time free); an answer that differs is the owner's, from their client."""
+        if self.coordinator_session is None:
+            return []
+        said: list[AgentAction] = []
+        for meeting, booked in sorted(self.calendar.accepted.items()):
+            given, at = answers.get(meeting, (None, None))
+            if given is None or given not in ANSWERS or at != booked.when.start \
+                    or given == self._answered.get(meeting, "ACCEPTED"):
+                continue  # no answer, or one to another time (the event not yet written anew), or told
+            self._answered[meeting] = given
+            said.append(Send(Answer(meeting_id=meeting, partstat=given)))  # type: ignore[arg-type]
+        return said
 
     def _unbook(self, meeting: MeetingId) -> list[AgentAction]:
         if self.calendar.accepted.pop(meeting, None) is None:

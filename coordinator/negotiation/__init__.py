@@ -35,6 +35,7 @@ where meetings come and go and the core never ends.
 
 from slotwise.coordinator.negotiation.actions import (
     Action,
+    AnswerGiven,
     Back,
     Cancelled,
     ConflictReported,
@@ -77,5 +78,6 @@ __all__ = [
     "Solve",
     "Started",
     "TimeFreed",
+    "AnswerGiven",
     "Stats",
 ]

@@ -100,6 +100,16 @@ class TimeFreed:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerGiven:
+    """An attendee answered a meeting in their own calendar client (their agent watches the
+    event it wrote); the live service shows it and answers a decline by `on_decline`."""
+
+    meeting_id: MeetingId
+    agent: AgentId
+    partstat: str
+
+
+@dataclass(frozen=True, slots=True)
 class MoveFailed:
     """A move found no new slot: the meeting stays as `decision` says."""
 
@@ -119,4 +129,4 @@ class Solve:
 
 
 Action = (Publish | Decided | Explained | Started | Joined | Back | Lost | Cancelled | MoveFailed
-          | ConflictReported | TimeFreed | Notice | Solve)
+          | ConflictReported | TimeFreed | AnswerGiven | Notice | Solve)

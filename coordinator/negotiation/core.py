@@ -41,6 +41,7 @@ from slotwise.shared.guarded import Guarded, guarded
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.wire.gate import Admitted
 from slotwise.shared.wire.messages import (
+    Answer,
     AvailabilityResponse,
     Body,
     Conflict,
@@ -107,6 +108,7 @@ class Negotiation(Guarded):
             HoldReply: self._on_hold_reply,  # type: ignore[dict-item]
             Conflict: self._on_conflict,  # type: ignore[dict-item]
             Freed: lambda sender, body, now: self._freed(sender),
+            Answer: lambda sender, body, now: self._answer(sender, body),  # type: ignore[arg-type]
         }
         queue = [self._state(m) for m in plan.meetings]
         # Order now if the priority can; otherwise once every meeting's answers are in.
@@ -441,6 +443,9 @@ class Negotiation(Guarded):
 
     def _freed(self, sender: AgentId) -> list[Action]:
         return []  # a batch run retries nothing
+
+    def _answer(self, sender: AgentId, body: Answer) -> list[Action]:
+        return []  # a batch run is over before anyone answers
 
     # --- faults ---------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from slotwise.coordinator.negotiation.actions import (
     Action,
+    AnswerGiven,
     Cancelled,
     ConflictReported,
     Decided,
@@ -35,7 +36,7 @@ from slotwise.shared.decision import Decision
 from slotwise.shared.errors import UsageError
 from slotwise.shared.guarded import guarded
 from slotwise.shared.ids import AgentId, MeetingId
-from slotwise.shared.wire.messages import MeetingCancelled, Release
+from slotwise.shared.wire.messages import Answer, MeetingCancelled, Release
 
 
 class LiveNegotiation(Negotiation):
@@ -59,6 +60,13 @@ class LiveNegotiation(Negotiation):
 
     def _freed(self, sender: AgentId) -> list[Action]:
         return [TimeFreed(sender)]
+
+    def _answer(self, sender: AgentId, body: Answer) -> list[Action]:
+        st = self.agenda.get(MeetingId(body.meeting_id))
+        if st is None or st.phase is not MeetingPhase.DECIDED or st.decision is None \
+                or sender not in st.decision.participants:
+            return []  # not a meeting they attend as it stands (moved, cancelled, or never theirs)
+        return [AnswerGiven(st.id, sender, body.partstat)]
 
     # --- verbs ----------------------------------------------------------------------------------
 

@@ -22,20 +22,20 @@ the calendar is left out and a warning logged).
 from __future__ import annotations
 
 import hashlib
-import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
 from slotwise.participant.calendars.background import BackgroundRead, bounded
 from slotwise.participant.calendars.ics import MAX_EVENTS, MAX_ICS_BYTES, calendar_busy, tame
+from slotwise.shared.caldav_session import connect, explain
 from slotwise.shared.errors import CalendarError
-from slotwise.shared.events import slotwise_event
+from slotwise.shared.events import meeting_of, slotwise_event
 from slotwise.shared.slots import Interval
 
 if TYPE_CHECKING:
@@ -44,65 +44,21 @@ if TYPE_CHECKING:
     from slotwise.shared.scenario import CalDavSpec
 
 WHOLE_READ_AFTER = 500  # changed events past which one read of everything is cheaper than a GET each
-TIMEOUT_S = 10.0  # per HTTP request: a hung server must not hang an agent
 MAX_ANSWER_BYTES = MAX_ICS_BYTES + (8 << 20)  # one answer, decoded: the events and their XML around them
-_CHUNK = 64 << 10
 
 
-def bound_answers(session: Any, url: str, limit: int = MAX_ANSWER_BYTES) -> None:
-    """Make every answer `session` reads stop at `limit` decoded bytes, counted as they arrive.
-
-    A server may compress its answer: 1 MB of gzip can decode to a GiB, so a bound on the
-    bytes received, or one checked after the answer is whole, comes too late. The library
-    reads answers whole, so the session's request is wrapped to stream and count instead."""
-    send = session.request
-
-    def request(*args: Any, **kwargs: Any) -> Any:
-        kwargs["stream"] = True
-        response = send(*args, **kwargs)
-        body = bytearray()
-        try:
-            for chunk in response.iter_content(_CHUNK):
-                body += chunk
-                if len(body) > limit:
-                    raise CalendarError(f"{url}: an answer of more than {limit:,} bytes; not read")
-        finally:
-            response.close()
-        response._content = bytes(body)
-        response._content_consumed = True
-        return response
-
-    session.request = request
+def _start(component: Any) -> datetime | None:
+    try:
+        start = component.decoded("DTSTART")
+    except (KeyError, ValueError):
+        return None
+    return start if isinstance(start, datetime) else None
 
 
-def password_of(spec: CalDavSpec) -> str | None:
-    if spec.password_env is not None:
-        value = os.environ.get(spec.password_env)
-        if value is None:
-            raise CalendarError(f"{spec.url}: environment variable {spec.password_env} is not set")
-        return value
-    if spec.password_file is not None:
-        try:
-            return Path(spec.password_file).read_text().strip()
-        except OSError as exc:
-            raise CalendarError(f"{spec.url}: cannot read password_file {spec.password_file}: "
-                                f"{exc.strerror or exc}") from None
-    return None
-
-
-def _explain(spec: CalDavSpec, exc: Exception) -> CalendarError:
-    """The library's error, said for a person, with no credential in it."""
-    import caldav.lib.error as errors  # caldav only for agents with a CalDAV account
-
-    who = f" as {spec.username!r}" if spec.username else ""
-    if isinstance(exc, errors.AuthorizationError):
-        return CalendarError(f"{spec.url}: the server refused the login{who} (wrong user name or password?)")
-    if isinstance(exc, errors.NotFoundError):
-        return CalendarError(f"{spec.url}: not found on the server (is the address right?)")
-    name = type(exc).__name__
-    if "Connection" in name or "Timeout" in name or isinstance(exc, OSError):
-        return CalendarError(f"{spec.url}: cannot reach the server ({name})")
-    return CalendarError(f"{spec.url}: {name}: {str(exc)[:200]}")
+def _listed(found: Any) -> list[Any]:
+    if found is None:
+        return []
+    return list(found) if isinstance(found, list) else [found]
 
 
 @dataclass(frozen=True)
@@ -112,6 +68,9 @@ class _Held:
     digest: bytes
     size: int
     components: list[Any]
+    # Of the events slotwise wrote (not busy time here): each attendee's PARTSTAT, by meeting,
+    # so the owner's answer, given in their own client, reaches the coordinator.
+    answers: tuple[tuple[str, str, str, datetime | None], ...] = ()  # (meeting, address (lower), PARTSTAT, start)
 
 
 @dataclass
@@ -133,6 +92,7 @@ class CalDavReader:
     failures: int = 0
     _reads: BackgroundRead | None = None
     _changed: bool = False  # a read since the last `changed()` found something new
+    _answers: Mapping[str, dict[str, tuple[str, datetime | None]]] = field(default_factory=dict)
 
     def open(self) -> CalDavReader:
         """Log in and find the calendars; raises CalendarError saying what is wrong."""
@@ -140,14 +100,12 @@ class CalDavReader:
 
         caldav_lib: Any = caldav_imported
         try:
-            self._client = caldav_lib.DAVClient(self.spec.url, username=self.spec.username,
-                                                password=password_of(self.spec), timeout=TIMEOUT_S)
-            bound_answers(self._client.session, self.spec.url)
+            self._client = connect(self.spec, MAX_ANSWER_BYTES)
             self._calendars = self._discover(caldav_lib)
         except CalendarError:
             raise
         except Exception as exc:  # the library raises its own errors and requests' alike
-            raise _explain(self.spec, exc) from None
+            raise explain(self.spec, exc) from None
         self.refresh()
         return self
 
@@ -211,7 +169,7 @@ class CalDavReader:
         try:
             tokens = self._sync_tokens()
         except Exception as exc:
-            raise _explain(self.spec, exc) from None
+            raise explain(self.spec, exc) from None
         if (self._fetched_at is not None and tokens == self._tokens
                 and all(t is not None for t in tokens)):
             self._fetched_at = self.clock()
@@ -239,9 +197,10 @@ class CalDavReader:
             raise
         except Exception as exc:
             self._forget()
-            raise _explain(self.spec, exc) from None
+            raise explain(self.spec, exc) from None
         if changed or self._combined is None:
             self._combined = tame(self._combine(), self.spec.url)
+            self._answers = MappingProxyType(self._collect_answers())  # replaced whole: read from another thread
             self.version += 1
         self._fetched_at = self.clock()
         self._tokens = tokens
@@ -316,10 +275,27 @@ class CalDavReader:
         if known is not None and known.digest == digest:
             return known
         self.parsed += 1
-        components = [c for c in icalendar.Calendar.from_ical(data).subcomponents
-                      # a meeting slotwise wrote: the agent holds it already
-                      if not slotwise_event(c)]
-        return _Held(digest, len(data), components)
+        parsed = icalendar.Calendar.from_ical(data).subcomponents
+        # a meeting slotwise wrote: the agent holds it already; only its answers are read
+        ours = [c for c in parsed if slotwise_event(c)]
+        answers = tuple((meeting, str(a).lower(), str(a.params.get("PARTSTAT", "NEEDS-ACTION")).upper(), _start(c))
+                        for c in ours if c.name == "VEVENT" and (meeting := meeting_of(c)) is not None
+                        for a in _listed(c.get("ATTENDEE")))
+        return _Held(digest, len(data), [c for c in parsed if not slotwise_event(c)], answers)
+
+    def _collect_answers(self) -> dict[str, dict[str, tuple[str, datetime | None]]]:
+        out: dict[str, dict[str, tuple[str, datetime | None]]] = {}
+        for held in self._held.values():
+            for event in held.values():
+                for meeting, address, partstat, start in event.answers:
+                    out.setdefault(meeting, {})[address] = (partstat, start)
+        return out
+
+    def answers(self, address: str) -> dict[str, tuple[str, datetime | None]]:
+        """`address`'s PARTSTAT in each meeting slotwise wrote, as last read (`mailto:…`), with
+        the start of the event it was given on (an answer to an older time is not one to this)."""
+        wanted = address.lower()
+        return {m: who[wanted] for m, who in self._answers.items() if wanted in who}
 
     def _check_size(self) -> None:
         events = sum(len(h) for h in self._held.values())
@@ -392,7 +368,7 @@ class CalDavReader:
                 answer = cal.freebusy_request(window.start, window.end)
                 busy += calendar_busy(icalendar.Calendar.from_ical(answer.data), window, zone)
         except Exception as exc:
-            raise _explain(self.spec, exc) from None
+            raise explain(self.spec, exc) from None
         if len(self._periods) > 64:
             self._periods.clear()
         self._periods[(window.start, window.end)] = busy

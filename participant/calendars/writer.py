@@ -78,6 +78,10 @@ class CalendarWriter:
         self._thread = threading.Thread(target=self._work, name=f"calendar-writer-{owner}", daemon=True)
         self._thread.start()
 
+    def owner_answers(self) -> dict[str, tuple[str, datetime | None]]:
+        """The owner's PARTSTAT in each meeting written here, as their client left it."""
+        return self.reader.answers(self.directory.address(self.owner))
+
     def scheduled(self, meeting: MeetingScheduled) -> None:
         self._put(_Write(meeting, meeting.meeting_id))
 

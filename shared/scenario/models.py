@@ -67,6 +67,8 @@ class CalDavSpec(_Strict):
     username: Annotated[str, Field(max_length=200)] | None = None
     password_file: Annotated[str, AfterValidator(_secret_file)] | None = None
     password_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    # A private CA's certificate (PEM) to trust for an https:// server, beside the system's.
+    ca_file: Annotated[str, AfterValidator(_secret_file)] | None = None
     calendars: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(min_length=1)] | None = None
     write: bool = False  # write agreed meetings into the calendar
     write_to: str | None = None  # which calendar (default: the first read)
@@ -100,6 +102,9 @@ class Organizer(_Strict):
 
     name: DisplayName | None = None
     email: Email
+    # The organizer's account on a scheduling server (RFC 6638): each decided meeting is put in
+    # this calendar with its attendees, and the server delivers the invitations and the answers.
+    caldav: CalDavSpec | None = None
 
 
 class Availability(_Strict):
@@ -199,6 +204,7 @@ class Meeting(_Strict):
     # Reminder offsets before the start ("15m", "1d"); None: the scenario's `reminders`.
     remind: Reminders | None = None
     on_conflict: ConflictPolicy | None = None  # None: the scenario's `policies.on_conflict`
+    on_decline: ConflictPolicy | None = None  # None: the scenario's `policies.on_decline`
 
     @model_validator(mode="after")
     def _valid_recurrence(self) -> Meeting:
@@ -258,6 +264,10 @@ class PolicySelection(_Strict):
     on_silence: PolicySpec = "count-as-no"
     # What the live service does when an attendee's calendar changes under a confirmed meeting.
     on_conflict: ConflictPolicy = "move"
+    # What the live service does when an attendee declines in their calendar client (answers
+    # come back through the organizer's scheduling server): go on without them if the rule
+    # still holds (else move), move, or keep it as it is. Damped as conflicts are.
+    on_decline: ConflictPolicy = "drop-attendee"
     # A live service's failed meetings, tried again when something changes (`serve` only).
     retry: RetryPolicy = RetryPolicy()
     # greedy: one meeting at a time, in priority order; optimize: all meetings at once (CP-SAT,

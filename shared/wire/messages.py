@@ -20,6 +20,7 @@ the coordinator's ROUTER; C => * goes to every agent concerned, a meeting's invi
     C => A  MeetingCancelled      the live service cancelled it: free the slot, drop reminders
     A -> C  Conflict              the owner's calendar changed: an accepted meeting no longer fits
     A -> C  Freed                 the owner's calendar gained free time (never where): retry what failed
+    A -> C  Answer                the owner accepted, declined... a meeting in their own calendar client
     both    Heartbeat             liveness; any message counts as one (C: to every agent)
     C -> *  Shutdown              negotiation over: exit cleanly (to every agent)
 """
@@ -34,7 +35,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from slotwise.shared.ids import NAME_PATTERN
 from slotwise.shared.slots import require_aware
 
-# 6: MeetingScheduled carries its event's UID; 5: Freed (a calendar gained free time);
+# 6: MeetingScheduled carries its event's UID, Answer; 5: Freed (a calendar gained free time);
 # 4: a routing frame names the recipients (agent hosts); 3: MeetingCancelled, reminders;
 # 2: the envelope lost its unused id, sent_at and parent
 PROTOCOL_VERSION = 6
@@ -169,6 +170,16 @@ class Freed(Body):
     type: Literal["freed"] = "freed"
 
 
+class Answer(Body):
+    """The owner's answer (PARTSTAT) to a meeting, as they set it in their calendar client on the
+    event their agent wrote: sent once per change. The coordinator acts on a decline by the
+    meeting's `on_decline`."""
+
+    type: Literal["answer"] = "answer"
+    meeting_id: MeetingKey
+    partstat: Literal["ACCEPTED", "DECLINED", "TENTATIVE", "NEEDS-ACTION"]
+
+
 class Heartbeat(Body):
     type: Literal["heartbeat"] = "heartbeat"
 
@@ -180,12 +191,13 @@ class Shutdown(Body):
 
 Message = (
     Hello | Welcome | Ready | AvailabilityRequest | AvailabilityResponse | Hold | HoldReply
-    | Release | MeetingScheduled | MeetingFailed | MeetingCancelled | Conflict | Freed | Heartbeat | Shutdown
+    | Release | MeetingScheduled | MeetingFailed | MeetingCancelled | Conflict | Freed | Answer | Heartbeat
+    | Shutdown
 )
 
 MESSAGE_TYPES: dict[str, type[Body]] = {
     cls.model_fields["type"].default: cls
     for cls in (Hello, Welcome, Ready, AvailabilityRequest, AvailabilityResponse, Hold, HoldReply,
-                Release, MeetingScheduled, MeetingFailed, MeetingCancelled, Conflict, Freed, Heartbeat,
-                Shutdown)
+                Release, MeetingScheduled, MeetingFailed, MeetingCancelled, Conflict, Freed, Answer,
+                Heartbeat, Shutdown)
 }

@@ -458,3 +458,42 @@ def test_a_refresh_fetches_and_parses_only_the_events_that_changed(server: Radic
     assert len(fresh.busy(window, UTC)) == 60
     reader.refresh()
     assert reader.parsed - before == 2 and reader.version == version + 1  # unchanged: nothing read
+
+
+def test_an_answer_given_on_the_agents_event_reaches_the_service(server: Radicale, children: Children) -> None:
+    """carol declines, in her own client, the event her agent wrote: her agent tells the service
+    (Answer), which shows it and answers by the meeting's on_decline (drop-attendee: the rule
+    holds with dave alone), and her agent then marks her copy cancelled."""
+    import icalendar
+
+    from tests.integration.test_serve import meeting
+
+    people = {who: {"caldav": {"url": server.url, "username": who, "calendars": ["answers"], "write": True,
+                               "poll_s": 1, "password_file": str(server.password_file(who))},
+                    "email": f"{who}@example.org"} for who in ("carol", "dave")}
+    for who in people:
+        server.calendar(who, "answers")
+    svc = _live(children, people)
+    with svc.client() as c:
+        [e] = c.add([meeting("talk", "carol", "dave", min_participants=1)], wait=30)
+    assert e["participants"] == ["carol", "dave"]
+    until(lambda: len(_events(server, "carol", "answers").get("talk", [])) == 1, "carol's copy written")
+
+    [obj] = [o for o in server.calendar("carol", "answers").events() if "talk" in o.data]
+    cal = icalendar.Calendar.from_ical(obj.data)
+    for ev in cal.walk("VEVENT"):  # what her calendar client does when she declines
+        for a in ev["ATTENDEE"]:
+            if str(a) == "mailto:carol@example.org":
+                a.params["PARTSTAT"] = "DECLINED"
+    obj.data = cal.to_ical().decode()
+    obj.save()
+
+    def entry() -> dict[str, Any]:
+        with svc.client() as c:
+            [one] = c.get("talk")
+            return one
+
+    until(lambda: entry()["participants"] == ["dave"], "the service goes on without carol")
+    assert entry()["answers"] == {"carol": "declined"}
+    until(lambda: str(_events(server, "carol", "answers")["talk"][0]["STATUS"]) == "CANCELLED",
+          "carol's copy marked cancelled by her agent")

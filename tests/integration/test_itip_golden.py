@@ -4,8 +4,8 @@ The scenario (tests/data/golden/berlin.yaml) has what clients trip over: a zone 
 inside the horizon, reminders, an organizer and people with and without addresses, and a weekly
 meeting with one occurrence placed at another time (an override) and one not placed (an EXDATE).
 The files must equal the golden ones but for DTSTAMP, say in their own terms what the results
-file says (expanded as a client expands them), and import into Radicale as calendar programs
-put them there. Regenerate the golden files with SLOTWISE_REGOLD=1 after a deliberate change,
+file says (expanded as a client expands them), and import into Radicale and Xandikos as
+calendar programs put them there. Regenerate the golden files with SLOTWISE_REGOLD=1 after a deliberate change,
 and read the diff."""
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import recurring_ical_events
 from tests.helpers import REPO
 from tests.integration.conftest import run_cli
 from tests.radicale_server import Radicale, radicale
+from tests.xandikos_server import Xandikos, xandikos
 
 GOLDEN = REPO / "tests" / "data" / "golden"
 SCENARIO = GOLDEN / "berlin.yaml"
@@ -48,6 +49,12 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, A
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
     with radicale(tmp_path_factory.mktemp("radicale")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def scheduling_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Xandikos]:
+    with xandikos(tmp_path_factory.mktemp("xandikos"), users=("di",)) as running:
         yield running
 
 
@@ -122,4 +129,23 @@ def test_the_files_import_into_a_caldav_server_as_the_same_instances(written: tu
             stored.add_component(component)
     assert _instances(stored) == _expected(results)
     found = cal.search(start=HORIZON[0], end=HORIZON[1], event=True, expand=True)  # the server's own expansion
+    assert len(found) == sum(len(v) for v in _expected(results).values())
+
+
+def test_the_files_import_into_a_scheduling_server_as_the_same_instances(
+        written: tuple[Path, dict[str, Any]], scheduling_server: Xandikos) -> None:
+    """Xandikos checks what it is given more strictly (it is a scheduling server); imported by
+    someone who is not an attendee, so it schedules nothing."""
+    folder, results = written
+    cal = scheduling_server.calendar("di")
+    for name in ("kickoff.ics", "team-sync.ics"):
+        data = icalendar.Calendar.from_ical((folder / name).read_bytes())
+        data.pop("METHOD")  # a calendar resource carries no METHOD (RFC 4791 4.1)
+        cal.save_event(data.to_ical().decode())
+    stored = icalendar.Calendar()
+    for obj in cal.events():
+        for component in icalendar.Calendar.from_ical(obj.data).subcomponents:
+            stored.add_component(component)
+    assert len(cal.events()) == 2 and _instances(stored) == _expected(results)
+    found = cal.search(start=HORIZON[0], end=HORIZON[1], event=True, expand=True)
     assert len(found) == sum(len(v) for v in _expected(results).values())

@@ -419,6 +419,9 @@ class Invitations:
     def flush(self) -> None:
         self.flushes += 1
 
+    def occurrences(self, key: str, recurrence: Any) -> list[str]:
+        return [key]
+
 
 def test_invitations_follow_decisions_cancellations_and_restarts() -> None:
     itip = Invitations()
