@@ -200,8 +200,13 @@ def _show(args: argparse.Namespace, client: Client, entries: list[dict[str, Any]
         if e.get("start") and e["status"] == "scheduled":
             start, end = (datetime.fromisoformat(e[k]).astimezone(zone) for k in ("start", "end"))
             when = f"{start:%a %d %b %H:%M}–{end:%H:%M}"
+        answers = e.get("answers") or {}
+        people = ", ".join(f"{p} ({answers[p]})" if answers.get(p, "accepted") != "accepted" else p
+                           for p in e["participants"])
+        declined = [p for p, a in answers.items() if a == "declined" and p not in e["participants"]]
+        people += f"; declined: {', '.join(declined)}" if declined else ""
         out.add_row(e["id"], e["status"] + (" (moving)" if e.get("move", {}).get("status") == "pending" else ""),
-                    when, ", ".join(e["participants"]) if e["status"] == "scheduled" else (e.get("reason") or ""))
+                    when, people if e["status"] == "scheduled" else (e.get("reason") or ""))
     Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200).print(out)  # a pipe: no wrapping
 
 
@@ -322,6 +327,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         + (f" ({status['moving']} moving)" if status["moving"] else ""),
         f"requests served: {status['requests_served']}; up {status['uptime_s']:.0f}s",
     ]
+    if status.get("answers"):
+        lines.insert(2, "answers: " + ", ".join(f"{n} {k}" for k, n in sorted(status["answers"].items())))
     sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_OK
 

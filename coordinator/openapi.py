@@ -19,7 +19,11 @@ _ENTRY = {"type": "object", "required": ["id", "status"],
                          "status": {"enum": ["scheduled", "failed", "waiting", "pending", "cancelled"]},
                          "start": {"type": ["string", "null"]}, "end": {"type": ["string", "null"]},
                          "participants": {"type": "array", "items": {"type": "string"}},
-                         "reason": {"type": ["string", "null"]}}}
+                         "reason": {"type": ["string", "null"]},
+                         "answers": {"type": "object", "description": "each attendee's answer from their calendar "
+                                     "client, where one came back",
+                                     "additionalProperties": {"enum": ["accepted", "declined", "tentative",
+                                                                       "needs-action"]}}}}
 _MEETINGS = {"type": "object", "required": ["meetings"],
              "properties": {"meetings": {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}}}}
 _ERROR = {"type": "object", "required": ["kind", "error", "problems"],

@@ -77,7 +77,7 @@ def main() -> int:
             deadline = time.monotonic() + 15  # the agents write on a thread of their own
             for user, calendar in calendars.items():
                 while True:
-                    events = [e for e in calendar.events() if "kickoff@slotwise" in e.data]
+                    events = [e for e in calendar.events() if "X-SLOTWISE-MEETING:kickoff" in e.data]
                     if events or time.monotonic() > deadline:
                         break
                     time.sleep(0.2)

@@ -155,3 +155,18 @@ def test_a_wrong_organizer_password_stops_the_start_in_one_line(children: Childr
     done = run_cli("serve", str(path), "--bind", f"ipc://{tmp_path}/a", "--admin", f"ipc://{tmp_path}/b",
                    "--store", str(tmp_path / "s.db"), timeout=60)
     assert done.returncode == 2 and "refused the login" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_documented_scheduling_demo_runs() -> None:
+    """examples/scheduling_demo.py, as the README tells a new user to run it."""
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    done = subprocess.run([sys.executable, str(REPO / "examples" / "scheduling_demo.py")], capture_output=True,
+                          text=True, timeout=180, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr + done.stdout
+    for line in ("ana's schedule inbox: ['REQUEST Kick-off (SEQUENCE 0)']", "mail to bo@example.org: Invitation: Kick-off",
+                 "the service goes on without him: ana, cem", "'bo': 'declined'", "CANCEL Kick-off"):
+        assert line in done.stdout, done.stdout

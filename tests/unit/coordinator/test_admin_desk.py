@@ -811,3 +811,51 @@ def test_within_is_a_window_of_whole_days_from_today_resolved_at_the_door() -> N
     bad = d.ask("add", meetings=[meeting("b", "ana", within={"weeks": 1}), meeting("c", "ana", within={"days": 0})])
     assert bad is not None and bad["kind"] == "invalid"
     assert [p["path"] for p in bad["problems"]] == ["meetings[0].within", "meetings[1].within"]
+
+
+MAILED = {"ana": {"email": "ana@example.org"}, "bo": {"email": "bo@example.org"}, "cy": {"email": "cy@example.org"}}
+
+
+@pytest.mark.parametrize(("policy", "start", "participants"), [
+    ("keep", at(9), ["ana", "bo", "cy"]), ("move", at(10), ["ana", "bo", "cy"]),
+    ("drop-attendee", at(9), ["ana", "bo"])])
+def test_a_decline_is_answered_by_the_meetings_on_decline(policy: str, start: str, participants: list[str]) -> None:
+    """From the organizer's scheduling server (an address) or the attendee's agent (Answer):
+    shown with the meeting, and answered by `on_decline`, not `on_conflict`."""
+    d = Desk(MAILED)
+    d.ask("add", meetings=[meeting("a", "ana", "bo", "cy", min_participants=2, on_decline=policy, on_conflict="keep")])
+    d.settle()
+    d.desk.answered("a", None, "MAILTO:cy@example.org", "DECLINED", d.net.now)
+    d.settle()
+    entry = d.entry("a")
+    assert (entry["start"], entry["participants"]) == (start, participants)
+    assert entry.get("answers", {}).get("cy") == ("declined" if policy != "move" else None)  # a move asks again
+
+
+def test_a_decline_moves_a_meeting_only_as_often_as_the_damping_allows() -> None:
+    d = Desk(MAILED, conflict_quiet_s=10)
+    d.ask("add", meetings=[meeting("a", "ana", "bo", on_decline="move")])
+    d.settle()
+    d.desk.answered("a", None, "mailto:bo@example.org", "DECLINED", d.net.now)
+    d.settle()
+    assert d.entry("a")["start"] == at(10)
+    d.desk.answered("a", None, "mailto:bo@example.org", "DECLINED", d.net.now)  # declines the new time at once
+    d.settle()
+    assert d.entry("a")["start"] == at(10)  # held back: it moved for bo moments ago
+    assert d.entry("a")["answers"] == {"bo": "declined"}
+    _wait(d, 10)
+    d.settle()
+    assert d.entry("a")["start"] == at(9)  # and answered once the quiet time is over (10:00 excluded)
+
+
+def test_answers_from_strangers_or_to_meetings_not_placed_change_nothing() -> None:
+    d = Desk(MAILED)
+    d.ask("add", meetings=[meeting("a", "ana", "bo")])
+    d.settle()
+    d.desk.answered("a", None, "mailto:mallory@example.org", "DECLINED", d.net.now)
+    d.desk.answered("nope", None, "mailto:ana@example.org", "DECLINED", d.net.now)
+    d.desk.answered("a", None, "mailto:ana@example.org", "MAYBE", d.net.now)  # no such PARTSTAT
+    d.settle()
+    assert "answers" not in d.entry("a") and d.entry("a")["participants"] == ["ana", "bo"]
+    d.desk.answered("a", None, "mailto:ana@example.org", "TENTATIVE", d.net.now)
+    assert d.entry("a")["answers"] == {"ana": "tentative"} and d.desk.status(d.net.now)["answers"] == {"tentative": 1}
