@@ -180,7 +180,8 @@ def main() -> int:
                 entry = wait_for(without_bo, "the service to take bo's answer")
                 print(f"the service goes on without him: {', '.join(entry['participants'])}; "
                       f"answers: {entry['answers']}")
-                print(f"bo's schedule inbox: {wait_for(lambda: inbox('bo') if any('CANCEL' in m for m in inbox('bo')) else None, 'bo told')}")
+                told = wait_for(lambda: inbox("bo") if any("CANCEL" in m for m in inbox("bo")) else None, "bo told")
+                print(f"bo's schedule inbox: {told}")
             return 0
         finally:
             for proc in reversed(started):
