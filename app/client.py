@@ -23,6 +23,7 @@ from typing import Any
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
+from slotwise.shared.endpoints import follow_the_leader
 from slotwise.shared.errors import AdminError, Problem, ScenarioError
 from slotwise.shared.keys import ClientKeys
 from slotwise.shared.wire import admin
@@ -31,9 +32,13 @@ _FAILED = zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL 
 
 
 class Client:
-    def __init__(self, address: str, keys: str | Path | None = None, *, admin_name: str | None = None,
+    def __init__(self, address: str | builtins.list[str], keys: str | Path | None = None, *,
+                 admin_name: str | None = None,
                  timeout: float = 30.0, context: zmq.Context[zmq.Socket[bytes]] | None = None) -> None:
-        self.address = address
+        # Several addresses (a list, or one string with spaces): the instances of one service, one
+        # leading; requests go only where a connection is up, the leader's (ZMQ_IMMEDIATE).
+        addresses = address.split() if isinstance(address, str) else list(address)
+        self.address = " ".join(addresses)
         self.timeout = timeout
         self._ids = itertools.count(1)
         self._ctx = context or zmq.Context.instance()
@@ -43,7 +48,10 @@ class Client:
         if keys is not None:
             ClientKeys.load_admin(Path(keys), admin_name).apply(self._sock)
         self._monitor = self._sock.get_monitor_socket(_FAILED)
-        self._sock.connect(address)
+        if len(addresses) > 1:
+            follow_the_leader(self._sock)
+        for one in addresses:
+            self._sock.connect(one)
 
     def close(self) -> None:
         self._sock.disable_monitor()
@@ -130,11 +138,15 @@ class Client:
         if len(frame) > admin.MAX_ADMIN_FRAME:  # said here, before sending what would be refused
             raise AdminError("invalid", f"the request is {len(frame):,} bytes; a service takes at most "
                                         f"{admin.MAX_ADMIN_FRAME:,} (send its meetings in several adds)")
-        try:  # queued by ZeroMQ until the connection is up
-            self._sock.send(frame, zmq.NOBLOCK)
-        except zmq.Again:
-            raise AdminError("timeout", f"cannot queue a request for {self.address}") from None
         deadline = time.monotonic() + limit
+        while True:  # queued by ZeroMQ until the connection is up; with several, until one is (a leader)
+            try:
+                self._sock.send(frame, zmq.NOBLOCK)
+                break
+            except zmq.Again:
+                if time.monotonic() >= deadline:
+                    raise AdminError("timeout", f"no service leads at {self.address} within {limit:g}s") from None
+                self._sock.poll(100, zmq.POLLOUT)
         poller = zmq.Poller()
         poller.register(self._sock, zmq.POLLIN)
         poller.register(self._monitor, zmq.POLLIN)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from datetime import datetime
@@ -38,12 +39,10 @@ EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from slotwise.coordinator.live import LiveService
+    from slotwise.coordinator.pg_store import is_postgres
     from slotwise.coordinator.plan import load_plan
-    from slotwise.coordinator.store import SqliteStore
     from slotwise.shared.endpoints import parse_endpoints, require_protection
+    from slotwise.shared.errors import InputError
     from slotwise.shared.keys import ServerKeys
 
     scenario, plan = load_plan(args.scenario)
@@ -54,11 +53,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     require_protection(requested, keys=keys is not None, insecure=args.insecure)
     if (warning := fit_participants(len(plan.people))) is not None:
         logger.warning(warning)
+    shared = is_postgres(args.store)
+    if not shared and args.store_password_file is not None:
+        raise InputError("--store-password-file is for a PostgreSQL store (--store postgresql://...)")
     itip = None
     organizer = open_organizer(scenario)
     # --smtp or an organizer's calendar without --ics-out keep the iTIP files (the memory of
-    # what was sent) beside the store
-    folder = args.ics_out or (args.store.parent / f"{args.store.name}.itip" if args.smtp or organizer else None)
+    # what was sent) beside a SQLite store
+    folder = args.ics_out
+    if folder is None and (args.smtp or organizer):
+        if shared:
+            raise InputError("--smtp and organizer.caldav need --ics-out DIR with a PostgreSQL store "
+                             "(the iTIP files there remember what was sent)")
+        folder = Path(args.store).parent / f"{Path(args.store).name}.itip"
     mailer = open_mailer(args, scenario, folder) if folder is not None else None
     if folder is not None:
         from slotwise.coordinator.itip import ItipWriter
@@ -70,48 +77,140 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from slotwise.coordinator.http_api import Tokens
 
         tokens = Tokens.load(args.http_tokens)
-    store = SqliteStore(args.store, scenario.name)
-    if scenario.horizon.days is not None:  # a relative horizon: its grid begins on the service's first day
-        from datetime import datetime
-
-        from slotwise.coordinator.plan import compile_plan
-
-        first = datetime.fromisoformat(store.setting("grid_origin", scenario.horizon.start.isoformat()))
-        scenario = scenario.model_copy(update={"horizon": scenario.horizon.from_origin(first)})
-        plan = compile_plan(scenario)
-    service = LiveService(scenario, plan, requested, args.admin, store, keys=keys,
-                          allow_past=args.allow_past, itip=itip, http=args.http, http_tokens=tokens,
-                          http_tls=_tls(args), organizer=organizer)
+    run = _Run(args, scenario, plan, requested, keys, itip, tokens, organizer)
     try:
-        endpoints, admin_at = service.bind()
-        sys.stderr.write(f"serving {plan.name!r}: agents connect to {endpoints}, admins to {admin_at}; "
-                         f"state in {args.store}\n")
-        sys.stderr.flush()
+        if shared:
+            _lead_when_chosen(run)
+        else:
+            from slotwise.coordinator.store import SqliteStore
 
-        async def serve() -> None:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, stop.set)
-            url = await service.start_http()
-            if url is not None:
-                sys.stderr.write(f"HTTP API at {url} (its OpenAPI document at {url}/openapi.json)\n")
-                sys.stderr.flush()
-            await service.run(stop)
-
-        asyncio.run(serve())
-        logger.bind(role="coordinator").info("stopped; {} requests served", service.requests_served)
-        if args.out is not None:
-            entries = [service.entry(m) for m in service.known()]
-            args.out.write_text(json.dumps({"scenario": plan.name, "meetings": entries}, indent=2))
+            run.serve(SqliteStore(Path(args.store), scenario.name), None)
     finally:
-        service.close()
         if mailer is not None:
             mailer.drain(MAIL_DRAIN_S)  # what is left is sent after the next start
             mailer.close()
         if organizer is not None:
             organizer.close(MAIL_DRAIN_S)
     return EXIT_OK
+
+
+class _Run:
+    """What one `serve` process serves with: built once, served again after each takeover."""
+
+    def __init__(self, args: argparse.Namespace, scenario: Any, plan: Any, requested: Any, keys: Any,
+                 itip: Any, tokens: Any, organizer: Any) -> None:
+        self.args, self.scenario, self.plan, self.requested, self.keys = args, scenario, plan, requested, keys
+        self.itip, self.tokens, self.organizer = itip, tokens, organizer
+        self.stopping = False  # SIGTERM or SIGINT: stop for good, not stand by
+
+    def serve(self, store: Any, lease: Any) -> bool:
+        """Serve until stopped (True) or, with a lease, until it is lost (False)."""
+        import asyncio
+
+        from slotwise.coordinator.live import LiveService
+        from slotwise.coordinator.pg_store import Deposed
+
+        scenario, plan, args = self.scenario, self.plan, self.args
+        if scenario.horizon.days is not None:  # a relative horizon: its grid begins on the service's first day
+            from datetime import datetime
+
+            from slotwise.coordinator.plan import compile_plan
+
+            first = datetime.fromisoformat(store.setting("grid_origin", scenario.horizon.start.isoformat()))
+            scenario = scenario.model_copy(update={"horizon": scenario.horizon.from_origin(first)})
+            plan = compile_plan(scenario)
+        service = LiveService(scenario, plan, self.requested, args.admin, store, keys=self.keys,
+                              allow_past=args.allow_past, itip=self.itip, http=args.http, http_tokens=self.tokens,
+                              http_tls=_tls(args), organizer=self.organizer, lease=lease)
+        try:
+            endpoints, admin_at = service.bind()
+            role = f" as leader (epoch {lease.epoch})" if lease is not None else ""
+            sys.stderr.write(f"serving {plan.name!r}{role}: agents connect to {endpoints}, admins to {admin_at}; "
+                             f"state in {store}\n")
+            sys.stderr.flush()
+
+            async def serve() -> None:
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+
+                def stop_for_good() -> None:
+                    self.stopping = True
+                    stop.set()
+
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(sig, stop_for_good)
+                if lease is not None:
+                    lease.on_lost = lambda: loop.call_soon_threadsafe(stop.set)
+                url = await service.start_http()
+                if url is not None:
+                    sys.stderr.write(f"HTTP API at {url} (its OpenAPI document at {url}/openapi.json)\n")
+                    sys.stderr.flush()
+                await service.run(stop)
+
+            try:
+                asyncio.run(serve())
+            except Deposed as exc:
+                logger.bind(role="coordinator").warning("stopped serving: {}", exc)
+                return False
+            if lease is not None and not self.stopping:
+                logger.bind(role="coordinator").warning("stopped serving: the lease of epoch {} is lost", lease.epoch)
+                return False
+            logger.bind(role="coordinator").info("stopped; {} requests served", service.requests_served)
+            if args.out is not None:
+                entries = [service.entry(m) for m in service.known()]
+                args.out.write_text(json.dumps({"scenario": plan.name, "meetings": entries}, indent=2))
+            return True
+        finally:
+            service.close()
+
+
+def _lead_when_chosen(run: _Run) -> None:
+    """Stand by until this instance holds the store's lease, serve while it does, and stand by
+    again when it is lost; a signal stops it in either state (the lease released if held)."""
+    import threading
+
+    from slotwise.coordinator.lease import Lease
+    from slotwise.coordinator.pg_store import PASSWORD_ENV, PostgresStore
+
+    args = run.args
+    password = _secret(args.store_password_file, PASSWORD_ENV)
+    lease = Lease(args.store, password, args.lease, logger.bind(role="coordinator"), address=args.admin)
+    standing = threading.Event()  # set by a signal while standing by
+
+    def stop_standing(*_: object) -> None:
+        run.stopping = True
+        standing.set()
+
+    previous = {sig: signal.signal(sig, stop_standing) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not run.stopping:
+            sys.stderr.write(f"standing by on {lease}\n")
+            sys.stderr.flush()
+            if not lease.wait(standing):
+                break
+            for sig, handler in previous.items():  # the service's loop handles signals while leading
+                signal.signal(sig, handler)
+            lease.start_renewing()
+            stopped = False
+            try:
+                stopped = run.serve(PostgresStore(args.store, run.scenario.name, lease, password), lease)
+            finally:
+                lease.stop_renewing(release=stopped or run.stopping)
+            for sig in previous:
+                signal.signal(sig, stop_standing)
+    finally:
+        lease.close()
+
+
+def _secret(path: Path | None, env: str) -> str | None:
+    if path is None:
+        return os.environ.get(env)
+    from slotwise.shared.errors import InputError
+
+    try:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it: {exc.strerror or exc}") from None
 
 
 def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
@@ -327,6 +426,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         + (f" ({status['moving']} moving)" if status["moving"] else ""),
         f"requests served: {status['requests_served']}; up {status['uptime_s']:.0f}s",
     ]
+    if status.get("role"):
+        lease = status.get("lease") or {}
+        lines.append(f"role: {status['role']} (epoch {status['epoch']}; lease ends in "
+                     f"{lease.get('expires_in_s', 0):.1f}s); instances: "
+                     + ", ".join(f"{i['holder']} ({i['role']})" for i in status.get("instances", [])))
     if status.get("answers"):
         lines.insert(2, "answers: " + ", ".join(f"{n} {k}" for k, n in sorted(status["answers"].items())))
     sys.stdout.write("\n".join(lines) + "\n")
@@ -340,7 +444,13 @@ def add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
                        help=f"where agents connect, as for `coordinator` (default {DEFAULT_BIND})")
     serve.add_argument("--admin", required=True, metavar="ADDRESS",
                        help="the admin socket: ipc://PATH or tcp://HOST:PORT (loopback only without --keys)")
-    serve.add_argument("--store", required=True, type=Path, metavar="FILE", help="SQLite file holding the state")
+    serve.add_argument("--store", required=True, metavar="FILE|URL",
+                       help="where the state is: a SQLite file, or postgresql://USER@HOST[:PORT]/DB, which "
+                            "several `serve` share (one leads, the others stand by)")
+    serve.add_argument("--store-password-file", type=Path, metavar="FILE",
+                       help="the PostgreSQL password (or $SLOTWISE_PG_PASSWORD); never in the URL")
+    serve.add_argument("--lease", type=float, default=10.0, metavar="SECONDS",
+                       help="with PostgreSQL: how long a leader's lease lasts; a standby takes over within it")
     serve.add_argument("--keys", type=Path, metavar="DIR",
                        help="CURVE: as for `coordinator`, plus DIR/admins/NAME.key for each admin")
     serve.add_argument("--out", type=Path, metavar="FILE", help="on stop, write every meeting as JSON here")

@@ -101,6 +101,7 @@ class AdminDesk:
         self.started_at: float | None = None
         self.submitted_at: dict[MeetingId, float] = {}
         self._archived_at: datetime | None = None  # open meetings: when asked for (for the metrics)
+        self.status_extra: Callable[[], dict[str, Any]] | None = None  # what the shell adds (the lease)
 
     # --- start-up -------------------------------------------------------------------------------
 
@@ -508,7 +509,7 @@ class AdminDesk:
             "timezone": self.scenario.timezone,
             "horizon": {"start": self._today().horizon.start.isoformat(), "end": self._current.horizon.end.isoformat()},
             "uptime_s": round(now - (self.started_at if self.started_at is not None else now), 3),
-        }
+        } | (self.status_extra() if self.status_extra is not None else {})
 
 
 class _Refusal(UsageError):

@@ -27,10 +27,12 @@ import zmq.asyncio
 from slotwise.coordinator.admin_desk import AdminDesk
 from slotwise.coordinator.http_api import HTTP_ID, HttpApi, Tokens
 from slotwise.coordinator.itip import ItipWriter
+from slotwise.coordinator.lease import Lease
 from slotwise.coordinator.loop import CoreLoop, Solver, Source
 from slotwise.coordinator.metrics import Metrics, TimedStore
 from slotwise.coordinator.negotiation import Action, Cancelled, Decided, LiveNegotiation
 from slotwise.coordinator.organizer_calendar import OrganizerCalendar
+from slotwise.coordinator.pg_store import Deposed
 from slotwise.coordinator.placement.solver import solve, solver_available
 from slotwise.coordinator.plan import Plan
 from slotwise.coordinator.store import Store
@@ -54,9 +56,11 @@ class LiveService:
                  store: Store, *, keys: ServerKeys | None = None, allow_past: bool = False,
                  context: zmq.asyncio.Context | None = None, itip: ItipWriter | None = None,
                  solver: Solver = solve, http: str | None = None, http_tokens: Tokens | None = None,
-                 http_tls: ssl.SSLContext | None = None, organizer: OrganizerCalendar | None = None) -> None:
+                 http_tls: ssl.SSLContext | None = None, organizer: OrganizerCalendar | None = None,
+                 lease: Lease | None = None) -> None:
         """`http`: HOST:PORT for the HTTP API, metrics and health checks (coordinator/http_api.py);
-        `organizer`: the organizer's calendar on a scheduling server, whose answers come back."""
+        `organizer`: the organizer's calendar on a scheduling server, whose answers come back;
+        `lease`: this instance leads a shared store by it, and acts only while it holds it."""
         if keys is None and not is_loopback_address(admin_address):
             raise EndpointError(f"refusing to bind the admin socket to {admin_address} without keys: "
                                 "anyone who reaches it could cancel every meeting. Bind a loopback or "
@@ -71,6 +75,7 @@ class LiveService:
         self.store = store
         self.itip = itip
         self.organizer = organizer
+        self.lease = lease
         self._published_at = 0.0
         self.transport = AgentTransport(endpoints, plan.participants, keys=keys, context=context)
         self.log = self.transport.log
@@ -91,13 +96,16 @@ class LiveService:
         self._admin_requested = admin_address
         self.admin_endpoint: str | None = None
         self._admin_inproc = f"inproc://slotwise-admin-{id(self)}"  # the HTTP API's way in
-        self.metrics.watch(lambda: self.desk.status(time.monotonic()))
+        self.metrics.watch(self.status)
+        if lease is not None:
+            self.desk.status_extra = self._lease_status
         self.http = None if http is None else HttpApi(http, self._admin_inproc, self.transport.context, self.metrics,
                                                       tokens=http_tokens, ready=lambda: self.desk.started_at is not None,
                                                       title=plan.name, tls=http_tls)
         self.http_url: str | None = None
 
     def _observe(self, action: Action) -> None:
+        self._still_leading()
         self.desk.observe(action)
         if isinstance(action, Decided | Cancelled):
             meeting_id = action.decision.id if isinstance(action, Decided) else action.meeting_id
@@ -147,7 +155,23 @@ class LiveService:
         answers = (time.monotonic() + ANSWERS_EVERY_S,) if self.organizer is not None else ()
         return answers if due is None else (due, *answers)
 
+    def status(self) -> dict[str, Any]:
+        return self.desk.status(time.monotonic())
+
+    def _lease_status(self) -> dict[str, Any]:
+        """The role, epoch and lease of this instance, and the instances standing by."""
+        assert self.lease is not None
+        return {"role": "leader", "epoch": self.lease.epoch, "lease": self.lease.current(),
+                "instances": self.lease.instances()}
+
+    def _still_leading(self) -> None:
+        """Nothing is committed, sent or announced past the lease's local deadline (a leader
+        paused past its lease finds so first thing on waking)."""
+        if self.lease is not None and not self.lease.valid():
+            raise Deposed(f"the lease of epoch {self.lease.epoch} has run out")
+
     def _settle(self, now: float) -> None:
+        self._still_leading()
         if self.organizer is not None:
             for a in self.organizer.answers():
                 self.desk.answered(a.key, a.recurrence, a.address, a.partstat, now)

@@ -39,7 +39,7 @@ from zmq.utils.monitor import recv_monitor_message
 from slotwise.participant.notify import Notifier
 from slotwise.participant.reminders import ReminderClock
 from slotwise.participant.responder import AgentAction, Booked, Exit, Responder, Unbooked
-from slotwise.shared.endpoints import Endpoints
+from slotwise.shared.endpoints import Endpoints, follow_the_leader
 from slotwise.shared.errors import DecodeError, ProtocolError
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.keys import ClientKeys
@@ -159,7 +159,10 @@ class AgentService:
         self._monitor = self._dealer.get_monitor_socket(HANDSHAKE_EVENTS)
         self._handshakes = 0
         self.secure = keys is not None
-        self._dealer.connect(endpoints.reply)
+        if endpoints.others:  # instances of one service: send only where a connection is up (the leader)
+            follow_the_leader(self._dealer)
+        for address in endpoints.every:
+            self._dealer.connect(address)
         self.dropped = 0
         self._drops = RateLimitedLog(5.0)
         self.notifier = Notifier(notify_command, self.log, notify_env)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 
 def add_participant_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--connect", required=True, metavar="ADDRESS",
-                   help="coordinator address: tcp://HOST:PORT or ipc://PATH")
+    p.add_argument("--connect", required=True, metavar="ADDRESS", action="append",
+                   help="coordinator address: tcp://HOST:PORT or ipc://PATH; repeat it for each instance "
+                        "of a service that stands by for another (the one leading answers)")
     p.add_argument("--name", action="append", metavar="NAME",
                    help="a participant this process speaks for; repeat it to host several agents "
                         "in one process, over one connection")

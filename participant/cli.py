@@ -16,7 +16,7 @@ from slotwise.participant.calendar import Calendar
 from slotwise.participant.calendars.sources import free_time, open_calendars
 from slotwise.participant.calendars.watch import CalendarWatch
 from slotwise.participant.responder import Link, Responder
-from slotwise.shared.endpoints import parse_endpoints
+from slotwise.shared.endpoints import parse_many
 from slotwise.shared.errors import CalendarError, IcsError, KeysError, Problem, ScenarioError
 from slotwise.shared.ids import AgentId, is_valid_name
 from slotwise.shared.keys import ClientKeys
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         logger.error("invalid --host {!r}: letters, digits and _.@+- only, at most 64", args.host)
         return EXIT_BAD_INPUT
     try:
-        endpoints = parse_endpoints(args.connect)
+        endpoints = parse_many(args.connect)
     except ValueError as exc:
         logger.error("--connect: {}", exc)
         return EXIT_BAD_INPUT

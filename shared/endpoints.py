@@ -8,6 +8,11 @@ subscribers' to spend; a ROUTER holds nothing per peer beyond its bounded queues
 `tcp://host:7340` and `ipc:///run/slotwise` are used as written. The two-address form of
 earlier versions (`BROADCAST,REPLY`, comma-separated) is still accepted, and its reply address
 is the one used, so existing scripts keep working.
+
+Several coordinators may share one store (one leads, the others stand by, see
+coordinator/lease.py): an agent then connects to all of their addresses (`--connect A --connect
+B`, or `"A B"`), and ZeroMQ sends only over connections that are up (ZMQ_IMMEDIATE), which is
+the leader's: a standby binds nothing until it leads.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from slotwise.shared.errors import EndpointError
@@ -25,9 +31,35 @@ DEFAULT_BIND = "tcp://127.0.0.1:7340"
 @dataclass(frozen=True, slots=True)
 class Endpoints:
     reply: str  # coordinator ROUTER, agents DEALER
+    others: tuple[str, ...] = ()  # more coordinators' addresses: whichever leads answers
+
+    @property
+    def every(self) -> tuple[str, ...]:
+        return (self.reply, *self.others)
 
     def __str__(self) -> str:
         return self.reply
+
+
+def follow_the_leader(sock: Any) -> None:
+    """For a socket connected to several instances of one service: send only over connections
+    that are up, and drop one whose peer stops answering ZMTP heartbeats (a leader paused or cut
+    off keeps its connection open, and would take its share of messages into the void)."""
+    import zmq
+
+    sock.setsockopt(zmq.IMMEDIATE, 1)
+    sock.setsockopt(zmq.HEARTBEAT_IVL, 1000)
+    sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3000)
+    sock.setsockopt(zmq.HEARTBEAT_TTL, 3000)
+
+
+def parse_many(specs: str | list[str]) -> Endpoints:
+    """Every address given (repeated options, or several in one, separated by spaces)."""
+    found = [parse_endpoints(one).reply for spec in ([specs] if isinstance(specs, str) else specs)
+             for one in spec.split()]
+    if not found:
+        raise EndpointError("no address given")
+    return Endpoints(found[0], tuple(dict.fromkeys(found[1:])))
 
 
 def parse_endpoints(spec: str) -> Endpoints:
