@@ -29,6 +29,10 @@ from slotwise.shared.keys import ClientKeys
 from slotwise.shared.wire import admin
 
 _FAILED = zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+# Asked again by themselves when the instance asked went away (a leader gone: its successor
+# answers): the same add is one meeting, a cancel or a read is the same twice. A move is not
+# (it would move again), so its caller hears of the loss instead.
+_SAFE_AGAIN = frozenset({"add", "cancel", "get", "list", "status", "explain"})
 
 
 class Client:
@@ -47,7 +51,8 @@ class Client:
         self._sock.setsockopt(zmq.MAXMSGSIZE, 64 * admin.MAX_ADMIN_FRAME)  # a long `list`
         if keys is not None:
             ClientKeys.load_admin(Path(keys), admin_name).apply(self._sock)
-        self._monitor = self._sock.get_monitor_socket(_FAILED)
+        self._several = len(addresses) > 1
+        self._monitor = self._sock.get_monitor_socket(_FAILED | (zmq.EVENT_DISCONNECTED if self._several else 0))
         if len(addresses) > 1:
             follow_the_leader(self._sock)
         for one in addresses:
@@ -139,14 +144,7 @@ class Client:
             raise AdminError("invalid", f"the request is {len(frame):,} bytes; a service takes at most "
                                         f"{admin.MAX_ADMIN_FRAME:,} (send its meetings in several adds)")
         deadline = time.monotonic() + limit
-        while True:  # queued by ZeroMQ until the connection is up; with several, until one is (a leader)
-            try:
-                self._sock.send(frame, zmq.NOBLOCK)
-                break
-            except zmq.Again:
-                if time.monotonic() >= deadline:
-                    raise AdminError("timeout", f"no service leads at {self.address} within {limit:g}s") from None
-                self._sock.poll(100, zmq.POLLOUT)
+        self._send(frame, deadline, limit)
         poller = zmq.Poller()
         poller.register(self._sock, zmq.POLLIN)
         poller.register(self._monitor, zmq.POLLIN)
@@ -154,6 +152,12 @@ class Client:
             for sock, _ in poller.poll(int(min(left, 0.2) * 1000) + 1):
                 if sock is self._monitor:
                     event = recv_monitor_message(self._monitor)
+                    if event["event"] == zmq.EVENT_DISCONNECTED:
+                        if op not in _SAFE_AGAIN:
+                            raise AdminError("timeout", f"the instance asked went away during {op}; "
+                                             "ask the service how the meeting stands before asking again")
+                        self._send(frame, deadline, limit)  # to whichever instance leads now
+                        continue
                     raise AdminError("handshake", f"{self.address} refused this admin key, or speaks "
                                      f"another security mechanism (event {event['event']})")
                 reply = admin.decode(self._sock.recv())
@@ -162,6 +166,18 @@ class Client:
                 if reply.get("id") == rid or (reply.get("id") is None and reply.get("ok") is False):
                     return reply
         raise AdminError("timeout", f"no answer from {self.address} within {limit:g}s")
+
+    def _send(self, frame: bytes, deadline: float, limit: float) -> None:
+        """Queued by ZeroMQ until the connection is up; with several addresses, until one is
+        (the leader's: a standby binds nothing)."""
+        while True:
+            try:
+                self._sock.send(frame, zmq.NOBLOCK)
+                return
+            except zmq.Again:
+                if time.monotonic() >= deadline:
+                    raise AdminError("timeout", f"no service leads at {self.address} within {limit:g}s") from None
+                self._sock.poll(100, zmq.POLLOUT)
 
     @staticmethod
     def _result(reply: dict[str, Any]) -> Any:

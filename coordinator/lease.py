@@ -101,27 +101,35 @@ class Lease:
         self._renewer = threading.Thread(target=self._renew_loop, name="lease", daemon=True)
         self._renewer.start()
 
+    def renew(self, db: psycopg.Connection[Any] | None = None) -> bool:
+        """Extend the lease if this instance still holds it at its epoch; moves the local
+        deadline on from the moment the renewal was sent."""
+        sent = time.monotonic()
+        row = (db or self._db).execute(
+            "UPDATE slotwise_lease SET expires_at = now() + make_interval(secs => %s) "
+            "WHERE id = 1 AND holder = %s AND epoch = %s AND expires_at > now() RETURNING epoch",
+            (self.lease_s, self.holder, self.epoch)).fetchone()
+        if row is None:
+            return False
+        with self._lock:
+            self._deadline = sent + self.lease_s * (1 - MARGIN)
+        return True
+
     def _renew_loop(self) -> None:
         db = connect(self.dsn, self.password)  # its own connection: the store's may be busy
         try:
             while not self._stop.wait(self.lease_s / 3):
-                sent = time.monotonic()
                 try:
-                    row = db.execute(
-                        "UPDATE slotwise_lease SET expires_at = now() + make_interval(secs => %s) "
-                        "WHERE id = 1 AND holder = %s AND epoch = %s AND expires_at > now() RETURNING epoch",
-                        (self.lease_s, self.holder, self.epoch)).fetchone()
+                    renewed = self.renew(db)
                 except Exception as exc:
                     self.log.warning("lease not renewed: {}", str(exc)[:200])
-                    row = None
+                    renewed = False
                     try:
                         db.close()
                         db = connect(self.dsn, self.password)
                     except Exception:
                         pass
-                if row is not None:
-                    with self._lock:
-                        self._deadline = sent + self.lease_s * (1 - MARGIN)
+                if renewed:
                     try:
                         self._seen(db, "leader")
                     except Exception:

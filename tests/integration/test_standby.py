@@ -10,7 +10,6 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +18,8 @@ from slotwise.client import Client
 from slotwise.participant.launch import participant_command
 from slotwise.shared.errors import AdminError
 from slotwise.shared.scenario import load_scenario
+from slotwise.testing.postgres import Postgres, postgres
 from tests.integration.conftest import SLOTWISE, Children, until
-from tests.postgres_server import Postgres, postgres
 
 PEOPLE = ("ana", "bo", "cy", "di")
 LEASE_S = 2.0
@@ -110,7 +109,7 @@ def test_a_standby_takes_over_from_a_killed_leader_and_nothing_acknowledged_is_l
                             continue
                     if len(acked) >= 8:
                         killed.wait(30)  # the second half goes to the new leader
-        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=adds, args=(n,)) for n in range(3)]

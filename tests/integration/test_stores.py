@@ -19,7 +19,7 @@ from slotwise.coordinator.store import SqliteStore, StoreError
 from slotwise.shared.decision import Decision
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.slots import Interval
-from tests.postgres_server import Postgres, postgres
+from slotwise.testing.postgres import Postgres, postgres
 
 T0 = datetime(2026, 11, 25, 9, tzinfo=UTC)
 Open = Callable[..., Any]  # a store at the same place each call, for one test
@@ -121,3 +121,64 @@ def test_a_deposed_leader_commits_nothing_once_a_successor_leads(server: Postgre
         s.close()
     for lease in (first, second):
         lease.close()
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ELECTORS = 3
+FENCE_LEASE_S = 0.3
+OPS = st.lists(st.tuples(st.integers(0, ELECTORS - 1), st.sampled_from(["acquire", "renew", "write", "pause", "kill"])),
+               min_size=5, max_size=25)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=OPS)
+def test_the_fence_under_random_pauses_and_kills(server: Postgres, ops: list[tuple[int, str]]) -> None:
+    """Several electors on one store, in any order of takeovers, renewals, writes, pauses past
+    the lease and kills: at most one holder writes per epoch, only the newest epoch writes, epochs
+    only grow, and a handover always completes."""
+    import time as clock
+
+    dsn = server.database()
+    PostgresStore(dsn, None, None).add([("m", {"id": "m"})], [("m", "m")])
+    electors = [Lease(dsn, None, FENCE_LEASE_S, logger) for _ in range(ELECTORS)]
+    stores = [PostgresStore(dsn, None, e) for e in electors]
+    epochs: list[int] = []
+    writers: dict[int, str] = {}
+    try:
+        for i, op in ops:
+            e, store = electors[i], stores[i]
+            if op == "acquire" and e.acquire():
+                assert not epochs or e.epoch > epochs[-1]  # epochs only grow
+                epochs.append(e.epoch)
+            elif op == "renew" and e.epoch:
+                e.renew()
+            elif op == "write" and e.epoch:
+                try:
+                    store.decide(placed("m", len(writers) + 1))
+                except Deposed:
+                    continue
+                assert writers.setdefault(e.epoch, e.holder) == e.holder  # one writer per epoch
+                assert e.epoch == epochs[-1]  # no write from an epoch a successor replaced
+            elif op == "pause":
+                clock.sleep(FENCE_LEASE_S * 1.2)  # everyone stalls past the lease
+            elif op == "kill":
+                store.close()
+                e.close()
+                electors[i] = Lease(dsn, None, FENCE_LEASE_S, logger)  # a new process in its place
+                stores[i] = PostgresStore(dsn, None, electors[i])
+        # the handover completes: whoever leads goes away, another takes over within a few leases
+        deadline = clock.monotonic() + 10 * FENCE_LEASE_S
+        leading = next((j for j, e in enumerate(electors) if epochs and e.epoch == epochs[-1]), 0)
+        survivor = electors[(leading + 1) % ELECTORS]  # the leader renews no more: another takes over
+        while not survivor.acquire():
+            assert clock.monotonic() < deadline, "no handover"
+            clock.sleep(FENCE_LEASE_S / 5)
+        assert not epochs or survivor.epoch > epochs[-1]
+        stores[electors.index(survivor)].decide(placed("m", 99))
+    finally:
+        for s in stores:
+            s.close()
+        for e in electors:
+            e.close()

@@ -1,6 +1,7 @@
-"""A real PostgreSQL for tests: `initdb` in a temporary folder, the server on a unix socket in it
-(no TCP port at all), stopped by the postmaster's pid. Run as the `postgres` user when the tests
-run as root (PostgreSQL refuses root). Each `database()` is a new, empty database."""
+"""A real PostgreSQL for tests and benchmarks: `initdb` in a temporary folder, the server on a
+unix socket in it (no TCP port at all), stopped by the postmaster's pid. Run as the `postgres`
+user when started as root (PostgreSQL refuses root). Each `database()` is a new, empty database;
+psycopg (the `postgresql` extra) is imported only then."""
 
 from __future__ import annotations
 
