@@ -52,7 +52,10 @@ class Client:
         if keys is not None:
             ClientKeys.load_admin(Path(keys), admin_name).apply(self._sock)
         self._several = len(addresses) > 1
-        self._monitor = self._sock.get_monitor_socket(_FAILED | (zmq.EVENT_DISCONNECTED if self._several else 0))
+        # With several instances, a connection lost (the leader gone) or made (a new one leads) is
+        # a reason to ask again: a request may have gone with the one, or come before the other.
+        changes = zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED if self._several else 0
+        self._monitor = self._sock.get_monitor_socket(_FAILED | changes)
         if len(addresses) > 1:
             follow_the_leader(self._sock)
         for one in addresses:
@@ -152,6 +155,10 @@ class Client:
             for sock, _ in poller.poll(int(min(left, 0.2) * 1000) + 1):
                 if sock is self._monitor:
                     event = recv_monitor_message(self._monitor)
+                    if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                        if op in _SAFE_AGAIN:
+                            self._send(frame, deadline, limit)  # a new leader may not have heard it
+                        continue
                     if event["event"] == zmq.EVENT_DISCONNECTED:
                         if op not in _SAFE_AGAIN:
                             raise AdminError("timeout", f"the instance asked went away during {op}; "

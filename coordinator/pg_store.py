@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from slotwise.coordinator.store import MeetingRow, StoreError, canonical
@@ -27,8 +27,6 @@ from slotwise.shared.decision import Decision
 
 if TYPE_CHECKING:
     import psycopg
-
-    from slotwise.coordinator.lease import Lease
 
 MIGRATION_LOCK = 0x736C7477  # pg_advisory_xact_lock key while migrating ("sltw")
 # Each migration takes the schema from its index to the next version; never edit one, add one.
@@ -45,6 +43,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 PASSWORD_ENV = "SLOTWISE_PG_PASSWORD"
+
+
+class Fence(Protocol):
+    """Who leads and at which epoch (coordinator/lease.py's Lease)."""
+
+    holder: str
+    epoch: int
 
 
 class Deposed(Exception):
@@ -96,7 +101,7 @@ def migrate(db: psycopg.Connection[Any], where: str) -> None:
 
 
 class PostgresStore:
-    def __init__(self, dsn: str, scenario: str | None, lease: Lease | None, password: str | None = None) -> None:
+    def __init__(self, dsn: str, scenario: str | None, lease: Fence | None, password: str | None = None) -> None:
         """`lease`: the lease this instance leads by; every change is fenced by it (None: no
         fence, for tools that read, and for tests of the store alone)."""
         self.dsn, self.scenario, self.lease = dsn, scenario, lease
