@@ -482,6 +482,8 @@ def check_outputs(args: argparse.Namespace) -> None:
     `--record` of several agents (or of an existing folder) is a folder."""
     for attr, check in OUTPUTS.items():
         path = getattr(args, attr, None)
+        if attr == "store" and isinstance(path, str) and "://" not in path:
+            path = Path(path)  # a SQLite file (a URL is a database server's: checked when connecting)
         if not isinstance(path, Path):
             continue
         if attr == "record" and (path.is_dir() or len(getattr(args, "name", None) or ()) > 1):

@@ -156,6 +156,7 @@ def test_a_leader_paused_past_its_lease_writes_nothing_when_it_wakes_and_stands_
         with Client(pair.admin_at("b"), timeout=20) as c:
             [second] = c.add([meeting("second", "ana", "bo")], wait=20)
     finally:
+        paused_log = len(children.log("serve-a-1"))
         os.kill(pair.procs["a"].pid, signal.SIGCONT)
     def stood_by() -> bool:
         before, _, after = children.log("serve-a-1").partition("stopped serving")
@@ -163,6 +164,8 @@ def test_a_leader_paused_past_its_lease_writes_nothing_when_it_wakes_and_stands_
 
     until(stood_by, "a notices and stands by")
     assert pair.procs["a"].poll() is None  # alive, standing by
+    woken = children.log("serve-a-1")[paused_log:]
+    assert "scheduled" not in woken and "cancelled" not in woken, woken  # it decided and announced nothing
     with Client(pair.admin_at("b"), timeout=20) as c:
         listed = {e["id"]: e for e in c.list()}
         assert c.status()["epoch"] == 2
