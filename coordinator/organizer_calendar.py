@@ -14,7 +14,7 @@ already given is kept while the meeting's time stands; those without one (the re
 their agents answered (ACCEPTED).
 
 All server work runs on one thread, in order, so a slow server never holds up the service's
-loop; a write that fails is logged and tried again on the next change or after `RETRY_S`.
+loop; a write that fails is logged and tried again at the next read (every `poll_s`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 MAX_ANSWER_BYTES = 64 << 20  # one answer from the organizer's calendar, decoded
 MAX_PENDING = 10_000  # changes waiting for the server; beyond, the newest are dropped and logged
-RETRY_S = 30.0
 ANSWERS = frozenset({"ACCEPTED", "DECLINED", "TENTATIVE", "NEEDS-ACTION"})
 
 
@@ -140,30 +139,27 @@ class OrganizerCalendar:
             self._changes.put(None)
             self._thread.join(wait_s)
 
-    def idle(self) -> bool:
-        """Nothing waiting to be written (for tests and a clean stop)."""
-        return self._changes.unfinished_tasks == 0
-
     # --- on the worker thread ------------------------------------------------------------------
 
     def _work(self) -> None:
+        """Changes as they come, in order; between them, every `poll_s`: failed writes again,
+        then the answers."""
         next_read = 0.0
         while True:
             try:
                 change = self._changes.get(timeout=max(0.0, next_read - time.monotonic()))
             except queue.Empty:
-                change = False  # type: ignore[assignment]
-            if change is None:
-                self._changes.task_done()
-                return
-            if change:
-                self._apply(change)
-                self._changes.task_done()
+                for pending in list(self._retry.values()):
+                    self._apply(pending)
+                self._read_answers()
+                next_read = time.monotonic() + self.spec.poll_s
                 continue
-            for pending in list(self._retry.values()):
-                self._apply(pending)
-            self._read_answers()
-            next_read = time.monotonic() + self.spec.poll_s
+            try:
+                if change is None:
+                    return
+                self._apply(change)
+            finally:
+                self._changes.task_done()
 
     def _apply(self, change: _Change) -> None:
         try:

@@ -5,17 +5,15 @@ a calendar program would (one resource per UID, overrides with their master)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import icalendar
+
+from tests.servers import free_port, listening
 
 USERS = {"alice": "alice-secret", "bob": "bob-secret", "carol": "carol-secret", "dave": "dave-secret"}
 
@@ -63,42 +61,15 @@ class Radicale:
         return len(by_uid)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def radicale(folder: Path, timeout_s: float = 30.0) -> Iterator[Radicale]:
     folder.mkdir(parents=True, exist_ok=True)
     users = folder / "users"
     users.write_text("".join(f"{u}:{p}\n" for u, p in USERS.items()))
-    port = _free_port()
-    log = open(folder / "radicale.log", "wb")  # noqa: SIM115 - closed when the server stops
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "radicale", "--config", "", "--server-hosts", f"127.0.0.1:{port}",
-         "--auth-type", "htpasswd", "--auth-htpasswd-filename", str(users),
-         "--auth-htpasswd-encryption", "plain", "--storage-filesystem-folder", str(folder / "collections"),
-         "--logging-level", "warning"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:  # ready when it accepts a connection
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"Radicale did not start: {(folder / 'radicale.log').read_text()[-2000:]}") from None
-                time.sleep(0.05)  # ok-sleep: waiting for another process to listen, under a deadline
+    port = free_port()
+    argv = [sys.executable, "-m", "radicale", "--config", "", "--server-hosts", f"127.0.0.1:{port}",
+            "--auth-type", "htpasswd", "--auth-htpasswd-filename", str(users),
+            "--auth-htpasswd-encryption", "plain", "--storage-filesystem-folder", str(folder / "collections"),
+            "--logging-level", "warning"]
+    with listening(argv, folder, port, "radicale", timeout_s=timeout_s) as proc:
         yield Radicale(folder, port, proc)
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()

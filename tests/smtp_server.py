@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes, policy
@@ -30,41 +28,17 @@ class Smtp:
                 for p in sorted((self.folder / "mail").glob("*.eml"))]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def smtp_server(folder: Path, user: str | None = None, password: str | None = None,
                 timeout_s: float = 30.0) -> Iterator[Smtp]:
+    from tests.servers import free_port, listening  # here: this file also runs as the server's script
+
     (folder / "mail").mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    log = open(folder / "smtp.log", "wb")  # noqa: SIM115 - closed when the server stops
+    port = free_port()
     env = {**os.environ, "SMTP_USER": user or "", "SMTP_PASSWORD": password or ""}
-    proc = subprocess.Popen([sys.executable, __file__, str(folder / "mail"), str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"SMTP server did not start: {(folder / 'smtp.log').read_text()[-2000:]}") from None
-                time.sleep(0.05)  # ok-sleep: waiting for another process to listen, under a deadline
+    with listening([sys.executable, __file__, str(folder / "mail"), str(port)], folder, port, "smtp",
+                   timeout_s=timeout_s, env=env) as proc:
         yield Smtp(folder, port, proc)
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
 
 
 def _serve(folder: Path, port: int) -> None:

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tests.servers import free_port, listening
 
 USERS = ("ops", "ana", "bo", "cy", "di")
 ADDRESS_SET = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
@@ -60,35 +58,17 @@ class Xandikos:
                 "ca_file": str(self.ca_file), "poll_s": 1}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def xandikos(folder: Path, users: tuple[str, ...] = USERS, timeout_s: float = 60.0) -> Iterator[Xandikos]:
     folder.mkdir(parents=True, exist_ok=True)
     htpasswd = folder / "htpasswd"
     htpasswd.write_text("".join(f"{u}:{{SHA}}{base64.b64encode(hashlib.sha1(password(u).encode()).digest()).decode()}\n"
                                 for u in users))
-    port = _free_port()
-    log = open(folder / "xandikos.log", "wb")  # noqa: SIM115 - closed when the server stops
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "xandikos", "multi-user", "-d", str(folder / "data"), "-l", "localhost",
-         "-p", str(port), "--defaults", "--htpasswd", str(htpasswd), "--autocert", "--state-dir",
-         str(folder / "state"), "--no-detect-systemd"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:  # ready when it accepts a connection
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"Xandikos did not start: {(folder / 'xandikos.log').read_text()[-2000:]}") from None
-                time.sleep(0.05)  # ok-sleep: waiting for another process to listen, under a deadline
+    port = free_port()
+    argv = [sys.executable, "-m", "xandikos", "multi-user", "-d", str(folder / "data"), "-l", "localhost",
+            "-p", str(port), "--defaults", "--htpasswd", str(htpasswd), "--autocert", "--state-dir",
+            str(folder / "state"), "--no-detect-systemd"]
+    with listening(argv, folder, port, "xandikos", timeout_s=timeout_s) as proc:
         server = Xandikos(folder, port, proc)
         for user in users:  # each principal made (first request), then given its address
             client = server.client(user)
@@ -96,12 +76,3 @@ def xandikos(folder: Path, users: tuple[str, ...] = USERS, timeout_s: float = 60
             answer = client.proppatch(str(principal.url), ADDRESS_SET.format(user=user))
             assert answer.status == 207, f"{user}: PROPPATCH calendar-user-address-set: {answer.status}"
         yield server
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()

@@ -78,10 +78,8 @@ def _leads(pair: Pair, epoch: int) -> bool:
     return status.get("role") == "leader" and status.get("epoch") == epoch
 
 
-def test_a_standby_takes_over_from_a_killed_leader_and_nothing_acknowledged_is_lost(
-        children: Children, server: Postgres) -> None:
-    from tests.integration.test_serve import check_schedule, meeting
-
+def _led_by_a(children: Children, server: Postgres) -> Pair:
+    """`a` leading, `b` standing by, every agent connected."""
     pair = Pair(children, server)
     pair.start("a")
     until(lambda: _leads(pair, 1), "a leads")
@@ -89,6 +87,14 @@ def test_a_standby_takes_over_from_a_killed_leader_and_nothing_acknowledged_is_l
     pair.agents()
     until(lambda: len(pair.status()["participants"]["connected"]) == len(PEOPLE), "the agents joined")
     until(lambda: sorted(i["role"] for i in pair.status()["instances"]) == ["leader", "standby"], "b stands by")
+    return pair
+
+
+def test_a_standby_takes_over_from_a_killed_leader_and_nothing_acknowledged_is_lost(
+        children: Children, server: Postgres) -> None:
+    from tests.integration.test_serve import check_schedule, meeting
+
+    pair = _led_by_a(children, server)
 
     acked: dict[str, dict[str, Any]] = {}
     killed = threading.Event()
@@ -142,12 +148,7 @@ def test_a_leader_paused_past_its_lease_writes_nothing_when_it_wakes_and_stands_
         children: Children, server: Postgres) -> None:
     from tests.integration.test_serve import meeting
 
-    pair = Pair(children, server)
-    pair.start("a")
-    until(lambda: _leads(pair, 1), "a leads")
-    pair.start("b")
-    pair.agents()
-    until(lambda: len(pair.status()["participants"]["connected"]) == len(PEOPLE), "the agents joined")
+    pair = _led_by_a(children, server)
     with pair.client() as c:
         [first] = c.add([meeting("first", "ana", "bo")], wait=20)
     os.kill(pair.procs["a"].pid, signal.SIGSTOP)

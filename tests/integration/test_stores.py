@@ -66,6 +66,8 @@ def test_every_change_is_kept_across_reopening(opened: Open) -> None:
     again.archive(["s@1", "s@1"])
     assert [r.id for r in again.meetings()] == ["a", "s@2"] and [r.id for r in again.archived(None, 10)] == ["s@1"]
     assert again.setting("grid_origin", "first") == "first" and again.setting("grid_origin", "second") == "first"
+    if isinstance(again, SqliteStore):  # a SIGKILL or a power cut loses nothing committed
+        assert sqlite3.connect(again.path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again.close()
 
 

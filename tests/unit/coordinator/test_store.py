@@ -1,5 +1,6 @@
-"""The live service's store: every change kept across reopening, a request stored whole or not
-at all, and a file that is not a store refused."""
+"""The SQLite store's own: a file that is not a store refused, one service per file, a newer
+schema refused. What both stores promise (every change kept across reopening, a request whole
+or not at all, one scenario per store) is tests/integration/test_stores.py, run on both."""
 
 from __future__ import annotations
 
@@ -24,37 +25,6 @@ def minutes(n: float) -> datetime:
 def placed(mid: str, hour: int) -> Decision:
     return Decision.placed(MeetingId(mid), Interval(minutes(60 * hour), minutes(60 * hour + 30)),
                            (AgentId("ana"),), 2)
-
-
-def test_the_store_keeps_every_change_across_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    store = SqliteStore(path)
-    store.add([("a", {"id": "a"}), ("s", {"id": "s", "recurrence": "FREQ=DAILY"})],
-              [("a", "a"), ("s@1", "s"), ("s@2", "s")])
-    store.decide(placed("a", 1))
-    store.decide(placed("s@1", 2))
-    store.move_started("a", {"not_before": "x", "not_after": None})
-    store.cancel(["s@1"])
-    store.close()  # as after a SIGKILL: every call above committed on its own
-    again = SqliteStore(path)
-    rows = {r.id: r for r in again.meetings()}
-    assert [r.id for r in again.meetings()] == ["a", "s@1", "s@2"]
-    assert rows["a"].status == "scheduled" and rows["a"].decision == placed("a", 1)
-    assert rows["a"].moving == {"not_before": "x", "not_after": None}
-    assert rows["s@1"].status == "cancelled" and rows["s@2"].status == "pending"
-    assert again.request("s") == {"id": "s", "recurrence": "FREQ=DAILY"}
-    assert [s for s, _ in again.requests()] == ["a", "s"]
-    again.move_failed("a", "no slot")
-    assert again.meetings()[0].moving is None and again.meetings()[0].move_failure == "no slot"
-    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-
-
-def test_one_request_is_stored_whole_or_not_at_all(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "state.db")
-    store.add([("a", {"id": "a"})], [("a", "a")])
-    with pytest.raises(sqlite3.IntegrityError):
-        store.add([("b", {"id": "b"}), ("a", {"id": "a"})], [("b", "b")])  # a exists: nothing of it kept
-    assert [r.id for r in store.meetings()] == ["a"] and store.request("b") is None
 
 
 def test_a_file_that_is_not_a_store_is_refused(tmp_path: Path) -> None:
@@ -105,10 +75,3 @@ def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StoreError, match="written by a newer slotwise"):
         SqliteStore(tmp_path / "s.db")
-
-
-def test_a_store_remembers_its_scenario_and_refuses_another(tmp_path: Path) -> None:
-    SqliteStore(tmp_path / "s.db", "team-a").close()
-    SqliteStore(tmp_path / "s.db", "team-a").close()  # the same scenario again: fine
-    with pytest.raises(StoreError, match="holds the meetings of scenario 'team-a', not 'team-b'"):
-        SqliteStore(tmp_path / "s.db", "team-b")
