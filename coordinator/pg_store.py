@@ -69,7 +69,10 @@ def shown(dsn: str) -> str:
 
 
 def connect(dsn: str, password: str | None) -> psycopg.Connection[Any]:
-    import psycopg
+    try:
+        import psycopg
+    except ImportError:
+        raise StoreError(f"{shown(dsn)}: a PostgreSQL store needs psycopg: pip install 'slotwise[postgresql]'") from None
 
     if urlsplit(dsn).password is not None:
         raise StoreError("--store: a password does not go in the URL (it would show in `ps` and in logs); "
