@@ -497,3 +497,23 @@ def test_an_answer_given_on_the_agents_event_reaches_the_service(server: Radical
     assert entry()["answers"] == {"carol": "declined"}
     until(lambda: str(_events(server, "carol", "answers")["talk"][0]["STATUS"]) == "CANCELLED",
           "carol's copy marked cancelled by her agent")
+
+
+def test_an_event_written_before_uids_had_a_domain_is_replaced_not_doubled(server: Radicale,
+                                                                           children: Children) -> None:
+    """An agent that wrote `review@slotwise` (the form of earlier versions) writes the meeting
+    under its new UID and takes the old event away: one event in the calendar, not two."""
+    from tests.integration.test_serve import DAY, meeting
+
+    server.calendar("carol", "legacy").save_event(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//slotwise//slotwise//EN\r\nBEGIN:VEVENT\r\nUID:review@slotwise\r\n"
+        f"DTSTAMP:20240701T000000Z\r\nDTSTART:{DAY:%Y%m%d}T000000Z\r\nDTEND:{DAY:%Y%m%d}T010000Z\r\n"
+        "SUMMARY:review\r\nX-SLOTWISE-OWNER:carol\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    people = {"carol": {"caldav": {"url": server.url, "username": "carol", "calendars": ["legacy"], "write": True,
+                                   "password_file": str(server.password_file("carol"))}}}
+    svc = _live(children, people)
+    with svc.client() as c:
+        [e] = c.add([meeting("review", "carol")], wait=30)
+    assert e["status"] == "scheduled"
+    until(lambda: [str(ev["UID"]) for ev in _events(server, "carol", "legacy").get("review", [])]
+          == [f"review@{load_scenario(svc.scenario).event_domain}"], "the new UID in place of the old")
