@@ -95,7 +95,10 @@ def test_participant_restarted_mid_negotiation_rejoins_without_double_booking(
     path = busy_week(tmp_path, 13)
     scenario = load_scenario(path)
     busiest = max(scenario.participants, key=lambda p: sum(p in m.invitees for m in scenario.meetings))
-    cluster = slotwise_cluster(path, network=network, participant_args={busiest: ["--reply-delay", "0.25"]})
+    # Everyone answers slowly, so what is left once the busiest is killed outlasts a fresh
+    # process's start (the run must not end before it can rejoin).
+    slow = {p: ["--reply-delay", "0.25"] for p in scenario.participants}
+    cluster = slotwise_cluster(path, network=network, participant_args=slow)
     cluster.start()
     # Once it holds a meeting, SIGKILL it and start a fresh process under the same name.
     cluster.wait_for(lambda: any(busiest in o.attendees for o in cluster.decisions()), 60,
