@@ -430,6 +430,7 @@ class AdminDesk:
             self.core.forget(meeting_id)
             self._requested.forget(meeting_id)
             self.retries.forget(meeting_id)
+            self._answers.forget(meeting_id)  # a service that lives for months keeps no ended meeting's answers
             self.submitted_at.pop(meeting_id, None)
         self.log.info("archived {} meetings whose time has passed", len(ended))
         return len(ended)
