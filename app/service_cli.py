@@ -433,6 +433,11 @@ def cmd_status(args: argparse.Namespace) -> int:
                      + ", ".join(f"{i['holder']} ({i['role']})" for i in status.get("instances", [])))
     if status.get("answers"):
         lines.insert(2, "answers: " + ", ".join(f"{n} {k}" for k, n in sorted(status["answers"].items())))
+    seen = (status.get("privacy") or {}).get("coordinator")
+    if seen:
+        lines.append(f"privacy: the coordinator could infer {100 * seen['revealed']:.1f}% of people's slots "
+                     f"({100 * seen['beyond_schedule']:.1f}% beyond the schedule; median person "
+                     f"{100 * seen['median']:.1f}%, most {100 * seen['max']:.1f}%)")
     sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_OK
 

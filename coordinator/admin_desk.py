@@ -30,6 +30,7 @@ from loguru import logger
 from slotwise.coordinator.answers import Answers
 from slotwise.coordinator.archive import ARCHIVE_EVERY_S, archived_entry, has_ended
 from slotwise.coordinator.conflicts import Conflicts
+from slotwise.coordinator.disclosure import horizon_slots, status_summary
 from slotwise.coordinator.entries import entry_of, status_of
 from slotwise.coordinator.invitation import Invitation
 from slotwise.coordinator.negotiation import (
@@ -57,6 +58,7 @@ from slotwise.shared.errors import Problem, ScenarioError, UsageError
 from slotwise.shared.events import Directory, Person
 from slotwise.shared.ids import AgentId, MeetingId
 from slotwise.shared.scenario import Scenario, render_path
+from slotwise.shared.slots import Interval
 from slotwise.shared.wire import admin
 
 MAX_MEETINGS = 200_000  # occurrences one service holds; beyond, adds are refused ("busy")
@@ -128,6 +130,7 @@ class AdminDesk:
         if rolled is not self._current.horizon:
             self._current = self._current.model_copy(update={"horizon": rolled})
             self.log.info("horizon rolled forward: {} to {}", rolled.start.isoformat(), rolled.end.isoformat())
+            self.core.disclosure.roll(*horizon_slots(self.plan.grid, Interval(rolled.start, rolled.end)))
         return self._current
 
     def _compile(self, data: list[Any], source: str, *, bounded: bool = True,
@@ -493,6 +496,10 @@ class AdminDesk:
         assert view is not None, f"{meeting_id} is known to the service but not to its core"
         return view
 
+    def _standing(self) -> list[Decision]:
+        """Every decision that stands now (what attendees have been told)."""
+        return [d for m in self._requested if (d := self._known_view(m).decision) is not None]
+
     def status(self, now: float) -> dict[str, Any]:
         counts = {"scheduled": 0, "failed": 0, "waiting": 0, "cancelled": 0, "pending": 0}
         for meeting_id in self._requested:
@@ -507,6 +514,7 @@ class AdminDesk:
             "requests_served": self.requests_served,
             "retries": self.retries.made,
             "answers": self._answers.counts(),
+            "privacy": status_summary(self.core.disclosure, self._standing(), self.plan.participants),
             "timezone": self.scenario.timezone,
             "horizon": {"start": self._today().horizon.start.isoformat(), "end": self._current.horizon.end.isoformat()},
             "uptime_s": round(now - (self.started_at if self.started_at is not None else now), 3),

@@ -46,6 +46,8 @@ class RunResult:
     joined: tuple[AgentId, ...]
     missing: tuple[AgentId, ...]
     stats: RunStats
+    # What the coordinator could infer of calendars (coordinator/disclosure.py `privacy_summary`).
+    privacy: dict[str, object] | None = None
 
 
 class MeetingResult(Decision):

@@ -21,6 +21,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from slotwise.coordinator.policies.base import MeetingPolicies, MeetingSpec, Person, Priority
+from slotwise.coordinator.policies.hooks import counts_capable
+from slotwise.coordinator.policies.registry import BUILTIN
 from slotwise.coordinator.policies.resolve import resolve_policies
 from slotwise.shared.errors import Problem, ScenarioError, UsageError
 from slotwise.shared.events import uid_for
@@ -140,7 +142,7 @@ def _spec(m: Meeting, order: int, policies: MeetingPolicies, scenario: Scenario,
         window=window, not_before=not_before, not_after=not_after, series=o.get("series"),
         policies=policies, remind=_remind(m, scenario),
         on_conflict=m.on_conflict or scenario.policies.on_conflict,
-        on_decline=m.on_decline or scenario.policies.on_decline,
+        on_decline=m.on_decline or scenario.policies.on_decline, privacy=m.privacy or scenario.privacy,
         uid=uid_for(o.get("id", m.id), scenario.event_domain), instance=o.get("instance"),
         recurrence=o.get("recurrence"), instances=o.get("instances", ()))
     all_slots = tuple(grid.candidates(window, m.duration_minutes)) if window else ()
@@ -156,6 +158,32 @@ def _spec(m: Meeting, order: int, policies: MeetingPolicies, scenario: Scenario,
     return replace(draft, required=policies.rule.minimum(draft), all_slots=all_slots,
                    candidates=tuple(s for s in all_slots if s not in excluded_at),
                    excluded_at=MappingProxyType(excluded_at))
+
+
+def _privacy_problems(spec: MeetingSpec, scenario: Scenario) -> list[str]:
+    """What a meeting's privacy mode cannot be combined with, and why."""
+    mode, order, rule = spec.privacy, spec.policies.slot_order, spec.policies.rule
+    out: list[str] = []
+    if mode == "full":
+        return out
+    if scenario.policies.optimize_s is not None:
+        out.append(f"privacy: {mode} cannot be used with placement: optimize, which plans every meeting "
+                   "from every invitee's answer to every candidate; use placement: greedy"
+                   + (" (counts never tells the coordinator who is free)" if mode == "counts" else ""))
+    if getattr(order, "needs_free_at", False):
+        out.append(f"privacy: {mode} asks the most preferred candidates first, but slot order "
+                   f"{_name(order)} ranks candidates by everyone's answers; use earliest")
+    if mode == "counts" and not counts_capable(rule):
+        out.append(f"privacy: counts needs a rule that can be judged from counts of free invitees; "
+                   f"rule {_name(rule)} has no count_groups/counts_allow (policies/hooks.py)")
+    return out
+
+
+def _name(policy: object) -> str:
+    """The name a scenario gives the policy (a plug-in's: its class name)."""
+    cls = type(policy)
+    target = f"{cls.__module__}:{cls.__qualname__}"
+    return next((name for name, t in BUILTIN.items() if t == target), cls.__name__)
 
 
 def _compile(scenario: Scenario) -> tuple[Plan | None, list[tuple[Loc, str]]]:
@@ -182,6 +210,8 @@ def _compile(scenario: Scenario) -> tuple[Plan | None, list[tuple[Loc, str]]]:
         whose.update(dict.fromkeys((s.id for s in made), i))
         if made:  # a series' occurrences differ in time only: its rule is checked once
             problems += [(("meetings", i, "rule"), p) for p in policies.rule.problems(made[0])]
+            where = ("meetings", i, "privacy") if m.privacy else ("privacy",)
+            problems += [(where, p) for p in _privacy_problems(made[0], scenario)]
         specs += made
     if problems:
         return None, problems

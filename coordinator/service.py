@@ -17,6 +17,7 @@ import zmq
 import zmq.asyncio
 from loguru import logger
 
+from slotwise.coordinator.disclosure import privacy_summary
 from slotwise.coordinator.journal import Journal
 from slotwise.coordinator.loop import CoreLoop
 from slotwise.coordinator.negotiation import Action, Decided, Negotiation, Phase, Publish
@@ -125,7 +126,7 @@ class CoordinatorService:
         stats.rounds, stats.resends, stats.lost = core.stats.rounds, core.stats.resends, loop.lost
         stats.startup_s, stats.negotiation_s = joined_at - t0, end - joined_at
         log.debug("negotiation ended: {} decisions", len(core.decisions))
-        return RunResult(list(core.decisions), core.joined, core.missing, stats)
+        return RunResult(list(core.decisions), core.joined, core.missing, stats, privacy_summary(core))
 
 
 class _Watch:

@@ -21,6 +21,7 @@ from slotwise.shared.errors import CalendarError, IcsError, KeysError, Problem, 
 from slotwise.shared.ids import AgentId, is_valid_name
 from slotwise.shared.keys import ClientKeys
 from slotwise.shared.logsetup import configure
+from slotwise.shared.masking import MaskKey
 from slotwise.shared.scenario import Availability, load_agents, load_availability, load_scenario
 
 if TYPE_CHECKING:
@@ -149,7 +150,10 @@ def run(args: argparse.Namespace) -> int:
         logger.error("{}", exc)
         return EXIT_BAD_INPUT
     link = Link()  # one connection: the coordinator heard by one agent is heard by all
-    responders = [Responder(AgentId(n), Calendar(partial(free_time, a)), args.coordinator_timeout, link)
+    # An agent with its own CURVE key masks with it (privacy: counts), so the public key the
+    # coordinator holds for its name is the one it hands out; hosted agents each make one.
+    own = MaskKey.from_curve_secret(keys.secret) if keys is not None and args.host is None and len(agents) == 1 else None
+    responders = [Responder(AgentId(n), Calendar(partial(free_time, a)), args.coordinator_timeout, link, own)
                   for n, a in agents.items()]
     watches = {n: watch for n, a in agents.items() if (watch := CalendarWatch.of(a)) is not None}
     logger.debug("connecting to {} as {}", endpoints, ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))

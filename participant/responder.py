@@ -1,6 +1,7 @@
 """The agent core: coordinator messages in, replies out. No sockets, no clock.
 
-The agent tells the coordinator nothing but yes/no per candidate slot and whether a hold
+The agent tells the coordinator nothing but yes/no per candidate slot (under `privacy: counts`,
+those masked so that only the count over every invitee is readable) and whether a hold
 succeeded; its free time, its other meetings and the reasons behind a "no" stay here.
 
 Every message first passes the agent's admission gate (shared/wire/gate.py: only the
@@ -20,6 +21,7 @@ from slotwise.shared.decision import Decision
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.guarded import Guarded, guarded
 from slotwise.shared.ids import AgentId, MeetingId
+from slotwise.shared.masking import MaskKey, masked
 from slotwise.shared.slots import Interval, SlotGrid
 from slotwise.shared.wire.gate import Admitted
 from slotwise.shared.wire.messages import (
@@ -33,6 +35,7 @@ from slotwise.shared.wire.messages import (
     Hello,
     Hold,
     HoldReply,
+    MaskedAvailability,
     MeetingCancelled,
     MeetingFailed,
     MeetingScheduled,
@@ -89,8 +92,10 @@ class Responder(Guarded):
     core_name = "responder"
 
     def __init__(self, name: AgentId, calendar: Calendar, coordinator_timeout_s: float,
-                 link: Link | None = None) -> None:
+                 link: Link | None = None, mask_key: MaskKey | None = None) -> None:
         self.name = name
+        # privacy: counts: this agent's Curve25519 pair (its CURVE key's, or one of its own).
+        self.mask_key = mask_key or MaskKey()
         self.link = link if link is not None else Link()
         self.calendar = calendar
         self.coordinator_timeout_s = coordinator_timeout_s
@@ -114,7 +119,7 @@ class Responder(Guarded):
         return [Send(self._hello())]
 
     def _hello(self) -> Hello:
-        return Hello(name=self.name, accepted=tuple(sorted(self.calendar.accepted)))
+        return Hello(name=self.name, accepted=tuple(sorted(self.calendar.accepted)), mask_key=self.mask_key.public)
 
     @guarded
     def receive(self, admitted: Admitted, now: float) -> list[AgentAction]:
@@ -135,12 +140,13 @@ class Responder(Guarded):
         self.link.heard = now
         if isinstance(body, AvailabilityRequest):
             self._asked[body.meeting_id] = body
-            return [Send(self._answer(body))]
+            return [Send(self._masked(body) if body.counted else self._answer(body))]
         if isinstance(body, Hold):
             why_not = self.calendar.hold(MeetingId(body.meeting_id), Interval(body.start, body.end),
                                          body.round)
             asked = self._asked.get(body.meeting_id)
-            fresh = self._answer(asked).available if why_not and asked else None
+            # Fresh answers help the walk skip closed slots, but under counts they would say who.
+            fresh = self._answer(asked).available if why_not and asked and not asked.counted else None
             reply = HoldReply(meeting_id=body.meeting_id, round=body.round,
                               accepted=why_not is None, reason=why_not, available=fresh)
             return [Send(reply)]
@@ -215,6 +221,17 @@ class Responder(Guarded):
         yes = self.calendar.answer(SlotGrid(req.origin, req.slot_minutes), req.duration_minutes,
                                    req.slots, MeetingId(req.meeting_id))
         return AvailabilityResponse(meeting_id=req.meeting_id, round=req.round, available=yes)
+
+    def _masked(self, req: AvailabilityRequest) -> MaskedAvailability:
+        """privacy: counts: the answer masked so that only the sum over everyone asked means anything."""
+        if self.name not in req.peers:
+            raise ProtocolError(f"a counts request for {req.meeting_id} that does not name us")
+        if req.keys[req.peers.index(self.name)] != self.mask_key.public:
+            raise ProtocolError(f"a counts request for {req.meeting_id} with another key for us")
+        yes = self._answer(req).available
+        sums = masked(self.mask_key, self.name, req.peers, req.keys, req.groups, req.counted,
+                      req.meeting_id, req.round, yes)
+        return MaskedAvailability(meeting_id=req.meeting_id, round=req.round, sums=sums)
 
     def forget_ended(self, before: datetime) -> int:
         """Meetings that ended before `before` leave this agent's calendar and record, so one

@@ -14,6 +14,7 @@ from slotwise.shared.wire.messages import (
     Hello,
     Hold,
     HoldReply,
+    MaskedAvailability,
     MeetingFailed,
     MeetingScheduled,
     Ready,
@@ -34,6 +35,7 @@ agent_messages = st.one_of(
     st.builds(AvailabilityResponse, meeting_id=meetings, round=rounds, available=flags),
     st.builds(HoldReply, meeting_id=meetings, round=rounds, accepted=st.booleans(),
               available=st.none() | flags),
+    st.builds(MaskedAvailability, meeting_id=meetings, round=rounds, sums=st.binary(max_size=64)),
     st.builds(Shutdown),  # not something an agent may send
 )
 

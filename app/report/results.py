@@ -3,7 +3,8 @@
 The JSON shape is a public interface; keys are only ever added, never renamed:
 
     {"scenario": "...", "meetings": [{"id", "name", "scheduled", "start", "end",
-     "participants", "reason", ...}], "stats": {"rounds", "messages", "elapsed_s", ...}}
+     "participants", "reason", ...}], "stats": {"rounds", "messages", "elapsed_s", ...,
+     "privacy": {"modes", "coordinator": {"revealed", ...}, "attendees": {...}}}}
 
 It is one model, `Results`; `results.json` is its dump. Each meeting entry is the meeting's
 `Decision` (the record the journal and the agents keep too) with the meeting's facts beside it.
@@ -36,6 +37,10 @@ class Stats(BaseModel):
     scheduled: int
     failed: int
     lost: int = 0  # times an agent was declared lost during the run
+    # What the coordinator could infer of each person's calendar, and attendees of each other
+    # (docs/privacy.md): {"modes", "coordinator": {"revealed", "median", "max", "per_person"},
+    # "attendees": {"max", "per_person"}}.
+    privacy: dict[str, Any] | None = None
 
 
 class Attendance(BaseModel):
@@ -65,7 +70,7 @@ class Results(BaseModel):
                 startup_s=round(st.startup_s, 4), negotiation_s=round(st.negotiation_s, 4),
                 round_trips_per_meeting=round(trips / len(meetings), 3) if meetings else 0.0,
                 resends=st.resends, dropped_messages=st.dropped, scheduled=scheduled,
-                failed=len(meetings) - scheduled, lost=st.lost),
+                failed=len(meetings) - scheduled, lost=st.lost, privacy=result.privacy),
             participants=Attendance(joined=list(result.joined), missing=list(result.missing)))
 
     def document(self) -> dict[str, Any]:

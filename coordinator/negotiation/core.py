@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from slotwise.coordinator.disclosure import disclosure_for
 from slotwise.coordinator.liveness import Liveness
 from slotwise.coordinator.negotiation.actions import Action, Back, Joined, Lost, Notice, Publish, Solve, Started
 from slotwise.coordinator.negotiation.agenda import Agenda
@@ -49,6 +50,7 @@ from slotwise.shared.wire.messages import (
     Heartbeat,
     Hello,
     HoldReply,
+    MaskedAvailability,
     Ready,
     Shutdown,
     Welcome,
@@ -93,6 +95,8 @@ class Negotiation(Guarded):
         self.agenda = Agenda()
         self.walk = Walk(plan, self.ledger, self.rounds, self.deadlines, self.roster, self.connections,
                          self.announcements, self.proposals, explain, self._record)
+        self.disclosure = disclosure_for(plan, self.ledger)
+        self.walk.meter = self.disclosure
         self.decisions: list[Decision] = []  # in decision order (a batch run's, for its results)
         self._started = False
         self.joining = JoinDeadline(self.settings.join_timeout_s)
@@ -105,6 +109,7 @@ class Negotiation(Guarded):
             Ready: self._on_ready,
             Heartbeat: lambda sender, body, now: [],
             AvailabilityResponse: self._on_availability,  # type: ignore[dict-item]
+            MaskedAvailability: self._on_masked,  # type: ignore[dict-item]
             HoldReply: self._on_hold_reply,  # type: ignore[dict-item]
             Conflict: self._on_conflict,  # type: ignore[dict-item]
             Freed: lambda sender, body, now: self._freed(sender),
@@ -185,6 +190,7 @@ class Negotiation(Guarded):
         env, peer = admitted.env, admitted.connection
         sender, body = env.sender, env.body
         if isinstance(body, Hello):
+            self.walk.mask_keys[sender] = body.mask_key
             return self._on_hello(sender, admitted.fresh, now, peer)
         if self.roster.is_lost(sender):
             # Back from a partition, same process: it proved it hears us in this session
@@ -426,6 +432,10 @@ class Negotiation(Guarded):
     def _on_availability(self, sender: AgentId, body: AvailabilityResponse, now: float) -> list[Action]:
         st = self._meeting(body.meeting_id)
         return self._advance(now) if self.walk.on_availability(st, sender, body, now) else []
+
+    def _on_masked(self, sender: AgentId, body: MaskedAvailability, now: float) -> list[Action]:
+        actions, answered = self.walk.on_masked(self._meeting(body.meeting_id), sender, body, now)
+        return actions + self._advance(now) if answered else actions
 
     def _on_hold_reply(self, sender: AgentId, body: HoldReply, now: float) -> list[Action]:
         actions, resolved = self.walk.on_hold_reply(self._meeting(body.meeting_id), sender, body, now)

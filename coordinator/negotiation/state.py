@@ -10,6 +10,8 @@ AssertionError, which stops the core). Nothing else sets a phase.
                  PENDING --nothing to ask--> ANSWERED        HOLDING --hold failed--> ANSWERED
                  ANSWERED | HOLDING --decide--> DECIDED      PENDING --resume--> DECIDED
                  ANSWERED --ask late--> ASKING (an invitee joined after the meeting was asked)
+                 ANSWERED --ask more--> ASKING (privacy: incremental or counts, the next candidates)
+                 PENDING --defer--> ANSWERED (privacy: incremental or counts: asked when its turn comes)
                  anything but CANCELLED --cancel--> CANCELLED (the live service only)
 """
 
@@ -67,6 +69,8 @@ class MeetingPhase(Enum):
 class MeetingEvent(Enum):
     ASK = auto()  # an availability request goes out
     ASK_LATE = auto()  # an invitee who joined late is asked: the meeting waits for its answer
+    DEFER = auto()  # privacy: incremental or counts: nothing is asked until the meeting's turn
+    ASK_MORE = auto()  # privacy: incremental: the candidates asked so far failed, the next are asked
     NOTHING_TO_ASK = auto()  # no candidates, or nobody present to ask
     ALL_ANSWERED = auto()  # every answer is in, or counted as silence
     HOLD = auto()  # holds go out for one candidate
@@ -78,9 +82,11 @@ class MeetingEvent(Enum):
 
 _P, _E = MeetingPhase, MeetingEvent
 MEETING_TRANSITIONS: dict[MeetingPhase, dict[MeetingEvent, MeetingPhase]] = {
-    _P.PENDING: {_E.ASK: _P.ASKING, _E.NOTHING_TO_ASK: _P.ANSWERED, _E.RESUME: _P.DECIDED, _E.CANCEL: _P.CANCELLED},
+    _P.PENDING: {_E.ASK: _P.ASKING, _E.NOTHING_TO_ASK: _P.ANSWERED, _E.DEFER: _P.ANSWERED, _E.RESUME: _P.DECIDED,
+                 _E.CANCEL: _P.CANCELLED},
     _P.ASKING: {_E.ALL_ANSWERED: _P.ANSWERED, _E.CANCEL: _P.CANCELLED},
-    _P.ANSWERED: {_E.HOLD: _P.HOLDING, _E.DECIDE: _P.DECIDED, _E.CANCEL: _P.CANCELLED, _E.ASK_LATE: _P.ASKING},
+    _P.ANSWERED: {_E.HOLD: _P.HOLDING, _E.DECIDE: _P.DECIDED, _E.CANCEL: _P.CANCELLED, _E.ASK_LATE: _P.ASKING,
+                  _E.ASK_MORE: _P.ASKING},
     _P.HOLDING: {_E.HOLD_FAILED: _P.ANSWERED, _E.DECIDE: _P.DECIDED, _E.CANCEL: _P.CANCELLED},
     _P.DECIDED: {_E.CANCEL: _P.CANCELLED},
     _P.CANCELLED: {},
@@ -104,6 +110,14 @@ class MeetingState:
     proposal: tuple[int, tuple[AgentId, ...]] | None = None  # the placement's slot and attendees
     batch: int | None = None  # the placement batch it waits in (planned together once answered)
     cursor: int = 0  # position in walk_order
+    # The candidate indices each invitee's last request named (all, or privacy: incremental's
+    # asked so far), and how many of walk_order have been asked (incremental).
+    asked_of: dict[AgentId, tuple[int, ...]] = field(default_factory=dict)
+    asked_upto: int = 0
+    chunk_size: int = 0  # incremental, counts: candidates the next round asks (0: `ask_at_once`)
+    masked: dict[AgentId, bytes] = field(default_factory=dict)  # privacy: counts: this round's answers
+    reruns: int = 0  # privacy: counts: rounds asked again (someone dropped out, the sum was not a count)
+    note: str | None = None  # privacy: counts: why there are no counts, for the failure's reason
     attempts: list[Attempt] = field(default_factory=list)
     round_trips: int = 0
     decision: Decision | None = None  # in DECIDED (and CANCELLED: what it was)

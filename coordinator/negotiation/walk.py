@@ -6,6 +6,15 @@ while the silent agent's connection is still answering earlier requests (slow is
 then re-sent (requests are idempotent per round) as often as the silence policy says; after
 that the silent invitee counts as unavailable for this meeting.
 
+Privacy modes (docs/privacy.md). `incremental` asks only the next `ask_at_once` candidates of
+the slot order's preference, and the next ones when the walk has passed those: the walk is the
+same, its answers arrive in pieces. `counts` asks every candidate, but each agent's answer is
+masked (shared/masking.py) so the coordinator learns only the sums: per candidate, how many of
+everyone asked (and of each group the rule counts) are free. An invitee that does not answer
+spoils the sum: the round is asked again without it, under new masks. The walk then holds, at
+the first candidate whose counts may satisfy the rule, everyone who can be held there; the
+confirmations say who came, and for that one slot who is free.
+
 Walking. Candidates are tried in the slot order's preference (a placement's chosen slot
 first); at each, the invitees who said yes, are not booked in the ledger and pass the attendee
 constraints are offered to the rule, which picks whom to hold (`planner.first_fit`). If it is
@@ -20,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from slotwise.coordinator.disclosure import Disclosure
 from slotwise.coordinator.negotiation.actions import Action, Decided, Explained, MoveFailed, Publish
 from slotwise.coordinator.negotiation.announcements import Announcements
 from slotwise.coordinator.negotiation.exchanges import Deadlines, Exchange, HoldRound, Rounds
@@ -30,11 +40,22 @@ from slotwise.coordinator.placement.ledger import Ledger
 from slotwise.coordinator.placement.planner import Proposals, first_fit, preference
 from slotwise.coordinator.placement.reasons import Attempt, candidate_rows, explain_failure
 from slotwise.coordinator.plan import Plan
+from slotwise.coordinator.policies.hooks import count_groups, counts_allow
 from slotwise.shared.decision import Decision
 from slotwise.shared.errors import ProtocolError
 from slotwise.shared.ids import AgentId, MeetingId
-from slotwise.shared.slots import Interval
-from slotwise.shared.wire.messages import AvailabilityRequest, AvailabilityResponse, Hold, HoldReply, Release
+from slotwise.shared.masking import unmasked
+from slotwise.shared.slots import Interval, format_moment
+from slotwise.shared.wire.messages import (
+    AvailabilityRequest,
+    AvailabilityResponse,
+    Hold,
+    HoldReply,
+    MaskedAvailability,
+    Release,
+)
+
+MAX_RERUNS = 5  # privacy: counts: rounds asked again for one meeting (dropouts, sums that are not counts)
 
 
 class Walk:
@@ -55,66 +76,217 @@ class Walk:
         self.proposals = proposals
         self.explain = explain
         self.on_decided = on_decided
+        self.mask_keys: dict[AgentId, str] = {}  # from each agent's Hello (privacy: counts)
+        self.meter: Disclosure | None = None  # what the coordinator learns (coordinator/disclosure.py)
 
     # --- asking -------------------------------------------------------------------------------
 
-    def _request(self, st: MeetingState, round_: int) -> AvailabilityRequest:
+    def _request(self, st: MeetingState, round_: int, indices: tuple[int, ...]) -> AvailabilityRequest:
+        slots = st.spec.candidates if len(indices) == len(st.spec.candidates) else \
+            tuple(st.spec.candidates[i] for i in indices)
+        counted: dict[str, object] = {}
+        if st.spec.privacy == "counts" and st.asking is not None:
+            peers = tuple(sorted(st.asking.asked))
+            sets = [frozenset(g) for g in st.judge.groups]
+            counted = {"peers": peers, "keys": tuple(self.mask_keys[w] for w in peers), "counted": len(sets),
+                       "groups": tuple(sum(1 << g for g, members in enumerate(sets) if w in members) for w in peers)}
         return AvailabilityRequest(meeting_id=st.id, round=round_, origin=self.grid.origin,
                                    slot_minutes=self.grid.minutes, duration_minutes=st.spec.duration_minutes,
-                                   slots=st.spec.candidates)
+                                   slots=slots, **counted)  # type: ignore[arg-type]
+
+    def _chunk(self, st: MeetingState) -> tuple[int, ...]:
+        """The candidates a new round asks: every one (full), or the next the walk would try,
+        in its preference: `ask_at_once`, then twice as many as the round before, four times
+        after a round where nobody was free anywhere (a night: it revealed nothing), so the walk
+        gets anywhere in the horizon in few rounds. Candidates where the rule cannot hold for
+        what slotwise has booked already are passed over, never asked."""
+        n = len(st.spec.candidates)
+        if st.spec.privacy == "full":
+            st.asked_upto = n
+            return tuple(range(n))
+        last = next(iter(st.asked_of.values()), ())
+        if last:
+            nobody = not any(row[i] for row in st.answers.values() for i in last) and not (
+                st.judge.counts is not None and any(st.judge.counts[0][i] for i in last))
+            st.chunk_size = len(last) * (4 if nobody else 2)
+        if st.walk_order is None:  # the slot order needs no answers (checked when compiled)
+            st.walk_order = preference(st.judge)
+        # Only candidates where the rule could hold were everyone who can be held free: those
+        # where slotwise has booked too many of them already are never asked about.
+        want = max(self.settings.ask_at_once, st.chunk_size)
+        chosen: list[int] = []
+        judged, rule, load = st.judge.judged_meeting(), st.spec.policies.rule, st.judge.load()
+        while st.asked_upto < n and len(chosen) < want:
+            i = st.walk_order[st.asked_upto]
+            st.asked_upto += 1
+            holdable = st.judge.holdable(i)
+            if holdable and rule.satisfied(judged, rule.select(judged, holdable, load)):
+                chosen.append(i)
+        return tuple(sorted(chosen))
+
+    def _asked_so_far(self, st: MeetingState) -> tuple[int, ...] | None:
+        """Every candidate asked of this meeting so far (None: none yet, or all of them)."""
+        if st.spec.privacy == "full" or not st.asked_of:
+            return None
+        return tuple(sorted({i for indices in st.asked_of.values() for i in indices}))
+
+    def _length(self, st: MeetingState) -> int:
+        return -(-st.spec.duration_minutes // self.grid.minutes)
+
+    def _open_round(self, st: MeetingState, asked: set[AgentId], now: float,
+                    indices: tuple[int, ...] | None = None) -> list[Action]:
+        """A new request round to `asked`: the meeting's next chunk, or `indices`."""
+        st.asking = self.rounds.open(asked, now + self.settings.response_timeout_s)
+        self.deadlines.arm(st, st.asking)
+        if indices is None:
+            indices = self._chunk(st)
+        for who in asked:
+            st.asked_of[who] = indices
+        if st.spec.privacy == "counts":
+            st.masked.clear()
+            peers = tuple(sorted(asked))
+            judged = st.judge.judged_meeting()
+            st.judge.groups = (peers,) + tuple(tuple(w for w in g if w in asked)
+                                               for g in count_groups(st.spec.policies.rule, judged))
+        return [Publish(self._request(st, st.asking.round, indices), to=tuple(sorted(asked)))]
 
     def ask(self, st: MeetingState, now: float) -> list[Action]:
         for who in st.spec.invitees:
             if not self.roster.is_ready(who):
                 st.absent[who] = Absence.LOST if self.roster.is_lost(who) else Absence.NEVER_JOINED
+            elif st.spec.privacy == "counts" and not self.mask_keys.get(who):
+                st.absent[who] = Absence.NO_MASK_KEY
         asked = {w for w in st.spec.invitees if w not in st.absent}
         if not asked or not st.spec.candidates:
             st.fire(MeetingEvent.NOTHING_TO_ASK)
             return []  # nothing to wait for: the core's advance decides it
+        if st.spec.privacy != "full":
+            # Asked when its turn comes, so what is booked by then is never asked about.
+            st.fire(MeetingEvent.DEFER)
+            return []
         st.fire(MeetingEvent.ASK)
         st.round_trips += 1
-        st.asking = self.rounds.open(asked, now + self.settings.response_timeout_s)
-        self.deadlines.arm(st, st.asking)
-        return [Publish(self._request(st, st.asking.round), to=tuple(sorted(asked)))]
+        return self._open_round(st, asked, now)
+
+    def ask_more(self, st: MeetingState, now: float) -> list[Action]:
+        """privacy: incremental: the walk passed every candidate asked; ask the next ones of
+        everyone still answering."""
+        asked = {w for w in st.spec.invitees if w not in st.absent}
+        indices = self._chunk(st) if asked else ()
+        if not indices:  # nobody left to ask, or nowhere left that could work
+            return self._fail(st, now, gave_up=False)
+        st.fire(MeetingEvent.ASK_MORE)
+        st.round_trips += 1
+        return self._open_round(st, asked, now, indices)
 
     def ask_late(self, st: MeetingState, who: AgentId, now: float) -> list[Action]:
         """`who` had no say (it joined after `st` was asked): ask it now, in the round still
-        open or in a new one, and let the meeting wait for its answer like any other's."""
+        open or in a new one, and let the meeting wait for its answer like any other's. With
+        counts, everyone is asked again with it: its answer alone would be no sum."""
         if not st.spec.candidates:
+            return []
+        if st.spec.privacy == "counts" and not self.mask_keys.get(who):
+            st.absent[who] = Absence.NO_MASK_KEY
             return []
         st.absent.pop(who, None)
         deadline = now + self.settings.response_timeout_s
         ex = st.asking
+        indices = self._asked_so_far(st)
+        if st.spec.privacy == "counts":  # everyone again, for every candidate asked so far
+            asked = {w for w in st.spec.invitees if w not in st.absent}
+            if ex is None:
+                st.fire(MeetingEvent.ASK_LATE)
+            st.round_trips += 1
+            return self._open_round(st, asked, now, indices)
         if ex is None:
             st.fire(MeetingEvent.ASK_LATE)
             st.round_trips += 1
-            ex = st.asking = self.rounds.open({who}, deadline)
-        else:
-            ex.asked.add(who)
-            ex.deadline = max(ex.deadline, deadline)
+            return self._open_round(st, {who}, now, indices)
+        ex.asked.add(who)
+        ex.deadline = max(ex.deadline, deadline)
         self.deadlines.arm(st, ex)
-        return [Publish(self._request(st, ex.round), to=(who,))]
+        indices = indices or tuple(range(len(st.spec.candidates)))
+        st.asked_of[who] = indices
+        return [Publish(self._request(st, ex.round, indices), to=(who,))]
 
     def _answered(self, st: MeetingState) -> None:
         st.asking = None
         st.fire(MeetingEvent.ALL_ANSWERED)
 
+    def _take(self, st: MeetingState, sender: AgentId, yes: tuple[bool, ...], indices: tuple[int, ...]) -> None:
+        row = st.answers.get(sender)
+        if row is None:
+            row = st.answers[sender] = [False] * len(st.spec.candidates)
+        for i, ok in zip(indices, yes, strict=True):
+            row[i] = ok
+        if self.meter is not None:
+            self.meter.answered(sender, st.id, [st.spec.candidates[i] for i in indices], self._length(st), yes)
+
     def on_availability(self, st: MeetingState, sender: AgentId, body: AvailabilityResponse, now: float) -> bool:
         """True once every invitee asked has answered."""
         ex = st.asking
-        if ex is None or body.round != ex.round or sender not in ex.asked:
+        if ex is None or body.round != ex.round or sender not in ex.asked or st.spec.privacy == "counts":
             raise ProtocolError(f"stale or unexpected availability for {body.meeting_id} round {body.round}")
-        if len(body.available) != len(st.spec.candidates):
-            raise ProtocolError(f"{len(body.available)} answers for {len(st.spec.candidates)} candidate slots")
+        indices = st.asked_of[sender]
+        if len(body.available) != len(indices):
+            raise ProtocolError(f"{len(body.available)} answers for {len(indices)} candidate slots")
         if sender in ex.replied:
             return False  # a duplicate of an answer we already have
         ex.replied.add(sender)
         self.connections.replied(sender, ex.sent, now)
-        st.answers[sender] = list(body.available)
+        self._take(st, sender, body.available, indices)
         if ex.waiting:
             return False
         self._answered(st)
         return True
+
+    def on_masked(self, st: MeetingState, sender: AgentId, body: MaskedAvailability,
+                  now: float) -> tuple[list[Action], bool]:
+        """privacy: counts: one masked answer; with the last, the counts. The actions, and
+        whether every answer is in (the counts known, or given up on)."""
+        ex = st.asking
+        if ex is None or body.round != ex.round or sender not in ex.asked or st.spec.privacy != "counts":
+            raise ProtocolError(f"stale or unexpected masked availability for {body.meeting_id} round {body.round}")
+        indices = st.asked_of[sender]
+        groups, n = len(st.judge.groups), len(indices)
+        if len(body.sums) != 4 * groups * n:
+            raise ProtocolError(f"{len(body.sums)} bytes of masked answers for {groups} groups of {n} candidates")
+        if sender in ex.replied:
+            return [], False
+        ex.replied.add(sender)
+        self.connections.replied(sender, ex.sent, now)
+        st.masked[sender] = body.sums
+        if ex.waiting:
+            return [], False
+        try:
+            counts = unmasked(st.masked.values(), groups, n)
+        except ValueError:
+            # Someone answered under another key or changed their answer: nobody can tell who.
+            return self._rerun(st, set(ex.asked), now, "the masked answers did not add up to counts")
+        st.masked.clear()
+        if st.judge.counts is None:
+            st.judge.counts = [[0] * len(st.spec.candidates) for _ in range(groups)]
+        for g, row in enumerate(counts):
+            for i, c in zip(indices, row, strict=True):
+                st.judge.counts[g][i] = c
+        if self.meter is not None:
+            self.meter.counted(st.id, st.judge.groups, [st.spec.candidates[i] for i in indices],
+                               self._length(st), counts)
+        self._answered(st)
+        return [], True
+
+    def _rerun(self, st: MeetingState, asked: set[AgentId], now: float, why: str) -> tuple[list[Action], bool]:
+        """privacy: counts: ask `asked` again under new masks; past MAX_RERUNS, give up."""
+        indices = next((st.asked_of[w] for w in asked), ())  # the same candidates, asked again
+        asked = {w for w in asked if w not in st.absent}
+        if asked and st.reruns < MAX_RERUNS:
+            st.reruns += 1
+            st.round_trips += 1
+            return self._open_round(st, asked, now, indices), False
+        st.masked.clear()
+        st.note = f"{why} ({st.reruns} rounds asked again)" if asked else None
+        self._answered(st)
+        return [], True
 
     def _wait_again(self, st: MeetingState, ex: Exchange, now: float, timeout_s: float) -> bool:
         """A deadline passed. True if its silent agents are busy: the deadline is armed again.
@@ -141,15 +313,22 @@ class Walk:
         if ex.retry(now, timeout, st.spec.policies.silence.retries(self.settings.retries)):
             self.rounds.stats.resends += 1
             self.deadlines.arm(st, ex)
-            return [Publish(self._request(st, ex.round), to=tuple(sorted(ex.waiting)))]
+            waiting = sorted(ex.waiting)
+            return [Publish(self._request(st, ex.round, indices), to=tuple(who for who in waiting if st.asked_of[who] == indices))
+                    for indices in dict.fromkeys(st.asked_of[w] for w in waiting)]
         for who in ex.waiting:
             st.absent[who] = Absence.SILENT
+        if st.spec.privacy == "counts":  # their masks are in the others' answers: ask those again without them
+            actions, _ = self._rerun(st, set(ex.replied), now, "invitees stopped answering")
+            return actions
         self._answered(st)
         return []
 
     # --- walking and holding ------------------------------------------------------------------
 
     def walk(self, st: MeetingState, now: float) -> list[Action]:
+        if st.spec.privacy == "counts":
+            return self._walk_counts(st, now)
         if st.walk_order is None:
             # Fixed at the first walk: the people it depends on are this meeting's until it ends.
             st.walk_order = preference(st.judge)
@@ -162,12 +341,38 @@ class Walk:
             proposed = [who for who in attending if who in free]
             if proposed and st.spec.policies.rule.satisfied(st.judge.judged_meeting(), proposed):
                 return self._send_holds(st, i, proposed, now)
-        fit = first_fit(st.judge, st.walk_order, st.cursor)
+        asked = st.walk_order if st.asked_upto >= len(st.walk_order) else st.walk_order[:st.asked_upto]
+        fit = first_fit(st.judge, asked, st.cursor)
         if fit is None:
-            st.cursor = len(st.walk_order)
+            st.cursor = len(asked)
+            if st.asked_upto < len(st.walk_order) and any(w not in st.absent for w in st.spec.invitees):
+                return self.ask_more(st, now)  # privacy: incremental: the next candidates
             return self._fail(st, now, gave_up=False)
         st.cursor, chosen = fit
         return self._send_holds(st, st.walk_order[st.cursor], chosen, now)
+
+    def _walk_counts(self, st: MeetingState, now: float) -> list[Action]:
+        """privacy: counts: hold, at the first candidate whose counts may satisfy the rule,
+        everyone who can be held there; their replies say who comes."""
+        judge = st.judge
+        if not st.asked_upto and st.note is None and any(w not in st.absent for w in st.spec.invitees):
+            return self.ask_more(st, now)  # its turn has come: the first candidates
+        if judge.counts is None:  # nobody's answers were counted
+            judge.counts = [[0] * len(st.spec.candidates) for _ in judge.groups or ((),)]
+            judge.groups = judge.groups or ((),)
+        if st.walk_order is None:
+            st.walk_order = preference(judge)
+        judged, rule = judge.judged_meeting(), st.spec.policies.rule
+        for position in range(st.cursor, st.asked_upto):
+            i = st.walk_order[position]
+            holdable = judge.holdable(i)
+            if holdable and counts_allow(rule, judged, judge.bounds(i, holdable)):
+                st.cursor = position
+                return self._send_holds(st, i, holdable, now)
+        st.cursor = st.asked_upto
+        if st.asked_upto < len(st.walk_order) and st.note is None and any(w not in st.absent for w in st.spec.invitees):
+            return self.ask_more(st, now)
+        return self._fail(st, now, gave_up=False)
 
     def _interval(self, st: MeetingState, i: int) -> Interval:
         return self.grid.interval(st.spec.candidates[i], st.spec.duration_minutes)
@@ -182,6 +387,9 @@ class Walk:
         st.fire(MeetingEvent.HOLD)
         st.hold = HoldRound(ex, i)
         self.deadlines.arm(st, ex)
+        if self.meter is not None:  # a hold makes its holders answer "no" to overlapping slots
+            for who in attendees:
+                self.meter.occupy(who, st.id, st.spec.candidates[i], self._length(st))
         # One message for all of them: a host carrying several gets it once.
         return [Publish(self._hold(st, ex.round, i), to=tuple(attendees))]
 
@@ -197,12 +405,19 @@ class Walk:
             return [], False
         hold.exchange.replied.add(sender)
         self.connections.replied(sender, hold.exchange.sent, now)
+        slot, length = st.spec.candidates[hold.slot_index], self._length(st)
         if body.accepted:
             hold.confirmed.append(sender)
+            if self.meter is not None:
+                self.meter.free(sender, slot, length)
         else:
             hold.refused[sender] = body.reason or "refused"
-            if body.available is not None and len(body.available) == len(st.spec.candidates):
-                st.answers[sender] = list(body.available)
+            if self.meter is not None:
+                self.meter.vacate(sender, st.id)
+                self.meter.not_free(sender, slot, length, st.id)
+            indices = st.asked_of.get(sender, ())
+            if body.available is not None and st.spec.privacy != "counts" and len(body.available) == len(indices):
+                self._take(st, sender, body.available, indices)
         if hold.exchange.waiting:
             return [], False
         return self.resolve_hold(st, now), True
@@ -226,6 +441,12 @@ class Walk:
         hold = st.hold
         assert hold is not None
         attendees = tuple(w for w in st.spec.invitees if w in hold.confirmed)
+        if st.spec.privacy == "counts" and attendees:  # everyone who could was held: the rule picks among them
+            attendees = tuple(st.spec.policies.rule.select(st.judge.judged_meeting(), attendees, st.judge.load()))
+        if self.meter is not None:
+            for who in hold.exchange.asked:
+                if who not in attendees:
+                    self.meter.vacate(who, st.id)
         if attendees and st.spec.policies.rule.satisfied(st.judge.judged_meeting(), attendees):
             when = self._interval(st, hold.slot_index)
             explained = self._explain(st, st.spec.candidates[hold.slot_index])
@@ -239,6 +460,10 @@ class Walk:
         for who in hold.refused:
             if who in st.answers:
                 st.answers[who][hold.slot_index] = False
+        if st.judge.counts is not None:  # the hold told who is free there: the counts are exact now
+            for g, group in enumerate(st.judge.groups):
+                st.judge.counts[g][hold.slot_index] = sum(1 for who in group if who in hold.confirmed)
+            st.cursor += 1
         st.attempts.append(Attempt(st.spec.candidates[hold.slot_index], tuple(hold.confirmed),
                                    tuple(hold.refused.items())))
         releases: list[Action] = [Publish(Release(meeting_id=st.id, round=hold.exchange.round),
@@ -262,8 +487,32 @@ class Walk:
         explained = self._explain(st, None)
         never = {who: f"never joined (its process {how})" for who in st.spec.invitees
                  if st.absent.get(who) is Absence.NEVER_JOINED and (how := self.roster.gone_how(who))}
-        reason = explain_failure(st.judge, self.plan.display_zone, st.attempts, gave_up, said_instead=never)
+        if st.spec.privacy == "counts":
+            reason = self._counts_reason(st, gave_up)
+        else:
+            reason = explain_failure(st.judge, self.plan.display_zone, st.attempts, gave_up, said_instead=never)
         return explained + self.decide(st, Decision.failed(st.id, reason, st.round_trips), now)
+
+    def _counts_reason(self, st: MeetingState, gave_up: bool) -> str:
+        """privacy: counts: the failure said from counts and holds, never from who was free."""
+        judge, zone = st.judge, self.plan.display_zone
+        parts = [f"hold at {format_moment(self.grid.start(a.slot), zone)} got {len(a.confirmed)} confirmations; "
+                 f"refused by {len(a.refused)}" for a in st.attempts]
+        if not st.spec.candidates:
+            return "no candidate slot: the meeting does not fit in the horizon and its own time window"
+        if gave_up:
+            return "; ".join([*parts, f"gave up after {len(st.attempts)} hold attempts"])
+        absent = [f"{who} ({why.value})" for who, why in st.absent.items()]
+        if st.note:
+            parts.insert(0, st.note)
+        counts = judge.counts or [[0] * len(st.spec.candidates)]
+        best = max(range(len(st.spec.candidates)), key=lambda i: (counts[0][i], -i))
+        parts.insert(0, f"best slot {format_moment(self.grid.start(st.spec.candidates[best]), zone)} had "
+                        f"{counts[0][best]} of {judge.judged_meeting().required} needed free (privacy: counts: "
+                        "how many, not who)")
+        if absent:
+            parts.append("no say: " + ", ".join(absent))
+        return "; ".join(parts)
 
     def decide(self, st: MeetingState, decision: Decision, now: float) -> list[Action]:
         st.fire(MeetingEvent.DECIDE)
@@ -285,7 +534,9 @@ class Walk:
         if st.asking is not None and who in st.asking.waiting:
             st.asking.replied.add(who)
             st.absent[who] = Absence.LOST
-            if not st.asking.waiting:
+            if st.spec.privacy == "counts":  # its masks are in the others' answers: ask them again without it
+                actions += self._rerun(st, set(st.asking.asked), now, "invitees stopped answering")[0]
+            elif not st.asking.waiting:
                 self._answered(st)
         hold = st.hold
         if hold is not None and who in hold.exchange.asked:

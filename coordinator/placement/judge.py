@@ -12,6 +12,7 @@ from enum import Enum
 
 from slotwise.coordinator.placement.ledger import Ledger
 from slotwise.coordinator.policies.base import MeetingFacts, MeetingSpec, Person, PersonView
+from slotwise.coordinator.policies.hooks import counts_allow
 from slotwise.shared.ids import AgentId
 from slotwise.shared.slots import SlotGrid
 
@@ -22,6 +23,7 @@ class Absence(Enum):
     NEVER_JOINED = "never joined"
     SILENT = "did not answer"
     LOST = "stopped responding"
+    NO_MASK_KEY = "has no masking key (privacy: counts)"
 
 
 class SlotJudge:
@@ -44,6 +46,10 @@ class SlotJudge:
         self.invitees = meeting.invitees
         self._per_person = [c for c in self.policies.constraints if c.per_attendee]
         self._starts: Sequence[int] | None = None  # candidate starts in minutes from the origin
+        # `privacy: counts`: the groups counted (everyone asked first) and, per group and
+        # candidate, how many were free; the answers stay empty.
+        self.groups: tuple[tuple[AgentId, ...], ...] = ()
+        self.counts: list[list[int]] | None = None
 
     def _minutes(self, i: int) -> tuple[int, int]:
         start = self.slots[i] * self.grid.minutes
@@ -118,6 +124,24 @@ class SlotJudge:
         hits = (total + (128 - max(required, 0)) * ones) & (0x80 * ones)  # lane >= required: bit 7
         return hits.to_bytes(n, "little")
 
+    def holdable(self, i: int) -> list[AgentId]:
+        """Those the coordinator may hold at candidate `i` without knowing their answers (counts):
+        present, not booked then, passing the per-person constraints."""
+        start, end = self._minutes(i)
+        conflict, me = self.ledger.conflict_at, self.meeting.id
+        return [who for who in self.invitees if who not in self.absent and conflict(who, start, end, me) is None
+                and not (self._per_person and self._constraint_reason(who, i) is not None)]
+
+    def bounds(self, i: int, holdable: Sequence[AgentId]) -> list[int]:
+        """Per counted group, at most how many can attend candidate `i`: those counted free,
+        and no more than can be held."""
+        assert self.counts is not None
+        here = set(holdable)
+        return [min(self.counts[g][i], sum(1 for who in group if who in here)) for g, group in enumerate(self.groups)]
+
+    def counts_allow(self, i: int) -> bool:
+        return counts_allow(self.policies.rule, self.judged_meeting(), self.bounds(i, self.holdable(i)))
+
     def load(self) -> dict[AgentId, int]:
         return {who: self.ledger.load(who) for who in self.invitees}
 
@@ -136,6 +160,12 @@ class SlotJudge:
     def facts(self, order: int, with_free_at: bool) -> MeetingFacts:
         if not with_free_at:
             return MeetingFacts(self.meeting, order, self.slots)
+        if self.counts is not None:  # who is free is not known: how many, and where the rule may hold
+            n = range(len(self.slots))
+            bounds = [self.bounds(i, self.holdable(i)) for i in n]
+            judged, rule = self.judged_meeting(), self.policies.rule
+            feasible = sum(1 for b in bounds if counts_allow(rule, judged, b))
+            return MeetingFacts(self.meeting, order, self.slots, load=self.load(), feasible=feasible)
         free = [self.free_at(i) for i in range(len(self.slots))]
         load = self.load()
         rule, meeting = self.policies.rule, self.judged_meeting()

@@ -182,6 +182,7 @@ class MeetingSpec:
     remind: tuple[int, ...] = ()  # reminder offsets before the start, seconds, largest first
     on_conflict: str = "move"  # the live service's answer to an attendee's calendar changing
     on_decline: str = "drop-attendee"  # ... and to an attendee declining in their calendar client
+    privacy: str = "full"  # what the coordinator may learn of calendars: full, incremental, counts
     uid: str = ""  # its calendar events' UID, `<id>@<uid domain>` (shared/events.py)
     # An occurrence of a recurring meeting: its instance's start by the rule (in the scenario's
     # zone), the rule, and every instance's start, so invitations can say it as one series.

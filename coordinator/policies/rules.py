@@ -38,6 +38,15 @@ class _AllAvailable(Configured):
     def problems(self, meeting: MeetingSpec) -> list[str]:
         return []
 
+    def count_groups(self, meeting: MeetingSpec) -> tuple[tuple[AgentId, ...], ...]:
+        """Whose counts the rule needs beside everyone's (`privacy: counts`): none."""
+        return ()
+
+    def counts_allow(self, meeting: MeetingSpec, counts: Sequence[int]) -> bool:
+        """Whether the rule may hold with at most `counts[0]` attendees, `counts[1 + k]` of
+        `count_groups()[k]`: bounds, so a candidate it allows is worth a hold, one it refuses is not."""
+        return counts[0] >= meeting.required
+
 
 class MinOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -91,6 +100,12 @@ class RequiredAttendees(_AllAvailable):
 
     def attendance(self, meeting: MeetingSpec, present: Sequence[AgentId]) -> Attendance | None:
         return Attendance(meeting.required, frozenset(present) & frozenset(self.options.required))
+
+    def count_groups(self, meeting: MeetingSpec) -> tuple[tuple[AgentId, ...], ...]:
+        return (tuple(AgentId(p) for p in sorted(set(self.options.required))),)
+
+    def counts_allow(self, meeting: MeetingSpec, counts: Sequence[int]) -> bool:
+        return counts[0] >= meeting.required and counts[1] >= len(set(self.options.required))
 
     def shortfall(self, meeting: MeetingSpec, attendees: Sequence[AgentId]) -> str:
         missing = [p for p in self.options.required if p not in attendees]
@@ -159,6 +174,12 @@ class Roles(Configured):
         here = frozenset(present)
         return Attendance(1, frozenset(), tuple((here & frozenset(g.members), g.min)
                                                 for g in self.options.groups.values() if g.min))
+
+    def count_groups(self, meeting: MeetingSpec) -> tuple[tuple[AgentId, ...], ...]:
+        return tuple(tuple(AgentId(p) for p in sorted(set(g.members))) for g in self.options.groups.values())
+
+    def counts_allow(self, meeting: MeetingSpec, counts: Sequence[int]) -> bool:
+        return counts[0] >= 1 and all(n >= g.min for n, g in zip(counts[1:], self.options.groups.values(), strict=True))
 
     def satisfied(self, meeting: MeetingSpec, attendees: Sequence[AgentId]) -> bool:
         present = set(attendees)

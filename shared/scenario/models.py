@@ -185,6 +185,12 @@ Reminders = Annotated[list[RemindOffset], Field(max_length=MAX_REMINDERS)]
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 
+# What the coordinator may learn of people's calendars (docs/privacy.md): every candidate's yes or
+# no (full), the most preferred candidates' a few at a time (incremental), or per candidate only
+# how many are free (counts).
+Privacy = Literal["full", "incremental", "counts"]
+
+
 class Meeting(_Strict):
     id: Annotated[str, Field(min_length=1, max_length=128, pattern=PRINTABLE)]
     name: Annotated[str, Field(pattern=PRINTABLE)] = ""
@@ -205,6 +211,7 @@ class Meeting(_Strict):
     remind: Reminders | None = None
     on_conflict: ConflictPolicy | None = None  # None: the scenario's `policies.on_conflict`
     on_decline: ConflictPolicy | None = None  # None: the scenario's `policies.on_decline`
+    privacy: Privacy | None = None  # None: the scenario's `privacy`
 
     @model_validator(mode="after")
     def _valid_recurrence(self) -> Meeting:
@@ -235,6 +242,9 @@ class NegotiationSettings(_Strict):
     # `conflict_moves_per_day` times in any 24 hours; a conflict reported meanwhile waits.
     conflict_quiet_s: Annotated[float, Field(ge=0, le=7 * 86400)] = 600.0
     conflict_moves_per_day: Annotated[int, Field(ge=1, le=1000)] = 3
+    # `privacy: incremental` and `counts`: candidates asked in a meeting's first round, the most
+    # preferred first (each round after asks twice as many as the one before).
+    ask_at_once: Annotated[int, Field(ge=1, le=1000)] = 8
 
 
 class OptimizeOptions(_Strict):
@@ -351,6 +361,7 @@ class Scenario(_Strict):
     # Event UIDs are `<meeting id>@<uid_domain>`: a domain the service's owner controls keeps
     # them unique among every other calendar's events.
     uid_domain: Domain | None = None
+    privacy: Privacy = "full"  # the default for meetings without their own
 
     @property
     def zone(self) -> ZoneInfo:

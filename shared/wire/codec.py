@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from slotwise.shared.errors import DecodeError
 from slotwise.shared.ids import NAME_PATTERN, AgentId
-from slotwise.shared.wire.messages import MAX_CANDIDATES, MESSAGE_TYPES, PROTOCOL_VERSION, Body, Message
+from slotwise.shared.wire.messages import MAX_CANDIDATES, MAX_GROUPS, MESSAGE_TYPES, PROTOCOL_VERSION, Body, Message
 
 MAX_FRAME_BYTES = 1 << 20  # also set as zmq.MAXMSGSIZE, so ZeroMQ drops bigger frames first
 
@@ -98,6 +98,7 @@ class Encoder:
 # map holding a body map, with at most a few lists of scalars. A frame of 100,000 tiny maps or
 # ext values is refused at the first one past these counts, not after building all of them.
 MAX_MAPS, MAX_ARRAYS, MAX_MAP_LEN = 4, 8, 16
+MAX_BIN_BYTES = 4 * MAX_GROUPS * MAX_CANDIDATES  # masked counts (MaskedAvailability.sums)
 MAX_STR_BYTES = 16_384  # the longest text field (a 4,000-character reason) in UTF-8
 
 
@@ -130,12 +131,13 @@ def _unpack(frame: bytes) -> object:
         frame, raw=False, use_list=False, timestamp=3, strict_map_key=True,
         object_pairs_hook=budget.map, list_hook=budget.array, ext_hook=_no_ext,
         max_map_len=MAX_MAP_LEN, max_array_len=MAX_CANDIDATES, max_str_len=MAX_STR_BYTES,
-        max_bin_len=0, max_ext_len=16)
+        max_bin_len=MAX_BIN_BYTES, max_ext_len=16)
 
 
 # The long sequences a body may carry, and what each item must be. Checked before pydantic sees
 # the body, so a frame packed with a million wrong items costs one pass, not a million errors.
-_SEQUENCES: dict[str, type] = {"slots": int, "available": bool, "attendees": str, "accepted": str}
+_SEQUENCES: dict[str, type] = {"slots": int, "available": bool, "attendees": str, "accepted": str,
+                               "peers": str, "keys": str, "groups": int}
 
 
 _REPR = reprlib.Repr()

@@ -12,6 +12,8 @@ the coordinator's ROUTER; C => * goes to every agent concerned, a meeting's invi
     A -> C  Ready                 A has seen its Welcome: it counts as present
     C -> A  AvailabilityRequest   many candidate slots for one meeting, one round id
     A -> C  AvailabilityResponse  one yes/no per candidate, nothing more about the calendar
+    A -> C  MaskedAvailability    `privacy: counts`: yes/no per candidate and group, masked so
+                                  that only the sum over everyone asked means anything
     C -> A  Hold                  reserve this slot for this meeting
     A -> C  HoldReply             confirmed, or refused with fresh answers (the calendar changed)
     C -> A  Release               the walk moved on: drop the hold
@@ -35,10 +37,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from slotwise.shared.ids import NAME_PATTERN
 from slotwise.shared.slots import require_aware
 
+# 7: privacy modes (Hello.mask_key, a request's peers and groups, MaskedAvailability);
 # 6: MeetingScheduled carries its event's UID, Answer; 5: Freed (a calendar gained free time);
 # 4: a routing frame names the recipients (agent hosts); 3: MeetingCancelled, reminders;
 # 2: the envelope lost its unused id, sent_at and parent
-PROTOCOL_VERSION = 6
+PROTOCOL_VERSION = 7
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 MAX_MEETING_ID = 128  # characters of a meeting id on the wire (an occurrence's included)
@@ -50,6 +53,10 @@ Round = Annotated[int, Field(ge=0)]
 # A request names at most this many candidates; the scenario loader keeps horizons within it.
 MAX_CANDIDATES = 50_000
 MAX_REMIND_S = 366 * 86400  # a reminder at most a year ahead
+MAX_PEERS = 1000  # invitees named in one counts request
+MAX_GROUPS = 16  # counts a rule may need per candidate (everyone's, required people's, roles')
+# A Curve25519 public key in Z85 (40 characters), as CURVE keys are written.
+MaskKey = Annotated[str, Field(min_length=40, max_length=40, pattern=r"^[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]+$")]
 
 
 class Body(BaseModel):
@@ -74,6 +81,8 @@ class Hello(Body):
     name: Name
     # Meetings this agent already holds, so a restarted coordinator or a rejoin can account for them.
     accepted: tuple[MeetingKey, ...] = ()
+    # The public half of this agent's masking key for `privacy: counts` ("": it has none).
+    mask_key: MaskKey | Literal[""] = ""
 
 
 class Welcome(Body):
@@ -94,6 +103,22 @@ class AvailabilityRequest(Body):
     slot_minutes: Annotated[int, Field(gt=0, le=1440)]
     duration_minutes: Annotated[int, Field(gt=0, le=100_000)]
     slots: Annotated[tuple[Annotated[int, Field(ge=0)], ...], Field(max_length=MAX_CANDIDATES)]
+    # `privacy: counts`: everyone asked this round (sorted) with their mask keys, and per peer a
+    # bit for each of the `counted` groups it belongs to (bit 0: everyone). Empty: answer yes/no.
+    peers: Annotated[tuple[Name, ...], Field(max_length=MAX_PEERS)] = ()
+    keys: Annotated[tuple[MaskKey, ...], Field(max_length=MAX_PEERS)] = ()
+    groups: Annotated[tuple[Annotated[int, Field(ge=1, lt=1 << MAX_GROUPS)], ...], Field(max_length=MAX_PEERS)] = ()
+    counted: Annotated[int, Field(ge=0, le=MAX_GROUPS)] = 0
+
+    @model_validator(mode="after")
+    def _counted(self) -> AvailabilityRequest:
+        if not len(self.peers) == len(self.keys) == len(self.groups) or bool(self.peers) != bool(self.counted):
+            raise ValueError("peers, keys, groups and counted come together")
+        if list(self.peers) != sorted(set(self.peers)):
+            raise ValueError("peers are not sorted and distinct")
+        if any(not bits & 1 or bits >> self.counted for bits in self.groups):
+            raise ValueError("a peer's groups are not within the groups counted, everyone's included")
+        return self
 
 
 class AvailabilityResponse(Body):
@@ -101,6 +126,17 @@ class AvailabilityResponse(Body):
     meeting_id: MeetingKey
     round: Round
     available: Annotated[tuple[bool, ...], Field(max_length=MAX_CANDIDATES)]
+
+
+class MaskedAvailability(Body):
+    """Per group and candidate (group-major), 1 if this agent is free and in the group, else
+    0, plus its pairwise masks, as little-endian 32-bit words modulo 2**32: alone, uniform noise;
+    summed over everyone asked, the counts (shared/masking.py)."""
+
+    type: Literal["masked_availability"] = "masked_availability"
+    meeting_id: MeetingKey
+    round: Round
+    sums: Annotated[bytes, Field(max_length=4 * MAX_GROUPS * MAX_CANDIDATES)]
 
 
 class Hold(_Span):
@@ -190,14 +226,14 @@ class Shutdown(Body):
 
 
 Message = (
-    Hello | Welcome | Ready | AvailabilityRequest | AvailabilityResponse | Hold | HoldReply
+    Hello | Welcome | Ready | AvailabilityRequest | AvailabilityResponse | MaskedAvailability | Hold | HoldReply
     | Release | MeetingScheduled | MeetingFailed | MeetingCancelled | Conflict | Freed | Answer | Heartbeat
     | Shutdown
 )
 
 MESSAGE_TYPES: dict[str, type[Body]] = {
     cls.model_fields["type"].default: cls
-    for cls in (Hello, Welcome, Ready, AvailabilityRequest, AvailabilityResponse, Hold, HoldReply,
+    for cls in (Hello, Welcome, Ready, AvailabilityRequest, AvailabilityResponse, MaskedAvailability, Hold, HoldReply,
                 Release, MeetingScheduled, MeetingFailed, MeetingCancelled, Conflict, Freed, Answer,
                 Heartbeat, Shutdown)
 }

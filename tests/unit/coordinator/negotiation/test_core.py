@@ -120,10 +120,16 @@ SCENARIO = make_scenario({"a": {}, "b": {}, "c": {}}, [
 ])
 
 
+# What the coordinator may learn of calendars: the core's properties hold in every mode.
+PRIVACY = ("full", "incremental", "counts")
+
+
+@pytest.mark.parametrize("privacy", PRIVACY)
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(names, st.booleans(), agent_messages, st.floats(0, 30)), max_size=40))
-def test_negotiation_core_survives_any_message_sequence(script: list[tuple[str, bool, Any, float]]) -> None:
-    net = FakeNetwork(SCENARIO)
+def test_negotiation_core_survives_any_message_sequence(privacy: str, script: list[tuple[str, bool, Any, float]]) -> None:
+    scenario = SCENARIO.model_copy(update={"privacy": privacy})
+    net = FakeNetwork(scenario)
     net._coord_actions(net.core.start(0.0))
     net.pump()
     for sender, own_session, body, now in sorted(script, key=lambda x: x[3]):
@@ -138,7 +144,7 @@ def test_negotiation_core_survives_any_message_sequence(script: list[tuple[str, 
     from slotwise.report.audit import audit
 
     outcomes = net.run(limit_s=10_000)
-    assert audit(SCENARIO, compile_plan(SCENARIO), outcomes) == []
+    assert audit(scenario, compile_plan(scenario), outcomes) == []
 
 
 def _by_id(net: FakeNetwork) -> dict[str, object]:
@@ -436,10 +442,13 @@ def _sequential_reference(s: Scenario) -> dict[str, tuple[str, ...]]:
     return result
 
 
+@pytest.mark.parametrize("privacy", PRIVACY)
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), people=st.integers(3, 12), meetings=st.integers(1, 15))
-def test_pipelined_placement_matches_one_by_one(seed: int, people: int, meetings: int) -> None:
-    s = Scenario.model_validate(random_scenario(seed, people, meetings, days=2, slot=30))
+def test_pipelined_placement_matches_one_by_one(privacy: str, seed: int, people: int, meetings: int) -> None:
+    # Whatever the coordinator is told (every answer, a few at a time, or only counts), the
+    # schedule is the one placing meetings one by one with everyone's calendar in view gives.
+    s = Scenario.model_validate({**random_scenario(seed, people, meetings, days=2, slot=30), "privacy": privacy})
     net = FakeNetwork(s)
     net.run()
     got = {o.meeting_id: (o.when.start.isoformat(), *o.attendees)
@@ -448,11 +457,12 @@ def test_pipelined_placement_matches_one_by_one(seed: int, people: int, meetings
     assert audit(s, compile_plan(s), net.core.decisions) == []
 
 
+@pytest.mark.parametrize("privacy", PRIVACY)
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), loss=st.floats(0.0, 0.6), data=st.randoms(use_true_random=False))
-def test_negotiation_ends_with_a_sound_schedule_under_message_loss(seed: int, loss: float, data) -> None:  # type: ignore[no-untyped-def]
-    s = Scenario.model_validate(random_scenario(seed, 6, 8, days=1, slot=30, response_timeout_s=1,
-                                                hold_timeout_s=1, join_timeout_s=2))
+def test_negotiation_ends_with_a_sound_schedule_under_message_loss(privacy: str, seed: int, loss: float, data) -> None:  # type: ignore[no-untyped-def]
+    s = Scenario.model_validate({**random_scenario(seed, 6, 8, days=1, slot=30, response_timeout_s=1,
+                                                   hold_timeout_s=1, join_timeout_s=2), "privacy": privacy})
     net = FakeNetwork(s, deliver=lambda snd, rcv, body: data.random() >= loss)
     outcomes = net.run(limit_s=10_000)
     assert len(outcomes) == len(s.meetings)
@@ -538,9 +548,9 @@ def test_a_silent_host_loses_all_its_agents_at_once_and_they_come_back_together(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(requests=st.lists(meeting_requests, min_size=1, max_size=4),
-       absent=st.sets(st.sampled_from(PEOPLE), max_size=3))
+       absent=st.sets(st.sampled_from(PEOPLE), max_size=3), privacy=st.sampled_from(PRIVACY))
 def test_whatever_validate_accepts_runs_to_an_end_with_a_reason_for_every_meeting_not_placed(
-        requests: list[dict[str, Any]], absent: set[str]) -> None:
+        requests: list[dict[str, Any]], absent: set[str], privacy: str) -> None:
     # The door (`validate`, and so `run`) either refuses a scenario with its problems, or the
     # core runs it to an end: never an exception from the core or the wire.
     import tempfile
@@ -549,7 +559,7 @@ def test_whatever_validate_accepts_runs_to_an_end_with_a_reason_for_every_meetin
     from slotwise.coordinator.plan import load_plan
     from slotwise.shared.errors import ScenarioError
 
-    data = scenario_dict({p: {} for p in PEOPLE}, requests, hours=(8, 8 + 24 * 3), slot=30)
+    data = scenario_dict({p: {} for p in PEOPLE}, requests, hours=(8, 8 + 24 * 3), slot=30) | {"privacy": privacy}
     with tempfile.TemporaryDirectory() as folder:
         path = write_scenario(Path(folder) / "s.yaml", data)
         try:
