@@ -173,6 +173,8 @@ def _privacy_problems(spec: MeetingSpec, scenario: Scenario) -> list[str]:
     if getattr(order, "needs_free_at", False):
         out.append(f"privacy: {mode} asks the most preferred candidates first, but slot order "
                    f"{_name(order)} ranks candidates by everyone's answers; use earliest")
+    if mode == "counts" and len(spec.invitees) < 2:
+        out.append("privacy: counts needs at least two invitees: a count of one is that person's answer")
     if mode == "counts" and not counts_capable(rule):
         out.append(f"privacy: counts needs a rule that can be judged from counts of free invitees; "
                    f"rule {_name(rule)} has no count_groups/counts_allow (policies/hooks.py)")

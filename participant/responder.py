@@ -226,6 +226,8 @@ class Responder(Guarded):
         """privacy: counts: the answer masked so that only the sum over everyone asked means anything."""
         if self.name not in req.peers:
             raise ProtocolError(f"a counts request for {req.meeting_id} that does not name us")
+        if len(req.peers) < 2:  # a count of one is our answer: a probe, not a count
+            raise ProtocolError(f"a counts request for {req.meeting_id} that names no one else")
         if req.keys[req.peers.index(self.name)] != self.mask_key.public:
             raise ProtocolError(f"a counts request for {req.meeting_id} with another key for us")
         yes = self._answer(req).available

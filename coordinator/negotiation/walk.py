@@ -56,6 +56,7 @@ from slotwise.shared.wire.messages import (
 )
 
 MAX_RERUNS = 5  # privacy: counts: rounds asked again for one meeting (dropouts, sums that are not counts)
+ALONE = "only one invitee is left to ask, and a count of one would be their answer"
 
 
 class Walk:
@@ -172,6 +173,9 @@ class Walk:
         """privacy: incremental: the walk passed every candidate asked; ask the next ones of
         everyone still answering."""
         asked = {w for w in st.spec.invitees if w not in st.absent}
+        if st.spec.privacy == "counts" and len(asked) == 1:
+            st.note = ALONE
+            return self._fail(st, now, gave_up=False)
         indices = self._chunk(st) if asked else ()
         if not indices:  # nobody left to ask, or nowhere left that could work
             return self._fail(st, now, gave_up=False)
@@ -279,12 +283,14 @@ class Walk:
         """privacy: counts: ask `asked` again under new masks; past MAX_RERUNS, give up."""
         indices = next((st.asked_of[w] for w in asked), ())  # the same candidates, asked again
         asked = {w for w in asked if w not in st.absent}
+        if len(asked) == 1:
+            why, asked = ALONE, set()
         if asked and st.reruns < MAX_RERUNS:
             st.reruns += 1
             st.round_trips += 1
             return self._open_round(st, asked, now, indices), False
         st.masked.clear()
-        st.note = f"{why} ({st.reruns} rounds asked again)" if asked else None
+        st.note = f"{why} ({st.reruns} rounds asked again)" if asked else why if why is ALONE else None
         self._answered(st)
         return [], True
 

@@ -859,3 +859,16 @@ def test_answers_from_strangers_or_to_meetings_not_placed_change_nothing() -> No
     assert "answers" not in d.entry("a") and d.entry("a")["participants"] == ["ana", "bo"]
     d.desk.answered("a", None, "mailto:ana@example.org", "TENTATIVE", d.net.now)
     assert d.entry("a")["answers"] == {"ana": "tentative"} and d.desk.status(d.net.now)["answers"] == {"tentative": 1}
+
+
+def test_status_says_what_the_coordinator_could_infer_of_calendars() -> None:
+    d = Desk()  # 09:00-12:00 in hours: three one-hour slots each
+    d.ask("add", meetings=[meeting("a", "ana", "bo")], wait=30)
+    d.settle()
+    privacy = d.desk.status(d.net.now)["privacy"]
+    # ana and bo answered all three candidates (free: all revealed); cy was asked nothing. The
+    # meeting's own hour is the schedule: two of the six revealed slots are that.
+    seen = privacy["coordinator"]
+    assert seen["revealed"] == round(6 / 9, 4) and seen["beyond_schedule"] == round(4 / 9, 4)
+    assert seen["most_revealed"] == [["ana", 1.0], ["bo", 1.0], ["cy", 0.0]]
+    assert privacy["attendees"] == {"max": round(1 / 3, 4)}

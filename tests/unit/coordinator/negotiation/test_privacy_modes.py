@@ -10,7 +10,7 @@ import pytest
 from slotwise.coordinator.plan import compile_plan
 from slotwise.participant.calendars.sources import free_time
 from slotwise.report.audit import audit
-from slotwise.shared.errors import ScenarioError
+from slotwise.shared.errors import ProtocolError, ScenarioError
 from slotwise.shared.ids import COORDINATOR, AgentId
 from slotwise.shared.masking import unmasked
 from slotwise.shared.scenario import Scenario
@@ -167,3 +167,25 @@ def test_a_meeting_may_choose_its_own_mode() -> None:
     outcomes = net.run()
     assert audit(s, plan, outcomes) == []
     assert {r.meeting_id for r in requests(net) if r.counted} == {"sync"}
+
+
+def test_counts_never_asks_one_invitee_alone_and_agents_refuse_such_a_probe() -> None:
+    # b and c never join: a alone is left, and a count of one would be a's answer.
+    s = scenario("counts", people={p: {} for p in PEOPLE})
+    net = FakeNetwork(s, absent={AgentId("b"), AgentId("c")})
+    (d,) = net.run()
+    assert not d.scheduled and "count of one" in (d.reason or "")
+    assert not requests(net)
+    agent = FakeNetwork(s).agents[AgentId("a")]
+    probe = AvailabilityRequest(meeting_id="sync", round=1, origin=s.horizon.start, slot_minutes=30,
+                                duration_minutes=60, slots=(0, 1), peers=("a",), keys=(agent.mask_key.public,),
+                                groups=(1,), counted=1)
+    with pytest.raises(ProtocolError, match="names no one else"):
+        agent._masked(probe)
+
+
+def test_counts_for_a_meeting_of_one_is_refused_when_compiled() -> None:
+    with pytest.raises(ScenarioError) as refused:
+        compile_plan(Scenario.model_validate(scenario_dict(PEOPLE, [MEETING | {"invitees": ["a"], "min_participants": 1}])
+                                             | {"privacy": "counts"}))
+    assert any("at least two invitees" in p.message for p in refused.value.problems)
