@@ -44,7 +44,23 @@ from slotwise.shared.slots import Interval, SlotGrid
 
 MAX_SPLITS = 20_000  # splits of a count tried per distinct counts vector; beyond it, only 0 and all
 MAX_CACHED = 4096  # counts vectors whose splits are remembered
-FREE = 1
+# Byte maps over an answer's lanes (1 yes, 0 no, 2 not asked) and a count's (1: exactly one).
+_YES = bytes(1 if v == 1 else 0 for v in range(256))
+_NO = bytes(1 if v == 0 else 0 for v in range(256))
+_ONE = _YES
+
+
+def _lanes(starts: Sequence[int], yes: Sequence[bool]) -> tuple[int, bytes] | None:
+    """An answer as one byte per slot from its first start: 1 yes, 0 no, 2 no candidate there."""
+    base = starts[0]
+    if starts[-1] - base + 1 == len(starts):  # the usual case: a run of candidates
+        return base, bytes(yes)
+    if any(b <= a for a, b in itertools.pairwise(starts)):
+        return None  # unsorted: not from this walk
+    said = bytearray(b"\x02" * (starts[-1] - base + 1))
+    for s, ok in zip(starts, yes, strict=True):
+        said[s - base] = ok
+    return base, bytes(said)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,25 +84,32 @@ class Share:
 
 
 class Disclosure:
-    """Every person's revealed slots, from what the coordinator received."""
+    """Every person's revealed slots, from what the coordinator received.
+
+    Kept packed, because every answer passes through here: per person, one big integer with a
+    byte lane per horizon slot for the slots known free, and per span length one for the starts
+    of the "no"s. An answer of 500 candidates is then a few shifts and ORs, not 500 calls, and
+    the busy slots are worked out (by the same lanes) only when someone reads the meter."""
 
     def __init__(self, grid: SlotGrid, first: int, end: int, people: Iterable[AgentId],
-                 booked: Callable[[AgentId, int, int, MeetingId], bool] | None = None,
-                 schedule: Callable[[AgentId], Iterable[tuple[int, int]]] | None = None) -> None:
+                 schedule: Callable[[AgentId], Iterable[tuple[MeetingId, int, int]]] | None = None) -> None:
         self.grid = grid
-        self._booked = booked  # slotwise's decided meetings (the ledger), in slots
-        self._schedule = schedule  # each person's placed meetings, as slot spans
+        self._schedule = schedule  # each person's placed meetings (the ledger), as slot spans
         self.first, self.end = first, end  # horizon slots [first, end)
-        self._free: dict[AgentId, bytearray] = {p: bytearray(max(0, end - first)) for p in people}
-        self._clauses: dict[AgentId, set[tuple[int, int]]] = {p: set() for p in self._free}
-        # Meetings and holds slotwise has for each person: a "no" overlapping one may be theirs.
+        self._free: dict[AgentId, int] = dict.fromkeys(people, 0)
+        self._clauses: dict[AgentId, dict[int, int]] = {p: {} for p in self._free}  # length -> "no" starts
+        # Holds slotwise has out with each person: a "no" overlapping one may be theirs.
         self._ours: dict[AgentId, dict[MeetingId, tuple[int, int]]] = {p: {} for p in self._free}
         self._splits: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[frozenset[int], frozenset[int]]] = {}
+
+    @property
+    def slots(self) -> int:
+        return max(0, self.end - self.first)
 
     # --- what slotwise itself puts in people's calendars -------------------------------------
 
     def occupy(self, who: AgentId, meeting: MeetingId, start: int, length: int) -> None:
-        """`who` holds or attends `meeting` over slots [start, start + length)."""
+        """`who` holds `meeting` over slots [start, start + length)."""
         if who in self._ours:
             self._ours[who][meeting] = (start, start + length)
 
@@ -94,40 +117,56 @@ class Disclosure:
         if who in self._ours:
             self._ours[who].pop(meeting, None)
 
-    def _ours_overlap(self, who: AgentId, start: int, end: int, meeting: MeetingId) -> bool:
-        if self._booked is not None and self._booked(who, start, end, meeting):
-            return True
-        return any(a < end and start < b for m, (a, b) in self._ours[who].items() if m != meeting)
+    def _ours_spans(self, who: AgentId, meeting: MeetingId) -> list[tuple[int, int]]:
+        spans = [(a, b) for m, (a, b) in self._ours[who].items() if m != meeting]
+        if self._schedule is not None:
+            spans += [(a, b) for m, a, b in self._schedule(who) if m != meeting]
+        return spans
 
     # --- what the coordinator receives ---------------------------------------------------------
 
     def free(self, who: AgentId, start: int, length: int) -> None:
         """Every slot of [start, start + length) is free (a yes, an accepted hold)."""
-        row = self._free.get(who)
-        if row is None:
-            return
-        lo, hi = max(start, self.first) - self.first, min(start + length, self.end) - self.first
-        if lo < hi:
-            row[lo:hi] = b"\x01" * (hi - lo)
+        self.answered(who, MeetingId(""), (start,), length, (True,))
 
     def not_free(self, who: AgentId, start: int, length: int, meeting: MeetingId) -> None:
         """At least one slot of [start, start + length) is busy (a no, a refused hold), unless
         slotwise's own meeting or hold there explains it."""
-        clauses = self._clauses.get(who)
-        if clauses is None or self._ours_overlap(who, start, start + length, meeting):
-            return
-        lo, hi = max(start, self.first), min(start + length, self.end)
-        if lo < hi and (lo, hi) == (start, start + length):  # a span cut by the horizon says nothing certain
-            clauses.add((lo, hi))
+        self.answered(who, meeting, (start,), length, (False,))
 
     def answered(self, who: AgentId, meeting: MeetingId, starts: Sequence[int], length: int,
                  yes: Sequence[bool]) -> None:
-        """One availability answer: per candidate start, yes or no."""
-        for start, ok in zip(starts, yes, strict=True):
-            if ok:
-                self.free(who, start, length)
-            else:
-                self.not_free(who, start, length, meeting)
+        """One answer: per candidate start, yes (its span free) or no (some slot of it busy)."""
+        if who not in self._free or not starts or length <= 0:
+            return
+        lanes = _lanes(starts, yes)
+        if lanes is None:
+            return
+        base, said = lanes  # said[k]: 1 yes, 0 no, 2 not a candidate, for start base + k
+        offset = base - self.first
+        if offset < 0:  # starts before the horizon (a roll): those spans are not all inside it
+            said, base, offset = said[-offset:], self.first, 0
+        n = len(said)
+        if not n:
+            return
+        ones = int.from_bytes(said.translate(_YES), "little")
+        if ones:
+            spread = 0
+            for k in range(length):  # a yes at s frees s .. s + length - 1
+                spread |= ones << (8 * k)
+            self._free[who] |= spread << (8 * offset)
+        nos = int.from_bytes(said.translate(_NO), "little")
+        last = self.slots - length - offset  # a start past it has a span leaving the horizon
+        if nos and last >= 0:
+            if last + 1 < n:
+                nos &= (1 << (8 * (last + 1))) - 1
+            for a, b in self._ours_spans(who, meeting):
+                lo, hi = max(0, a - length + 1 - base), min(n, b - base)  # starts whose span overlaps [a, b)
+                if lo < hi:
+                    nos &= ~(((1 << (8 * (hi - lo))) - 1) << (8 * lo))
+            if nos:
+                clauses = self._clauses[who]
+                clauses[length] = clauses.get(length, 0) | (nos << (8 * offset))
 
     def counted(self, meeting: MeetingId, groups: Sequence[Sequence[AgentId]], starts: Sequence[int], length: int,
                 counts: Sequence[Sequence[int]]) -> None:
@@ -186,18 +225,29 @@ class Disclosure:
     # --- reading -------------------------------------------------------------------------------
 
     def share(self, who: AgentId) -> Share:
-        row = self._free[who]
-        busy: set[int] = set()
-        for a, b in self._clauses[who]:
-            open_ = [s for s in range(a, b) if row[s - self.first] != FREE]
-            if len(open_) == 1:
-                busy.add(open_[0])
-        free = sum(row)
-        scheduled = 0
+        h = self.slots
+        every = int.from_bytes(b"\x01" * h, "little")
+        free = self._free[who] & every
+        open_ = every ^ free  # lanes not known free
+        busy = 0
+        for length, starts in self._clauses[who].items():
+            if length > 200:  # counts would overflow a lane: such clauses are left unresolved
+                continue
+            count = 0
+            for k in range(length):
+                count += open_ >> (8 * k)
+            # Starts whose span has exactly one slot not known free: that slot is busy.
+            single = int.from_bytes(count.to_bytes(h + 8, "little")[:h].translate(_ONE), "little") & starts
+            for k in range(length):
+                busy |= (single << (8 * k)) & open_
+        mine = 0
         if self._schedule is not None:
-            mine = {s for a, b in self._schedule(who) for s in range(max(a, self.first), min(b, self.end))}
-            scheduled = sum(1 for s in mine if row[s - self.first] == FREE or s in busy)
-        return Share(free, len(busy), len(row), scheduled)
+            for _, a, b in self._schedule(who):
+                lo, hi = max(a, self.first) - self.first, min(b, self.end) - self.first
+                if lo < hi:
+                    mine |= ((1 << (8 * (hi - lo))) - 1) << (8 * lo)
+        revealed = free | busy
+        return Share(free.bit_count(), busy.bit_count(), h, (revealed & mine & every).bit_count())
 
     def shares(self) -> dict[AgentId, Share]:
         return {who: self.share(who) for who in self._free}
@@ -206,10 +256,11 @@ class Disclosure:
         """The horizon moved (a live service's next day): slots before `first` are forgotten."""
         if first <= self.first and end == self.end:
             return
-        for who, row in self._free.items():
-            keep = row[max(0, first - self.first):]
-            self._free[who] = keep[: end - first] + bytearray(max(0, (end - first) - len(keep)))
-            self._clauses[who] = {(a, b) for a, b in self._clauses[who] if a >= first and b <= end}
+        drop = max(0, first - self.first)
+        keep = (1 << (8 * max(0, end - first))) - 1
+        for who in self._free:
+            self._free[who] = (self._free[who] >> (8 * drop)) & keep
+            self._clauses[who] = {n: (c >> (8 * drop)) & keep for n, c in self._clauses[who].items()}
         self.first, self.end = first, end
 
     def summary(self) -> dict[str, object]:
@@ -264,13 +315,10 @@ def disclosure_for(plan: Plan, ledger: Ledger) -> Disclosure:
     first, end = horizon_slots(plan.grid, plan.horizon)
     minutes = plan.grid.minutes
 
-    def booked(who: AgentId, start: int, stop: int, meeting: MeetingId) -> bool:
-        return ledger.conflict_at(who, start * minutes, stop * minutes, meeting) is not None
+    def schedule(who: AgentId) -> Iterable[tuple[MeetingId, int, int]]:
+        return ((booking.meeting_id, a // minutes, -(-b // minutes)) for a, b, booking in ledger.entries(who))
 
-    def schedule(who: AgentId) -> Iterable[tuple[int, int]]:
-        return ((a // minutes, -(-b // minutes)) for a, b, _ in ledger.entries(who))
-
-    return Disclosure(plan.grid, first, end, plan.participants, booked, schedule)
+    return Disclosure(plan.grid, first, end, plan.participants, schedule)
 
 
 class _Negotiating(Protocol):

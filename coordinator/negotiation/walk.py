@@ -27,7 +27,7 @@ are capped per meeting, so every walk ends: scheduled, or failed with a reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from slotwise.coordinator.disclosure import Disclosure
 from slotwise.coordinator.negotiation.actions import Action, Decided, Explained, MoveFailed, Publish
@@ -218,13 +218,19 @@ class Walk:
         st.fire(MeetingEvent.ALL_ANSWERED)
 
     def _take(self, st: MeetingState, sender: AgentId, yes: tuple[bool, ...], indices: tuple[int, ...]) -> None:
-        row = st.answers.get(sender)
-        if row is None:
-            row = st.answers[sender] = [False] * len(st.spec.candidates)
-        for i, ok in zip(indices, yes, strict=True):
-            row[i] = ok
+        candidates = st.spec.candidates
+        if len(indices) == len(candidates):  # every candidate (full): the answer is the row
+            st.answers[sender] = list(yes)
+            asked: Sequence[int] = candidates
+        else:
+            row = st.answers.get(sender)
+            if row is None:
+                row = st.answers[sender] = [False] * len(candidates)
+            for i, ok in zip(indices, yes, strict=True):
+                row[i] = ok
+            asked = [candidates[i] for i in indices]
         if self.meter is not None:
-            self.meter.answered(sender, st.id, [st.spec.candidates[i] for i in indices], self._length(st), yes)
+            self.meter.answered(sender, st.id, asked, self._length(st), yes)
 
     def on_availability(self, st: MeetingState, sender: AgentId, body: AvailabilityResponse, now: float) -> bool:
         """True once every invitee asked has answered."""

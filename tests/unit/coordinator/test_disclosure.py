@@ -88,7 +88,7 @@ def test_counts_that_fit_no_split_claim_nothing() -> None:
 
 
 def test_beyond_the_schedule_leaves_out_the_slots_of_the_persons_own_meetings() -> None:
-    d = Disclosure(GRID, 0, 8, (A,), schedule=lambda who: [(2, 4)])
+    d = Disclosure(GRID, 0, 8, (A,), schedule=lambda who: [(MeetingId("x"), 2, 4)])
     d.free(A, 2, 4)  # slots 2-5 free; 2 and 3 are the meeting placed for A
     share = d.share(A)
     assert (share.revealed, share.beyond_schedule) == (4 / 8, 2 / 8)
