@@ -222,6 +222,23 @@ class Disclosure:
         self._splits[key] = result
         return result
 
+    def known_not_free(self, who: AgentId, start: int, length: int) -> bool:
+        """Whether something received already says [start, start + length) is not all free for
+        `who`: a "no" whose span lies inside it. The walk of a privacy mode need not ask again."""
+        clauses = self._clauses.get(who)
+        if not clauses:
+            return False
+        offset = start - self.first
+        if offset < 0:
+            return False
+        return any(n <= length and (starts >> (8 * offset)) & ((1 << (8 * (length - n + 1))) - 1)
+                   for n, starts in clauses.items())
+
+    def calendar_changed(self, who: AgentId) -> None:
+        """`who`'s calendar gained free time: what was known busy may not be any more."""
+        if who in self._clauses:
+            self._clauses[who] = {}
+
     # --- reading -------------------------------------------------------------------------------
 
     def share(self, who: AgentId) -> Share:

@@ -112,7 +112,7 @@ class Negotiation(Guarded):
             MaskedAvailability: self._on_masked,  # type: ignore[dict-item]
             HoldReply: self._on_hold_reply,  # type: ignore[dict-item]
             Conflict: self._on_conflict,  # type: ignore[dict-item]
-            Freed: lambda sender, body, now: self._freed(sender),
+            Freed: lambda sender, body, now: self._calendar_freed(sender),
             Answer: lambda sender, body, now: self._answer(sender, body),  # type: ignore[arg-type]
         }
         queue = [self._state(m) for m in plan.meetings]
@@ -135,6 +135,8 @@ class Negotiation(Guarded):
         answers: dict[AgentId, list[bool]] = {}
         absent: dict[AgentId, Absence] = {}
         judge = SlotJudge(spec, self.plan.grid, self.ledger, self.plan.people, answers, absent)
+        if spec.privacy != "full":  # never ask what other meetings' answers already said
+            judge.known_not_free = self.disclosure.known_not_free
         st = MeetingState(spec, judge, answers, absent)
         self.agenda.track(st)
         return st
@@ -450,6 +452,10 @@ class Negotiation(Guarded):
 
     def _conflict(self, st: MeetingState, sender: AgentId) -> list[Action]:
         return []  # a batch run ends soon: nobody moves its meetings
+
+    def _calendar_freed(self, sender: AgentId) -> list[Action]:
+        self.disclosure.calendar_changed(sender)  # what was busy may be free now: ask again
+        return self._freed(sender)
 
     def _freed(self, sender: AgentId) -> list[Action]:
         return []  # a batch run retries nothing

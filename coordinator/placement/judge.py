@@ -7,7 +7,7 @@ as they happen; the walk, the planner and the reasons all ask it the same questi
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 
 from slotwise.coordinator.placement.ledger import Ledger
@@ -50,6 +50,9 @@ class SlotJudge:
         # candidate, how many were free; the answers stay empty.
         self.groups: tuple[tuple[AgentId, ...], ...] = ()
         self.counts: list[list[int]] | None = None
+        # A privacy mode's walk: what other answers already say of a person at a candidate
+        # (start slot, length in slots), so it is not asked again.
+        self.known_not_free: Callable[[AgentId, int, int], bool] | None = None
 
     def _minutes(self, i: int) -> tuple[int, int]:
         start = self.slots[i] * self.grid.minutes
@@ -129,7 +132,9 @@ class SlotJudge:
         present, not booked then, passing the per-person constraints."""
         start, end = self._minutes(i)
         conflict, me = self.ledger.conflict_at, self.meeting.id
+        known, slot, length = self.known_not_free, self.slots[i], -(-self.meeting.duration_minutes // self.grid.minutes)
         return [who for who in self.invitees if who not in self.absent and conflict(who, start, end, me) is None
+                and not (known is not None and known(who, slot, length))
                 and not (self._per_person and self._constraint_reason(who, i) is not None)]
 
     def bounds(self, i: int, holdable: Sequence[AgentId]) -> list[int]:

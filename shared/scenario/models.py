@@ -244,7 +244,7 @@ class NegotiationSettings(_Strict):
     conflict_moves_per_day: Annotated[int, Field(ge=1, le=1000)] = 3
     # `privacy: incremental` and `counts`: candidates asked in a meeting's first round, the most
     # preferred first (each round after asks twice as many as the one before).
-    ask_at_once: Annotated[int, Field(ge=1, le=1000)] = 12
+    ask_at_once: Annotated[int, Field(ge=1, le=1000)] = 8
 
 
 class OptimizeOptions(_Strict):

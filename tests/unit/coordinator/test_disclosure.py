@@ -118,3 +118,12 @@ def test_attendees_learn_each_other_free_over_the_meetings_they_share() -> None:
     peers = learned_by_peers([d], GRID, 0, 8, (A, B, C))
     assert peers["per_person"] == {"a": 2 / 8, "b": 2 / 8, "c": 0.0}
     assert peers["max"] == 2 / 8
+
+
+def test_a_no_inside_a_span_is_known_until_the_calendar_changes() -> None:
+    d = meter()
+    d.not_free(A, 3, 2, M)  # [3, 5) not all free
+    assert d.known_not_free(A, 2, 4) and d.known_not_free(A, 3, 2)
+    assert not d.known_not_free(A, 4, 2) and not d.known_not_free(A, 0, 3)
+    d.calendar_changed(A)
+    assert not d.known_not_free(A, 2, 4)

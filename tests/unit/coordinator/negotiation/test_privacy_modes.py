@@ -189,3 +189,20 @@ def test_counts_for_a_meeting_of_one_is_refused_when_compiled() -> None:
         compile_plan(Scenario.model_validate(scenario_dict(PEOPLE, [MEETING | {"invitees": ["a"], "min_participants": 1}])
                                              | {"privacy": "counts"}))
     assert any("at least two invitees" in p.message for p in refused.value.problems)
+
+
+@pytest.mark.parametrize(("privacy", "first"), [("incremental", 14), ("counts", 10)])
+def test_a_later_meeting_is_never_asked_what_earlier_answers_already_ruled_out(privacy: str, first: int) -> None:
+    # sync learns that a and b are busy until 13:00 and is placed at 13:00; sync2, the same people
+    # for as long, is then asked nothing before 14:00: every earlier start is known busy for
+    # two of three, or booked. Under counts the coordinator knows less: only that nobody was
+    # free before 10:00 (a count of none); from 10:00 one of three was, and it does not know who.
+    s = Scenario.model_validate(scenario_dict(PEOPLE, [MEETING, MEETING | {"id": "sync2"}], hours=(8, 17),
+                                              ask_at_once=4) | {"privacy": privacy})
+    net = FakeNetwork(s)
+    outcomes = net.run()
+    assert audit(s, compile_plan(s), outcomes) == []
+    asked = [slot for r in requests(net) if r.meeting_id == "sync2" for slot in r.slots]
+    assert asked and min(net.plan.grid.start(slot) for slot in asked).isoformat() == at(first)
+    by_id = {d.id: d for d in outcomes}
+    assert by_id["sync2"].when is not None and by_id["sync2"].when.start.isoformat() == at(14)
