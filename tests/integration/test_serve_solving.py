@@ -87,7 +87,10 @@ def test_status_answers_and_nobody_is_lost_during_a_3s_solve(children: Children,
                 latencies.append(time.monotonic() - t0)
                 assert not status["participants"]["lost"], status
             assert len(latencies) >= 10, latencies
-            assert statistics.median(latencies) < 0.1 and max(latencies) < 0.1, latencies
+            # Typically under a millisecond; a loop that waited for the solve would take 3 s. The
+            # slowest answer is bounded well under that, not at the median's scale: on a busy
+            # machine CP-SAT's workers share two cores with the loop (one answer took 0.14 s).
+            assert statistics.median(latencies) < 0.1 and max(latencies) < SOLVE_S / 3, latencies
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 status = client.status()
