@@ -59,10 +59,41 @@ class MaskKey:
         return secret
 
 
-def _stream(secret: bytes, context: bytes, words: int) -> tuple[int, ...]:
+# The arithmetic is done on every word at once: words widened into 64-bit lanes of one big
+# integer, so that a sum over a request's peers (at most MAX_PEERS: each lane stays below 2**42)
+# carries into no neighbour, then narrowed back modulo 2**32. A request costs a few big-integer
+# operations per peer, not a Python step per word.
+_LANE = 8
+
+
+def _widened(words: bytes) -> int:
+    lanes = bytearray(_LANE * (len(words) // 4))
+    for b in range(4):
+        lanes[b::_LANE] = words[b::4]
+    return int.from_bytes(lanes, "little")
+
+
+def _narrowed(total: int, count: int) -> bytes:
+    """Each lane of `total` modulo 2**32, as `count` little-endian 32-bit words."""
+    lanes = (total & _low_words(count)).to_bytes(_LANE * count, "little")
+    words = bytearray(4 * count)
+    for b in range(4):
+        words[b::4] = lanes[b::_LANE]
+    return bytes(words)
+
+
+def _low_words(count: int) -> int:
+    return int.from_bytes(b"\xff\xff\xff\xff\x00\x00\x00\x00" * count, "little")
+
+
+def _ones(count: int) -> int:
+    return int.from_bytes((b"\x01" + bytes(_LANE - 1)) * count, "little")
+
+
+def _stream(secret: bytes, context: bytes, words: int) -> bytes:
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=context).derive(secret)
     encryptor = Cipher(algorithms.ChaCha20(key, _NONCE), mode=None).encryptor()
-    return struct.unpack(f"<{words}I", encryptor.update(bytes(4 * words)))
+    return encryptor.update(bytes(4 * words))
 
 
 def _context(meeting_id: str, round_: int, a: str, b: str) -> bytes:
@@ -75,33 +106,42 @@ def masked(key: MaskKey, me: str, peers: Sequence[str], keys: Sequence[str], gro
     """This agent's MaskedAvailability.sums: per group (bit of `groups` for each peer) and
     candidate, its 1 or 0, plus its masks with every other peer, modulo 2**32, group-major."""
     n = len(yes)
+    count = counted * n
     mine = groups[peers.index(me)]
-    values = [0] * (counted * n)
+    row = bytes(1 if ok else 0 for ok in yes)
+    lanes = bytearray(_LANE * count)
     for g in range(counted):
         if mine >> g & 1:
-            values[g * n:(g + 1) * n] = [1 if ok else 0 for ok in yes]
+            lanes[_LANE * g * n:_LANE * (g + 1) * n:_LANE] = row
+    total = int.from_bytes(lanes, "little")
+    subtracted, low = 0, _low_words(count)
     for peer, public in zip(peers, keys, strict=True):
         if peer == me:
             continue
-        stream = _stream(key.shared(public), _context(meeting_id, round_, me, peer), len(values))
+        stream = _widened(_stream(key.shared(public), _context(meeting_id, round_, me, peer), count))
         if me < peer:
-            values = [(v + m) % MODULUS for v, m in zip(values, stream, strict=True)]
+            total += stream
         else:
-            values = [(v - m) % MODULUS for v, m in zip(values, stream, strict=True)]
-    return struct.pack(f"<{len(values)}I", *values)
+            subtracted += 1
+            total += low ^ stream  # -m is (2**32 - 1 - m) + 1 modulo 2**32
+    if subtracted:
+        total += subtracted * _ones(count)
+    return _narrowed(total, count)
 
 
 def unmasked(parts: Iterable[bytes], counted: int, n: int) -> list[list[int]]:
     """The sum of everyone's masked answers: per group, per candidate, how many are free.
     Raises ValueError if the sum is not a count (an answer was missing or tampered with)."""
-    total = [0] * (counted * n)
+    count = counted * n
+    total = 0
     for part in parts:
-        if len(part) != 4 * counted * n:
-            raise ValueError(f"{len(part)} bytes of masked answers, not {4 * counted * n}")
-        total = [(t + v) % MODULUS for t, v in zip(total, struct.unpack(f"<{counted * n}I", part), strict=True)]
-    if any(t > MAX_COUNT for t in total):
+        if len(part) != 4 * count:
+            raise ValueError(f"{len(part)} bytes of masked answers, not {4 * count}")
+        total += _widened(part)
+    sums = struct.unpack(f"<{count}I", _narrowed(total, count))
+    if any(t > MAX_COUNT for t in sums):
         raise ValueError("the masks did not cancel: the sum is not a count")
-    return [total[g * n:(g + 1) * n] for g in range(counted)]
+    return [list(sums[g * n:(g + 1) * n]) for g in range(counted)]
 
 
 MAX_COUNT = 1 << 16  # more invitees than any request names: a larger sum is noise, not a count

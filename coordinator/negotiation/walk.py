@@ -53,6 +53,7 @@ from slotwise.shared.wire.messages import (
     HoldReply,
     MaskedAvailability,
     Release,
+    max_counted_candidates,
 )
 
 MAX_RERUNS = 5  # privacy: counts: rounds asked again for one meeting (dropouts, sums that are not counts)
@@ -95,12 +96,13 @@ class Walk:
                                    slot_minutes=self.grid.minutes, duration_minutes=st.spec.duration_minutes,
                                    slots=slots, **counted)  # type: ignore[arg-type]
 
-    def _chunk(self, st: MeetingState) -> tuple[int, ...]:
+    def _chunk(self, st: MeetingState, limit: int | None = None) -> tuple[int, ...]:
         """The candidates a new round asks: every one (full), or the next the walk would try,
         in its preference: `ask_at_once`, then twice as many as the round before, four times
         after a round where nobody was free anywhere (a night: it revealed nothing), so the walk
-        gets anywhere in the horizon in few rounds. Candidates where the rule cannot hold for
-        what slotwise has booked already are passed over, never asked."""
+        gets anywhere in the horizon in few rounds; never more than `limit` (what one counts
+        request may carry). Candidates where the rule cannot hold for what slotwise has booked
+        already are passed over, never asked."""
         n = len(st.spec.candidates)
         if st.spec.privacy == "full":
             st.asked_upto = n
@@ -115,6 +117,8 @@ class Walk:
         # Only candidates where the rule could hold were everyone who can be held free: those
         # where slotwise has booked too many of them already are never asked about.
         want = max(self.settings.ask_at_once, st.chunk_size)
+        if limit is not None:
+            want = min(want, limit)
         chosen: list[int] = []
         judged, rule, load = st.judge.judged_meeting(), st.spec.policies.rule, st.judge.load()
         while st.asked_upto < n and len(chosen) < want:
@@ -139,17 +143,33 @@ class Walk:
         """A new request round to `asked`: the meeting's next chunk, or `indices`."""
         st.asking = self.rounds.open(asked, now + self.settings.response_timeout_s)
         self.deadlines.arm(st, st.asking)
+        limit = self._limit(st, asked)
         if indices is None:
-            indices = self._chunk(st)
-        for who in asked:
-            st.asked_of[who] = indices
+            indices = self._chunk(st, limit)
+        elif limit is not None and len(indices) > limit:
+            # Asked again of more peers than before: the walk's next `limit`; the next rounds
+            # ask the rest again, from where these end.
+            rank = {i: k for k, i in enumerate(st.walk_order or range(len(st.spec.candidates)))}
+            kept = sorted(indices, key=rank.__getitem__)[:limit]
+            st.asked_upto = min(st.asked_upto, rank[kept[-1]] + 1)
+            indices = tuple(sorted(kept))
         if st.spec.privacy == "counts":
             st.masked.clear()
             peers = tuple(sorted(asked))
             judged = st.judge.judged_meeting()
             st.judge.groups = (peers,) + tuple(tuple(w for w in g if w in asked)
                                                for g in count_groups(st.spec.policies.rule, judged))
+        for who in asked:
+            st.asked_of[who] = indices
         return [Publish(self._request(st, st.asking.round, indices), to=tuple(sorted(asked)))]
+
+    def _limit(self, st: MeetingState, asked: set[AgentId]) -> int | None:
+        """privacy: counts: the most candidates one round may ask of `asked` (what masking them
+        may cost each agent, wire/messages.py); None: no limit but the horizon's."""
+        if st.spec.privacy != "counts":
+            return None
+        groups = 1 + len(count_groups(st.spec.policies.rule, st.judge.judged_meeting()))
+        return max_counted_candidates(len(asked), groups)
 
     def ask(self, st: MeetingState, now: float) -> list[Action]:
         for who in st.spec.invitees:
@@ -176,7 +196,7 @@ class Walk:
         if st.spec.privacy == "counts" and len(asked) == 1:
             st.note = ALONE
             return self._fail(st, now, gave_up=False)
-        indices = self._chunk(st) if asked else ()
+        indices = self._chunk(st, self._limit(st, asked)) if asked else ()
         if not indices:  # nobody left to ask, or nowhere left that could work
             return self._fail(st, now, gave_up=False)
         st.fire(MeetingEvent.ASK_MORE)

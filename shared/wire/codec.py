@@ -28,7 +28,14 @@ from pydantic import ValidationError
 
 from slotwise.shared.errors import DecodeError
 from slotwise.shared.ids import NAME_PATTERN, AgentId
-from slotwise.shared.wire.messages import MAX_CANDIDATES, MAX_GROUPS, MESSAGE_TYPES, PROTOCOL_VERSION, Body, Message
+from slotwise.shared.wire.messages import (
+    MAX_CANDIDATES,
+    MAX_MASKED_WORDS,
+    MESSAGE_TYPES,
+    PROTOCOL_VERSION,
+    Body,
+    Message,
+)
 
 MAX_FRAME_BYTES = 1 << 20  # also set as zmq.MAXMSGSIZE, so ZeroMQ drops bigger frames first
 
@@ -98,7 +105,7 @@ class Encoder:
 # map holding a body map, with at most a few lists of scalars. A frame of 100,000 tiny maps or
 # ext values is refused at the first one past these counts, not after building all of them.
 MAX_MAPS, MAX_ARRAYS, MAX_MAP_LEN = 4, 8, 16
-MAX_BIN_BYTES = 4 * MAX_GROUPS * MAX_CANDIDATES  # masked counts (MaskedAvailability.sums)
+MAX_BIN_BYTES = 4 * MAX_MASKED_WORDS  # masked counts (MaskedAvailability.sums)
 MAX_STR_BYTES = 16_384  # the longest text field (a 4,000-character reason) in UTF-8
 
 

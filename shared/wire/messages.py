@@ -55,6 +55,18 @@ MAX_CANDIDATES = 50_000
 MAX_REMIND_S = 366 * 86400  # a reminder at most a year ahead
 MAX_PEERS = 1000  # invitees named in one counts request
 MAX_GROUPS = 16  # counts a rule may need per candidate (everyone's, required people's, roles')
+# A masked answer's words (groups x candidates): its frame stays well under MAX_FRAME_BYTES.
+MAX_MASKED_WORDS = 200_000
+# Words masked per counts request over all its peers (each pair's keystream is one pass): what
+# one request may cost an agent, a fraction of a second, bounded before any of it is done.
+MAX_MASKING_WORK = 20_000_000
+
+
+def max_counted_candidates(peers: int, counted: int) -> int:
+    """The most candidates one counts request to `peers` invitees, counting `counted` groups,
+    may name: what the coordinator asks at most, and what an agent accepts."""
+    return max(1, min(MAX_MASKED_WORDS, MAX_MASKING_WORK // max(1, peers - 1)) // max(1, counted))
+
 # A Curve25519 public key in Z85 (40 characters), as CURVE keys are written.
 MaskKey = Annotated[str, Field(min_length=40, max_length=40, pattern=r"^[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]+$")]
 
@@ -118,6 +130,9 @@ class AvailabilityRequest(Body):
             raise ValueError("peers are not sorted and distinct")
         if any(not bits & 1 or bits >> self.counted for bits in self.groups):
             raise ValueError("a peer's groups are not within the groups counted, everyone's included")
+        if self.counted and len(self.slots) > max_counted_candidates(len(self.peers), self.counted):
+            raise ValueError(f"{len(self.slots)} candidates counted in {self.counted} groups among "
+                             f"{len(self.peers)} peers: more than one request may ask")
         return self
 
 
@@ -136,7 +151,7 @@ class MaskedAvailability(Body):
     type: Literal["masked_availability"] = "masked_availability"
     meeting_id: MeetingKey
     round: Round
-    sums: Annotated[bytes, Field(max_length=4 * MAX_GROUPS * MAX_CANDIDATES)]
+    sums: Annotated[bytes, Field(max_length=4 * MAX_MASKED_WORDS)]
 
 
 class Hold(_Span):

@@ -14,6 +14,7 @@ from slotwise.shared.errors import ProtocolError, ScenarioError
 from slotwise.shared.ids import COORDINATOR, AgentId
 from slotwise.shared.masking import unmasked
 from slotwise.shared.scenario import Scenario
+from slotwise.shared.wire import messages
 from slotwise.shared.wire.messages import (
     AvailabilityRequest,
     AvailabilityResponse,
@@ -182,6 +183,45 @@ def test_counts_never_asks_one_invitee_alone_and_agents_refuse_such_a_probe() ->
                                 groups=(1,), counted=1)
     with pytest.raises(ProtocolError, match="names no one else"):
         agent._masked(probe)
+
+
+def test_a_counts_round_asks_no_more_than_one_request_may_cost(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With room for 5 masked words per peer pair, three invitees counted in one group: 2 pairs
+    # each, so at most 5 // 2 = 2 candidates a round (ask_at_once 4, then 4x after a night).
+    monkeypatch.setattr(messages, "MAX_MASKING_WORK", 5)
+    s = scenario("counts", ask_at_once=4)
+    net = FakeNetwork(s)
+    (d,) = net.run()
+    asked = [len(r.slots) for r in requests(net)]
+    assert asked and max(asked) == 2 and sum(asked) >= 10  # the night walked two at a time
+    assert d.when is not None and d.when.start.isoformat() == at(13)
+    assert audit(s, compile_plan(s), [d]) == []
+    too_many = requests(net)[0].model_dump() | {"slots": (0, 1, 2)}
+    with pytest.raises(ValueError, match="more than one request may ask"):
+        AvailabilityRequest.model_validate(too_many)
+
+
+def test_a_late_joiner_is_asked_again_with_everyone_within_the_same_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 6 masked words per pair: a and b alone are asked 6 candidates a round; once c has joined,
+    # everyone is asked again what the open round asked, 3 at a time, the walk's next first.
+    monkeypatch.setattr(messages, "MAX_MASKING_WORK", 6)
+    s = scenario("counts", ask_at_once=6)
+    net = FakeNetwork(s, absent={AgentId("c")})
+
+    def deliver(snd: AgentId, rcv: AgentId, body: object) -> bool:
+        if isinstance(body, AvailabilityRequest) and "c" not in net.agents:
+            net.start_agent(AgentId("c"))
+        return True
+
+    net.deliver = deliver  # type: ignore[method-assign]
+    (d,) = net.run()
+    rounds = requests(net)
+    assert all(len(r.slots) <= messages.max_counted_candidates(len(r.peers), r.counted) for r in rounds)
+    assert [(r.peers, r.slots) for r in rounds] == [
+        (("a", "b"), (0, 1, 2, 3, 4, 5)), (("a", "b"), (6, 7, 8, 9, 10, 11)),
+        (("a", "b", "c"), (6, 7, 8)), (("a", "b", "c"), (9, 10, 11))]
+    assert d.when is not None and d.when.start.isoformat() == at(13) and d.attendees == ("a", "b", "c")
+    assert audit(s, compile_plan(s), [d]) == []
 
 
 def test_counts_for_a_meeting_of_one_is_refused_when_compiled() -> None:
