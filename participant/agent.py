@@ -157,12 +157,14 @@ class AgentService:
         # with the reason (they would never be heard), and a new connection after the first (the
         # coordinator or the network came back) must be named by fresh Hellos.
         self._monitor = self._dealer.get_monitor_socket(HANDSHAKE_EVENTS)
+        self._monitor.setsockopt(zmq.LINGER, 0)  # an exit before `run` must not wait on it forever
         self._handshakes = 0
         self.secure = keys is not None
         if endpoints.others:  # instances of one service: send only where a connection is up (the leader)
             follow_the_leader(self._dealer)
         for address in endpoints.every:
             self._dealer.connect(address)
+        self._addresses = endpoints.every
         self.dropped = 0
         self._drops = RateLimitedLog(5.0)
         self.notifier = Notifier(notify_command, self.log, notify_env)
@@ -180,6 +182,10 @@ class AgentService:
     def run(self) -> dict[AgentId, Exit]:
         """Until every hosted agent has exited; returns why each did."""
         previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
+        # Said only now: from here on a signal stops the agents cleanly (records written, exit 0).
+        names = list(self.agents)
+        self.log.debug("connecting to {} as {}", ", ".join(self._addresses),
+                       ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
         poller = zmq.Poller()
         poller.register(self._dealer, zmq.POLLIN)
         poller.register(self._monitor, zmq.POLLIN)

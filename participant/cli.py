@@ -156,7 +156,6 @@ def run(args: argparse.Namespace) -> int:
     responders = [Responder(AgentId(n), Calendar(partial(free_time, a)), args.coordinator_timeout, link, own)
                   for n, a in agents.items()]
     watches = {n: watch for n, a in agents.items() if (watch := CalendarWatch.of(a)) is not None}
-    logger.debug("connecting to {} as {}", endpoints, ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
     service = AgentService(responders, endpoints, keys=keys, reply_delay_s=args.reply_delay,
                            mute_until=args.mute_until, notify_command=args.notify_command,
                            notify_env=args.notify_env,

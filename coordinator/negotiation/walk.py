@@ -8,9 +8,9 @@ that the silent invitee counts as unavailable for this meeting.
 
 Privacy modes (docs/privacy.md). `incremental` asks only the next `ask_at_once` candidates of
 the slot order's preference, and the next ones when the walk has passed those: the walk is the
-same, its answers arrive in pieces. `counts` asks every candidate, but each agent's answer is
-masked (shared/masking.py) so the coordinator learns only the sums: per candidate, how many of
-everyone asked (and of each group the rule counts) are free. An invitee that does not answer
+same, its answers arrive in pieces. `counts` asks as `incremental` does, but each agent's
+answer is masked (shared/masking.py) so the coordinator learns only the sums: per candidate,
+how many of everyone asked (and of each group the rule counts) are free. An invitee that does not answer
 spoils the sum: the round is asked again without it, under new masks. The walk then holds, at
 the first candidate whose counts may satisfy the rule, everyone who can be held there; the
 confirmations say who came, and for that one slot who is free.
