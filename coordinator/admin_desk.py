@@ -62,6 +62,9 @@ from slotwise.shared.slots import Interval
 from slotwise.shared.wire import admin
 
 MAX_MEETINGS = 200_000  # occurrences one service holds; beyond, adds are refused ("busy")
+# `status` works its privacy figures out again at most this often: for an organisation (10,000
+# people, 20,000 meetings placed) they take about 2 s, too long to spend on every poll.
+PRIVACY_EVERY_S = 60.0
 
 Perform = Callable[[list[Action]], None]
 
@@ -103,6 +106,7 @@ class AdminDesk:
         self.started_at: float | None = None
         self.submitted_at: dict[MeetingId, float] = {}
         self._archived_at: datetime | None = None  # open meetings: when asked for (for the metrics)
+        self._privacy: tuple[float, dict[str, object]] | None = None  # status's privacy figures, and when
         self.status_extra: Callable[[], dict[str, Any]] | None = None  # what the shell adds (the lease)
 
     # --- start-up -------------------------------------------------------------------------------
@@ -500,6 +504,13 @@ class AdminDesk:
         """Every decision that stands now (what attendees have been told)."""
         return [d for m in self._requested if (d := self._known_view(m).decision) is not None]
 
+    def _privacy_status(self, now: float) -> dict[str, object]:
+        """`status`'s privacy figures, as of at most PRIVACY_EVERY_S ago (`age_s`)."""
+        if self._privacy is None or now - self._privacy[0] >= PRIVACY_EVERY_S:
+            self._privacy = now, status_summary(self.core.disclosure, self._standing(), self.plan.participants)
+        at, figures = self._privacy
+        return figures | {"age_s": round(now - at, 3)}
+
     def status(self, now: float) -> dict[str, Any]:
         counts = {"scheduled": 0, "failed": 0, "waiting": 0, "cancelled": 0, "pending": 0}
         for meeting_id in self._requested:
@@ -514,7 +525,7 @@ class AdminDesk:
             "requests_served": self.requests_served,
             "retries": self.retries.made,
             "answers": self._answers.counts(),
-            "privacy": status_summary(self.core.disclosure, self._standing(), self.plan.participants),
+            "privacy": self._privacy_status(now),
             "timezone": self.scenario.timezone,
             "horizon": {"start": self._today().horizon.start.isoformat(), "end": self._current.horizon.end.isoformat()},
             "uptime_s": round(now - (self.started_at if self.started_at is not None else now), 3),

@@ -358,7 +358,7 @@ def privacy_summary(core: _Negotiating, decisions: Iterable[Decision] | None = N
 def status_summary(disclosure: Disclosure, decisions: Iterable[Decision], people: Iterable[AgentId],
                    top: int = 5) -> dict[str, object]:
     """`status`'s: the totals, and the `top` people most revealed (not everyone: an organisation's
-    status would be thousands of lines; the results file and /metrics have them all)."""
+    status would be thousands of lines; a batch run's results file has them all)."""
     seen = disclosure.summary()
     per = cast(dict[str, float], seen.pop("per_person"))
     seen["most_revealed"] = [[who, share] for who, share in sorted(per.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]

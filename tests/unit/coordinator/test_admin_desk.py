@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from loguru import logger
 
 from slotwise.coordinator import admin_desk, conflicts
-from slotwise.coordinator.admin_desk import AdminDesk
+from slotwise.coordinator.admin_desk import PRIVACY_EVERY_S, AdminDesk
 from slotwise.coordinator.negotiation import ConflictReported, LiveNegotiation, MeetingPhase
 from slotwise.coordinator.plan import compile_plan
 from slotwise.coordinator.store import MeetingRow, Status, canonical
@@ -872,3 +872,10 @@ def test_status_says_what_the_coordinator_could_infer_of_calendars() -> None:
     assert seen["revealed"] == round(6 / 9, 4) and seen["beyond_schedule"] == round(4 / 9, 4)
     assert seen["most_revealed"] == [["ana", 1.0], ["bo", 1.0], ["cy", 0.0]]
     assert privacy["attendees"] == {"max": round(1 / 3, 4)}
+    # Worked out again only once PRIVACY_EVERY_S has passed: a poll a second later reads the same.
+    d.ask("add", meetings=[meeting("b", "cy", "ana")], wait=30)
+    d.settle()
+    again = d.desk.status(d.net.now + 1)["privacy"]
+    assert again["coordinator"] == seen and again["age_s"] >= 1
+    later = d.desk.status(d.net.now + PRIVACY_EVERY_S)["privacy"]
+    assert later["coordinator"]["revealed"] > seen["revealed"] and later["age_s"] == 0
