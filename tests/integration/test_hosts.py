@@ -148,10 +148,22 @@ def test_an_agent_host_cut_off_loses_all_its_agents_and_the_run_still_ends_valid
 @pytest.mark.parametrize("network", NETWORKS)
 def test_an_agent_host_killed_and_restarted_rejoins_and_relearns_its_meetings(
         network: str, tmp_path: Path, slotwise_cluster: Callable[..., Cluster]) -> None:
-    path = busy_week(tmp_path, 22)
+    # host0's agents (the first three) have a meeting of their own that goes first; host1's
+    # answer slowly and have meetings of their own that must go one after another: what is
+    # left once host0 is killed outlasts a fresh process's start. (The coordinator hears at
+    # once that the old process ended and fails what needs its agents; the run must not end
+    # before the new one can rejoin.)
+    data = random_scenario(22, 6, 18, days=2, slot=30, join_timeout_s=20, response_timeout_s=3.0,
+                           hold_timeout_s=3.0, heartbeat_s=0.2)
+    data["meetings"].insert(0, {"id": "kickoff", "duration_minutes": 30, "invitees": ["p000", "p001", "p002"],
+                                "priority": 10})
+    data["meetings"] += [{"id": f"host1-{k}", "duration_minutes": 30, "invitees": ["p003", "p004", "p005"],
+                          "min_participants": 2} for k in range(4)]
+    path = write_scenario(tmp_path / "week22.yaml", data)
     scenario = load_scenario(path)
     cluster = slotwise_cluster(path, network=network, agent_hosts=2,
-                               participant_args={"host0": ["--reply-delay", "0.15"]})
+                               participant_args={"host0": ["--reply-delay", "0.15"],
+                                                 "host1": ["--reply-delay", "1.0"]})
     cluster.start()
     hosted = cluster.groups["host0"]
     cluster.wait_for(lambda: any(set(hosted) & set(o.attendees) for o in cluster.decisions()), 60,
