@@ -245,15 +245,18 @@ class Connections:
 
 
 # A launched process still starting (alive, not yet Ready) is only late: while one is, the join
-# timeout starts again, up to this many join timeouts after start. A process that never gets
-# going still cannot hold a run forever.
+# timeout starts again, up to this many join timeouts after start, and never less than a minute
+# (a short join timeout must not turn a busy machine's slow start into absences). A process that
+# never gets going still cannot hold a run forever.
 JOIN_PATIENCE = 10
+JOIN_PATIENCE_MIN_S = 60.0
 
 
 class JoinDeadline:
     """When joining ends: the join timeout after start, started again while a launched process
     is only late (none of its agents has said Hello yet, or one arrived within the timeout), up
-    to JOIN_PATIENCE timeouts; at once when nobody is left to wait for."""
+    to JOIN_PATIENCE timeouts (at least JOIN_PATIENCE_MIN_S); at once when nobody is left to
+    wait for."""
 
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
@@ -263,7 +266,7 @@ class JoinDeadline:
 
     def start(self, now: float) -> None:
         self.at = now + self.timeout_s
-        self._cap = now + JOIN_PATIENCE * self.timeout_s
+        self._cap = now + max(JOIN_PATIENCE * self.timeout_s, JOIN_PATIENCE_MIN_S)
 
     def heard(self, who: AgentId, now: float) -> None:
         self._heard_at[who] = now

@@ -284,16 +284,17 @@ def test_a_launched_process_still_starting_extends_joining_and_a_dead_one_is_not
     assert out["m"].scheduled  # and what needed c says why c is not there
     assert out["with-c"].reason is not None
     assert "c never joined (its process exited with status 2: c: calendar: login refused)" in out["with-c"].reason
-    # Patience has a bound: JOIN_PATIENCE join timeouts after start, whatever is still starting.
+    # Patience has a bound: JOIN_PATIENCE join timeouts after start (but at least a minute),
+    # whatever is still starting.
     late = FakeNetwork(s, absent={"a", "b", "c"})
     late.act(late.core.start(0.0))
     began = None
-    for now in range(1, 60, 2):
+    for now in range(1, 90, 2):
         late.act(late.core.launching([{AgentId("a")}], {}, float(now)))
         late.act(late.core.tick(float(now)))
         if began is None and late.core.phase.name != "JOINING":
             began = now
-    assert began == 41 and late.core.missing == ("a", "b", "c")  # 10 timeouts of 4 s, then the next tick
+    assert began == 61 and late.core.missing == ("a", "b", "c")  # a minute (10 timeouts of 4 s are less), then the next tick
 
 
 def test_a_host_whose_agents_stopped_arriving_is_waited_for_one_join_timeout_more() -> None:
